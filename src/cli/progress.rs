@@ -1,0 +1,63 @@
+//! A one-line progress bar on stderr for long Batch runs.
+
+use std::io::Write;
+use std::time::Instant;
+
+use crate::metrics::human;
+use crate::runtime::Progressing;
+
+/// Draws `[#####.....]  42%  1.23 M rows/s  eta 3 s` in place.
+pub struct Bar {
+    on: bool,
+    t0: Instant,
+    drawn: bool,
+}
+
+impl Bar {
+    /// A bar that draws only when `on`.
+    pub fn new(on: bool) -> Self {
+        Bar {
+            on,
+            t0: Instant::now(),
+            drawn: false,
+        }
+    }
+
+    /// Redraws with the latest numbers.
+    pub fn update(&mut self, p: Progressing) {
+        if !self.on || p.bytes_total == 0 {
+            return;
+        }
+        let frac = (p.bytes_done as f64 / p.bytes_total as f64).clamp(0.0, 1.0);
+        let secs = self.t0.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 {
+            p.rows as f64 / secs
+        } else {
+            0.0
+        };
+        let eta = if frac > 0.0 {
+            secs * (1.0 - frac) / frac
+        } else {
+            0.0
+        };
+        let filled = (frac * 30.0) as usize;
+        eprint!(
+            "\r[{}{}] {:>3.0}%  {} rows/s  eta {:.0} s ",
+            "#".repeat(filled),
+            ".".repeat(30 - filled),
+            frac * 100.0,
+            human(rate),
+            eta
+        );
+        let _ = std::io::stderr().flush();
+        self.drawn = true;
+    }
+
+    /// Erases the bar.
+    pub fn clear(&mut self) {
+        if self.drawn {
+            eprint!("\r{}\r", " ".repeat(72));
+            self.drawn = false;
+        }
+    }
+}

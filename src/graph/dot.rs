@@ -1,0 +1,48 @@
+//! `tubes graph`: the checked graph as Graphviz DOT.
+
+use std::fmt::Write;
+
+use super::check::{Graph, NodeKind, Port};
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Tubes as nodes (shape by kind); data edges solid, event edges dashed.
+pub fn to_dot(g: &Graph) -> String {
+    let mut out =
+        String::from("digraph tubes {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
+    for n in &g.nodes {
+        let (shape, what) = match &n.kind {
+            NodeKind::CsvGenerator { source, .. } => {
+                ("box", format!("CSV {}", source.path.display()))
+            }
+            NodeKind::Through(t) if t.nop => ("ellipse", "NOP".to_string()),
+            NodeKind::Through(_) => ("ellipse", n.schema.join(", ")),
+            NodeKind::Sink { .. } => ("cds", "Sink".to_string()),
+            NodeKind::Tick(_) => ("diamond", "StaticTimeTick".to_string()),
+        };
+        let label = format!("{}\\n{}", n.label, what.replace('"', "'"));
+        let _ = writeln!(
+            out,
+            "  {} [shape={shape}, label=\"{label}\"];",
+            quote(&n.label)
+        );
+    }
+    for n in &g.nodes {
+        for p in &n.ports {
+            let src = quote(&g.nodes[p.source() as usize].label);
+            let dst = quote(&n.label);
+            match p {
+                Port::Data(_) => {
+                    let _ = writeln!(out, "  {src} -> {dst};");
+                }
+                Port::Event(_) => {
+                    let _ = writeln!(out, "  {src} -> {dst} [style=dashed, label=\"event\"];");
+                }
+            }
+        }
+    }
+    out.push_str("}\n");
+    out
+}

@@ -1,0 +1,9 @@
+//! Step 2 of a run: the parsed config → a checked graph (names resolved, schemas known) → a plan of stages.
+
+mod check;
+mod dot;
+mod plan;
+
+pub use check::{check, Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
+pub use dot::to_dot;
+pub use plan::{plan, Plan, StagePlan};

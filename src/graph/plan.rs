@@ -1,0 +1,110 @@
+//! Planning: which tubes share a thread (a stage) and which core each stage is pinned to.
+
+use super::check::{Graph, NodeKind};
+use crate::config::Placement;
+use crate::datapoint::TubeId;
+use crate::runtime::pin::core_count;
+
+/// The threads of a run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Stages, each a list of throughs and sinks in topological order.
+    pub stages: Vec<StagePlan>,
+    /// One line describing the placement, for the run summary.
+    pub note: String,
+}
+
+/// One stage.
+#[derive(Debug, Clone)]
+pub struct StagePlan {
+    /// Its tubes, in topological order.
+    pub tubes: Vec<TubeId>,
+    /// The core it is pinned to, if any.
+    pub core: Option<usize>,
+}
+
+/// Plans the stages of a checked graph.
+pub fn plan(g: &Graph) -> Plan {
+    let cores = core_count();
+    let placeable: Vec<TubeId> = g
+        .topo
+        .iter()
+        .copied()
+        .filter(|&t| {
+            matches!(
+                g.nodes[t as usize].kind,
+                NodeKind::Through(_) | NodeKind::Sink { .. }
+            )
+        })
+        .collect();
+    let generators = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::CsvGenerator { .. }))
+        .count();
+    let chunked = |k: usize| -> Vec<Vec<TubeId>> {
+        let k = k.clamp(1, placeable.len().max(1));
+        let per = placeable.len().div_ceil(k).max(1);
+        placeable.chunks(per).map(<[TubeId]>::to_vec).collect()
+    };
+    let (groups, explicit_cores): (Vec<Vec<TubeId>>, Option<Vec<Option<usize>>>) =
+        match &g.runtime.placement {
+            Placement::Single => (chunked(1), None),
+            Placement::PerTube => (chunked(placeable.len()), None),
+            Placement::Auto => (chunked(cores.saturating_sub(1 + generators)), None),
+            Placement::Explicit(stages) => {
+                let index =
+                    |label: &str| g.nodes.iter().position(|n| n.label == label).unwrap() as TubeId;
+                let groups = stages
+                    .iter()
+                    .map(|s| {
+                        let mine: Vec<TubeId> = s.tubes.iter().map(|l| index(l)).collect();
+                        placeable
+                            .iter()
+                            .copied()
+                            .filter(|t| mine.contains(t))
+                            .collect()
+                    })
+                    .collect();
+                (groups, Some(stages.iter().map(|s| s.core).collect()))
+            }
+        };
+    let threads = generators + 1 + groups.len();
+    let (cores_of, pin_note): (Vec<Option<usize>>, String) = match explicit_cores {
+        Some(c) => (c, "pinned as configured".into()),
+        None if threads <= cores => (
+            (0..groups.len())
+                .map(|s| Some(cores - groups.len() + s))
+                .collect(),
+            "pinned one per core".into(),
+        ),
+        None => (
+            vec![None; groups.len()],
+            format!("not pinned: {threads} threads on {cores} cores"),
+        ),
+    };
+    let names: Vec<String> = groups
+        .iter()
+        .map(|s| {
+            let labels: Vec<&str> = s
+                .iter()
+                .map(|&t| g.nodes[t as usize].label.as_str())
+                .collect();
+            format!("[{}]", labels.join(", "))
+        })
+        .collect();
+    Plan {
+        note: format!(
+            "{generators} generator thread{}, 1 sequencer, {} stage{} {}; {pin_note}",
+            if generators == 1 { "" } else { "s" },
+            groups.len(),
+            if groups.len() == 1 { "" } else { "s" },
+            names.join(" ")
+        ),
+        stages: groups
+            .into_iter()
+            .zip(cores_of)
+            .map(|(tubes, core)| StagePlan { tubes, core })
+            .collect(),
+    }
+}

@@ -1,0 +1,468 @@
+//! Building and running the threads of a plan.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::ring::{ring, Progress};
+use super::sequencer::Sequencer;
+use super::stage::{Local, Route, Stage, Tube};
+use super::wait::{Waiter, Wake};
+use super::{pin, Ctx, Inlet, Outlet, RunError};
+use crate::config::{ExternalDecl, PipelineType};
+use crate::datapoint::TubeId;
+use crate::events::tick::TickSchedule;
+use crate::generators::csv::{CsvGenerator, GenCounters};
+use crate::graph::{Graph, NodeKind, Plan, Port};
+use crate::sinks::Sink;
+use crate::throughs::Through;
+
+/// What one generator did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenReport {
+    /// Its label.
+    pub label: String,
+    /// Rows it emitted.
+    pub rows: u64,
+    /// Malformed rows skipped (`on_error: skip`).
+    pub skipped: u64,
+    /// Rows outside the Batch range.
+    pub outside: u64,
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Datapoints numbered by the sequencer (generator rows and ticks).
+    pub datapoints: u64,
+    /// Rows written by all sinks.
+    pub rows: u64,
+    /// From the start signal to the last thread's end.
+    pub wall: Duration,
+    /// Per generator.
+    pub generators: Vec<GenReport>,
+    /// Rows per sink label.
+    pub sinks: Vec<(String, u64)>,
+    /// How threads were placed.
+    pub placement: String,
+}
+
+enum Job {
+    Generator(CsvGenerator, Outlet),
+    Sequencer(Sequencer),
+    Stage(Stage),
+}
+
+enum Done {
+    Generator,
+    Sequencer(u64),
+    Stage(Vec<(TubeId, u64)>),
+}
+
+struct Thread {
+    name: String,
+    core: Option<usize>,
+    job: Job,
+    ctx: Ctx,
+    /// The progress this thread publishes (ended when it stops).
+    progress: Arc<Progress>,
+}
+
+/// A built pipeline: every ring allocated, every file opened, no thread started.
+pub struct Engine {
+    threads: Vec<Thread>,
+    labels: Vec<String>,
+    counters: Vec<(String, Arc<GenCounters>)>,
+    bytes_total: u64,
+    placement: String,
+    shutdown: Arc<AtomicBool>,
+    wakes: Vec<Arc<Wake>>,
+}
+
+/// Live numbers for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Progressing {
+    /// Input bytes processed.
+    pub bytes_done: u64,
+    /// Input bytes in all.
+    pub bytes_total: u64,
+    /// Rows read so far.
+    pub rows: u64,
+}
+
+const SEQ: usize = 0;
+
+impl Engine {
+    /// Builds everything a run needs before the first datapoint flows.
+    pub fn build(g: &Graph, plan: &Plan) -> Result<Engine, RunError> {
+        let n = g.nodes.len();
+        let ring_cap = g.runtime.ring_capacity;
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let new_ctx = |wake: &Arc<Wake>| Ctx {
+            wake: wake.clone(),
+            waiter: Waiter::new(g.runtime.wait),
+            shutdown: shutdown.clone(),
+        };
+        // Unit 0 is the sequencer, unit s+1 is stage s.
+        let mut unit_of = vec![SEQ; n];
+        for (s, st) in plan.stages.iter().enumerate() {
+            for &t in &st.tubes {
+                unit_of[t as usize] = s + 1;
+            }
+        }
+        let units = plan.stages.len() + 1;
+        let wakes: Vec<Arc<Wake>> = (0..units).map(|_| Arc::new(Wake::default())).collect();
+        let progress: Vec<Arc<Progress>> = (0..units).map(|_| Arc::new(Progress::new())).collect();
+        // How many datapoints one sequence number can put in an inbox: the bound of inbox capacities.
+        let mut bound = vec![1usize; n];
+        for &t in &g.topo {
+            let node = &g.nodes[t as usize];
+            if !node.ports.is_empty() {
+                bound[t as usize] = node
+                    .ports
+                    .iter()
+                    .map(|p| bound[p.source() as usize])
+                    .sum::<usize>()
+                    .min(4096);
+            }
+        }
+
+        let mut outlets: Vec<Vec<Outlet>> = (0..units).map(|_| Vec::new()).collect();
+        let mut out_routes: Vec<Vec<Vec<(u16, bool)>>> =
+            (0..units).map(|_| vec![Vec::new(); n]).collect();
+        let mut stages = Vec::new();
+        for (s, st) in plan.stages.iter().enumerate() {
+            let me = s + 1;
+            let mut inlets = Vec::new();
+            let mut routes: Vec<Vec<Route>> = vec![Vec::new(); n];
+            let mut tubes = Vec::new();
+            let mut scratch = 1;
+            for (local, &t) in st.tubes.iter().enumerate() {
+                let node = &g.nodes[t as usize];
+                for (port, p) in node.ports.iter().enumerate() {
+                    routes[p.source() as usize].push(Route {
+                        local: local as u16,
+                        port: port as u8,
+                        events_only: matches!(p, Port::Event(_)),
+                    });
+                }
+                let data_ports = node
+                    .ports
+                    .iter()
+                    .filter(|p| matches!(p, Port::Data(_)))
+                    .count();
+                let tube = match &node.kind {
+                    NodeKind::Through(spec) => Tube::Through(Through::new(t, spec, data_ports)),
+                    NodeKind::Sink { outputs, columns } => {
+                        Tube::Sink(Sink::open(outputs, columns)?)
+                    }
+                    _ => unreachable!("only throughs and sinks are placed in stages"),
+                };
+                scratch = scratch.max(bound[t as usize]);
+                tubes.push(Local {
+                    id: t,
+                    tube,
+                    inbox: Vec::with_capacity(bound[t as usize]),
+                });
+            }
+            // One ring from every other unit that hosts a source of this stage's tubes.
+            for producer in 0..units {
+                if producer == me {
+                    continue;
+                }
+                let mut sources: Vec<(TubeId, bool)> = Vec::new();
+                for &t in &st.tubes {
+                    for p in &g.nodes[t as usize].ports {
+                        let src = p.source();
+                        if unit_of[src as usize] != producer {
+                            continue;
+                        }
+                        let data = matches!(p, Port::Data(_));
+                        match sources.iter_mut().find(|(x, _)| *x == src) {
+                            Some((_, d)) => *d |= data,
+                            None => sources.push((src, data)),
+                        }
+                    }
+                }
+                if sources.is_empty() {
+                    continue;
+                }
+                let (tx, rx) = ring(ring_cap);
+                let idx = outlets[producer].len() as u16;
+                outlets[producer].push(Outlet {
+                    ring: tx,
+                    consumer: wakes[me].clone(),
+                });
+                for (src, data) in sources {
+                    out_routes[producer][src as usize].push((idx, data));
+                }
+                inlets.push(Inlet {
+                    ring: rx,
+                    progress: progress[producer].clone(),
+                    producer: wakes[producer].clone(),
+                });
+            }
+            stages.push((
+                st.core,
+                Stage {
+                    inlets,
+                    outlets: Vec::new(),
+                    tubes,
+                    routes,
+                    out_routes: Vec::new(),
+                    progress: progress[me].clone(),
+                    published: 0,
+                    scratch: Vec::with_capacity(scratch),
+                },
+            ));
+        }
+        for (s, (_, stage)) in stages.iter_mut().enumerate() {
+            stage.outlets = std::mem::take(&mut outlets[s + 1]);
+            stage.out_routes = std::mem::take(&mut out_routes[s + 1]);
+        }
+
+        // Generators and the sequencer.
+        let range = match g.pipeline {
+            PipelineType::Batch { from, to } => Some((from, to)),
+            PipelineType::Stream => None,
+        };
+        let mut threads = Vec::new();
+        let mut seq_inlets = Vec::new();
+        let mut ticks = Vec::new();
+        let mut counters = Vec::new();
+        let mut bytes_total = 0;
+        for (id, node) in g.nodes.iter().enumerate() {
+            match &node.kind {
+                NodeKind::CsvGenerator { source, layout } => {
+                    let gen = CsvGenerator::open(id as TubeId, source, layout, range)?;
+                    bytes_total += gen.bytes();
+                    counters.push((node.label.clone(), gen.counters.clone()));
+                    let (tx, rx) = ring(ring_cap);
+                    let wake = Arc::new(Wake::default());
+                    let prog = Arc::new(Progress::new());
+                    seq_inlets.push(Inlet {
+                        ring: rx,
+                        progress: prog.clone(),
+                        producer: wake.clone(),
+                    });
+                    threads.push(Thread {
+                        name: format!("tubes-gen-{}", node.label),
+                        core: None,
+                        job: Job::Generator(
+                            gen,
+                            Outlet {
+                                ring: tx,
+                                consumer: wakes[SEQ].clone(),
+                            },
+                        ),
+                        ctx: new_ctx(&wake),
+                        progress: prog,
+                    });
+                }
+                NodeKind::Tick(ExternalDecl::StaticTimeTick { from, to, interval }) => {
+                    let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
+                    ticks.push(TickSchedule::new(
+                        id as TubeId,
+                        *from,
+                        *to,
+                        *interval,
+                        lo,
+                        hi,
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let mut seq_routes: Vec<Vec<u16>> = vec![Vec::new(); n];
+        for (src, r) in out_routes[SEQ].iter().enumerate() {
+            seq_routes[src] = r.iter().map(|&(o, _)| o).collect();
+        }
+        let waiting = vec![false; seq_inlets.len()];
+        threads.push(Thread {
+            name: "tubes-sequencer".into(),
+            core: None,
+            job: Job::Sequencer(Sequencer {
+                inlets: seq_inlets,
+                ticks,
+                outlets: std::mem::take(&mut outlets[SEQ]),
+                routes: seq_routes,
+                progress: progress[SEQ].clone(),
+                batch: range.is_some(),
+                seq: 0,
+                waiting,
+            }),
+            ctx: new_ctx(&wakes[SEQ]),
+            progress: progress[SEQ].clone(),
+        });
+        for (s, (core, stage)) in stages.into_iter().enumerate() {
+            threads.push(Thread {
+                name: format!("tubes-stage-{s}"),
+                core,
+                job: Job::Stage(stage),
+                ctx: new_ctx(&wakes[s + 1]),
+                progress: progress[s + 1].clone(),
+            });
+        }
+        let mut all_wakes = wakes;
+        all_wakes.extend(threads.iter().map(|t| t.ctx.wake.clone()));
+        Ok(Engine {
+            threads,
+            labels: g.nodes.iter().map(|n| n.label.clone()).collect(),
+            counters,
+            bytes_total,
+            placement: plan.note.clone(),
+            shutdown,
+            wakes: all_wakes,
+        })
+    }
+
+    /// Spawns every thread; each pins itself and waits for [`Running::finish`] to start it.
+    pub fn start(self) -> Result<Running, RunError> {
+        let start = Arc::new(Barrier::new(self.threads.len() + 1));
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let mut handles = Vec::new();
+        for t in self.threads {
+            let start = start.clone();
+            let done = done_tx.clone();
+            let shutdown = self.shutdown.clone();
+            let wakes = self.wakes.clone();
+            let h = std::thread::Builder::new()
+                .name(t.name.clone())
+                .spawn(move || {
+                    let Thread {
+                        core,
+                        mut job,
+                        mut ctx,
+                        progress,
+                        ..
+                    } = t;
+                    ctx.wake.register();
+                    if let Some(c) = core {
+                        pin::pin_current(c);
+                    }
+                    start.wait();
+                    let r = match &mut job {
+                        Job::Generator(gen, out) => {
+                            let r = gen.run(out, &mut ctx).map(|()| Done::Generator);
+                            progress.end();
+                            out.consumer.notify();
+                            r
+                        }
+                        Job::Sequencer(s) => s.run(&mut ctx).map(Done::Sequencer),
+                        Job::Stage(s) => s.run(&mut ctx).map(Done::Stage),
+                    };
+                    if r.is_err() {
+                        shutdown.store(true, Ordering::SeqCst);
+                        for w in &wakes {
+                            w.notify();
+                        }
+                    }
+                    let _ = done.send(());
+                    (r, Instant::now())
+                })
+                .map_err(|e| RunError::Thread(format!("could not be started: {e}")))?;
+            handles.push(h);
+        }
+        Ok(Running {
+            handles,
+            start,
+            done: done_rx,
+            labels: self.labels,
+            counters: self.counters,
+            bytes_total: self.bytes_total,
+            placement: self.placement,
+        })
+    }
+}
+
+type Handle = JoinHandle<(Result<Done, RunError>, Instant)>;
+
+/// Spawned threads waiting for the start signal.
+pub struct Running {
+    handles: Vec<Handle>,
+    start: Arc<Barrier>,
+    done: mpsc::Receiver<()>,
+    labels: Vec<String>,
+    counters: Vec<(String, Arc<GenCounters>)>,
+    bytes_total: u64,
+    placement: String,
+}
+
+impl Running {
+    /// Starts the run and waits for its end, calling `on_progress` about every 200 ms meanwhile.
+    pub fn finish(self, mut on_progress: impl FnMut(Progressing)) -> Result<Report, RunError> {
+        self.start.wait();
+        let t0 = Instant::now();
+        let mut remaining = self.handles.len();
+        while remaining > 0 {
+            match self.done.recv_timeout(Duration::from_millis(200)) {
+                Ok(()) => remaining -= 1,
+                Err(mpsc::RecvTimeoutError::Timeout) => on_progress(Progressing {
+                    bytes_done: self
+                        .counters
+                        .iter()
+                        .map(|(_, c)| c.bytes_done.load(Ordering::Relaxed))
+                        .sum(),
+                    bytes_total: self.bytes_total,
+                    rows: self
+                        .counters
+                        .iter()
+                        .map(|(_, c)| c.rows.load(Ordering::Relaxed))
+                        .sum(),
+                }),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let mut first_error = None;
+        let mut end = t0;
+        let mut datapoints = 0;
+        let mut sinks = Vec::new();
+        for h in self.handles {
+            let name = h.thread().name().unwrap_or("?").to_string();
+            match h.join() {
+                Ok((r, at)) => {
+                    end = end.max(at);
+                    match r {
+                        Ok(Done::Generator) => {}
+                        Ok(Done::Sequencer(n)) => datapoints = n,
+                        Ok(Done::Stage(rows)) => sinks.extend(rows),
+                        Err(RunError::Stopped) => {}
+                        Err(e) => {
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                Err(_) => {
+                    first_error.get_or_insert(RunError::Thread(format!("{name} panicked")));
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        sinks.sort_by_key(|&(id, _)| id);
+        let generators = self
+            .counters
+            .iter()
+            .map(|(label, c)| GenReport {
+                label: label.clone(),
+                rows: c.rows.load(Ordering::Relaxed),
+                skipped: c.skipped.load(Ordering::Relaxed),
+                outside: c.outside.load(Ordering::Relaxed),
+            })
+            .collect();
+        Ok(Report {
+            datapoints,
+            rows: sinks.iter().map(|&(_, r)| r).sum(),
+            wall: end - t0,
+            generators,
+            sinks: sinks
+                .into_iter()
+                .map(|(id, r)| (self.labels[id as usize].clone(), r))
+                .collect(),
+            placement: self.placement,
+        })
+    }
+}

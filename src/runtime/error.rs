@@ -1,0 +1,20 @@
+//! Errors of a running pipeline (exit code 1).
+
+use crate::sinks::SinkError;
+
+/// Why a run failed after it started.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad input data, e.g. a malformed CSV row (the message names file:line and column).
+    #[error("{0}")]
+    Input(String),
+    /// A sink could not be opened or written.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// Another thread failed and the run is being stopped.
+    #[error("stopped because another part of the pipeline failed")]
+    Stopped,
+    /// A thread could not be started or panicked.
+    #[error("engine thread {0}")]
+    Thread(String),
+}

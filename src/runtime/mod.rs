@@ -1,0 +1,86 @@
+//! Step 3 of a run: the plan becomes pinned OS threads joined by SPSC rings (DESIGN §5).
+//!
+//! Threads: one per generator, one sequencer, one per stage. Each stage runs its tubes directly, one sequence
+//! number at a time, in topological order; it takes number *s* only when every input ring has shown it holds
+//! nothing older (an item numbered ≥ *s* at its head, or published progress ≥ *s* − 1), so every tube sees its
+//! inputs in the same order on every run and under every placement.
+
+mod engine;
+mod error;
+pub mod pin;
+pub mod ring;
+mod sequencer;
+mod stage;
+mod sync;
+pub mod wait;
+
+pub use engine::{Engine, GenReport, Progressing, Report, Running};
+pub use error::RunError;
+
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::datapoint::Datapoint;
+use ring::{Consumer, Producer, Progress};
+use wait::{Waiter, Wake};
+
+/// What every engine thread carries: its doorbell, its way of waiting, and the stop flag.
+pub struct Ctx {
+    /// This thread's doorbell.
+    pub wake: Arc<Wake>,
+    /// How it waits.
+    pub waiter: Waiter,
+    /// Set when any thread fails: everyone stops.
+    pub shutdown: Arc<AtomicBool>,
+}
+
+impl Ctx {
+    /// Whether the run is being stopped.
+    pub fn stopped(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+}
+
+/// The producing end of an edge: a ring and the consumer's doorbell.
+pub struct Outlet {
+    ring: Producer<Datapoint>,
+    consumer: Arc<Wake>,
+}
+
+impl Outlet {
+    /// Pushes, blocking while the ring is full (lossless backpressure).
+    pub fn push(&mut self, dp: Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
+        let mut dp = dp;
+        loop {
+            match self.ring.push(dp) {
+                Ok(()) => return Ok(()),
+                Err(back) => {
+                    dp = back;
+                    self.consumer.notify();
+                    if ctx.stopped() {
+                        return Err(RunError::Stopped);
+                    }
+                    let (ring, stop) = (&mut self.ring, &ctx.shutdown);
+                    ctx.waiter.wait(&ctx.wake, || {
+                        ring.has_space() || stop.load(Ordering::Relaxed)
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The consuming end of an edge: a ring, its producer's progress and doorbell.
+pub struct Inlet {
+    ring: Consumer<Datapoint>,
+    progress: Arc<Progress>,
+    producer: Arc<Wake>,
+}
+
+/// Wakes every consumer of `outlets` that sleeps, with one fence for all of them.
+fn notify_all<'a>(wakes: impl Iterator<Item = &'a Arc<Wake>>) {
+    fence(Ordering::SeqCst);
+    for w in wakes {
+        w.notify();
+    }
+}

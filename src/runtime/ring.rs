@@ -1,0 +1,255 @@
+//! A bounded lock-free single-producer/single-consumer ring of `Copy` values (DESIGN §5).
+//!
+//! Indices are free-running counters; a slot is `index & mask`. The producer owns `tail`, the consumer owns
+//! `head`, each on its own cache line, and each side keeps a cached copy of the other's index so that it
+//! touches the shared line only when its cached view says the ring is full (producer) or empty (consumer).
+//!
+//! Orderings: the producer writes a slot, then publishes `tail` with `Release`; the consumer reads `tail` with
+//! `Acquire` before reading the slot. The consumer finishes reading a slot, then publishes `head` with
+//! `Release`; the producer reads `head` with `Acquire` before overwriting it. `tests/loom_ring.rs` checks
+//! these orderings under every interleaving loom finds.
+//!
+//! [`Progress`] is the other half of the protocol between stages: a producer publishes the last sequence
+//! number it finished *after* pushing everything with that number, so a consumer that reads progress `p`
+//! (Acquire) and then finds the ring empty knows it has seen every item numbered `p` or less.
+
+use std::mem::MaybeUninit;
+
+use crossbeam_utils::CachePadded;
+
+use super::sync::{Arc, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
+
+struct Shared<T> {
+    /// Next index the consumer will read. Written only by the consumer.
+    head: CachePadded<AtomicUsize>,
+    /// Next index the producer will write. Written only by the producer.
+    tail: CachePadded<AtomicUsize>,
+    /// Slots; `slots[i & mask]` is initialised for every `head <= i < tail`.
+    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    mask: usize,
+}
+
+// SAFETY: the ring hands each slot to exactly one side at a time (the producer owns `tail..head+cap`,
+// the consumer owns `head..tail`), ownership moving only through the Release/Acquire index stores,
+// so sharing `Shared` between the two threads is sound when `T` itself can be sent.
+unsafe impl<T: Send> Sync for Shared<T> {}
+// SAFETY: as above; `Shared` owns plain `T` values.
+unsafe impl<T: Send> Send for Shared<T> {}
+
+/// Creates a ring with room for `capacity` items (a power of two, at least 2).
+pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
+    assert!(
+        capacity >= 2 && capacity.is_power_of_two(),
+        "ring capacity must be a power of two ≥ 2, got {capacity}"
+    );
+    let slots = (0..capacity)
+        .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+        .collect();
+    let shared = Arc::new(Shared {
+        head: CachePadded::new(AtomicUsize::new(0)),
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        slots,
+        mask: capacity - 1,
+    });
+    (
+        Producer {
+            shared: shared.clone(),
+            tail: 0,
+            cached_head: 0,
+        },
+        Consumer {
+            shared,
+            head: 0,
+            cached_tail: 0,
+        },
+    )
+}
+
+/// The writing end of a ring.
+pub struct Producer<T> {
+    shared: Arc<Shared<T>>,
+    /// Our copy of `shared.tail` (we are its only writer).
+    tail: usize,
+    /// Last `shared.head` we read; the true head is never behind it.
+    cached_head: usize,
+}
+
+impl<T: Copy + Send> Producer<T> {
+    /// Capacity of the ring.
+    pub fn capacity(&self) -> usize {
+        self.shared.mask + 1
+    }
+
+    /// Free slots, refreshing the view of the consumer's index only when the cached view shows fewer than `want`.
+    fn free(&mut self, want: usize) -> usize {
+        let cap = self.capacity();
+        let mut free = cap - self.tail.wrapping_sub(self.cached_head);
+        if free < want {
+            self.cached_head = self.shared.head.load(Ordering::Acquire);
+            free = cap - self.tail.wrapping_sub(self.cached_head);
+        }
+        free
+    }
+
+    /// Whether at least one slot is free.
+    pub fn has_space(&mut self) -> bool {
+        self.free(1) > 0
+    }
+
+    /// Appends `value`, or hands it back when the ring is full.
+    pub fn push(&mut self, value: T) -> Result<(), T> {
+        if self.free(1) == 0 {
+            return Err(value);
+        }
+        let slot = &self.shared.slots[self.tail & self.shared.mask];
+        // SAFETY: `free` showed this slot is outside `head..tail`, so the consumer does not read it
+        // until we publish the new tail below; we are the only producer.
+        slot.with_mut(|p| unsafe { (*p).write(value) });
+        self.tail = self.tail.wrapping_add(1);
+        self.shared.tail.store(self.tail, Ordering::Release);
+        Ok(())
+    }
+
+    /// Appends as many of `values` as fit, publishing them with one index store; returns how many.
+    pub fn push_slice(&mut self, values: &[T]) -> usize {
+        let n = self.free(values.len()).min(values.len());
+        for (i, v) in values[..n].iter().enumerate() {
+            let slot = &self.shared.slots[self.tail.wrapping_add(i) & self.shared.mask];
+            // SAFETY: the first `n` slots from `tail` are free (checked by `free`) and unpublished.
+            slot.with_mut(|p| unsafe { (*p).write(*v) });
+        }
+        if n > 0 {
+            self.tail = self.tail.wrapping_add(n);
+            self.shared.tail.store(self.tail, Ordering::Release);
+        }
+        n
+    }
+}
+
+/// The reading end of a ring.
+pub struct Consumer<T> {
+    shared: Arc<Shared<T>>,
+    /// Our copy of `shared.head` (we are its only writer).
+    head: usize,
+    /// Last `shared.tail` we read; the true tail is never behind it.
+    cached_tail: usize,
+}
+
+impl<T: Copy + Send> Consumer<T> {
+    /// Items ready to read, refreshing the view of the producer's index only when the cached view shows fewer than `want`.
+    fn available(&mut self, want: usize) -> usize {
+        let mut n = self.cached_tail.wrapping_sub(self.head);
+        if n < want {
+            self.cached_tail = self.shared.tail.load(Ordering::Acquire);
+            n = self.cached_tail.wrapping_sub(self.head);
+        }
+        n
+    }
+
+    fn read(&self, index: usize) -> T {
+        let slot = &self.shared.slots[index & self.shared.mask];
+        // SAFETY: callers read only indices in `head..cached_tail`; the Acquire load of `tail` that produced
+        // `cached_tail` made the producer's write of this slot visible, and the producer will not overwrite
+        // it before we publish a head past it.
+        slot.with(|p| unsafe { (*p).assume_init() })
+    }
+
+    /// The next item, without removing it.
+    pub fn peek(&mut self) -> Option<T> {
+        (self.available(1) > 0).then(|| self.read(self.head))
+    }
+
+    /// Removes and returns the next item.
+    pub fn pop(&mut self) -> Option<T> {
+        if self.available(1) == 0 {
+            return None;
+        }
+        let v = self.read(self.head);
+        self.head = self.head.wrapping_add(1);
+        self.shared.head.store(self.head, Ordering::Release);
+        Some(v)
+    }
+
+    /// Removes up to `out.len()` items into `out` with one index store; returns how many.
+    pub fn pop_into(&mut self, out: &mut [T]) -> usize {
+        let n = self.available(out.len()).min(out.len());
+        for (i, o) in out[..n].iter_mut().enumerate() {
+            *o = self.read(self.head.wrapping_add(i));
+        }
+        if n > 0 {
+            self.head = self.head.wrapping_add(n);
+            self.shared.head.store(self.head, Ordering::Release);
+        }
+        n
+    }
+
+    /// Whether the ring is empty right now.
+    pub fn is_empty(&mut self) -> bool {
+        self.available(1) == 0
+    }
+}
+
+/// The last sequence number a producer has finished: it will never again push an item numbered at or below it.
+/// `u64::MAX` means the producer has ended.
+pub struct Progress(CachePadded<AtomicU64>);
+
+/// The value of [`Progress`] once its producer has ended.
+pub const ENDED: u64 = u64::MAX;
+
+impl Progress {
+    /// Progress 0: nothing finished (sequence numbers start at 1).
+    pub fn new() -> Self {
+        Progress(CachePadded::new(AtomicU64::new(0)))
+    }
+
+    /// Publishes `seq` (after every item numbered `seq` or less has been pushed).
+    pub fn publish(&self, seq: u64) {
+        self.0.store(seq, Ordering::Release);
+    }
+
+    /// Marks the producer ended.
+    pub fn end(&self) {
+        self.0.store(ENDED, Ordering::Release);
+    }
+
+    /// Reads the progress; read it *before* looking at the ring.
+    pub fn load(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_ring_hands_the_value_back_and_order_is_kept() {
+        let (mut p, mut c) = ring::<u32>(4);
+        for i in 0..4 {
+            p.push(i).unwrap();
+        }
+        assert_eq!(p.push(9), Err(9));
+        assert_eq!(c.peek(), Some(0));
+        assert_eq!(c.pop(), Some(0));
+        p.push(4).unwrap();
+        let mut out = [0; 8];
+        assert_eq!(c.pop_into(&mut out), 4);
+        assert_eq!(&out[..4], &[1, 2, 3, 4]);
+        assert_eq!(c.pop(), None);
+        assert_eq!(p.push_slice(&[5, 6, 7, 8, 9, 10]), 4);
+        assert_eq!(c.pop_into(&mut out), 4);
+        assert_eq!(&out[..4], &[5, 6, 7, 8]);
+    }
+
+    #[test]
+    #[should_panic(expected = "power of two")]
+    fn capacity_must_be_a_power_of_two() {
+        let _ = ring::<u8>(3);
+    }
+}

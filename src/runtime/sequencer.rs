@@ -1,0 +1,129 @@
+//! The sequencer: merges every generator and tick source into one stream and numbers it (DESIGN §4).
+//!
+//! Batch: by event time; ties go to the generator declared first; a tick at time T comes before data at T.
+//! Stream: by arrival (ingest time) among what has arrived; ticks on the wall clock.
+
+use std::sync::Arc;
+
+use super::ring::{Progress, ENDED};
+use super::{notify_all, Ctx, Inlet, Outlet, RunError};
+use crate::datapoint::{Datapoint, Kind};
+use crate::events::tick::TickSchedule;
+use crate::time::{monotonic_ns, wall_ns};
+
+/// The sequencer, ready to run.
+pub struct Sequencer {
+    /// One per generator, in declaration order.
+    pub(super) inlets: Vec<Inlet>,
+    pub(super) ticks: Vec<TickSchedule>,
+    pub(super) outlets: Vec<Outlet>,
+    /// By source tube id: the outlets its datapoints go to.
+    pub(super) routes: Vec<Vec<u16>>,
+    pub(super) progress: Arc<Progress>,
+    pub(super) batch: bool,
+    pub(super) seq: u64,
+    /// Scratch: which generators had nothing at the last look.
+    pub(super) waiting: Vec<bool>,
+}
+
+impl Sequencer {
+    fn emit(&mut self, mut dp: Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
+        self.seq += 1;
+        dp.seq = self.seq;
+        for &o in &self.routes[dp.source as usize] {
+            self.outlets[o as usize].push(dp, ctx)?;
+        }
+        self.progress.publish(self.seq);
+        notify_all(self.outlets.iter().map(|o| &o.consumer));
+        Ok(())
+    }
+
+    /// Emits every tick due at or before `t`, earliest first (ties by declaration order).
+    fn ticks_until(&mut self, t: i64, ctx: &mut Ctx) -> Result<(), RunError> {
+        loop {
+            let due = self
+                .ticks
+                .iter()
+                .enumerate()
+                .filter_map(|(k, s)| s.peek().filter(|&n| n <= t).map(|n| (n, k)))
+                .min();
+            let Some((time, k)) = due else { return Ok(()) };
+            self.ticks[k].advance();
+            let id = self.ticks[k].id;
+            self.emit(Datapoint::new(Kind::Tick, id, time, monotonic_ns()), ctx)?;
+        }
+    }
+
+    /// Waits until a generator that had nothing (`waiting[g]`) delivers or ends.
+    fn idle(&mut self, ctx: &mut Ctx) {
+        notify_all(self.inlets.iter().map(|i| &i.producer));
+        let (inlets, waiting, stop) = (&mut self.inlets, &self.waiting, &ctx.shutdown);
+        ctx.waiter.wait(&ctx.wake, || {
+            stop.load(std::sync::atomic::Ordering::Relaxed)
+                || inlets
+                    .iter_mut()
+                    .zip(waiting)
+                    .any(|(i, &w)| w && (i.progress.load() == ENDED || !i.ring.is_empty()))
+        });
+    }
+
+    /// Runs until every generator has ended; returns how many datapoints it numbered.
+    pub fn run(&mut self, ctx: &mut Ctx) -> Result<u64, RunError> {
+        let mut popped = 0u32;
+        loop {
+            if ctx.stopped() {
+                return Err(RunError::Stopped);
+            }
+            let mut best: Option<(i64, usize)> = None;
+            let mut missing = false;
+            let mut live = false;
+            for (g, inlet) in self.inlets.iter_mut().enumerate() {
+                let ended = inlet.progress.load() == ENDED;
+                self.waiting[g] = false;
+                match inlet.ring.peek() {
+                    Some(d) => {
+                        live = true;
+                        let key = if self.batch {
+                            d.event_time
+                        } else {
+                            d.ingest_time as i64
+                        };
+                        if best.is_none_or(|(t, _)| key < t) {
+                            best = Some((key, g));
+                        }
+                    }
+                    None if ended => {}
+                    None => {
+                        missing = true;
+                        live = true;
+                        self.waiting[g] = true;
+                    }
+                }
+            }
+            if !live {
+                break;
+            }
+            if !self.batch {
+                self.ticks_until(wall_ns(), ctx)?;
+            }
+            // Batch needs every live generator's next row to know which is oldest.
+            let Some((key, g)) = best.filter(|_| !(self.batch && missing)) else {
+                self.idle(ctx);
+                continue;
+            };
+            ctx.waiter.reset();
+            if self.batch {
+                self.ticks_until(key, ctx)?;
+            }
+            let dp = self.inlets[g].ring.pop().expect("peeked above");
+            self.emit(dp, ctx)?;
+            popped += 1;
+            if popped % 64 == 0 {
+                notify_all(self.inlets.iter().map(|i| &i.producer));
+            }
+        }
+        self.progress.end();
+        notify_all(self.outlets.iter().map(|o| &o.consumer));
+        Ok(self.seq)
+    }
+}

@@ -1,0 +1,222 @@
+//! A stage: one thread running a fused group of tubes, one sequence number at a time.
+
+use std::sync::Arc;
+
+use super::ring::{Progress, ENDED};
+use super::{notify_all, Ctx, Inlet, Outlet, RunError};
+use crate::datapoint::{Datapoint, Kind, TubeId};
+use crate::sinks::Sink;
+use crate::throughs::Through;
+
+/// A tube run by a stage.
+pub enum Tube {
+    /// A reducer.
+    Through(Through),
+    /// An output.
+    Sink(Sink),
+}
+
+/// Delivery of a source's datapoints to a port of a local tube.
+#[derive(Clone, Copy)]
+pub struct Route {
+    /// Index of the tube in the stage.
+    pub local: u16,
+    /// Its input port.
+    pub port: u8,
+    /// The port takes only events and ticks (a `Consume`), not plain data.
+    pub events_only: bool,
+}
+
+/// A tube with its inbox for the current sequence number.
+pub struct Local {
+    /// Tube id (for the report).
+    pub id: TubeId,
+    /// The tube.
+    pub tube: Tube,
+    /// (port, datapoint) received for the current sequence number; capacity reserved at build time.
+    pub inbox: Vec<(u8, Datapoint)>,
+}
+
+/// A stage, ready to run.
+pub struct Stage {
+    pub(super) inlets: Vec<Inlet>,
+    pub(super) outlets: Vec<Outlet>,
+    pub(super) tubes: Vec<Local>,
+    /// By source tube id: where its datapoints go in this stage.
+    pub(super) routes: Vec<Vec<Route>>,
+    /// By source tube id: (outlet, whether plain data goes too, not only events).
+    pub(super) out_routes: Vec<Vec<(u16, bool)>>,
+    pub(super) progress: Arc<Progress>,
+    pub(super) published: u64,
+    pub(super) scratch: Vec<Datapoint>,
+}
+
+/// Sorts an inbox by port, keeping arrival order within a port (insertion sort: inboxes are tiny).
+fn sort_by_port(inbox: &mut [(u8, Datapoint)]) {
+    for i in 1..inbox.len() {
+        let mut j = i;
+        while j > 0 && inbox[j - 1].0 > inbox[j].0 {
+            inbox.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
+impl Stage {
+    fn deliver(&mut self, dp: &Datapoint) {
+        for r in &self.routes[dp.source as usize] {
+            if r.events_only && dp.kind == Kind::Data {
+                continue;
+            }
+            self.tubes[r.local as usize].inbox.push((r.port, *dp));
+        }
+    }
+
+    fn emit(&mut self, dp: Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
+        self.deliver(&dp);
+        for &(o, data_too) in &self.out_routes[dp.source as usize] {
+            if dp.kind == Kind::Data && !data_too {
+                continue;
+            }
+            self.outlets[o as usize].push(dp, ctx)?;
+        }
+        Ok(())
+    }
+
+    /// Runs every tube that received something for the current sequence number, in topological order.
+    fn run_seq(&mut self, ctx: &mut Ctx) -> Result<(), RunError> {
+        for t in 0..self.tubes.len() {
+            if self.tubes[t].inbox.is_empty() {
+                continue;
+            }
+            let mut inbox = std::mem::take(&mut self.tubes[t].inbox);
+            let mut out = std::mem::take(&mut self.scratch);
+            sort_by_port(&mut inbox);
+            match &mut self.tubes[t].tube {
+                Tube::Through(th) => {
+                    for (port, dp) in &inbox {
+                        if let Some(e) = th.on_input(*port, dp) {
+                            out.push(e);
+                        }
+                    }
+                }
+                Tube::Sink(s) => {
+                    for (port, dp) in &inbox {
+                        s.on_input(*port, dp);
+                    }
+                    s.end_seq()?;
+                }
+            }
+            inbox.clear();
+            self.tubes[t].inbox = inbox;
+            for e in out.drain(..) {
+                self.emit(e, ctx)?;
+            }
+            self.scratch = out;
+        }
+        Ok(())
+    }
+
+    fn publish(&mut self, seq: u64) {
+        if seq > self.published {
+            self.published = seq;
+            self.progress.publish(seq);
+            notify_all(self.outlets.iter().map(|o| &o.consumer));
+        }
+    }
+
+    /// Waits until `ready` holds (or a wake-up, or the park timeout), after freeing upstream producers.
+    fn idle(&mut self, ctx: &mut Ctx, ready: impl FnOnce(&mut [Inlet]) -> bool) {
+        notify_all(self.inlets.iter().map(|i| &i.producer));
+        let (inlets, stop) = (&mut self.inlets, &ctx.shutdown);
+        ctx.waiter.wait(&ctx.wake, || {
+            stop.load(std::sync::atomic::Ordering::Relaxed) || ready(inlets)
+        });
+    }
+
+    /// Sum of every input's progress: it changes whenever any input makes progress.
+    fn progress_sum(inlets: &[Inlet]) -> u64 {
+        inlets
+            .iter()
+            .fold(0u64, |a, i| a.wrapping_add(i.progress.load()))
+    }
+
+    /// Runs until every input has ended; returns the rows each sink wrote.
+    pub fn run(&mut self, ctx: &mut Ctx) -> Result<Vec<(TubeId, u64)>, RunError> {
+        let mut since_notify = 0u32;
+        loop {
+            if ctx.stopped() {
+                return Err(RunError::Stopped);
+            }
+            // The lowest sequence number waiting, and how far every input is known to be complete.
+            let mut next = u64::MAX;
+            let mut complete = u64::MAX;
+            let seen = Self::progress_sum(&self.inlets);
+            for inlet in &mut self.inlets {
+                let p = inlet.progress.load();
+                match inlet.ring.peek() {
+                    Some(d) => {
+                        next = next.min(d.seq);
+                        complete = complete.min(d.seq - 1);
+                    }
+                    None => complete = complete.min(p),
+                }
+            }
+            if next == u64::MAX {
+                if complete == ENDED {
+                    break;
+                }
+                self.publish(complete);
+                self.idle(ctx, |ins| {
+                    ins.iter_mut().any(|i| !i.ring.is_empty()) || Self::progress_sum(ins) != seen
+                });
+                continue;
+            }
+            if complete < next - 1 {
+                // Some input may still deliver an older number.
+                self.publish(complete);
+                self.idle(ctx, |ins| Self::progress_sum(ins) != seen);
+                continue;
+            }
+            // Take every item numbered `next`; each input must show it has no more of them.
+            for i in 0..self.inlets.len() {
+                loop {
+                    let p = self.inlets[i].progress.load();
+                    match self.inlets[i].ring.peek() {
+                        Some(d) if d.seq == next => {
+                            self.inlets[i].ring.pop();
+                            self.deliver(&d);
+                        }
+                        Some(_) => break,
+                        None if p >= next => break,
+                        None => {
+                            if ctx.stopped() {
+                                return Err(RunError::Stopped);
+                            }
+                            self.idle(ctx, |ins| {
+                                !ins[i].ring.is_empty() || ins[i].progress.load() >= next
+                            });
+                        }
+                    }
+                }
+            }
+            self.run_seq(ctx)?;
+            self.publish(next);
+            ctx.waiter.reset();
+            since_notify += 1;
+            if since_notify >= 64 {
+                since_notify = 0;
+                notify_all(self.inlets.iter().map(|i| &i.producer));
+            }
+        }
+        let mut rows = Vec::new();
+        for t in &mut self.tubes {
+            if let Tube::Sink(s) = &mut t.tube {
+                rows.push((t.id, s.finish()?));
+            }
+        }
+        self.progress.end();
+        notify_all(self.outlets.iter().map(|o| &o.consumer));
+        Ok(rows)
+    }
+}

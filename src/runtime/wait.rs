@@ -1,0 +1,84 @@
+//! How a thread waits when it has nothing to do: `spin`, `yield`, `park`, or `adaptive` (the default).
+//!
+//! A sleeping thread is woken by the thread that gave it work ([`Wake::notify`]): the sleeper sets its flag,
+//! issues a SeqCst fence and re-checks for work before parking; the waker publishes the work, issues a SeqCst
+//! fence and then reads the flag. One of the two always sees the other, so no wake-up is lost. Parking is
+//! also bounded by [`PARK_TIMEOUT`] as a second line of defence.
+
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::thread::Thread;
+use std::time::Duration;
+
+use crate::config::WaitStrategy;
+
+/// The longest a parked thread sleeps before looking again on its own.
+pub const PARK_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// A thread's doorbell, shared with the threads that feed it and the threads it feeds.
+#[derive(Default)]
+pub struct Wake {
+    sleeping: AtomicBool,
+    thread: OnceLock<Thread>,
+}
+
+impl Wake {
+    /// Binds the doorbell to the calling thread (once, at start-up).
+    pub fn register(&self) {
+        let _ = self.thread.set(std::thread::current());
+    }
+
+    /// Wakes the owner if it sleeps. Call after publishing work for it (a push, a progress, a freed slot).
+    pub fn notify(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::Relaxed) {
+            if let Some(t) = self.thread.get() {
+                t.unpark();
+            }
+        }
+    }
+}
+
+/// Per-thread waiting state.
+pub struct Waiter {
+    strategy: WaitStrategy,
+    idle: u32,
+}
+
+const SPINS: u32 = 64;
+const YIELDS: u32 = 16;
+
+impl Waiter {
+    /// A waiter following `strategy`.
+    pub fn new(strategy: WaitStrategy) -> Self {
+        Waiter { strategy, idle: 0 }
+    }
+
+    /// Call when work was found: the next wait starts from the cheapest step again.
+    pub fn reset(&mut self) {
+        self.idle = 0;
+    }
+
+    /// Waits a little, escalating with each call since the last [`Waiter::reset`].
+    /// `ready` re-checks for work after the thread has announced it is about to sleep.
+    pub fn wait(&mut self, wake: &Wake, ready: impl FnOnce() -> bool) {
+        self.idle = self.idle.saturating_add(1);
+        match self.strategy {
+            WaitStrategy::Spin => std::hint::spin_loop(),
+            WaitStrategy::Yield => std::thread::yield_now(),
+            WaitStrategy::Park => park(wake, ready),
+            WaitStrategy::Adaptive if self.idle <= SPINS => std::hint::spin_loop(),
+            WaitStrategy::Adaptive if self.idle <= SPINS + YIELDS => std::thread::yield_now(),
+            WaitStrategy::Adaptive => park(wake, ready),
+        }
+    }
+}
+
+fn park(wake: &Wake, ready: impl FnOnce() -> bool) {
+    wake.sleeping.store(true, Ordering::Relaxed);
+    fence(Ordering::SeqCst);
+    if !ready() {
+        std::thread::park_timeout(PARK_TIMEOUT);
+    }
+    wake.sleeping.store(false, Ordering::Relaxed);
+}

@@ -1,0 +1,189 @@
+//! Sinks: one row per input sequence number that caused output (DESIGN §4), written to stdout, CSV or NDJSON.
+
+mod csv;
+mod ndjson;
+mod table;
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use crate::config::SinkOutput;
+use crate::datapoint::Datapoint;
+use crate::graph::SinkColumn;
+
+/// One finished row: its time and one cell per column (`None` when no value arrived for it).
+pub struct Row<'a> {
+    /// Event time of the cause (ns since the epoch).
+    pub time: i64,
+    /// Values, one per column.
+    pub values: &'a [f64],
+    /// Whether each column received a value.
+    pub present: &'a [bool],
+}
+
+impl Row<'_> {
+    /// The value of column `i`, when it has a finite one.
+    pub fn cell(&self, i: usize) -> Option<f64> {
+        (self.present[i] && self.values[i].is_finite()).then_some(self.values[i])
+    }
+}
+
+/// Writes rows in one format.
+pub trait RowWriter: Send {
+    /// Writes one row.
+    fn write_row(&mut self, row: &Row<'_>) -> io::Result<()>;
+    /// Flushes everything written so far.
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+type Out = BufWriter<Box<dyn Write + Send>>;
+
+fn open_file(path: &Path) -> io::Result<Out> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let f = File::create(path)?;
+    Ok(BufWriter::with_capacity(1 << 16, Box::new(f)))
+}
+
+/// A running sink.
+pub struct Sink {
+    columns: Vec<SinkColumn>,
+    values: Vec<f64>,
+    present: Vec<bool>,
+    any: bool,
+    time: i64,
+    writers: Vec<Output>,
+    rows: u64,
+}
+
+struct Output {
+    target: String,
+    writer: Box<dyn RowWriter>,
+    stdout: bool,
+}
+
+/// A sink output that could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+#[error("sink output {target}: {source}")]
+pub struct SinkError {
+    /// The file, or `stdout`.
+    pub target: String,
+    /// The I/O error.
+    #[source]
+    pub source: io::Error,
+}
+
+impl Sink {
+    /// Opens every output (creating parent directories) and writes headers.
+    pub fn open(outputs: &[SinkOutput], columns: &[SinkColumn]) -> Result<Sink, SinkError> {
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let mut writers = Vec::new();
+        for o in outputs {
+            let target = match o {
+                SinkOutput::Stdout => "stdout".to_string(),
+                SinkOutput::Csv(p) | SinkOutput::Json(p) => p.display().to_string(),
+            };
+            let err = |source| SinkError {
+                target: target.clone(),
+                source,
+            };
+            let w: Box<dyn RowWriter> = match o {
+                SinkOutput::Stdout => {
+                    let stdout: Out = BufWriter::with_capacity(1 << 16, Box::new(io::stdout()));
+                    if io::stdout().is_terminal() {
+                        Box::new(table::TableWriter::new(stdout, &names).map_err(err)?)
+                    } else {
+                        Box::new(csv::CsvWriter::new(stdout, &names).map_err(err)?)
+                    }
+                }
+                SinkOutput::Csv(p) => {
+                    Box::new(csv::CsvWriter::new(open_file(p).map_err(err)?, &names).map_err(err)?)
+                }
+                SinkOutput::Json(p) => Box::new(ndjson::NdjsonWriter::new(
+                    open_file(p).map_err(err)?,
+                    &names,
+                )),
+            };
+            writers.push(Output {
+                stdout: *o == SinkOutput::Stdout,
+                target,
+                writer: w,
+            });
+        }
+        Ok(Sink {
+            columns: columns.to_vec(),
+            values: vec![f64::NAN; columns.len()],
+            present: vec![false; columns.len()],
+            any: false,
+            time: 0,
+            writers,
+            rows: 0,
+        })
+    }
+
+    /// Takes a datapoint that arrived on `port` for the current sequence number.
+    #[inline]
+    pub fn on_input(&mut self, port: u8, dp: &Datapoint) {
+        for (i, c) in self.columns.iter().enumerate() {
+            if c.port == port as usize {
+                self.values[i] = dp.values[c.slot as usize];
+                self.present[i] = true;
+                self.any = true;
+                self.time = dp.event_time;
+            }
+        }
+    }
+
+    /// Ends the current sequence number: writes its row if any column received a value.
+    ///
+    /// When stdout is closed by its reader (`tubes run … | head`), the stdout output stops quietly and the
+    /// other outputs go on.
+    pub fn end_seq(&mut self) -> Result<(), SinkError> {
+        if !self.any {
+            return Ok(());
+        }
+        let row = Row {
+            time: self.time,
+            values: &self.values,
+            present: &self.present,
+        };
+        let mut closed = None;
+        for (i, o) in self.writers.iter_mut().enumerate() {
+            if let Err(e) = o.writer.write_row(&row) {
+                if o.stdout && e.kind() == io::ErrorKind::BrokenPipe {
+                    closed = Some(i);
+                } else {
+                    return Err(SinkError {
+                        target: o.target.clone(),
+                        source: e,
+                    });
+                }
+            }
+        }
+        if let Some(i) = closed {
+            self.writers.remove(i);
+        }
+        self.rows += 1;
+        self.any = false;
+        self.present.fill(false);
+        Ok(())
+    }
+
+    /// Flushes every output; returns the number of rows written.
+    pub fn finish(&mut self) -> Result<u64, SinkError> {
+        for o in &mut self.writers {
+            match o.writer.flush() {
+                Err(e) if !(o.stdout && e.kind() == io::ErrorKind::BrokenPipe) => {
+                    return Err(SinkError {
+                        target: o.target.clone(),
+                        source: e,
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(self.rows)
+    }
+}

@@ -1,0 +1,261 @@
+//! Time parsing and formatting without allocation: unix s/ms/µs/ns, RFC 3339 and `YYYY-MM-DD HH:MM:SS`.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Nanoseconds in one second.
+pub const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// Monotonic nanoseconds since the first call in this process: the clock of every ingest time.
+pub fn monotonic_ns() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Wall-clock nanoseconds since the Unix epoch.
+pub fn wall_ns() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i64,
+        Err(e) => -(e.duration().as_nanos() as i64),
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Parses a timestamp cell into nanoseconds since the epoch.
+///
+/// Accepts unix time as an integer or decimal number, with the unit detected from the magnitude
+/// (below 10¹¹ seconds, below 10¹⁴ milliseconds, below 10¹⁷ microseconds, else nanoseconds),
+/// RFC 3339 (`2023-03-16T22:15:00Z`, `…00.123+01:00`), `YYYY-MM-DD HH:MM:SS[.fff]` (UTC) and `YYYY-MM-DD`.
+pub fn parse_timestamp(s: &[u8]) -> Option<i64> {
+    let s = s.trim_ascii();
+    let s = s
+        .strip_prefix(b"\"")
+        .and_then(|t| t.strip_suffix(b"\""))
+        .unwrap_or(s);
+    if s.len() >= 10 && s[4] == b'-' && s[7] == b'-' {
+        parse_datetime(s)
+    } else {
+        parse_unix(s)
+    }
+}
+
+fn parse_unix(s: &[u8]) -> Option<i64> {
+    let (neg, s) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = match s.iter().position(|&b| b == b'.') {
+        Some(p) => (&s[..p], &s[p + 1..]),
+        None => (s, &s[s.len()..]),
+    };
+    if int.is_empty() || int.len() > 19 {
+        return None;
+    }
+    let whole = digits(int)? as i128;
+    let unit: i128 = if whole < 100_000_000_000 {
+        1_000_000_000
+    } else if whole < 100_000_000_000_000 {
+        1_000_000
+    } else if whole < 100_000_000_000_000_000 {
+        1_000
+    } else {
+        1
+    };
+    let mut ns = whole * unit;
+    if !frac.is_empty() {
+        let take = frac.len().min(18);
+        let f = digits(&frac[..take])? as i128;
+        if !frac[take..].iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        ns += f * unit / 10i128.pow(take as u32);
+    }
+    let ns = i64::try_from(ns).ok()?;
+    Some(if neg { -ns } else { ns })
+}
+
+fn digits(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+fn num2(s: &[u8], at: usize) -> Option<u32> {
+    Some(digits(s.get(at..at + 2)?)? as u32)
+}
+
+fn parse_datetime(s: &[u8]) -> Option<i64> {
+    let year = digits(&s[0..4])? as i64;
+    let month = num2(s, 5)?;
+    let day = num2(s, 8)?;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    let mut secs = days_from_civil(year, month, day) * 86_400;
+    let mut nanos: i64 = 0;
+    let mut rest = &s[10..];
+    if let Some((&sep, tail)) = rest.split_first() {
+        if sep != b'T' && sep != b't' && sep != b' ' {
+            return None;
+        }
+        let hour = num2(tail, 0)?;
+        if tail.get(2) != Some(&b':') {
+            return None;
+        }
+        let minute = num2(tail, 3)?;
+        let mut used = 5;
+        let mut second = 0;
+        if tail.get(5) == Some(&b':') {
+            second = num2(tail, 6)?;
+            used = 8;
+        }
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        secs += i64::from(hour * 3600 + minute * 60 + second);
+        rest = &tail[used..];
+        if let Some(frac) = rest.strip_prefix(b".") {
+            let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+            if n == 0 {
+                return None;
+            }
+            let take = n.min(9);
+            nanos = digits(&frac[..take])? as i64 * 10i64.pow(9 - take as u32);
+            rest = &frac[n..];
+        }
+        match rest {
+            b"" | b"Z" | b"z" => {}
+            [sign @ (b'+' | b'-'), off @ ..] => {
+                let oh = num2(off, 0)?;
+                let om = match off.len() {
+                    2 => 0,
+                    4 => num2(off, 2)?,
+                    5 if off[2] == b':' => num2(off, 3)?,
+                    _ => return None,
+                };
+                let offset = i64::from(oh * 3600 + om * 60);
+                secs += if *sign == b'+' { -offset } else { offset };
+            }
+            _ => return None,
+        }
+    }
+    secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Length of [`format_rfc3339_millis`]'s output.
+pub const RFC3339_MILLIS_LEN: usize = 24;
+
+/// Formats nanoseconds since the epoch as `2023-03-16T22:19:00.000Z` (UTC, milliseconds truncated).
+pub fn format_rfc3339_millis(ns: i64) -> [u8; RFC3339_MILLIS_LEN] {
+    let secs = ns.div_euclid(NANOS_PER_SEC);
+    let millis = (ns.rem_euclid(NANOS_PER_SEC) / 1_000_000) as u32;
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400) as u32;
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let put = |out: &mut [u8], at: usize, width: usize, mut v: u32| {
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(&mut out, 0, 4, y.clamp(0, 9999) as u32);
+    put(&mut out, 5, 2, mo);
+    put(&mut out, 8, 2, d);
+    put(&mut out, 11, 2, sod / 3600);
+    put(&mut out, 14, 2, sod / 60 % 60);
+    put(&mut out, 17, 2, sod % 60);
+    put(&mut out, 20, 3, millis);
+    out
+}
+
+/// [`format_rfc3339_millis`] as a `String`, for messages and reports (not for the hot path).
+pub fn rfc3339(ns: i64) -> String {
+    String::from_utf8_lossy(&format_rfc3339_millis(ns)).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip_over_centuries() {
+        for z in (-800_000..800_000).step_by(97) {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+    }
+
+    #[test]
+    fn unix_units_are_detected_by_magnitude() {
+        let t = 1_679_004_900 * NANOS_PER_SEC;
+        assert_eq!(parse_timestamp(b"1679004900"), Some(t));
+        assert_eq!(parse_timestamp(b"1679004900000"), Some(t));
+        assert_eq!(parse_timestamp(b"1679004900000000"), Some(t));
+        assert_eq!(parse_timestamp(b"1679004900000000000"), Some(t));
+        assert_eq!(parse_timestamp(b"1679004900.25"), Some(t + 250_000_000));
+    }
+
+    #[test]
+    fn datetimes_parse_and_format() {
+        let t = parse_timestamp(b"2023-03-16T22:15:00Z").unwrap();
+        assert_eq!(t, 1_679_004_900 * NANOS_PER_SEC);
+        assert_eq!(parse_timestamp(b"2023-03-16 22:15:00"), Some(t));
+        assert_eq!(parse_timestamp(b"2023-03-16T23:15:00+01:00"), Some(t));
+        assert_eq!(
+            parse_timestamp(b"2023-03-16T22:15:00.5Z"),
+            Some(t + 500_000_000)
+        );
+        assert_eq!(
+            &format_rfc3339_millis(t + 7_000_000),
+            b"2023-03-16T22:15:00.007Z"
+        );
+        assert_eq!(
+            parse_timestamp(b"2012-01-31"),
+            Some(days_from_civil(2012, 1, 31) * 86_400 * NANOS_PER_SEC)
+        );
+        assert_eq!(parse_timestamp(b"2023-02-30"), None);
+        assert_eq!(parse_timestamp(b"2023-03-16X22:15:00"), None);
+        assert_eq!(parse_timestamp(b"12a"), None);
+    }
+}
