@@ -366,6 +366,15 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
                 }
             }
         };
+        if built.is_none() {
+            // A reducer's output names do not depend on its inputs: keep them so the tubes downstream
+            // are still checked and every error is reported in one go.
+            if let TubeKind::Through(th) = &t.kind {
+                if th.reducers != [ReducerDecl::Nop] {
+                    schemas[i] = Some(th.reducers.iter().map(output_name).collect());
+                }
+            }
+        }
         if let Some((schema, kind)) = built {
             if schema.len() > MAX_FIELDS {
                 diag.error(
@@ -438,19 +447,22 @@ fn topo_order(
     if order.len() == n {
         return Ok(order);
     }
-    // Walk forward among the remaining nodes until one repeats.
-    let mut at = (0..n).find(|&i| indeg[i] > 0).unwrap() as TubeId;
-    let mut seen: Vec<TubeId> = Vec::new();
+    // Every node left has a predecessor that is also left: walk predecessors until one repeats.
+    let left = |i: usize| indeg[i] > 0;
+    let mut at = (0..n).find(|&i| left(i)).unwrap();
+    let mut seen: Vec<usize> = Vec::new();
     while !seen.contains(&at) {
         seen.push(at);
-        at = *succ[at as usize]
-            .iter()
-            .find(|&&s| indeg[s as usize] > 0)
-            .unwrap();
+        at = (0..n)
+            .find(|&p| left(p) && succ[p].contains(&(at as TubeId)))
+            .expect("a node left by Kahn's algorithm has a predecessor left");
     }
     let start = seen.iter().position(|&s| s == at).unwrap();
-    let mut cycle = seen[start..].to_vec();
-    cycle.push(at);
+    let mut cycle: Vec<TubeId> = seen[start..].iter().rev().map(|&i| i as TubeId).collect();
+    // Start at the tube declared first, so the same cycle always prints the same way.
+    let first = (0..cycle.len()).min_by_key(|&k| cycle[k]).unwrap();
+    cycle.rotate_left(first);
+    cycle.push(cycle[0]);
     Err(cycle)
 }
 

@@ -1,0 +1,70 @@
+//! No heap allocation per datapoint: a counting global allocator over runs of the example.
+//!
+//! Two runs that differ only in how much data flows (one day vs. six weeks of bars) must allocate exactly
+//! as often once started: every allocation happens at build time, before the first datapoint.
+
+mod common;
+use common::*;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: delegates every call to the system allocator unchanged; it only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+/// Allocations between the start signal and the end of the run, and the datapoints that flowed.
+fn allocations_while_running(config: &str, batch_to: &str) -> (u64, u64) {
+    let dir = tempdir();
+    let out = dir.path().join("out.csv");
+    let text = shipped_config_to(config, &out, "")
+        .replace("2023-05-01T00:00:00Z\"]", &format!("{batch_to}\"]"));
+    let path = write_config(dir.path(), "p.yaml", &text);
+    let g = tubes::cli::load_graph(&path).unwrap();
+    let plan = tubes::graph::plan(&g);
+    let running = tubes::runtime::Engine::build(&g, &plan)
+        .unwrap()
+        .start()
+        .unwrap();
+    let before = ALLOCS.load(Ordering::SeqCst);
+    let report = running.finish(|_| {}).unwrap();
+    let after = ALLOCS.load(Ordering::SeqCst);
+    (after - before, report.datapoints)
+}
+
+#[test]
+fn allocations_do_not_grow_with_the_number_of_datapoints() {
+    for config in ["configs/btc_eth_volume.yaml", "configs/talk.yaml"] {
+        let (short_allocs, short_n) = allocations_while_running(config, "2023-03-18T00:00:00Z");
+        let (long_allocs, long_n) = allocations_while_running(config, "2023-05-01T00:00:00Z");
+        assert!(
+            long_n > 40 * short_n,
+            "the long run moves far more data ({short_n} vs {long_n})"
+        );
+        assert_eq!(
+            short_allocs, long_allocs,
+            "{config}: {short_allocs} allocations for {short_n} datapoints but {long_allocs} for {long_n}"
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tubes::runtime::Report;
+
+/// Runs `f` on its own thread and fails the test if it takes longer than `secs`.
+pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("did not finish within {secs} s"))
+}
+
+/// A fresh temporary directory (removed when dropped).
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// Writes `text` as a config in `dir` and returns its path.
+pub fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A shipped config with its sinks redirected to `out` (a CSV or JSON file) and without stdout.
+pub fn shipped_config_to(config: &str, out: &Path, extra: &str) -> String {
+    let text = std::fs::read_to_string(config).unwrap();
+    let out = out.display().to_string();
+    let text = text
+        .replace(
+            "[Stdout, {CSV: out/btc_eth_volume.csv}]",
+            &format!("{{CSV: {out}}}"),
+        )
+        .replace("out/btc_eth_volume.csv", &out)
+        .replace("out/pipeline_sink_only.json", &out);
+    format!("{text}\n{extra}\n")
+}
+
+/// Loads, checks and runs a config file.
+pub fn run_file(path: &Path) -> Result<Report, String> {
+    let g = tubes::cli::load_graph(path).map_err(|e| e.to_string())?;
+    tubes::cli::run_graph(&g, |_| {}).map_err(|e| e.to_string())
+}
+
+/// Runs config text (written to a temp file in `dir`).
+pub fn run_text(dir: &Path, text: &str) -> Result<Report, String> {
+    run_file(&write_config(dir, "pipeline.yaml", text))
+}
+
+/// One 1-minute bar read by a plain parser independent of the engine: (open time in ms, volume).
+pub fn read_bars(path: &str) -> Vec<(i64, f64)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').collect();
+            (cols[0].parse().unwrap(), cols[7].parse().unwrap())
+        })
+        .collect()
+}
+
+/// Milliseconds since the epoch of `YYYY-MM-DDTHH:MM:SS(.mmm)Z`, parsed independently of the engine.
+pub fn ms(s: &str) -> i64 {
+    let d: Vec<i64> = s
+        .trim_end_matches('Z')
+        .split(['-', 'T', ':', '.'])
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let (y, m, day) = (d[0], d[1], d[2]);
+    // Days from civil (the algorithm every date library uses), written out here for independence.
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
+    let days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    let millis = if d.len() > 6 { d[6] } else { 0 };
+    ((days * 86400 + d[3] * 3600 + d[4] * 60 + d[5]) * 1000) + millis
+}
+
+/// A CSV output split into rows of cells (header included).
+pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}

@@ -1,0 +1,186 @@
+//! Every shipped config checks; every kind of bad config is rejected with its line, YAML path and a fix.
+
+mod common;
+use common::*;
+
+use tubes::config::Diagnostic;
+
+const BASE: &str = r#"pipeline_type:
+  Batch: ["2023-03-17T00:00:00Z", "2023-03-20T00:00:00Z"]
+tubes:
+- Generator:
+    label: btc
+    datasource: {CSV: testdata/binance_BTCUSDT_1m.csv}
+    to_label: btc_vol_sum
+- Generator:
+    label: eth
+    datasource: {CSV: testdata/binance_ETHUSDT_1m.csv}
+    to_label: eth_counter
+- Through:
+    label: btc_vol_sum
+    to_label: sink
+    reducer: {SUM: {field: Volume}}
+    event: {Produce: {GREATER: {field: sum_Volume, threshold: 1000}}}
+- Through:
+    label: eth_counter
+    to_label: sink
+    reducer: COUNT
+    event: {Consume: btc_vol_sum}
+- Sink:
+    label: sink
+    datasink: {CSV: out.csv}
+    fields:
+      btc_vol_sum: [sum_Volume]
+      eth_counter: [count]
+"#;
+
+fn diagnostics(text: &str) -> Vec<Diagnostic> {
+    let dir = tempdir();
+    let path = write_config(dir.path(), "bad.yaml", text);
+    match tubes::cli::load_graph(&path) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.0,
+    }
+}
+
+struct Case {
+    what: &'static str,
+    from: &'static str,
+    to: &'static str,
+    line: usize,
+    message: &'static str,
+    help: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case { what: "unknown key", from: "    to_label: sink\n    reducer: COUNT", to: "    to_lable: sink\n    reducer: COUNT", line: 19, message: "tubes[3].Through.to_lable: unknown key 'to_lable'", help: "did you mean 'to_label'?" },
+    Case { what: "wrong type", from: "threshold: 1000", to: "threshold: lots", line: 16, message: "expected a number, found a string ('lots')", help: "" },
+    Case { what: "unknown reducer", from: "reducer: COUNT", to: "reducer: CONT", line: 20, message: "unknown reducer 'CONT'", help: "did you mean 'COUNT'?" },
+    Case { what: "unknown event rule", from: "event: {Consume: btc_vol_sum}", to: "event: {Consme: btc_vol_sum}", line: 21, message: "unknown event rule 'Consme'", help: "did you mean 'Consume'?" },
+    Case { what: "missing key", from: "    reducer: COUNT\n", to: "", line: 17, message: "tubes[3].Through: missing key 'reducer'", help: "write it like" },
+    Case { what: "duplicate label", from: "    label: eth\n", to: "    label: btc\n", line: 9, message: "duplicate label 'btc' (also used by tubes[0].Generator)", help: "own label" },
+    Case { what: "to_label naming no tube", from: "to_label: btc_vol_sum", to: "to_label: btc_vol_summ", line: 7, message: "to_label 'btc_vol_summ' names no tube", help: "did you mean 'btc_vol_sum'?" },
+    Case { what: "Consume naming no tube", from: "Consume: btc_vol_sum", to: "Consume: nothing_here", line: 21, message: "tubes[3].Through.event.Consume: Consume 'nothing_here' names no tube", help: "labels are:" },
+    Case { what: "Consume of a tube without events", from: "Consume: btc_vol_sum", to: "Consume: eth", line: 21, message: "'eth' produces no event", help: "Produce" },
+    Case { what: "cycle", from: "    to_label: sink\n    reducer: COUNT", to: "    to_label: [sink, btc_vol_sum]\n    reducer: COUNT", line: 12, message: "the graph has a cycle: btc_vol_sum → eth_counter → btc_vol_sum", help: "remove one of these edges" },
+    Case { what: "field no upstream tube provides", from: "field: Volume}", to: "field: Volumee}", line: 15, message: "field 'Volumee' is not provided by 'btc'", help: "did you mean 'Volume'? 'btc' provides: Open, High, Low, Close, Volume" },
+    Case { what: "Produce on a field the tube does not emit", from: "GREATER: {field: sum_Volume", to: "GREATER: {field: Volume", line: 16, message: "field 'Volume' is not emitted by this tube", help: "sum_Volume" },
+    Case { what: "sink field not provided", from: "eth_counter: [count]", to: "eth_counter: [cnt]", line: 27, message: "field 'cnt' is not provided by 'eth_counter'", help: "'eth_counter' provides: count" },
+    Case { what: "sink names a tube that does not reach it", from: "eth_counter: [count]", to: "sink: [count]", line: 27, message: "'sink' does not send data to this sink", help: "" },
+    Case { what: "missing file", from: "testdata/binance_BTCUSDT_1m.csv", to: "testdata/nope.csv", line: 6, message: "cannot read 'testdata/nope.csv'", help: "relative paths resolve against" },
+    Case { what: "empty Batch range", from: "\"2023-03-20T00:00:00Z\"]", to: "\"2023-03-17T00:00:00Z\"]", line: 2, message: "the Batch range is empty", help: "[from, to)" },
+    Case { what: "inverted Batch range", from: "\"2023-03-20T00:00:00Z\"]", to: "\"2023-03-01T00:00:00Z\"]", line: 2, message: "the Batch range is inverted", help: "earlier time first" },
+    Case { what: "unreadable time", from: "\"2023-03-20T00:00:00Z\"]", to: "\"next tuesday\"]", line: 2, message: "cannot read 'next tuesday' as a time", help: "RFC 3339" },
+    Case { what: "core that does not exist", from: "      eth_counter: [count]\n", to: "      eth_counter: [count]\nruntime:\n  placement:\n    stages:\n    - {tubes: [btc_vol_sum, eth_counter, sink], core: 999}\n", line: 31, message: "core 999 does not exist", help: "pick an existing core" },
+    Case { what: "tube left out of explicit stages", from: "      eth_counter: [count]\n", to: "      eth_counter: [count]\nruntime:\n  placement: [{tubes: [btc_vol_sum, sink]}]\n", line: 29, message: "these tubes are in no stage: eth_counter", help: "exactly one stage" },
+    Case { what: "invalid YAML", from: "reducer: COUNT", to: "reducer: [COUNT", line: 21, message: "not valid YAML", help: "indentation" },
+];
+
+#[test]
+fn every_shipped_config_passes_check() {
+    let mut n = 0;
+    for entry in std::fs::read_dir("configs").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            if let Err(e) = tubes::cli::load_graph(&path) {
+                panic!("{} does not check:\n{e}", path.display());
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "configs/ holds the example configs");
+}
+
+#[test]
+fn the_base_config_of_the_table_is_valid() {
+    assert_eq!(diagnostics(BASE), Vec::new());
+}
+
+#[test]
+fn each_bad_config_is_reported_at_its_line_with_a_fix() {
+    for c in CASES {
+        assert!(
+            BASE.contains(c.from),
+            "case '{}' edits text that is in the base",
+            c.what
+        );
+        let text = BASE.replacen(c.from, c.to, 1);
+        let d = diagnostics(&text);
+        let hit = d.iter().find(|d| d.to_string().contains(c.message));
+        let Some(hit) = hit else {
+            panic!(
+                "case '{}': no diagnostic says '{}'; got:\n{:#?}",
+                c.what, c.message, d
+            );
+        };
+        assert_eq!(hit.line, c.line, "case '{}': wrong line in {hit}", c.what);
+        assert!(hit.column >= 1, "case '{}': column given", c.what);
+        assert!(
+            hit.file.ends_with("bad.yaml"),
+            "case '{}': file named",
+            c.what
+        );
+        assert!(
+            hit.help.as_deref().unwrap_or("").contains(c.help),
+            "case '{}': help should mention '{}': {hit}",
+            c.what,
+            c.help
+        );
+    }
+}
+
+#[test]
+fn every_error_is_reported_at_once_in_file_order() {
+    let text = BASE
+        .replacen("to_label: btc_vol_sum", "to_label: btc_vol_summ", 1)
+        .replacen("eth_counter: [count]", "eth_counter: [cnt]", 1)
+        .replacen("label: eth\n", "label: btc\n", 1);
+    let d = diagnostics(&text);
+    let lines: Vec<usize> = d.iter().map(|d| d.line).collect();
+    for want in [7, 9, 27] {
+        assert!(lines.contains(&want), "an error at line {want}; got {d:#?}");
+    }
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted, "in file order");
+}
+
+#[test]
+fn check_exits_2_and_prints_file_line_and_path() {
+    let dir = tempdir();
+    let path = write_config(
+        dir.path(),
+        "bad.yaml",
+        &BASE.replacen("reducer: COUNT", "reducer: CONT", 1),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("bad.yaml:20:"), "{err}");
+    assert!(err.contains("tubes[3].Through.reducer"), "{err}");
+    assert!(err.contains("help: did you mean 'COUNT'?"), "{err}");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .arg("run")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2), "an invalid config never starts");
+}
+
+#[test]
+fn graph_prints_dot_with_data_and_event_edges() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args(["graph", "configs/talk.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let dot = String::from_utf8(out.stdout).unwrap();
+    assert!(dot.starts_with("digraph tubes {"));
+    assert!(dot.contains("\"btc_data\" -> \"btc_vol_sum\";"));
+    assert!(dot.contains("\"btc_vol_sum\" -> \"eth_counter\" [style=dashed, label=\"event\"];"));
+    assert!(dot.contains("\"extevt\" -> \"eth_static_time_ticker\" [style=dashed"));
+}

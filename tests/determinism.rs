@@ -1,0 +1,61 @@
+//! The same input gives byte-identical output on every run, under every placement and wait strategy.
+
+mod common;
+use common::*;
+
+fn outputs(config: &str, runtime: &str, runs: usize) -> Vec<Vec<u8>> {
+    let dir = tempdir();
+    (0..runs)
+        .map(|i| {
+            let out = dir.path().join(format!("out-{i}.csv"));
+            let text = shipped_config_to(config, &out, &format!("runtime: {runtime}"));
+            let d = dir.path().to_path_buf();
+            within(120, move || run_text(&d, &text)).unwrap();
+            std::fs::read(&out).unwrap()
+        })
+        .collect()
+}
+
+fn all_identical(config: &str, runtimes: &[&str], runs: usize) {
+    let mut reference: Option<Vec<u8>> = None;
+    for rt in runtimes {
+        for (i, o) in outputs(config, rt, runs).into_iter().enumerate() {
+            assert!(o.len() > 1000, "{config} wrote output");
+            match &reference {
+                None => reference = Some(o),
+                Some(r) => assert!(
+                    *r == o,
+                    "{config} run {i} under `{rt}` differs from the first run"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn the_example_is_byte_identical_over_20_runs_of_each_placement() {
+    all_identical(
+        "configs/btc_eth_volume.yaml",
+        &[
+            "{placement: single}",
+            "{placement: auto}",
+            "{placement: per_tube}",
+        ],
+        20,
+    );
+}
+
+#[test]
+fn the_talk_config_with_ticks_is_byte_identical_across_placements_and_wait_strategies() {
+    all_identical(
+        "configs/talk.yaml",
+        &[
+            "{placement: single}",
+            "{placement: per_tube, ring_capacity: 2}",
+            "{placement: per_tube, wait: park}",
+            "{placement: per_tube, wait: yield, ring_capacity: 16}",
+            "{placement: [{tubes: [btc_vol_sum, eth_counter]}, {tubes: [eth_static_time_ticker, btc_static_timer_ticker, sink]}]}",
+        ],
+        4,
+    );
+}
