@@ -2,10 +2,11 @@
 
 use crate::config::CmpOp;
 
-/// Whether the condition fires, given the value before and after the datapoint was added.
+/// Whether the condition fires, given the field's value after the previous datapoint (`before`, kept across
+/// resets) and after this one (`after`).
 ///
 /// `CROSSES` fires when the value moves from strictly below the threshold to at or above it, or from
-/// strictly above to at or below it. It never fires on the first datapoint after a reset (no previous value).
+/// strictly above to at or below it. It never fires on the tube's first datapoint (no previous value).
 #[inline]
 pub fn fires(op: CmpOp, before: f64, after: f64, threshold: f64) -> bool {
     match op {

@@ -19,6 +19,8 @@ pub struct Through {
     /// NOP: the last datapoint received (passed through, or held for `Consume`).
     held: Option<Datapoint>,
     nop: bool,
+    /// The condition field's value after the previous data input, kept across resets (for `CROSSES`).
+    last_seen: f64,
 }
 
 impl Through {
@@ -31,6 +33,7 @@ impl Through {
             event_port: matches!(spec.trigger, TriggerSpec::Consume).then_some(data_ports as u8),
             held: None,
             nop: spec.nop,
+            last_seen: f64::NAN,
         }
     }
 
@@ -74,10 +77,6 @@ impl Through {
             self.reset();
             return out;
         }
-        let before = match self.trigger {
-            TriggerSpec::Produce { slot, .. } => self.field(slot),
-            _ => f64::NAN,
-        };
         if self.nop {
             self.held = Some(*dp);
         } else {
@@ -94,7 +93,9 @@ impl Through {
                 slot,
                 threshold,
             } => {
-                if fires(op, before, self.field(slot), threshold) {
+                let (before, after) = (self.last_seen, self.field(slot));
+                self.last_seen = after;
+                if fires(op, before, after, threshold) {
                     let out = self.state(dp, Kind::Event);
                     self.reset();
                     out
