@@ -73,6 +73,7 @@ const CASES: &[Case] = &[
     Case { what: "unreadable time", from: "\"2023-03-20T00:00:00Z\"]", to: "\"next tuesday\"]", line: 2, message: "cannot read 'next tuesday' as a time", help: "RFC 3339" },
     Case { what: "core that does not exist", from: "      eth_counter: [count]\n", to: "      eth_counter: [count]\nruntime:\n  placement:\n    stages:\n    - {tubes: [btc_vol_sum, eth_counter, sink], core: 999}\n", line: 31, message: "core 999 does not exist", help: "pick an existing core" },
     Case { what: "tube left out of explicit stages", from: "      eth_counter: [count]\n", to: "      eth_counter: [count]\nruntime:\n  placement: [{tubes: [btc_vol_sum, sink]}]\n", line: 29, message: "these tubes are in no stage: eth_counter", help: "exactly one stage" },
+    Case { what: "stages that feed each other", from: "      eth_counter: [count]\n", to: "      eth_counter: [count]\nruntime:\n  placement: [{tubes: [btc_vol_sum, sink]}, {tubes: [eth_counter]}]\n", line: 29, message: "stages 0 and 1 feed each other: btc_vol_sum → eth_counter goes from stage 0 to stage 1, and eth_counter → sink comes back", help: "put these tubes in one stage" },
     Case { what: "invalid YAML", from: "reducer: COUNT", to: "reducer: [COUNT", line: 21, message: "not valid YAML", help: "indentation" },
 ];
 

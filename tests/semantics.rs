@@ -216,3 +216,46 @@ tubes:
         assert_eq!(row[2].parse::<f64>().unwrap(), sum / (k + 1) as f64);
     }
 }
+
+#[test]
+fn stream_mode_takes_every_row_in_arrival_order() {
+    let dir = tempdir();
+    let out = dir.path().join("o.csv");
+    let text = format!(
+        r#"pipeline_type: Stream
+tubes:
+- Generator: {{label: btc, datasource: {{CSV: testdata/binance_BTCUSDT_1m.csv}}, to_label: vol}}
+- Through:
+    label: vol
+    reducer: {{SUM: {{field: Volume}}}}
+    event: {{Produce: {{GREATER: {{field: sum_Volume, threshold: 5000}}}}}}
+    to_label: sink
+- Sink: {{label: sink, datasink: {{CSV: {}}}, fields: {{vol: [sum_Volume]}}}}
+"#,
+        out.display()
+    );
+    let report = within(120, {
+        let d = dir.path().to_path_buf();
+        move || run_text(&d, &text)
+    })
+    .unwrap();
+    let bars = read_bars("testdata/binance_BTCUSDT_1m.csv");
+    assert_eq!(
+        report.datapoints,
+        bars.len() as u64,
+        "no range in Stream: every row"
+    );
+    let (mut sum, mut want) = (0.0, Vec::new());
+    for (t, v) in bars {
+        sum += v;
+        if sum > 5000.0 {
+            want.push((t, sum));
+            sum = 0.0;
+        }
+    }
+    let got: Vec<(i64, f64)> = read_csv(&out)[1..]
+        .iter()
+        .map(|r| (ms(&r[0]), r[1].parse().unwrap()))
+        .collect();
+    assert_eq!(got, want);
+}

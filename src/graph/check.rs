@@ -395,7 +395,14 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
             });
         }
     }
-    check_placement(&mut diag, &config.runtime.placement, &ids, &config);
+    check_placement(
+        &mut diag,
+        &config.runtime.placement,
+        &ids,
+        &config,
+        &data_out,
+        &event_in,
+    );
     if !diag.is_empty() {
         return Err(diag.into_errors());
     }
@@ -707,6 +714,8 @@ fn check_placement(
     placement: &Placement,
     ids: &HashMap<&str, TubeId>,
     config: &Config,
+    data_out: &[Vec<TubeId>],
+    event_in: &[Option<TubeId>],
 ) {
     let cores = crate::runtime::pin::core_count();
     let Placement::Explicit(stages) = placement else {
@@ -767,6 +776,55 @@ fn check_placement(
             "runtime.placement",
             format!("these tubes are in no stage: {}", missing.join(", ")),
             Some("list every Through and Sink in exactly one stage".into()),
+        );
+    }
+    // Stages must not feed each other in a loop: each would wait for the other's progress forever.
+    let stage_count = stages.len();
+    let mut edges = vec![vec![false; stage_count]; stage_count];
+    let mut example = vec![vec![(0, 0); stage_count]; stage_count];
+    for (src, outs) in data_out.iter().enumerate() {
+        let consumers = outs.iter().copied().chain(
+            event_in
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| **e == Some(src as TubeId))
+                .map(|(c, _)| c as TubeId),
+        );
+        for dst in consumers {
+            if let (Some(a), Some(b)) = (placed[src], placed[dst as usize]) {
+                if a != b {
+                    edges[a][b] = true;
+                    example[a][b] = (src, dst as usize);
+                }
+            }
+        }
+    }
+    // Floyd–Warshall reachability is plenty for a handful of stages.
+    let mut reach = edges.clone();
+    for k in 0..stage_count {
+        for a in 0..stage_count {
+            for b in 0..stage_count {
+                reach[a][b] |= reach[a][k] && reach[k][b];
+            }
+        }
+    }
+    if let Some(a) = (0..stage_count).find(|&a| reach[a][a]) {
+        let b = (0..stage_count)
+            .find(|&b| b != a && edges[a][b] && reach[b][a])
+            .unwrap_or(a);
+        let (x, y) = example[a][b];
+        let back = (0..stage_count)
+            .flat_map(|c| (0..stage_count).map(move |d| (c, d)))
+            .find(|&(c, d)| edges[c][d] && d == a && (c == b || reach[b][c]))
+            .map(|(c, d)| example[c][d])
+            .unwrap_or((y, x));
+        diag.error(
+            "runtime.placement",
+            format!(
+                "stages {a} and {b} feed each other: {} → {} goes from stage {a} to stage {b}, and {} → {} comes back",
+                config.tubes[x].label, config.tubes[y].label, config.tubes[back.0].label, config.tubes[back.1].label
+            ),
+            Some("each stage waits for the other's progress; put these tubes in one stage, or split stages along the graph's order".into()),
         );
     }
 }
