@@ -134,16 +134,23 @@ fn each_bad_config_is_reported_at_its_line_with_a_fix() {
 fn every_error_is_reported_at_once_in_file_order() {
     let text = BASE
         .replacen("to_label: btc_vol_sum", "to_label: btc_vol_summ", 1)
-        .replacen("eth_counter: [count]", "eth_counter: [cnt]", 1)
-        .replacen("label: eth\n", "label: btc\n", 1);
+        .replacen("btc_vol_sum: [sum_Volume]", "btc_vol_sum: [sum_Vol]", 1)
+        .replacen("label: eth\n", "label: btc\n", 1)
+        .replacen(
+            "event: {Consume: btc_vol_sum}",
+            "event: {Consme: btc_vol_sum}",
+            1,
+        );
     let d = diagnostics(&text);
     let lines: Vec<usize> = d.iter().map(|d| d.line).collect();
-    for want in [7, 9, 27] {
+    // A parse error (line 21) does not hide the graph errors, nor does it cascade into others.
+    for want in [7, 9, 21, 26] {
         assert!(lines.contains(&want), "an error at line {want}; got {d:#?}");
     }
     let mut sorted = lines.clone();
     sorted.sort();
     assert_eq!(lines, sorted, "in file order");
+    assert_eq!(d.len(), 4, "no cascading errors: {d:#?}");
 }
 
 #[test]

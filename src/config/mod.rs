@@ -15,7 +15,9 @@ use std::path::Path;
 
 /// Reads and parses a config file. Graph-level checks (labels, fields, cycles, files) are [`crate::graph::check`]'s.
 ///
-/// Returns the config and the positions index (so later checks can locate their errors).
+/// Returns the config and the diagnostics collected so far, which may already hold errors: the graph is
+/// checked anyway so that every error is reported at once ([`crate::graph::check`] returns them all).
+/// `Err` only when the text is not YAML or its top level is unusable.
 pub fn load(path: &Path) -> Result<(Config, Diagnostics), ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![Diagnostic {
@@ -51,8 +53,8 @@ pub fn parse_str(text: &str, file: &Path) -> Result<(Config, Diagnostics), Confi
     let mut diag = Diagnostics::new(file, Positions::index(text));
     let config = parse::config(&mut reader::Reader { diag: &mut diag }, &doc);
     match config {
-        Some(c) if diag.is_empty() => Ok((c, diag)),
-        _ => {
+        Some(c) => Ok((c, diag)),
+        None => {
             if diag.is_empty() {
                 diag.error("", "the config is incomplete", None);
             }

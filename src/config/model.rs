@@ -53,6 +53,9 @@ pub enum TubeKind {
     Sink(SinkDecl),
     /// Events not caused by data.
     ExternalEvent(ExternalDecl),
+    /// A tube whose body had errors (already reported). It keeps its label so that references to it
+    /// resolve and the rest of the graph is still checked.
+    Invalid(&'static str),
 }
 
 impl TubeKind {
@@ -63,6 +66,7 @@ impl TubeKind {
             TubeKind::Through(_) => "Through",
             TubeKind::Sink(_) => "Sink",
             TubeKind::ExternalEvent(_) => "ExternalEvent",
+            TubeKind::Invalid(name) => name,
         }
     }
 }

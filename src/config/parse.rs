@@ -40,9 +40,10 @@ pub fn config(r: &mut Reader<'_>, doc: &Value) -> Option<Config> {
         Some(v) => runtime(r, v).unwrap_or_default(),
         None => RuntimeConfig::default(),
     };
+    // With an unusable pipeline_type (already reported) the graph is still checked, as a Stream.
     Some(Config {
         file,
-        pipeline: pipeline?,
+        pipeline: pipeline.unwrap_or(PipelineType::Stream),
         tubes,
         runtime,
     })
@@ -124,19 +125,24 @@ fn tube(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<TubeDecl> {
         .map(|t| r.strings(t, &field(&path, "to_label")))
         .unwrap_or_default();
     let kind = match tag {
-        "Generator" => TubeKind::Generator(datasource(
-            r,
-            m.get("datasource")?,
-            &field(&path, "datasource"),
-        )?),
-        "Through" => TubeKind::Through(through(r, m, &path)?),
-        "Sink" => TubeKind::Sink(sink(r, m, &path)?),
-        _ => TubeKind::ExternalEvent(external(
-            r,
-            m.get("condition")?,
-            &field(&path, "condition"),
-        )?),
+        "Generator" => m
+            .get("datasource")
+            .and_then(|d| datasource(r, d, &field(&path, "datasource")))
+            .map(TubeKind::Generator),
+        "Through" => through(r, m, &path).map(TubeKind::Through),
+        "Sink" => sink(r, m, &path).map(TubeKind::Sink),
+        _ => m
+            .get("condition")
+            .and_then(|c| external(r, c, &field(&path, "condition")))
+            .map(TubeKind::ExternalEvent),
     };
+    // A body with errors (already reported) keeps its label, so the rest of the graph is still checked.
+    let name = TUBE_KINDS
+        .iter()
+        .copied()
+        .find(|k| *k == tag)
+        .unwrap_or("tube");
+    let kind = kind.unwrap_or(TubeKind::Invalid(name));
     Some(TubeDecl {
         label: label?,
         to,

@@ -188,6 +188,7 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
     };
 
     // Edges.
+    let mut unresolved_to_label = false;
     let mut data_in: Vec<Vec<TubeId>> = vec![Vec::new(); n];
     let mut event_in: Vec<Option<TubeId>> = vec![None; n];
     let mut data_out: Vec<Vec<TubeId>> = vec![Vec::new(); n];
@@ -200,6 +201,7 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
                 to_path.clone()
             };
             let Some(j) = resolve(&mut diag, target, &p, "to_label") else {
+                unresolved_to_label = true;
                 continue;
             };
             match config.tubes[j as usize].kind {
@@ -236,7 +238,7 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
                 if let Some(j) = resolve(&mut diag, src, &p, "Consume") {
                     let produces = match &config.tubes[j as usize].kind {
                         TubeKind::Through(o) => matches!(o.event, Some(EventDecl::Produce(_))),
-                        TubeKind::ExternalEvent(_) => true,
+                        TubeKind::ExternalEvent(_) | TubeKind::Invalid(_) => true,
                         _ => false,
                     };
                     if !produces {
@@ -309,8 +311,12 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
                 }
             }
             TubeKind::ExternalEvent(x) => Some((Vec::new(), NodeKind::Tick(x.clone()))),
+            TubeKind::Invalid(_) => None,
             TubeKind::Through(th) => {
-                if inputs.is_empty() {
+                // With a misspelt to_label already reported, "no input" would only repeat it.
+                if inputs.is_empty() && unresolved_to_label {
+                    None
+                } else if inputs.is_empty() {
                     diag.error(
                         &t.path,
                         format!("no tube sends data to '{}'", t.label),
@@ -338,7 +344,9 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
                 }
             }
             TubeKind::Sink(s) => {
-                if inputs.is_empty() {
+                if inputs.is_empty() && unresolved_to_label {
+                    None
+                } else if inputs.is_empty() {
                     diag.error(
                         &t.path,
                         format!("no tube sends data to sink '{}'", t.label),
@@ -347,8 +355,6 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
                             t.label
                         )),
                     );
-                    None
-                } else if !inputs_ok {
                     None
                 } else {
                     sink_columns(
@@ -673,7 +679,11 @@ fn sink_columns(
             }
         };
         let src = inputs[port] as usize;
-        let schema = schemas[src].as_ref()?;
+        let Some(schema) = schemas[src].as_ref() else {
+            // That input had errors of its own, already reported.
+            ok = false;
+            continue;
+        };
         for f in names {
             match schema.iter().position(|x| x == f) {
                 Some(slot) => columns.push(SinkColumn {
@@ -747,7 +757,7 @@ fn check_placement(
             match ids.get(label.as_str()) {
                 None => diag.error(&p, format!("'{label}' names no tube"), None),
                 Some(&id) => match config.tubes[id as usize].kind {
-                    TubeKind::Through(_) | TubeKind::Sink(_) => {
+                    TubeKind::Through(_) | TubeKind::Sink(_) | TubeKind::Invalid(_) => {
                         if let Some(prev) = placed[id as usize] {
                             diag.error(&p, format!("'{label}' is already placed in stage {prev}"), None);
                         }
@@ -767,7 +777,10 @@ fn check_placement(
         .iter()
         .enumerate()
         .filter(|(i, t)| {
-            matches!(t.kind, TubeKind::Through(_) | TubeKind::Sink(_)) && placed[*i].is_none()
+            matches!(
+                t.kind,
+                TubeKind::Through(_) | TubeKind::Sink(_) | TubeKind::Invalid("Through" | "Sink")
+            ) && placed[*i].is_none()
         })
         .map(|(_, t)| t.label.as_str())
         .collect();
