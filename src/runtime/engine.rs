@@ -1,7 +1,6 @@
 //! Building and running the threads of a plan.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -321,11 +320,16 @@ impl Engine {
     /// Spawns every thread; each pins itself and waits for [`Running::finish`] to start it.
     pub fn start(self) -> Result<Running, RunError> {
         let start = Arc::new(Barrier::new(self.threads.len() + 1));
-        let (done_tx, done_rx) = mpsc::channel::<()>();
+        // Finished threads count themselves here and wake the caller: no allocation at the end of a run.
+        let finished = Arc::new(AtomicUsize::new(0));
+        let ready = Arc::new(AtomicUsize::new(0));
+        let caller = std::thread::current();
         let mut handles = Vec::new();
         for t in self.threads {
             let start = start.clone();
-            let done = done_tx.clone();
+            let finished = finished.clone();
+            let ready = ready.clone();
+            let caller = caller.clone();
             let shutdown = self.shutdown.clone();
             let wakes = self.wakes.clone();
             let h = std::thread::Builder::new()
@@ -342,6 +346,8 @@ impl Engine {
                     if let Some(c) = core {
                         pin::pin_current(c);
                     }
+                    ready.fetch_add(1, Ordering::SeqCst);
+                    caller.unpark();
                     start.wait();
                     let r = match &mut job {
                         Job::Generator(gen, out) => {
@@ -359,16 +365,22 @@ impl Engine {
                             w.notify();
                         }
                     }
-                    let _ = done.send(());
-                    (r, Instant::now())
+                    let at = Instant::now();
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    caller.unpark();
+                    (r, at)
                 })
                 .map_err(|e| RunError::Thread(format!("could not be started: {e}")))?;
             handles.push(h);
         }
+        // Every thread has done its start-up work (pinning, thread-local set-up) before the caller goes on.
+        while ready.load(Ordering::SeqCst) < handles.len() {
+            std::thread::park_timeout(Duration::from_millis(10));
+        }
         Ok(Running {
             handles,
             start,
-            done: done_rx,
+            finished,
             labels: self.labels,
             counters: self.counters,
             bytes_total: self.bytes_total,
@@ -383,7 +395,7 @@ type Handle = JoinHandle<(Result<Done, RunError>, Instant)>;
 pub struct Running {
     handles: Vec<Handle>,
     start: Arc<Barrier>,
-    done: mpsc::Receiver<()>,
+    finished: Arc<AtomicUsize>,
     labels: Vec<String>,
     counters: Vec<(String, Arc<GenCounters>)>,
     bytes_total: u64,
@@ -395,11 +407,12 @@ impl Running {
     pub fn finish(self, mut on_progress: impl FnMut(Progressing)) -> Result<Report, RunError> {
         self.start.wait();
         let t0 = Instant::now();
-        let mut remaining = self.handles.len();
-        while remaining > 0 {
-            match self.done.recv_timeout(Duration::from_millis(200)) {
-                Ok(()) => remaining -= 1,
-                Err(mpsc::RecvTimeoutError::Timeout) => on_progress(Progressing {
+        let mut last = t0;
+        while self.finished.load(Ordering::SeqCst) < self.handles.len() {
+            std::thread::park_timeout(Duration::from_millis(200));
+            if last.elapsed() >= Duration::from_millis(200) {
+                last = Instant::now();
+                on_progress(Progressing {
                     bytes_done: self
                         .counters
                         .iter()
@@ -411,8 +424,7 @@ impl Running {
                         .iter()
                         .map(|(_, c)| c.rows.load(Ordering::Relaxed))
                         .sum(),
-                }),
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                });
             }
         }
         let mut first_error = None;
@@ -420,7 +432,7 @@ impl Running {
         let mut datapoints = 0;
         let mut sinks = Vec::new();
         for h in self.handles {
-            let name = h.thread().name().unwrap_or("?").to_string();
+            let thread = h.thread().clone();
             match h.join() {
                 Ok((r, at)) => {
                     end = end.max(at);
@@ -435,7 +447,10 @@ impl Running {
                     }
                 }
                 Err(_) => {
-                    first_error.get_or_insert(RunError::Thread(format!("{name} panicked")));
+                    first_error.get_or_insert(RunError::Thread(format!(
+                        "{} panicked",
+                        thread.name().unwrap_or("?")
+                    )));
                 }
             }
         }
