@@ -83,6 +83,11 @@ pub fn plan(g: &Graph) -> Plan {
             format!("not pinned: {threads} threads on {cores} cores"),
         ),
     };
+    let spin_note = if g.runtime.wait == crate::config::WaitStrategy::Spin && threads > cores {
+        format!("; warning: wait: spin with {threads} threads on {cores} cores makes spinning threads compete for cores (use adaptive, or give each thread a core)")
+    } else {
+        String::new()
+    };
     let names: Vec<String> = groups
         .iter()
         .map(|s| {
@@ -95,7 +100,7 @@ pub fn plan(g: &Graph) -> Plan {
         .collect();
     Plan {
         note: format!(
-            "{generators} generator thread{}, 1 sequencer, {} stage{} {}; {pin_note}",
+            "{generators} generator thread{}, 1 sequencer, {} stage{} {}; {pin_note}{spin_note}",
             if generators == 1 { "" } else { "s" },
             groups.len(),
             if groups.len() == 1 { "" } else { "s" },
