@@ -187,3 +187,92 @@ impl Sink {
         Ok(self.rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer whose bytes the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn rows(w: &mut dyn RowWriter) {
+        let t = crate::time::parse_timestamp(b"2023-03-16T22:19:00Z").unwrap();
+        w.write_row(&Row {
+            time: t,
+            values: &[1147.5, 5.0],
+            present: &[true, true],
+        })
+        .unwrap();
+        w.write_row(&Row {
+            time: t + 60_000_000_000,
+            values: &[f64::NAN, 12.0],
+            present: &[true, true],
+        })
+        .unwrap();
+        w.write_row(&Row {
+            time: t,
+            values: &[3.0, 4.0],
+            present: &[false, true],
+        })
+        .unwrap();
+        w.flush().unwrap();
+    }
+
+    #[test]
+    fn the_table_aligns_columns_under_their_headers() {
+        let buf = Shared::default();
+        let out: Out = BufWriter::new(Box::new(buf.clone()));
+        let mut t = table::TableWriter::new(out, &["btc.sum_Volume", "eth.count"]).unwrap();
+        rows(&mut t);
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "timestamp                 btc.sum_Volume       eth.count"
+        );
+        assert_eq!(
+            lines[1],
+            "2023-03-16T22:19:00.000Z          1147.5               5"
+        );
+        assert_eq!(
+            lines[2],
+            "2023-03-16T22:20:00.000Z                              12"
+        );
+        assert!(
+            lines.iter().all(|l| l.len() == lines[0].len()),
+            "every line as wide as the header"
+        );
+    }
+
+    #[test]
+    fn csv_and_ndjson_leave_missing_values_empty_and_null() {
+        let (a, b) = (Shared::default(), Shared::default());
+        let mut c =
+            csv::CsvWriter::new(BufWriter::new(Box::new(a.clone())), &["x.v", "y.n"]).unwrap();
+        rows(&mut c);
+        let mut j = ndjson::NdjsonWriter::new(BufWriter::new(Box::new(b.clone())), &["x.v", "y.n"]);
+        rows(&mut j);
+        let csv = String::from_utf8(a.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            csv,
+            "timestamp,x.v,y.n\n2023-03-16T22:19:00.000Z,1147.5,5\n2023-03-16T22:20:00.000Z,,12\n2023-03-16T22:19:00.000Z,,4\n"
+        );
+        let json = String::from_utf8(b.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            json.lines().nth(1).unwrap(),
+            r#"{"timestamp":"2023-03-16T22:20:00.000Z","x.v":null,"y.n":12}"#
+        );
+    }
+}
