@@ -36,7 +36,9 @@ pub struct Datapoint {
     pub kind: Kind,
     /// How many of `values` are meaningful.
     pub len: u8,
-    _reserved: u32,
+    /// Nanoseconds after `ingest_time` at which the datapoint was pushed into the ring it is in (saturating
+    /// at about 4.3 s; 0 when latency recording is off). The consumer's pop time minus this is its queue wait.
+    pub hop_ns: u32,
     /// The field values, in the order of the producing tube's output schema.
     pub values: [f64; MAX_FIELDS],
 }
@@ -54,7 +56,7 @@ impl Datapoint {
             source,
             kind,
             len: 0,
-            _reserved: 0,
+            hop_ns: 0,
             values: [0.0; MAX_FIELDS],
         }
     }

@@ -4,12 +4,15 @@ mod progress;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
+use hdrhistogram::Histogram;
 
 use crate::config::ConfigErrors;
 use crate::graph::{self, Graph};
-use crate::runtime::{Engine, Report, RunError};
+use crate::metrics::{latency_table, HdrLog, Series};
+use crate::runtime::{Engine, Observer, OnProgress, Progressing, Report, RunError};
 
 /// Exit code: the config is invalid.
 pub const EXIT_CONFIG: i32 = 2;
@@ -36,19 +39,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a pipeline and print a summary (datapoints in, rows out, wall time, datapoints/s) to stderr.
+    /// Run a pipeline; print a summary and a latency table (count, p50, p90, p99, p99.9, max) to stderr.
     ///
     /// Sink rows go where the config says (stdout, CSV, NDJSON). Relative paths in the config resolve
-    /// against the current directory. A Batch run shows a progress bar when stderr is a terminal.
+    /// against the current directory. A long run shows a progress bar when stderr is a terminal.
+    /// Latency is recorded per ring (time waiting in it), per tube (time spent in it) and per sink
+    /// (end to end, from ingest); switch it off with `runtime: {metrics: off}`.
     Run {
         /// The pipeline config (YAML).
         config: PathBuf,
-        /// Print no summary and no progress bar.
+        /// Print no summary, latency table or progress bar.
         #[arg(short, long)]
         quiet: bool,
         /// Print no progress bar.
         #[arg(long)]
         no_progress: bool,
+        /// Print a latency table for each interval while running, e.g. 1s or 500ms.
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        metrics_interval: Option<Duration>,
+        /// Write HdrHistogram V2 interval logs: one tagged histogram per ring, tube and sink per interval
+        /// (the whole run as one interval without --metrics-interval).
+        #[arg(long, value_name = "FILE")]
+        latency_log: Option<PathBuf>,
     },
     /// Validate a config without running it; report every error at once (exit code 2 if any).
     ///
@@ -67,6 +79,13 @@ enum Command {
     },
 }
 
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    match crate::config::parse_duration(s) {
+        Some(ns) if ns > 0 => Ok(Duration::from_nanos(ns as u64)),
+        _ => Err(format!("'{s}' is not a duration: write e.g. 1s, 500ms, 2m")),
+    }
+}
+
 /// Parses and checks a config file.
 pub fn load_graph(path: &Path) -> Result<Graph, ConfigErrors> {
     let (config, diag) = crate::config::load(path)?;
@@ -74,72 +93,180 @@ pub fn load_graph(path: &Path) -> Result<Graph, ConfigErrors> {
 }
 
 /// Builds and runs a checked graph to its end.
-pub fn run_graph(
-    g: &Graph,
-    on_progress: impl FnMut(crate::runtime::Progressing),
-) -> Result<Report, RunError> {
+pub fn run_graph(g: &Graph, on_progress: impl FnMut(Progressing)) -> Result<Report, RunError> {
+    run_graph_observed(g, &mut OnProgress(on_progress))
+}
+
+/// Builds and runs a checked graph, reporting progress and latency intervals to `obs`.
+pub fn run_graph_observed(g: &Graph, obs: &mut dyn Observer) -> Result<Report, RunError> {
     let plan = graph::plan(g);
-    Engine::build(g, &plan)?.start()?.finish(on_progress)
+    Engine::build(g, &plan)?.start()?.finish_observed(obs)
+}
+
+/// What `tubes run` shows and writes while a pipeline runs.
+struct Watch {
+    bar: progress::Bar,
+    interval: Option<Duration>,
+    log_path: Option<PathBuf>,
+    log: Option<HdrLog>,
+    log_error: Option<std::io::Error>,
+}
+
+impl Watch {
+    fn write_log(
+        &mut self,
+        start: Duration,
+        length: Duration,
+        series: &[Series],
+        hists: &[Histogram<u64>],
+    ) -> std::io::Result<()> {
+        let Some(path) = &self.log_path else {
+            return Ok(());
+        };
+        if self.log.is_none() {
+            let run_start = SystemTime::now() - (start + length);
+            self.log = Some(HdrLog::create(path, series, run_start)?);
+        }
+        self.log
+            .as_mut()
+            .expect("created above")
+            .write(start, length, hists)
+    }
+}
+
+impl Observer for Watch {
+    fn interval(&self) -> Option<Duration> {
+        self.interval
+    }
+
+    fn progress(&mut self, p: Progressing) {
+        self.bar.update(p);
+    }
+
+    fn latency(
+        &mut self,
+        start: Duration,
+        length: Duration,
+        series: &[Series],
+        hists: &[Histogram<u64>],
+    ) {
+        if let Err(e) = self.write_log(start, length, series, hists) {
+            self.log_error.get_or_insert(e);
+        }
+        if self.interval.is_some() {
+            self.bar.clear();
+            let title = format!(
+                "latency {:.1}–{:.1} s",
+                start.as_secs_f64(),
+                (start + length).as_secs_f64()
+            );
+            eprint!("{}", latency_table(&title, series, hists));
+        }
+    }
+}
+
+fn run(
+    config: &Path,
+    quiet: bool,
+    no_progress: bool,
+    interval: Option<Duration>,
+    latency_log: Option<PathBuf>,
+) -> i32 {
+    let g = match load_graph(config) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_CONFIG;
+        }
+    };
+    if (interval.is_some() || latency_log.is_some()) && !g.runtime.metrics {
+        eprintln!(
+            "error: --metrics-interval and --latency-log need latency recording, which {} switches off (runtime: {{metrics: off}})",
+            config.display()
+        );
+        return EXIT_CONFIG;
+    }
+    let show = !quiet && !no_progress && std::io::stderr().is_terminal();
+    let mut watch = Watch {
+        bar: progress::Bar::new(show),
+        interval,
+        log_path: latency_log,
+        log: None,
+        log_error: None,
+    };
+    let result = run_graph_observed(&g, &mut watch);
+    watch.bar.clear();
+    let log_result = match (watch.log_error.take(), watch.log.take()) {
+        (Some(e), _) => Err(e),
+        (None, Some(log)) => log.finish(),
+        (None, None) => Ok(()),
+    };
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    if !quiet {
+        eprintln!("{}", crate::metrics::summary(&report));
+        if !report.series.is_empty() {
+            eprint!(
+                "{}",
+                latency_table("latency (whole run)", &report.series, &report.latency)
+            );
+        }
+    }
+    if let Err(e) = log_result {
+        eprintln!("error: writing the latency log: {e}");
+        return EXIT_RUNTIME;
+    }
+    0
+}
+
+fn check(config: &Path) -> i32 {
+    match load_graph(config) {
+        Ok(g) => {
+            let plan = graph::plan(&g);
+            println!(
+                "{}: ok — {} tubes; {}",
+                config.display(),
+                g.nodes.len(),
+                plan.note
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            EXIT_CONFIG
+        }
+    }
+}
+
+fn dot(config: &Path) -> i32 {
+    match load_graph(config) {
+        Ok(g) => {
+            print!("{}", graph::to_dot(&g));
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            EXIT_CONFIG
+        }
+    }
 }
 
 /// Runs the command line; returns the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Check { config } => match load_graph(&config) {
-            Ok(g) => {
-                let plan = graph::plan(&g);
-                println!(
-                    "{}: ok — {} tubes; {}",
-                    config.display(),
-                    g.nodes.len(),
-                    plan.note
-                );
-                0
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                EXIT_CONFIG
-            }
-        },
-        Command::Graph { config } => match load_graph(&config) {
-            Ok(g) => {
-                print!("{}", graph::to_dot(&g));
-                0
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                EXIT_CONFIG
-            }
-        },
+    match Cli::parse().command {
+        Command::Check { config } => check(&config),
+        Command::Graph { config } => dot(&config),
         Command::Run {
             config,
             quiet,
             no_progress,
-        } => {
-            let g = match load_graph(&config) {
-                Ok(g) => g,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return EXIT_CONFIG;
-                }
-            };
-            let show = !quiet && !no_progress && std::io::stderr().is_terminal();
-            let mut bar = progress::Bar::new(show);
-            let result = run_graph(&g, |p| bar.update(p));
-            bar.clear();
-            match result {
-                Ok(report) => {
-                    if !quiet {
-                        eprintln!("{}", crate::metrics::summary(&report));
-                    }
-                    0
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    EXIT_RUNTIME
-                }
-            }
-        }
+            metrics_interval,
+            latency_log,
+        } => run(&config, quiet, no_progress, metrics_interval, latency_log),
     }
 }

@@ -252,6 +252,8 @@ pub struct RuntimeConfig {
     pub placement: Placement,
     /// Capacity of every ring, a power of two.
     pub ring_capacity: usize,
+    /// Record per-tube latency histograms.
+    pub metrics: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -260,6 +262,7 @@ impl Default for RuntimeConfig {
             wait: WaitStrategy::Adaptive,
             placement: Placement::Auto,
             ring_capacity: 1024,
+            metrics: true,
         }
     }
 }

@@ -423,7 +423,7 @@ fn runtime(r: &mut Reader<'_>, v: &Value) -> Option<RuntimeConfig> {
     let m = r.mapping(
         v,
         "runtime",
-        &["wait", "placement", "ring_capacity"],
+        &["wait", "placement", "ring_capacity", "metrics"],
         &[],
         "runtime: {wait: adaptive, placement: auto}",
     )?;
@@ -446,6 +446,16 @@ fn runtime(r: &mut Reader<'_>, v: &Value) -> Option<RuntimeConfig> {
     }
     if let Some(p) = m.get("placement") {
         rt.placement = placement(r, p)?;
+    }
+    if let Some(x) = m.get("metrics") {
+        rt.metrics = match x {
+            Value::Bool(b) => *b,
+            _ => {
+                r.tagged(x, "runtime.metrics", &["on", "off"], "metrics setting")?
+                    .0
+                    == "on"
+            }
+        };
     }
     if let Some(c) = m.get("ring_capacity") {
         let n = r.uint(c, "runtime.ring_capacity")?;

@@ -435,7 +435,7 @@ impl CsvGenerator {
                 }
             }
             dp.ingest_time = monotonic_ns();
-            out.push(dp, ctx)?;
+            out.push(dp, dp.ingest_time, ctx)?;
             rows += 1;
             if rows % 4096 == 0 {
                 self.counters.rows.store(rows, Ordering::Relaxed);

@@ -1,43 +1,11 @@
-//! Run metrics: the end-of-run summary.
+//! Run metrics: per-tube latency histograms, their tables and logs, and the end-of-run summary (DESIGN §8).
 
-use crate::runtime::Report;
+mod latency;
+mod log;
+mod summary;
+mod table;
 
-/// The one-line summary (plus a line per generator that skipped or dropped rows).
-pub fn summary(r: &Report) -> String {
-    let secs = r.wall.as_secs_f64();
-    let rate = if secs > 0.0 {
-        r.datapoints as f64 / secs
-    } else {
-        0.0
-    };
-    let mut s = format!(
-        "tubes: {} datapoints in, {} rows out, {:.3} s wall, {} datapoints/s",
-        r.datapoints,
-        r.rows,
-        secs,
-        human(rate)
-    );
-    for g in &r.generators {
-        if g.skipped > 0 || g.outside > 0 {
-            s.push_str(&format!(
-                "\n  {}: {} rows read, {} malformed rows skipped, {} rows outside the Batch range",
-                g.label, g.rows, g.skipped, g.outside
-            ));
-        }
-    }
-    s.push_str(&format!("\n  threads: {}", r.placement));
-    s
-}
-
-/// 1234567.0 → "1.23 M".
-pub fn human(x: f64) -> String {
-    if x >= 1e9 {
-        format!("{:.2} G", x / 1e9)
-    } else if x >= 1e6 {
-        format!("{:.2} M", x / 1e6)
-    } else if x >= 1e3 {
-        format!("{:.1} k", x / 1e3)
-    } else {
-        format!("{x:.0}")
-    }
-}
+pub use latency::{histogram, Recorder, Series, SeriesKind, Shared, MAX_NS};
+pub use log::HdrLog;
+pub use summary::{human, summary};
+pub use table::{duration_ns, latency_table};

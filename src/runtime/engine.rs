@@ -15,8 +15,10 @@ use crate::datapoint::TubeId;
 use crate::events::tick::TickSchedule;
 use crate::generators::csv::{CsvGenerator, GenCounters};
 use crate::graph::{Graph, NodeKind, Plan, Port};
+use crate::metrics::{histogram, Recorder, Series, SeriesKind, Shared};
 use crate::sinks::Sink;
 use crate::throughs::Through;
+use hdrhistogram::Histogram;
 
 /// What one generator did.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +48,38 @@ pub struct Report {
     pub sinks: Vec<(String, u64)>,
     /// How threads were placed.
     pub placement: String,
+    /// Latency series of the run (empty when recording is off).
+    pub series: Vec<Series>,
+    /// Whole-run histogram of each series, in nanoseconds.
+    pub latency: Vec<Histogram<u64>>,
+}
+
+/// Watches a run from the thread that waits for it.
+pub trait Observer {
+    /// How often to report latency intervals (None: only totals at the end).
+    fn interval(&self) -> Option<Duration> {
+        None
+    }
+    /// Called about every 200 ms with progress numbers.
+    fn progress(&mut self, _p: Progressing) {}
+    /// Called once per interval with what each series recorded in it; `start` is relative to the run's start.
+    fn latency(
+        &mut self,
+        _start: Duration,
+        _length: Duration,
+        _series: &[Series],
+        _hists: &[Histogram<u64>],
+    ) {
+    }
+}
+
+/// An observer that only follows progress.
+pub struct OnProgress<F: FnMut(Progressing)>(pub F);
+
+impl<F: FnMut(Progressing)> Observer for OnProgress<F> {
+    fn progress(&mut self, p: Progressing) {
+        (self.0)(p)
+    }
 }
 
 enum Job {
@@ -62,6 +96,8 @@ enum Done {
 
 struct Thread {
     name: String,
+    /// The stage it runs, for stage threads.
+    stage: Option<usize>,
     core: Option<usize>,
     job: Job,
     ctx: Ctx,
@@ -78,6 +114,7 @@ pub struct Engine {
     placement: String,
     shutdown: Arc<AtomicBool>,
     wakes: Vec<Arc<Wake>>,
+    metrics: Arc<Shared>,
 }
 
 /// Live numbers for a progress bar.
@@ -96,9 +133,24 @@ const SEQ: usize = 0;
 impl Engine {
     /// Builds everything a run needs before the first datapoint flows.
     pub fn build(g: &Graph, plan: &Plan) -> Result<Engine, RunError> {
+        // Calibrate the clock now rather than on the first datapoint.
+        crate::time::monotonic_ns();
         let n = g.nodes.len();
         let ring_cap = g.runtime.ring_capacity;
+        // Latency series: generator rings (the sequencer's), then per stage its rings, tubes and sinks.
+        let mut series: Vec<Series> = g
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::CsvGenerator { .. }))
+            .map(|n| Series {
+                kind: SeriesKind::Queue,
+                name: format!("{}→sequencer", n.label),
+            })
+            .collect();
+        let seq_series = (0, series.len());
+        let mut stage_series = Vec::new();
         let shutdown = Arc::new(AtomicBool::new(false));
+        let placeholder = Shared::new(Vec::new());
         let new_ctx = |wake: &Arc<Wake>| Ctx {
             wake: wake.clone(),
             waiter: Waiter::new(g.runtime.wait),
@@ -135,6 +187,7 @@ impl Engine {
         for (s, st) in plan.stages.iter().enumerate() {
             let me = s + 1;
             let mut inlets = Vec::new();
+            let mut inlet_names: Vec<String> = Vec::new();
             let mut routes: Vec<Vec<Route>> = vec![Vec::new(); n];
             let mut tubes = Vec::new();
             let mut scratch = 1;
@@ -202,7 +255,36 @@ impl Engine {
                     progress: progress[producer].clone(),
                     producer: wakes[producer].clone(),
                 });
+                inlet_names.push(if producer == SEQ {
+                    "sequencer".into()
+                } else {
+                    format!("stage {}", producer - 1)
+                });
             }
+            let first = series.len();
+            for inlet_from in &inlet_names {
+                series.push(Series {
+                    kind: SeriesKind::Queue,
+                    name: format!("{inlet_from}→stage {s}"),
+                });
+            }
+            for &t in &st.tubes {
+                series.push(Series {
+                    kind: SeriesKind::Service,
+                    name: g.nodes[t as usize].label.clone(),
+                });
+            }
+            let mut e2e = vec![None; st.tubes.len()];
+            for (local, &t) in st.tubes.iter().enumerate() {
+                if matches!(g.nodes[t as usize].kind, NodeKind::Sink { .. }) {
+                    e2e[local] = Some(series.len() - first);
+                    series.push(Series {
+                        kind: SeriesKind::EndToEnd,
+                        name: g.nodes[t as usize].label.clone(),
+                    });
+                }
+            }
+            stage_series.push((first, series.len() - first));
             stages.push((
                 st.core,
                 Stage {
@@ -214,6 +296,8 @@ impl Engine {
                     progress: progress[me].clone(),
                     published: 0,
                     scratch: Vec::with_capacity(scratch),
+                    rec: Recorder::off(&placeholder),
+                    e2e,
                 },
             ));
         }
@@ -248,6 +332,7 @@ impl Engine {
                     });
                     threads.push(Thread {
                         name: format!("tubes-gen-{}", node.label),
+                        stage: None,
                         core: None,
                         job: Job::Generator(
                             gen,
@@ -281,6 +366,7 @@ impl Engine {
         let waiting = vec![false; seq_inlets.len()];
         threads.push(Thread {
             name: "tubes-sequencer".into(),
+            stage: None,
             core: None,
             job: Job::Sequencer(Sequencer {
                 inlets: seq_inlets,
@@ -291,6 +377,7 @@ impl Engine {
                 batch: range.is_some(),
                 seq: 0,
                 waiting,
+                rec: Recorder::off(&placeholder),
             }),
             ctx: new_ctx(&wakes[SEQ]),
             progress: progress[SEQ].clone(),
@@ -298,11 +385,27 @@ impl Engine {
         for (s, (core, stage)) in stages.into_iter().enumerate() {
             threads.push(Thread {
                 name: format!("tubes-stage-{s}"),
+                stage: Some(s),
                 core,
                 job: Job::Stage(stage),
                 ctx: new_ctx(&wakes[s + 1]),
                 progress: progress[s + 1].clone(),
             });
+        }
+        let on = g.runtime.metrics;
+        let metrics = Shared::new(if on { series } else { Vec::new() });
+        for t in &mut threads {
+            match &mut t.job {
+                Job::Sequencer(sq) => {
+                    sq.rec = Recorder::new(&metrics, seq_series.0, seq_series.1, on)
+                }
+                Job::Stage(st) => {
+                    let (first, count) =
+                        stage_series[t.stage.expect("a stage thread knows its stage")];
+                    st.rec = Recorder::new(&metrics, first, count, on);
+                }
+                Job::Generator(..) => {}
+            }
         }
         let mut all_wakes = wakes;
         all_wakes.extend(threads.iter().map(|t| t.ctx.wake.clone()));
@@ -314,6 +417,7 @@ impl Engine {
             placement: plan.note.clone(),
             shutdown,
             wakes: all_wakes,
+            metrics,
         })
     }
 
@@ -385,6 +489,7 @@ impl Engine {
             counters: self.counters,
             bytes_total: self.bytes_total,
             placement: self.placement,
+            metrics: self.metrics,
         })
     }
 }
@@ -400,19 +505,39 @@ pub struct Running {
     counters: Vec<(String, Arc<GenCounters>)>,
     bytes_total: u64,
     placement: String,
+    metrics: Arc<Shared>,
 }
+
+/// Time the waiting thread gives engine threads to flush their histograms after a new interval starts
+/// (an idle thread looks at least every millisecond).
+const FLUSH_GRACE: Duration = Duration::from_millis(5);
 
 impl Running {
     /// Starts the run and waits for its end, calling `on_progress` about every 200 ms meanwhile.
-    pub fn finish(self, mut on_progress: impl FnMut(Progressing)) -> Result<Report, RunError> {
+    /// Call it from the thread that called [`Engine::start`]: finishing threads wake that thread.
+    pub fn finish(self, on_progress: impl FnMut(Progressing)) -> Result<Report, RunError> {
+        self.finish_observed(&mut OnProgress(on_progress))
+    }
+
+    /// Starts the run and waits for its end, reporting progress and latency intervals to `obs`.
+    pub fn finish_observed(self, obs: &mut dyn Observer) -> Result<Report, RunError> {
+        let series = self.metrics.series.clone();
+        let mut totals: Vec<Histogram<u64>> = series.iter().map(|_| histogram()).collect();
+        let mut interval: Vec<Histogram<u64>> = series.iter().map(|_| histogram()).collect();
+        let period = obs.interval().filter(|_| !series.is_empty());
+        let tick = Duration::from_millis(200);
         self.start.wait();
         let t0 = Instant::now();
-        let mut last = t0;
+        let (mut last_progress, mut interval_start) = (t0, t0);
         while self.finished.load(Ordering::SeqCst) < self.handles.len() {
-            std::thread::park_timeout(Duration::from_millis(200));
-            if last.elapsed() >= Duration::from_millis(200) {
-                last = Instant::now();
-                on_progress(Progressing {
+            let mut wait = tick.saturating_sub(last_progress.elapsed());
+            if let Some(p) = period {
+                wait = wait.min(p.saturating_sub(interval_start.elapsed()));
+            }
+            std::thread::park_timeout(wait.max(Duration::from_millis(1)));
+            if last_progress.elapsed() >= tick {
+                last_progress = Instant::now();
+                obs.progress(Progressing {
                     bytes_done: self
                         .counters
                         .iter()
@@ -426,7 +551,31 @@ impl Running {
                         .sum(),
                 });
             }
+            if let Some(p) = period {
+                if interval_start.elapsed() >= p {
+                    self.metrics.new_interval();
+                    std::thread::sleep(FLUSH_GRACE);
+                    let now = Instant::now();
+                    self.report_interval(
+                        obs,
+                        &mut interval,
+                        &mut totals,
+                        interval_start - t0,
+                        now - interval_start,
+                    );
+                    interval_start = now;
+                }
+            }
         }
+        // Every thread flushed when it ended.
+        let now = Instant::now();
+        self.report_interval(
+            obs,
+            &mut interval,
+            &mut totals,
+            interval_start - t0,
+            now - interval_start,
+        );
         let mut first_error = None;
         let mut end = t0;
         let mut datapoints = 0;
@@ -478,6 +627,27 @@ impl Running {
                 .map(|(id, r)| (self.labels[id as usize].clone(), r))
                 .collect(),
             placement: self.placement,
+            series,
+            latency: totals,
         })
+    }
+
+    fn report_interval(
+        &self,
+        obs: &mut dyn Observer,
+        interval: &mut [Histogram<u64>],
+        totals: &mut [Histogram<u64>],
+        start: Duration,
+        length: Duration,
+    ) {
+        self.metrics.take(interval);
+        if interval.iter().all(Histogram::is_empty) {
+            return;
+        }
+        obs.latency(start, length, &self.metrics.series, interval);
+        for (t, i) in totals.iter_mut().zip(interval.iter_mut()) {
+            t.add(&*i).expect("same bounds");
+            i.reset();
+        }
     }
 }

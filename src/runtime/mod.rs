@@ -14,7 +14,7 @@ mod stage;
 mod sync;
 pub mod wait;
 
-pub use engine::{Engine, GenReport, Progressing, Report, Running};
+pub use engine::{Engine, GenReport, Observer, OnProgress, Progressing, Report, Running};
 pub use error::RunError;
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
@@ -48,9 +48,11 @@ pub struct Outlet {
 }
 
 impl Outlet {
-    /// Pushes, blocking while the ring is full (lossless backpressure).
-    pub fn push(&mut self, dp: Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
+    /// Pushes, blocking while the ring is full (lossless backpressure). `now` (monotonic ns, 0 when latency
+    /// recording is off) stamps when it entered the ring.
+    pub fn push(&mut self, dp: Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
         let mut dp = dp;
+        dp.hop_ns = now.saturating_sub(dp.ingest_time).min(u32::MAX as u64) as u32;
         loop {
             match self.ring.push(dp) {
                 Ok(()) => return Ok(()),

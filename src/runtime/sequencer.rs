@@ -9,6 +9,7 @@ use super::ring::{Progress, ENDED};
 use super::{notify_all, Ctx, Inlet, Outlet, RunError};
 use crate::datapoint::{Datapoint, Kind};
 use crate::events::tick::TickSchedule;
+use crate::metrics::Recorder;
 use crate::time::{monotonic_ns, wall_ns};
 
 /// The sequencer, ready to run.
@@ -24,14 +25,16 @@ pub struct Sequencer {
     pub(super) seq: u64,
     /// Scratch: which generators had nothing at the last look.
     pub(super) waiting: Vec<bool>,
+    /// Queue wait of each generator's ring (series k = generator k).
+    pub(super) rec: Recorder,
 }
 
 impl Sequencer {
-    fn emit(&mut self, mut dp: Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
+    fn emit(&mut self, mut dp: Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
         self.seq += 1;
         dp.seq = self.seq;
         for &o in &self.routes[dp.source as usize] {
-            self.outlets[o as usize].push(dp, ctx)?;
+            self.outlets[o as usize].push(dp, now, ctx)?;
         }
         self.progress.publish(self.seq);
         notify_all(self.outlets.iter().map(|o| &o.consumer));
@@ -50,12 +53,14 @@ impl Sequencer {
             let Some((time, k)) = due else { return Ok(()) };
             self.ticks[k].advance();
             let id = self.ticks[k].id;
-            self.emit(Datapoint::new(Kind::Tick, id, time, monotonic_ns()), ctx)?;
+            let now = monotonic_ns();
+            self.emit(Datapoint::new(Kind::Tick, id, time, now), now, ctx)?;
         }
     }
 
     /// Waits until a generator that had nothing (`waiting[g]`) delivers or ends.
     fn idle(&mut self, ctx: &mut Ctx) {
+        self.rec.maybe_flush();
         notify_all(self.inlets.iter().map(|i| &i.producer));
         let (inlets, waiting, stop) = (&mut self.inlets, &self.waiting, &ctx.shutdown);
         ctx.waiter.wait(&ctx.wake, || {
@@ -116,12 +121,17 @@ impl Sequencer {
                 self.ticks_until(key, ctx)?;
             }
             let dp = self.inlets[g].ring.pop().expect("peeked above");
-            self.emit(dp, ctx)?;
+            let now = if self.rec.on() { monotonic_ns() } else { 0 };
+            self.rec
+                .record(g, now.saturating_sub(dp.ingest_time + u64::from(dp.hop_ns)));
+            self.emit(dp, now, ctx)?;
+            self.rec.maybe_flush();
             popped += 1;
             if popped % 64 == 0 {
                 notify_all(self.inlets.iter().map(|i| &i.producer));
             }
         }
+        self.rec.flush();
         self.progress.end();
         notify_all(self.outlets.iter().map(|o| &o.consumer));
         Ok(self.seq)

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use super::ring::{Progress, ENDED};
 use super::{notify_all, Ctx, Inlet, Outlet, RunError};
 use crate::datapoint::{Datapoint, Kind, TubeId};
+use crate::metrics::Recorder;
 use crate::sinks::Sink;
 use crate::throughs::Through;
+use crate::time::monotonic_ns;
 
 /// A tube run by a stage.
 pub enum Tube {
@@ -49,6 +51,10 @@ pub struct Stage {
     pub(super) progress: Arc<Progress>,
     pub(super) published: u64,
     pub(super) scratch: Vec<Datapoint>,
+    /// Series: each inlet's queue wait, then each tube's service time, then each sink's end-to-end time.
+    pub(super) rec: Recorder,
+    /// By local tube: its end-to-end series, for sinks.
+    pub(super) e2e: Vec<Option<usize>>,
 }
 
 /// Sorts an inbox by port, keeping arrival order within a port (insertion sort: inboxes are tiny).
@@ -72,19 +78,30 @@ impl Stage {
         }
     }
 
-    fn emit(&mut self, dp: Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
+    fn emit(&mut self, dp: Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
         self.deliver(&dp);
         for &(o, data_too) in &self.out_routes[dp.source as usize] {
             if dp.kind == Kind::Data && !data_too {
                 continue;
             }
-            self.outlets[o as usize].push(dp, ctx)?;
+            self.outlets[o as usize].push(dp, now, ctx)?;
         }
         Ok(())
     }
 
+    fn now(&self) -> u64 {
+        if self.rec.on() {
+            monotonic_ns()
+        } else {
+            0
+        }
+    }
+
     /// Runs every tube that received something for the current sequence number, in topological order.
-    fn run_seq(&mut self, ctx: &mut Ctx) -> Result<(), RunError> {
+    /// `t0` is when the stage took the sequence number up (0 when latency recording is off).
+    fn run_seq(&mut self, t0: u64, ctx: &mut Ctx) -> Result<(), RunError> {
+        let services = self.inlets.len();
+        let mut t_prev = t0;
         for t in 0..self.tubes.len() {
             if self.tubes[t].inbox.is_empty() {
                 continue;
@@ -92,6 +109,7 @@ impl Stage {
             let mut inbox = std::mem::take(&mut self.tubes[t].inbox);
             let mut out = std::mem::take(&mut self.scratch);
             sort_by_port(&mut inbox);
+            let mut wrote = false;
             match &mut self.tubes[t].tube {
                 Tube::Through(th) => {
                     for (port, dp) in &inbox {
@@ -104,13 +122,20 @@ impl Stage {
                     for (port, dp) in &inbox {
                         s.on_input(*port, dp);
                     }
-                    s.end_seq()?;
+                    wrote = s.end_seq()?;
                 }
             }
+            let now = self.now();
+            self.rec.record(services + t, now.saturating_sub(t_prev));
+            if let (true, Some(series)) = (wrote, self.e2e[t]) {
+                self.rec
+                    .record(series, now.saturating_sub(inbox[0].1.ingest_time));
+            }
+            t_prev = now;
             inbox.clear();
             self.tubes[t].inbox = inbox;
             for e in out.drain(..) {
-                self.emit(e, ctx)?;
+                self.emit(e, now, ctx)?;
             }
             self.scratch = out;
         }
@@ -127,6 +152,7 @@ impl Stage {
 
     /// Waits until `ready` holds (or a wake-up, or the park timeout), after freeing upstream producers.
     fn idle(&mut self, ctx: &mut Ctx, ready: impl FnOnce(&mut [Inlet]) -> bool) {
+        self.rec.maybe_flush();
         notify_all(self.inlets.iter().map(|i| &i.producer));
         let (inlets, stop) = (&mut self.inlets, &ctx.shutdown);
         ctx.waiter.wait(&ctx.wake, || {
@@ -179,12 +205,15 @@ impl Stage {
                 continue;
             }
             // Take every item numbered `next`; each input must show it has no more of them.
+            let t0 = self.now();
             for i in 0..self.inlets.len() {
                 loop {
                     let p = self.inlets[i].progress.load();
                     match self.inlets[i].ring.peek() {
                         Some(d) if d.seq == next => {
                             self.inlets[i].ring.pop();
+                            self.rec
+                                .record(i, t0.saturating_sub(d.ingest_time + u64::from(d.hop_ns)));
                             self.deliver(&d);
                         }
                         Some(_) => break,
@@ -200,8 +229,9 @@ impl Stage {
                     }
                 }
             }
-            self.run_seq(ctx)?;
+            self.run_seq(t0, ctx)?;
             self.publish(next);
+            self.rec.maybe_flush();
             ctx.waiter.reset();
             since_notify += 1;
             if since_notify >= 64 {
@@ -215,6 +245,7 @@ impl Stage {
                 rows.push((t.id, s.finish()?));
             }
         }
+        self.rec.flush();
         self.progress.end();
         notify_all(self.outlets.iter().map(|o| &o.consumer));
         Ok(rows)

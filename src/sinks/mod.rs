@@ -136,13 +136,13 @@ impl Sink {
         }
     }
 
-    /// Ends the current sequence number: writes its row if any column received a value.
+    /// Ends the current sequence number: writes its row if any column received a value; returns whether it did.
     ///
     /// When stdout is closed by its reader (`tubes run … | head`), the stdout output stops quietly and the
     /// other outputs go on.
-    pub fn end_seq(&mut self) -> Result<(), SinkError> {
+    pub fn end_seq(&mut self) -> Result<bool, SinkError> {
         if !self.any {
-            return Ok(());
+            return Ok(false);
         }
         let row = Row {
             time: self.time,
@@ -168,7 +168,7 @@ impl Sink {
         self.rows += 1;
         self.any = false;
         self.present.fill(false);
-        Ok(())
+        Ok(true)
     }
 
     /// Flushes every output; returns the number of rows written.
