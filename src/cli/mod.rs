@@ -1,6 +1,10 @@
 //! The `tubes` command line: `run`, `check`, `graph`.
 
+mod bench;
+mod plot;
 mod progress;
+
+pub use bench::{parse_rate, run_at, Point};
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -61,6 +65,34 @@ enum Command {
         /// (the whole run as one interval without --metrics-interval).
         #[arg(long, value_name = "FILE")]
         latency_log: Option<PathBuf>,
+        /// End a Stream run after this long, e.g. 30s (paced Synthetic sources stop then).
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        duration: Option<Duration>,
+    },
+    /// Measure latency: drive a pipeline with synthetic trades at fixed rates (default: the example's shape).
+    ///
+    /// Each datapoint is timestamped with its intended send time, so a pipeline that falls behind shows it in
+    /// its latency (coordinated-omission correction). Prints sent and achieved rate, drops, the largest
+    /// send lag, and percentiles per ring, tube and sink. Examples:
+    ///   tubes bench --rate 100k --duration 10s
+    ///   tubes bench --rate 10k,50k,100k,200k --plot rates.svg
+    ///   tubes bench --find-max 1ms --rate 10k
+    Bench {
+        /// A Stream pipeline whose generators are Synthetic [default: configs/bench_btc_eth.yaml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Datapoints per second, shared evenly by the Synthetic generators; a list runs each in turn.
+        #[arg(long, value_name = "RATE[,RATE...]", value_delimiter = ',', value_parser = parse_rate, default_value = "100k")]
+        rate: Vec<f64>,
+        /// How long each rate runs.
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval, default_value = "5s")]
+        duration: Duration,
+        /// Find the highest rate (doubling from --rate, then bisecting) whose end-to-end p99 stays under this bound.
+        #[arg(long, value_name = "P99_BOUND", value_parser = parse_interval)]
+        find_max: Option<Duration>,
+        /// Draw latency by percentile to an SVG file: one line per series, or per rate when several ran.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
     },
     /// Validate a config without running it; report every error at once (exit code 2 if any).
     ///
@@ -171,6 +203,7 @@ fn run(
     no_progress: bool,
     interval: Option<Duration>,
     latency_log: Option<PathBuf>,
+    duration: Option<Duration>,
 ) -> i32 {
     let g = match load_graph(config) {
         Ok(g) => g,
@@ -186,6 +219,13 @@ fn run(
         );
         return EXIT_CONFIG;
     }
+    if duration.is_some() && g.pipeline != crate::config::PipelineType::Stream {
+        eprintln!(
+            "error: --duration ends Stream runs; {} is a Batch pipeline, which ends with its range",
+            config.display()
+        );
+        return EXIT_CONFIG;
+    }
     let show = !quiet && !no_progress && std::io::stderr().is_terminal();
     let mut watch = Watch {
         bar: progress::Bar::new(show),
@@ -194,7 +234,13 @@ fn run(
         log: None,
         log_error: None,
     };
-    let result = run_graph_observed(&g, &mut watch);
+    let plan = graph::plan(&g);
+    let result = Engine::build(&g, &plan).and_then(|mut e| {
+        if let Some(d) = duration {
+            e.stop_after(d);
+        }
+        e.start()?.finish_observed(&mut watch)
+    });
     watch.bar.clear();
     let log_result = match (watch.log_error.take(), watch.log.take()) {
         (Some(e), _) => Err(e),
@@ -267,6 +313,27 @@ pub fn main() -> i32 {
             no_progress,
             metrics_interval,
             latency_log,
-        } => run(&config, quiet, no_progress, metrics_interval, latency_log),
+            duration,
+        } => run(
+            &config,
+            quiet,
+            no_progress,
+            metrics_interval,
+            latency_log,
+            duration,
+        ),
+        Command::Bench {
+            config,
+            rate,
+            duration,
+            find_max,
+            plot,
+        } => bench::bench(bench::BenchArgs {
+            config,
+            rates: rate,
+            duration,
+            find_max,
+            plot,
+        }),
     }
 }

@@ -76,6 +76,25 @@ impl TubeKind {
 pub enum DataSource {
     /// A CSV file.
     Csv(CsvSource),
+    /// Synthetic trades at a fixed rate (Stream only), for benchmarks.
+    Synthetic(SyntheticSource),
+}
+
+/// `Synthetic: {rate: 50000, price: 60000, seed: 1, stall: {after: 500ms, for: 100ms}}`.
+///
+/// Emits trades with fields `price`, `quantity`, `side`, `trade_id`. Each datapoint's ingest time is its
+/// *intended* send time, so a sender that falls behind (a stall, backpressure) shows up in latency instead
+/// of hiding it (coordinated-omission correction).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyntheticSource {
+    /// Datapoints per second.
+    pub rate: f64,
+    /// Starting price of the random walk.
+    pub price: f64,
+    /// Seed of the random walk.
+    pub seed: u64,
+    /// Simulated sender stall: (after, for) in ns since the generator started.
+    pub stall: Option<(i64, i64)>,
 }
 
 /// What to do with a malformed CSV row.
@@ -179,6 +198,8 @@ pub enum SinkOutput {
     Stdout,
     /// A CSV file with a header row.
     Csv(PathBuf),
+    /// Nothing is written (rows are still counted and timed): for benchmarks.
+    Discard,
     /// NDJSON: one JSON object per row.
     Json(PathBuf),
 }

@@ -152,7 +152,10 @@ fn tube(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<TubeDecl> {
 }
 
 fn datasource(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<DataSource> {
-    let (_, payload, path) = r.tagged(v, path, &["CSV"], "datasource")?;
+    let (tag, payload, path) = r.tagged(v, path, &["CSV", "Synthetic"], "datasource")?;
+    if tag == "Synthetic" {
+        return synthetic(r, payload, &path).map(DataSource::Synthetic);
+    }
     let example =
         "CSV: path/to/file.csv, or CSV: {path: file.csv, time_column: time, on_error: skip}";
     let mut src = CsvSource {
@@ -188,6 +191,57 @@ fn datasource(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<DataSource> {
         }
     }
     Some(DataSource::Csv(src))
+}
+
+fn synthetic(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<SyntheticSource> {
+    let example =
+        "Synthetic: {rate: 50000, price: 60000, seed: 1, stall: {after: 500ms, for: 100ms}}";
+    let m = r.mapping(
+        v,
+        path,
+        &["rate", "price", "seed", "stall"],
+        &["rate"],
+        example,
+    )?;
+    let rate = r.number(m.get("rate")?, &field(path, "rate"))?;
+    if rate <= 0.0 || rate > 1e9 {
+        r.diag.error(
+            &field(path, "rate"),
+            format!("{rate} datapoints per second is out of range"),
+            Some("use a rate between 1 and 1e9".into()),
+        );
+        return None;
+    }
+    let price = match m.get("price") {
+        Some(p) => r.number(p, &field(path, "price"))?,
+        None => 60_000.0,
+    };
+    let seed = match m.get("seed") {
+        Some(s) => r.uint(s, &field(path, "seed"))?,
+        None => 1,
+    };
+    let stall = match m.get("stall") {
+        None => None,
+        Some(s) => {
+            let sp = field(path, "stall");
+            let sm = r.mapping(
+                s,
+                &sp,
+                &["after", "for"],
+                &["after", "for"],
+                "stall: {after: 500ms, for: 100ms}",
+            )?;
+            let after = r.duration(sm.get("after")?, &field(&sp, "after"));
+            let len = r.duration(sm.get("for")?, &field(&sp, "for"));
+            Some((after?, len?))
+        }
+    };
+    Some(SyntheticSource {
+        rate,
+        price,
+        seed,
+        stall,
+    })
 }
 
 fn through(r: &mut Reader<'_>, m: &Mapping, path: &str) -> Option<ThroughDecl> {
@@ -373,10 +427,16 @@ fn sink(r: &mut Reader<'_>, m: &Mapping, path: &str) -> Option<SinkDecl> {
 }
 
 fn sink_output(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<SinkOutput> {
-    let (tag, payload, ppath) =
-        r.tagged(v, path, &["Stdout", "CSV", "JSON", "NDJSON"], "datasink")?;
-    if tag == "Stdout" {
-        return Some(SinkOutput::Stdout);
+    let (tag, payload, ppath) = r.tagged(
+        v,
+        path,
+        &["Stdout", "CSV", "JSON", "NDJSON", "Discard"],
+        "datasink",
+    )?;
+    match tag {
+        "Stdout" => return Some(SinkOutput::Stdout),
+        "Discard" => return Some(SinkOutput::Discard),
+        _ => {}
     }
     let p = PathBuf::from(r.string(payload, &ppath)?);
     Some(if tag == "CSV" {

@@ -278,6 +278,8 @@ pub struct GenCounters {
     pub outside: AtomicU64,
     /// Bytes of the file processed so far.
     pub bytes_done: AtomicU64,
+    /// Largest delay between a datapoint's intended and actual send time (paced sources).
+    pub max_lag_ns: AtomicU64,
 }
 
 /// A CSV generator ready to run.
@@ -437,6 +439,9 @@ impl CsvGenerator {
             dp.ingest_time = monotonic_ns();
             out.push(dp, dp.ingest_time, ctx)?;
             rows += 1;
+            if rows % 64 == 0 {
+                out.notify();
+            }
             if rows % 4096 == 0 {
                 self.counters.rows.store(rows, Ordering::Relaxed);
                 self.counters.bytes_done.store(done, Ordering::Relaxed);

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use crate::config::{
     closest, suggest, CmpOp, Config, ConfigErrors, CsvSource, DataSource, Diagnostics, EventDecl,
-    ExternalDecl, PipelineType, Placement, ReducerDecl, RuntimeConfig, SinkOutput, TubeKind,
+    ExternalDecl, PipelineType, Placement, ReducerDecl, RuntimeConfig, SinkOutput, SyntheticSource,
+    TubeKind,
 };
 use crate::datapoint::{TubeId, MAX_FIELDS};
 use crate::generators::csv::{inspect, CsvLayout};
@@ -70,6 +71,8 @@ pub enum NodeKind {
         /// Header, columns and order found in the file.
         layout: CsvLayout,
     },
+    /// Synthetic trades at a fixed rate.
+    Synthetic(SyntheticSource),
     /// A reducer tube.
     Through(ThroughSpec),
     /// An output.
@@ -132,6 +135,16 @@ pub struct SinkColumn {
     pub port: usize,
     /// Slot in that port's schema.
     pub slot: u8,
+}
+
+/// The fields of a `Synthetic` source, in slot order.
+pub const SYNTHETIC_FIELDS: [&str; 4] = ["price", "quantity", "side", "trade_id"];
+
+impl NodeKind {
+    /// Whether the tube brings data in (it runs on its own thread and feeds the sequencer).
+    pub fn is_generator(&self) -> bool {
+        matches!(self, NodeKind::CsvGenerator { .. } | NodeKind::Synthetic(_))
+    }
 }
 
 fn label_path(decl_path: &str) -> String {
@@ -308,6 +321,21 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
                         diag.error(&p, e.message, e.help);
                         None
                     }
+                }
+            }
+            TubeKind::Generator(DataSource::Synthetic(src)) => {
+                if let PipelineType::Batch { .. } = config.pipeline {
+                    diag.error(
+                        &format!("{}.datasource.Synthetic", t.path),
+                        "a Synthetic source generates live data at a fixed rate and cannot run in a Batch pipeline",
+                        Some("use pipeline_type: Stream (and tubes run --duration to end the run)".into()),
+                    );
+                    None
+                } else {
+                    Some((
+                        SYNTHETIC_FIELDS.iter().map(|f| f.to_string()).collect(),
+                        NodeKind::Synthetic(src.clone()),
+                    ))
                 }
             }
             TubeKind::ExternalEvent(x) => Some((Vec::new(), NodeKind::Tick(x.clone()))),

@@ -4,6 +4,9 @@ mod check;
 mod dot;
 mod plan;
 
-pub use check::{check, Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
+pub use check::{
+    check, Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec,
+    SYNTHETIC_FIELDS,
+};
 pub use dot::to_dot;
 pub use plan::{plan, Plan, StagePlan};

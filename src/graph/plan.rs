@@ -37,11 +37,7 @@ pub fn plan(g: &Graph) -> Plan {
             )
         })
         .collect();
-    let generators = g
-        .nodes
-        .iter()
-        .filter(|n| matches!(n.kind, NodeKind::CsvGenerator { .. }))
-        .count();
+    let generators = g.nodes.iter().filter(|n| n.kind.is_generator()).count();
     let chunked = |k: usize| -> Vec<Vec<TubeId>> {
         let k = k.clamp(1, placeable.len().max(1));
         let per = placeable.len().div_ceil(k).max(1);

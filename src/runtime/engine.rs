@@ -14,6 +14,7 @@ use crate::config::{ExternalDecl, PipelineType};
 use crate::datapoint::TubeId;
 use crate::events::tick::TickSchedule;
 use crate::generators::csv::{CsvGenerator, GenCounters};
+use crate::generators::synthetic::SyntheticGenerator;
 use crate::graph::{Graph, NodeKind, Plan, Port};
 use crate::metrics::{histogram, Recorder, Series, SeriesKind, Shared};
 use crate::sinks::Sink;
@@ -31,6 +32,8 @@ pub struct GenReport {
     pub skipped: u64,
     /// Rows outside the Batch range.
     pub outside: u64,
+    /// Largest delay between intended and actual send time (paced sources; 0 otherwise).
+    pub max_lag_ns: u64,
 }
 
 /// What a finished run did.
@@ -83,7 +86,8 @@ impl<F: FnMut(Progressing)> Observer for OnProgress<F> {
 }
 
 enum Job {
-    Generator(CsvGenerator, Outlet),
+    Csv(CsvGenerator, Outlet),
+    Synthetic(SyntheticGenerator, Outlet),
     Sequencer(Sequencer),
     Stage(Stage),
 }
@@ -141,7 +145,7 @@ impl Engine {
         let mut series: Vec<Series> = g
             .nodes
             .iter()
-            .filter(|n| matches!(n.kind, NodeKind::CsvGenerator { .. }))
+            .filter(|n| n.kind.is_generator())
             .map(|n| Series {
                 kind: SeriesKind::Queue,
                 name: format!("{}→sequencer", n.label),
@@ -318,10 +322,7 @@ impl Engine {
         let mut bytes_total = 0;
         for (id, node) in g.nodes.iter().enumerate() {
             match &node.kind {
-                NodeKind::CsvGenerator { source, layout } => {
-                    let gen = CsvGenerator::open(id as TubeId, source, layout, range)?;
-                    bytes_total += gen.bytes();
-                    counters.push((node.label.clone(), gen.counters.clone()));
+                kind if kind.is_generator() => {
                     let (tx, rx) = ring(ring_cap);
                     let wake = Arc::new(Wake::default());
                     let prog = Arc::new(Progress::new());
@@ -330,17 +331,29 @@ impl Engine {
                         progress: prog.clone(),
                         producer: wake.clone(),
                     });
+                    let outlet = Outlet {
+                        ring: tx,
+                        consumer: wakes[SEQ].clone(),
+                    };
+                    let job = match kind {
+                        NodeKind::CsvGenerator { source, layout } => {
+                            let gen = CsvGenerator::open(id as TubeId, source, layout, range)?;
+                            bytes_total += gen.bytes();
+                            counters.push((node.label.clone(), gen.counters.clone()));
+                            Job::Csv(gen, outlet)
+                        }
+                        NodeKind::Synthetic(src) => {
+                            let gen = SyntheticGenerator::new(id as TubeId, src);
+                            counters.push((node.label.clone(), gen.counters.clone()));
+                            Job::Synthetic(gen, outlet)
+                        }
+                        _ => unreachable!("is_generator covers exactly these kinds"),
+                    };
                     threads.push(Thread {
                         name: format!("tubes-gen-{}", node.label),
                         stage: None,
                         core: None,
-                        job: Job::Generator(
-                            gen,
-                            Outlet {
-                                ring: tx,
-                                consumer: wakes[SEQ].clone(),
-                            },
-                        ),
+                        job,
                         ctx: new_ctx(&wake),
                         progress: prog,
                     });
@@ -404,7 +417,7 @@ impl Engine {
                         stage_series[t.stage.expect("a stage thread knows its stage")];
                     st.rec = Recorder::new(&metrics, first, count, on);
                 }
-                Job::Generator(..) => {}
+                Job::Csv(..) | Job::Synthetic(..) => {}
             }
         }
         let mut all_wakes = wakes;
@@ -419,6 +432,15 @@ impl Engine {
             wakes: all_wakes,
             metrics,
         })
+    }
+
+    /// Ends paced (Synthetic) generators after `d`; the run ends when they have.
+    pub fn stop_after(&mut self, d: Duration) {
+        for t in &mut self.threads {
+            if let Job::Synthetic(gen, _) = &mut t.job {
+                gen.duration = Some(d);
+            }
+        }
     }
 
     /// Spawns every thread; each pins itself and waits for [`Running::finish`] to start it.
@@ -454,7 +476,13 @@ impl Engine {
                     caller.unpark();
                     start.wait();
                     let r = match &mut job {
-                        Job::Generator(gen, out) => {
+                        Job::Csv(gen, out) => {
+                            let r = gen.run(out, &mut ctx).map(|()| Done::Generator);
+                            progress.end();
+                            out.consumer.notify();
+                            r
+                        }
+                        Job::Synthetic(gen, out) => {
                             let r = gen.run(out, &mut ctx).map(|()| Done::Generator);
                             progress.end();
                             out.consumer.notify();
@@ -615,6 +643,7 @@ impl Running {
                 rows: c.rows.load(Ordering::Relaxed),
                 skipped: c.skipped.load(Ordering::Relaxed),
                 outside: c.outside.load(Ordering::Relaxed),
+                max_lag_ns: c.max_lag_ns.load(Ordering::Relaxed),
             })
             .collect();
         Ok(Report {

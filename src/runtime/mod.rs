@@ -72,6 +72,13 @@ impl Outlet {
     }
 }
 
+impl Outlet {
+    /// Wakes the consumer if it sleeps: call after pushes it should see without delay.
+    pub fn notify(&self) {
+        self.consumer.notify();
+    }
+}
+
 /// The consuming end of an edge: a ring, its producer's progress and doorbell.
 pub struct Inlet {
     ring: Consumer<Datapoint>,

@@ -82,6 +82,7 @@ impl Sink {
         let mut writers = Vec::new();
         for o in outputs {
             let target = match o {
+                SinkOutput::Discard => continue,
                 SinkOutput::Stdout => "stdout".to_string(),
                 SinkOutput::Csv(p) | SinkOutput::Json(p) => p.display().to_string(),
             };
@@ -90,6 +91,7 @@ impl Sink {
                 source,
             };
             let w: Box<dyn RowWriter> = match o {
+                SinkOutput::Discard => continue,
                 SinkOutput::Stdout => {
                     let stdout: Out = BufWriter::with_capacity(1 << 16, Box::new(io::stdout()));
                     if io::stdout().is_terminal() {

@@ -1,0 +1,269 @@
+//! `tubes bench`: drive a pipeline with paced synthetic trades and report latency percentiles.
+//!
+//! Every datapoint is timestamped with its intended send time, so a pipeline that cannot keep up shows the
+//! delay in its latency (coordinated-omission correction) rather than quietly sending less.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use super::{load_graph, plot, EXIT_CONFIG, EXIT_RUNTIME};
+use crate::graph::{self, Graph, NodeKind};
+use crate::metrics::{duration_ns, human, latency_table, Series, SeriesKind};
+use crate::runtime::{Engine, OnProgress, Report};
+
+/// The default pipeline: the example's shape on synthetic BTC and ETH trades.
+pub const DEFAULT_CONFIG: &str = "configs/bench_btc_eth.yaml";
+
+/// What one run at one rate measured.
+pub struct Point {
+    /// Target datapoints per second.
+    pub rate: f64,
+    /// The run's report.
+    pub report: Report,
+}
+
+impl Point {
+    /// Datapoints per second actually sent.
+    pub fn achieved(&self) -> f64 {
+        self.report.datapoints as f64 / self.report.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// The end-to-end histogram of the first sink that recorded any.
+    pub fn end_to_end(&self) -> Option<(&Series, &Histogram<u64>)> {
+        self.report
+            .series
+            .iter()
+            .zip(&self.report.latency)
+            .find(|(s, h)| s.kind == SeriesKind::EndToEnd && !h.is_empty())
+    }
+
+    /// The largest delay between a datapoint's intended and actual send time.
+    pub fn max_lag(&self) -> u64 {
+        self.report
+            .generators
+            .iter()
+            .map(|g| g.max_lag_ns)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Parses `100k`, `1.5M`, `20000`.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, scale) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1e3),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1e6),
+        _ => (t, 1.0),
+    };
+    match num.parse::<f64>() {
+        Ok(x) if x > 0.0 && (x * scale) <= 1e9 => Ok(x * scale),
+        _ => Err(format!(
+            "'{s}' is not a rate: write e.g. 20000, 100k or 1.5M (datapoints per second)"
+        )),
+    }
+}
+
+/// Sets every synthetic generator to an equal share of `rate`; returns how many there are.
+fn set_rate(g: &mut Graph, rate: f64) -> usize {
+    let n = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Synthetic(_)))
+        .count();
+    for node in &mut g.nodes {
+        if let NodeKind::Synthetic(s) = &mut node.kind {
+            s.rate = rate / n as f64;
+        }
+    }
+    n
+}
+
+/// Runs `g` at `rate` for `duration`.
+pub fn run_at(g: &mut Graph, rate: f64, duration: Duration) -> Result<Point, String> {
+    set_rate(g, rate);
+    let plan = graph::plan(g);
+    let mut engine = Engine::build(g, &plan).map_err(|e| e.to_string())?;
+    engine.stop_after(duration);
+    let report = engine
+        .start()
+        .and_then(|r| r.finish_observed(&mut OnProgress(|_| {})))
+        .map_err(|e| e.to_string())?;
+    Ok(Point { rate, report })
+}
+
+fn point_line(p: &Point) -> String {
+    let e2e = match p.end_to_end() {
+        Some((_, h)) => format!(
+            "end-to-end p50 {}  p99 {}  p99.9 {}  max {}",
+            duration_ns(h.value_at_quantile(0.5)),
+            duration_ns(h.value_at_quantile(0.99)),
+            duration_ns(h.value_at_quantile(0.999)),
+            duration_ns(h.max())
+        ),
+        None => "no rows reached a sink".into(),
+    };
+    format!(
+        "rate {:>9}/s  sent {:>9} ({:>9}/s)  dropped 0  max send lag {:>9}  {e2e}",
+        human(p.rate),
+        p.report.datapoints,
+        human(p.achieved()),
+        duration_ns(p.max_lag())
+    )
+}
+
+/// Options of `tubes bench`.
+pub struct BenchArgs {
+    /// The pipeline (its generators must be Synthetic).
+    pub config: Option<PathBuf>,
+    /// Rates to run, one after the other.
+    pub rates: Vec<f64>,
+    /// How long each rate runs.
+    pub duration: Duration,
+    /// Search for the highest rate whose end-to-end p99 stays under this bound.
+    pub find_max: Option<Duration>,
+    /// Draw the percentile distribution to this SVG file.
+    pub plot: Option<PathBuf>,
+}
+
+/// Runs `tubes bench`; returns the exit code.
+pub fn bench(args: BenchArgs) -> i32 {
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let mut g = match load_graph(&path) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_CONFIG;
+        }
+    };
+    if !g.runtime.metrics {
+        eprintln!("error: tubes bench measures latency, which {} switches off (runtime: {{metrics: off}})", path.display());
+        return EXIT_CONFIG;
+    }
+    if set_rate(&mut g, 1.0) == 0 {
+        eprintln!(
+            "error: {} has no Synthetic generator for tubes bench to drive",
+            path.display()
+        );
+        return EXIT_CONFIG;
+    }
+    eprintln!(
+        "tubes bench: {} on {}; {}",
+        path.display(),
+        host(),
+        graph::plan(&g).note
+    );
+    let points = match args.find_max {
+        Some(bound) => match find_max(&mut g, args.rates[0], bound, args.duration) {
+            Ok(p) => p,
+            Err(e) => return fail(&e),
+        },
+        None => {
+            let mut points = Vec::new();
+            for &rate in &args.rates {
+                match run_at(&mut g, rate, args.duration) {
+                    Ok(p) => {
+                        println!("{}", point_line(&p));
+                        if args.rates.len() == 1 {
+                            print!(
+                                "{}",
+                                latency_table("latency", &p.report.series, &p.report.latency)
+                            );
+                        }
+                        points.push(p);
+                    }
+                    Err(e) => return fail(&e),
+                }
+            }
+            points
+        }
+    };
+    if let Some(svg) = &args.plot {
+        if let Err(e) = plot::percentiles(svg, &points) {
+            return fail(&format!("cannot draw {}: {e}", svg.display()));
+        }
+        eprintln!("wrote {}", svg.display());
+    }
+    0
+}
+
+fn fail(e: &str) -> i32 {
+    eprintln!("error: {e}");
+    EXIT_RUNTIME
+}
+
+fn host() -> String {
+    let cores = crate::runtime::pin::core_count();
+    format!("{cores} core{}", if cores == 1 { "" } else { "s" })
+}
+
+/// Doubles the rate from `start` until the end-to-end p99 exceeds `bound` (or the rate is not achieved),
+/// then bisects between the last good and the first bad rate. Prints every step; returns the points run.
+fn find_max(
+    g: &mut Graph,
+    start: f64,
+    bound: Duration,
+    duration: Duration,
+) -> Result<Vec<Point>, String> {
+    let bound_ns = bound.as_nanos() as u64;
+    let good = |p: &Point| {
+        p.achieved() >= 0.95 * p.rate
+            && p.end_to_end()
+                .is_some_and(|(_, h)| h.value_at_quantile(0.99) <= bound_ns)
+    };
+    let mut points = Vec::new();
+    let (mut lo, mut hi) = (0.0f64, f64::NAN);
+    let mut rate = start;
+    while hi.is_nan() && rate <= 1e8 {
+        let p = run_at(g, rate, duration)?;
+        println!(
+            "{}  {}",
+            point_line(&p),
+            if good(&p) { "ok" } else { "over" }
+        );
+        if good(&p) {
+            lo = rate;
+            rate *= 2.0;
+        } else {
+            hi = rate;
+        }
+        points.push(p);
+    }
+    for _ in 0..4 {
+        if hi.is_nan() || lo == 0.0 {
+            break;
+        }
+        let mid = ((lo + hi) / 2.0).round();
+        let p = run_at(g, mid, duration)?;
+        println!(
+            "{}  {}",
+            point_line(&p),
+            if good(&p) { "ok" } else { "over" }
+        );
+        if good(&p) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        points.push(p);
+    }
+    if lo == 0.0 {
+        println!(
+            "no rate from {}/s keeps the end-to-end p99 under {}",
+            human(start),
+            duration_ns(bound_ns)
+        );
+    } else {
+        println!(
+            "highest rate with end-to-end p99 under {}: {}/s",
+            duration_ns(bound_ns),
+            human(lo)
+        );
+    }
+    Ok(points)
+}

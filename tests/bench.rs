@@ -1,0 +1,170 @@
+//! `tubes bench` and paced synthetic sources: exact counts, coordinated-omission correction, the command line.
+
+mod common;
+use common::*;
+
+use std::time::Duration;
+
+use tubes::metrics::SeriesKind;
+
+#[test]
+fn a_low_rate_for_one_second_sends_rate_times_duration_and_loses_nothing() {
+    let p = within(60, || {
+        let mut g =
+            tubes::cli::load_graph(std::path::Path::new("configs/bench_btc_eth.yaml")).unwrap();
+        tubes::cli::run_at(&mut g, 1000.0, Duration::from_secs(1)).unwrap()
+    });
+    // Two generators at 500/s each, due at 0, 2 ms, 4 ms, ... before 1 s: exactly 500 each.
+    assert_eq!(
+        p.report
+            .generators
+            .iter()
+            .map(|g| g.rows)
+            .collect::<Vec<_>>(),
+        [500, 500]
+    );
+    assert_eq!(p.report.datapoints, 1000, "everything sent was sequenced");
+    let (_, e2e) = p.end_to_end().expect("windows closed and reached the sink");
+    assert_eq!(e2e.len(), p.report.rows);
+    let ring_total: u64 = p
+        .report
+        .series
+        .iter()
+        .zip(&p.report.latency)
+        .filter(|(s, _)| s.kind == SeriesKind::Queue && s.name.ends_with("→sequencer"))
+        .map(|(_, h)| h.len())
+        .sum();
+    assert_eq!(
+        ring_total, 1000,
+        "every datapoint passed its generator's ring once"
+    );
+}
+
+/// A sender that stalls for 200 ms must show up in latency: the datapoints due during the stall count
+/// from when they were due (corrected), while the time each spent in the ring after it was finally sent
+/// (uncorrected) stays small.
+#[test]
+fn a_sender_stall_shifts_the_corrected_percentiles_as_expected() {
+    let dir = tempdir();
+    let text = r#"pipeline_type: Stream
+tubes:
+- Generator: {label: src, datasource: {Synthetic: {rate: 1000, stall: {after: 300ms, for: 200ms}}}, to_label: pass}
+- Through: {label: pass, reducer: NOP, to_label: sink}
+- Sink: {label: sink, datasink: Discard, fields: {pass: [price]}}
+"#;
+    let mut g = tubes::cli::load_graph(&write_config(dir.path(), "p.yaml", text)).unwrap();
+    let p = within(60, move || {
+        tubes::cli::run_at(&mut g, 1000.0, Duration::from_secs(1)).unwrap()
+    });
+    assert_eq!(p.report.datapoints, 1000);
+    let (_, e2e) = p.end_to_end().unwrap();
+    assert_eq!(e2e.len(), 1000, "one row per datapoint");
+    let ms = |q: f64| e2e.value_at_quantile(q) as f64 / 1e6;
+    // About 200 of the 1000 were due during the stall, with delays spread evenly over 0–200 ms:
+    // p90 ≈ 100 ms, p99 ≈ 190 ms, and the rest are fast.
+    assert!(ms(0.5) < 20.0, "p50 {} ms", ms(0.5));
+    assert!((60.0..=140.0).contains(&ms(0.9)), "p90 {} ms", ms(0.9));
+    assert!((150.0..=260.0).contains(&ms(0.99)), "p99 {} ms", ms(0.99));
+    assert!(
+        p.max_lag() >= 180_000_000,
+        "the largest send lag is the stall: {} ns",
+        p.max_lag()
+    );
+    let ring = p
+        .report
+        .series
+        .iter()
+        .position(|s| s.name == "src→sequencer")
+        .map(|i| &p.report.latency[i])
+        .unwrap();
+    assert!(
+        ring.value_at_quantile(0.99) < 20_000_000,
+        "uncorrected, the stall would hide: ring p99 {} ns",
+        ring.value_at_quantile(0.99)
+    );
+}
+
+#[test]
+fn the_bench_command_reports_rates_and_draws_a_plot() {
+    let dir = tempdir();
+    let svg = dir.path().join("rates.svg");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args(["bench", "--rate", "2k,4k", "--duration", "500ms", "--plot"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("rate ")).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].contains("sent      1000") && lines[0].contains("dropped 0"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].contains("sent      2000"), "{}", lines[1]);
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.contains("2.0 k/s end-to-end") && svg.contains("4.0 k/s end-to-end"));
+    assert!(svg.contains("99.9%"));
+}
+
+#[test]
+fn find_max_reports_the_highest_rate_under_the_bound() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args([
+            "bench",
+            "--find-max",
+            "50ms",
+            "--rate",
+            "50k",
+            "--duration",
+            "300ms",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.starts_with("highest rate with end-to-end p99 under 50.00ms: "),
+        "{out}"
+    );
+    assert!(
+        out.lines().filter(|l| l.ends_with(" ok")).count() >= 1,
+        "{out}"
+    );
+    assert!(
+        out.lines().filter(|l| l.ends_with(" over")).count() >= 1,
+        "{out}"
+    );
+}
+
+#[test]
+fn synthetic_sources_are_refused_in_batch_and_duration_in_batch_runs() {
+    let dir = tempdir();
+    let text = std::fs::read_to_string("configs/bench_btc_eth.yaml")
+        .unwrap()
+        .replace(
+            "pipeline_type: Stream",
+            "pipeline_type: {Batch: [\"2024-01-01T00:00:00Z\", \"2024-01-02T00:00:00Z\"]}",
+        );
+    let err = tubes::cli::load_graph(&write_config(dir.path(), "b.yaml", &text))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot run in a Batch pipeline"), "{err}");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args(["run", "configs/readme_example.yaml", "--duration", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
