@@ -1,6 +1,8 @@
 //! The engine on the example (BTC volume windows × ETH bars, six weeks of 1-minute bars) against a hand-written
 //! single-threaded loop that computes the same answer from the same files: the baseline.
 //!
+//! The engine runs with latency recording on (the default) and off, to measure what recording costs.
+//!
 //! Run: cargo bench --bench pipeline
 
 use std::path::Path;
@@ -62,7 +64,10 @@ fn engine_config(dir: &Path, runtime: &str) -> std::path::PathBuf {
     let text = std::fs::read_to_string("configs/readme_example.yaml")
         .unwrap()
         .replace("out/btc_eth_volume.csv", &out.display().to_string());
-    let path = dir.join(format!("bench-{}.yaml", runtime.len()));
+    let path = dir.join(format!(
+        "bench-{}.yaml",
+        runtime.replace([' ', ',', ':', '{', '}'], "")
+    ));
     std::fs::write(&path, format!("{text}\nruntime: {runtime}\n")).unwrap();
     path
 }
@@ -78,7 +83,11 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     group.throughput(Throughput::Elements(129_440));
     group.bench_function("hand_loop", |b| b.iter(|| hand_loop(from, to)));
-    for runtime in ["{placement: single}", "{placement: per_tube}"] {
+    for runtime in [
+        "{placement: single}",
+        "{placement: per_tube}",
+        "{placement: single, metrics: off}",
+    ] {
         let path = engine_config(dir.path(), runtime);
         let g = tubes::cli::load_graph(&path).unwrap();
         group.bench_function(format!("engine {runtime}"), |b| {

@@ -29,6 +29,72 @@ struct Shared<T> {
     mask: usize,
 }
 
+impl<T: Copy> Shared<T> {
+    /// The cell of index `i` (any free-running index; it is masked here).
+    #[inline]
+    fn cell(&self, i: usize) -> &UnsafeCell<MaybeUninit<T>> {
+        let k = i & self.mask;
+        debug_assert!(k < self.slots.len());
+        // SAFETY: `mask` is `slots.len() - 1` with `slots.len()` a power of two, so `k < slots.len()`.
+        unsafe { self.slots.get_unchecked(k) }
+    }
+
+    /// Copies `src` into the slots from index `at` on (wrapping), as at most two contiguous copies.
+    /// Callers guarantee that these slots are owned by the producer (free and unpublished).
+    #[cfg(not(loom))]
+    #[inline]
+    fn write_run(&self, at: usize, src: &[T]) {
+        let start = at & self.mask;
+        let first = src.len().min(self.slots.len() - start);
+        // `UnsafeCell<MaybeUninit<T>>` is `repr(transparent)` over `T`'s storage, and writing through a
+        // pointer derived from `UnsafeCell` is permitted.
+        let base = self.slots.as_ptr() as *mut T;
+        // SAFETY: `start + first <= len` and `src.len() - first <= start` (at most `len` items fit), so both
+        // copies stay inside the buffer; the slots belong to the producer (caller's guarantee) and `src` is
+        // a distinct slice, so the regions do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), base.add(start), first);
+            std::ptr::copy_nonoverlapping(src.as_ptr().add(first), base, src.len() - first);
+        }
+    }
+
+    /// Loom tracks each cell separately, so under loom the run is written cell by cell.
+    #[cfg(loom)]
+    fn write_run(&self, at: usize, src: &[T]) {
+        for (i, v) in src.iter().enumerate() {
+            // SAFETY: as in the bulk version: these slots are owned by the producer.
+            self.cell(at.wrapping_add(i))
+                .with_mut(|p| unsafe { (*p).write(*v) });
+        }
+    }
+
+    /// Copies the slots from index `at` on (wrapping) into `dst`, as at most two contiguous copies.
+    /// Callers guarantee that these slots are published and not yet released by the consumer.
+    #[cfg(not(loom))]
+    #[inline]
+    fn read_run(&self, at: usize, dst: &mut [T]) {
+        let start = at & self.mask;
+        let first = dst.len().min(self.slots.len() - start);
+        let base = self.slots.as_ptr() as *const T;
+        // SAFETY: bounds as in `write_run`; the slots are initialised (published by the producer before the
+        // Acquire load that made them visible) and will not be overwritten until the consumer releases them.
+        unsafe {
+            std::ptr::copy_nonoverlapping(base.add(start), dst.as_mut_ptr(), first);
+            std::ptr::copy_nonoverlapping(base, dst.as_mut_ptr().add(first), dst.len() - first);
+        }
+    }
+
+    #[cfg(loom)]
+    fn read_run(&self, at: usize, dst: &mut [T]) {
+        for (i, d) in dst.iter_mut().enumerate() {
+            // SAFETY: as in the bulk version: these slots are published and owned by the consumer.
+            *d = self
+                .cell(at.wrapping_add(i))
+                .with(|p| unsafe { (*p).assume_init() });
+        }
+    }
+}
+
 // SAFETY: the ring hands each slot to exactly one side at a time (the producer owns `tail..head+cap`,
 // the consumer owns `head..tail`), ownership moving only through the Release/Acquire index stores,
 // so sharing `Shared` between the two threads is sound when `T` itself can be sent.
@@ -101,7 +167,7 @@ impl<T: Copy + Send> Producer<T> {
         if self.free(1) == 0 {
             return Err(value);
         }
-        let slot = &self.shared.slots[self.tail & self.shared.mask];
+        let slot = self.shared.cell(self.tail);
         // SAFETY: `free` showed this slot is outside `head..tail`, so the consumer does not read it
         // until we publish the new tail below; we are the only producer.
         slot.with_mut(|p| unsafe { (*p).write(value) });
@@ -113,11 +179,8 @@ impl<T: Copy + Send> Producer<T> {
     /// Appends as many of `values` as fit, publishing them with one index store; returns how many.
     pub fn push_slice(&mut self, values: &[T]) -> usize {
         let n = self.free(values.len()).min(values.len());
-        for (i, v) in values[..n].iter().enumerate() {
-            let slot = &self.shared.slots[self.tail.wrapping_add(i) & self.shared.mask];
-            // SAFETY: the first `n` slots from `tail` are free (checked by `free`) and unpublished.
-            slot.with_mut(|p| unsafe { (*p).write(*v) });
-        }
+        // The first `n` slots from `tail` are free (checked by `free`) and unpublished.
+        self.shared.write_run(self.tail, &values[..n]);
         if n > 0 {
             self.tail = self.tail.wrapping_add(n);
             self.shared.tail.store(self.tail, Ordering::Release);
@@ -147,7 +210,7 @@ impl<T: Copy + Send> Consumer<T> {
     }
 
     fn read(&self, index: usize) -> T {
-        let slot = &self.shared.slots[index & self.shared.mask];
+        let slot = self.shared.cell(index);
         // SAFETY: callers read only indices in `head..cached_tail`; the Acquire load of `tail` that produced
         // `cached_tail` made the producer's write of this slot visible, and the producer will not overwrite
         // it before we publish a head past it.
@@ -173,9 +236,8 @@ impl<T: Copy + Send> Consumer<T> {
     /// Removes up to `out.len()` items into `out` with one index store; returns how many.
     pub fn pop_into(&mut self, out: &mut [T]) -> usize {
         let n = self.available(out.len()).min(out.len());
-        for (i, o) in out[..n].iter_mut().enumerate() {
-            *o = self.read(self.head.wrapping_add(i));
-        }
+        // Indices `head..head + n` are published (within `cached_tail`) and ours until we release them.
+        self.shared.read_run(self.head, &mut out[..n]);
         if n > 0 {
             self.head = self.head.wrapping_add(n);
             self.shared.head.store(self.head, Ordering::Release);

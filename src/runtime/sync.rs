@@ -13,9 +13,11 @@ pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 
-/// `std::cell::UnsafeCell` with loom's closure-based access API.
+/// `std::cell::UnsafeCell` with loom's closure-based access API. `repr(transparent)`: a slice of these has
+/// the layout of a slice of `T`, which the ring's bulk copies rely on.
 #[cfg(not(loom))]
 #[derive(Debug)]
+#[repr(transparent)]
 pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
 #[cfg(not(loom))]
