@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 
 const BTC: &str = "testdata/binance_BTCUSDT_1m.csv";
 const ETH: &str = "testdata/binance_ETHUSDT_1m.csv";
@@ -100,5 +100,66 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same three measured in turns, so that drift in a shared machine's speed hits each alike: medians
+/// over rounds, and the ratios the targets are stated in.
+fn interleaved() {
+    const ROUNDS: usize = 21;
+    let dir = tempfile::tempdir().unwrap();
+    let (from, to) = (1_679_011_200_000, 1_682_899_200_000);
+    let on = tubes::cli::load_graph(&engine_config(dir.path(), "{placement: single}")).unwrap();
+    let off = tubes::cli::load_graph(&engine_config(
+        dir.path(),
+        "{placement: single, metrics: off}",
+    ))
+    .unwrap();
+    let time = |f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        f();
+        t.elapsed().as_secs_f64()
+    };
+    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..ROUNDS {
+        samples[0].push(time(&mut || {
+            hand_loop(from, to);
+        }));
+        samples[1].push(time(&mut || {
+            tubes::cli::run_graph(&on, |_| {}).unwrap();
+        }));
+        samples[2].push(time(&mut || {
+            tubes::cli::run_graph(&off, |_| {}).unwrap();
+        }));
+    }
+    let m: Vec<f64> = samples
+        .iter_mut()
+        .map(|v| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        })
+        .collect();
+    println!("\ntaken in turns ({ROUNDS} rounds; median wall time per run of 129,440 datapoints):");
+    println!("  hand-written loop          {:>7.1} ms", m[0] * 1e3);
+    println!(
+        "  engine, recording on       {:>7.1} ms   {:.2}x the loop's datapoints/s",
+        m[1] * 1e3,
+        m[0] / m[1]
+    );
+    println!(
+        "  engine, recording off      {:>7.1} ms   {:.2}x the loop's datapoints/s",
+        m[2] * 1e3,
+        m[0] / m[2]
+    );
+    println!(
+        "  cost of recording          {:>+7.1} %",
+        (m[1] / m[2] - 1.0) * 100.0
+    );
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if std::env::args().any(|a| a == "--bench") {
+        interleaved();
+    }
+}

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use crossbeam_utils::CachePadded;
 
 const ITEMS: u64 = 1 << 20;
@@ -304,5 +304,47 @@ fn round_trip(c: &mut Criterion) {
     g.finish();
 }
 
+/// Round trips measured in turns: each round runs every queue (and the floor) once, and the medians over
+/// rounds are compared. Cross-core latency on a shared or virtual machine drifts over seconds, which skews
+/// benchmarks run one after another; taking turns exposes every queue to the same drift.
+fn interleaved_round_trips() {
+    const ROUNDS: usize = 25;
+    const TRIPS: u64 = 20_000;
+    type Run = fn(u64) -> Duration;
+    let runs: [(&str, Run); 6] = [
+        ("cache-line floor", cache_line_floor),
+        (Tubes::NAME, ping_pong::<Tubes>),
+        (Rtrb::NAME, ping_pong::<Rtrb>),
+        (ArrayQ::NAME, ping_pong::<ArrayQ>),
+        (CbChannel::NAME, ping_pong::<CbChannel>),
+        (StdMpsc::NAME, ping_pong::<StdMpsc>),
+    ];
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
+    for _ in 0..ROUNDS {
+        for (k, (_, run)) in runs.iter().enumerate() {
+            samples[k].push(run(TRIPS).as_nanos() as f64 / TRIPS as f64);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let medians: Vec<f64> = samples.iter_mut().map(median).collect();
+    println!("\nround trips taken in turns ({ROUNDS} rounds of {TRIPS}; median per round trip, one hop is half):");
+    for ((name, _), m) in runs.iter().zip(&medians) {
+        println!(
+            "  {name:<22} {m:>8.1} ns   {:>5.2}x the floor",
+            m / medians[0]
+        );
+    }
+}
+
 criterion_group!(benches, throughput, round_trip);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if std::env::args().any(|a| a == "--bench") {
+        interleaved_round_trips();
+    }
+}
