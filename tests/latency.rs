@@ -211,3 +211,60 @@ fn run_prints_a_percentile_table_per_ring_tube_and_sink() {
         );
     }
 }
+
+#[test]
+fn the_command_line_prints_interval_tables_and_writes_a_readable_log() {
+    let dir = tempdir();
+    let log = dir.path().join("run.hlog");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args([
+            "run",
+            "configs/bench_btc_eth.yaml",
+            "--duration",
+            "1s",
+            "--metrics-interval",
+            "300ms",
+            "--latency-log",
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8(o.stderr).unwrap();
+    let intervals = err
+        .lines()
+        .filter(|l| l.starts_with("latency ") && l.contains(" s "))
+        .count();
+    assert!(intervals >= 3, "about one table per 300 ms over 1 s: {err}");
+    assert!(err.contains("latency (whole run)"));
+    // The log's intervals add up to the whole run's count for the end-to-end series.
+    let text = std::fs::read(&log).unwrap();
+    let mut d = Deserializer::new();
+    let mut e2e = 0;
+    let mut tagged = 0;
+    for entry in IntervalLogIterator::new(&text) {
+        if let LogEntry::Interval(ilh) = entry.unwrap() {
+            tagged += 1;
+            if ilh.tag().unwrap().as_str() == "e2e:sink" {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(ilh.encoded_histogram())
+                    .unwrap();
+                let h: Histogram<u64> = d.deserialize(&mut &bytes[..]).unwrap();
+                e2e += h.len();
+            }
+        }
+    }
+    assert!(tagged >= 3 * 4, "several intervals of several series");
+    let (_, whole_run) = err.split_once("latency (whole run)").unwrap();
+    let whole = whole_run
+        .lines()
+        .find(|l| l.starts_with("sink sink (end-to-end)"))
+        .unwrap();
+    let count: u64 = whole.split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert_eq!(e2e, count, "{whole}");
+}
