@@ -26,6 +26,17 @@ trait Queue {
     fn pop(c: &mut Self::C, out: &mut [u64]) -> usize;
 }
 
+/// Fills `out` from a one-item-at-a-time queue until it is empty; returns how many.
+fn fill(out: &mut [u64], mut next: impl FnMut() -> Option<u64>) -> usize {
+    for (n, slot) in out.iter_mut().enumerate() {
+        match next() {
+            Some(v) => *slot = v,
+            None => return n,
+        }
+    }
+    out.len()
+}
+
 struct Tubes;
 impl Queue for Tubes {
     type P = tubes::runtime::ring::Producer<u64>;
@@ -87,15 +98,7 @@ impl Queue for ArrayQ {
         items.iter().take_while(|&&v| p.push(v).is_ok()).count()
     }
     fn pop(c: &mut Self::C, out: &mut [u64]) -> usize {
-        let mut n = 0;
-        while n < out.len() {
-            match c.pop() {
-                Some(v) => out[n] = v,
-                None => break,
-            }
-            n += 1;
-        }
-        n
+        fill(out, || c.pop())
     }
 }
 
@@ -111,15 +114,7 @@ impl Queue for CbChannel {
         items.iter().take_while(|&&v| p.try_send(v).is_ok()).count()
     }
     fn pop(c: &mut Self::C, out: &mut [u64]) -> usize {
-        let mut n = 0;
-        while n < out.len() {
-            match c.try_recv() {
-                Ok(v) => out[n] = v,
-                Err(_) => break,
-            }
-            n += 1;
-        }
-        n
+        fill(out, || c.try_recv().ok())
     }
 }
 
@@ -135,15 +130,7 @@ impl Queue for StdMpsc {
         items.iter().take_while(|&&v| p.try_send(v).is_ok()).count()
     }
     fn pop(c: &mut Self::C, out: &mut [u64]) -> usize {
-        let mut n = 0;
-        while n < out.len() {
-            match c.try_recv() {
-                Ok(v) => out[n] = v,
-                Err(_) => break,
-            }
-            n += 1;
-        }
-        n
+        fill(out, || c.try_recv().ok())
     }
 }
 
