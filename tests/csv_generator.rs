@@ -240,3 +240,31 @@ tubes:
         assert_eq!(row[1].parse::<f64>().unwrap(), max);
     }
 }
+
+#[test]
+fn only_the_columns_the_graph_reads_are_parsed_and_checked() {
+    let dir = tempdir();
+    let mut lines = head("testdata/binance_BTCUSDT_1m.csv", 201);
+    lines[50] = lines[50].replace(",BTCUSDT,", ",BTCUSDT,oops"); // line 51: Open, which the first graph never reads
+    let csv = dir.path().join("c.csv");
+    write_lines(&csv, &lines);
+    let graph = |field: &str| {
+        format!(
+            r#"pipeline_type: {{Batch: ["2000-01-01T00:00:00Z", "2030-01-01T00:00:00Z"]}}
+tubes:
+- Generator: {{label: bars, datasource: {{CSV: {}}}, to_label: total}}
+- Through: {{label: total, reducer: {{SUM: {{field: {field}}}}}, to_label: sink}}
+- Sink: {{label: sink, datasink: {{CSV: {}}}, fields: {{total: [sum_{field}]}}}}
+"#,
+            csv.display(),
+            dir.path().join("o.csv").display()
+        )
+    };
+    let r = run_text(dir.path(), &graph("Volume")).unwrap();
+    assert_eq!(r.generators[0].rows, 200, "the bad Open cell is never read");
+    let expected: f64 = read_bars(csv.to_str().unwrap()).iter().map(|b| b.1).sum();
+    let rows = read_csv(&dir.path().join("o.csv"));
+    assert_eq!(rows.last().unwrap()[1].parse::<f64>().unwrap(), expected);
+    let err = run_text(dir.path(), &graph("Open")).unwrap_err();
+    assert!(err.contains("c.csv:51: column 'Open'"), "{err}");
+}

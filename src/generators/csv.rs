@@ -304,18 +304,22 @@ enum Bad {
 }
 
 impl CsvGenerator {
-    /// Maps the file. `range` is the Batch range `[from, to)`.
+    /// Maps the file. `range` is the Batch range `[from, to)`; `used[slot]` says whether any tube reads that
+    /// field: only those columns are parsed (and checked), the others stay 0.
     pub fn open(
         id: TubeId,
         src: &CsvSource,
         layout: &CsvLayout,
         range: Option<(i64, i64)>,
+        used: &[bool],
     ) -> Result<Self, RunError> {
         let map = map_file(&src.path)
             .map_err(|e| RunError::Input(format!("cannot read '{}': {e}", src.path.display())))?;
         let mut slot_of = vec![-1i8; layout.ncols];
         for (slot, (col, _)) in layout.fields.iter().enumerate() {
-            slot_of[*col] = slot as i8;
+            if used.get(slot).copied().unwrap_or(true) {
+                slot_of[*col] = slot as i8;
+            }
         }
         let mut names = vec![String::new(); layout.ncols];
         for (col, name) in &layout.fields {

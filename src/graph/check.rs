@@ -137,6 +137,39 @@ pub struct SinkColumn {
     pub slot: u8,
 }
 
+impl Graph {
+    /// Which fields of tube `id`'s output some consumer reads: a reducer's input, a sink column, or anything
+    /// that passes through a NOP (which is treated as reading every field). Generators parse only these.
+    pub fn used_fields(&self, id: TubeId) -> Vec<bool> {
+        let n = self.nodes[id as usize].schema.len();
+        let mut used = vec![false; n];
+        for node in &self.nodes {
+            for (p, port) in node.ports.iter().enumerate() {
+                if *port != Port::Data(id) {
+                    continue;
+                }
+                match &node.kind {
+                    NodeKind::Through(t) if t.nop => return vec![true; n],
+                    NodeKind::Through(t) => {
+                        for op in &t.ops {
+                            for slot in [op.slots.get(p), op.slots2.get(p)].into_iter().flatten() {
+                                used[*slot as usize] = true;
+                            }
+                        }
+                    }
+                    NodeKind::Sink { columns, .. } => {
+                        for c in columns.iter().filter(|c| c.port == p) {
+                            used[c.slot as usize] = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        used
+    }
+}
+
 /// The fields of a `Synthetic` source, in slot order.
 pub const SYNTHETIC_FIELDS: [&str; 4] = ["price", "quantity", "side", "trade_id"];
 

@@ -337,7 +337,9 @@ impl Engine {
                     };
                     let job = match kind {
                         NodeKind::CsvGenerator { source, layout } => {
-                            let gen = CsvGenerator::open(id as TubeId, source, layout, range)?;
+                            let used = g.used_fields(id as TubeId);
+                            let gen =
+                                CsvGenerator::open(id as TubeId, source, layout, range, &used)?;
                             bytes_total += gen.bytes();
                             counters.push((node.label.clone(), gen.counters.clone()));
                             Job::Csv(gen, outlet)
