@@ -2,7 +2,9 @@
 
 mod check;
 mod dot;
+mod placement;
 mod plan;
+mod schema;
 
 pub use check::{
     check, Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec,

@@ -1,0 +1,130 @@
+//! Validation of an explicit `runtime.placement`: every through and sink in exactly one stage, cores that
+//! exist, and no two stages feeding each other.
+
+use std::collections::HashMap;
+
+use crate::config::{Config, Diagnostics, Placement, TubeKind};
+use crate::datapoint::TubeId;
+
+pub(super) fn check_placement(
+    diag: &mut Diagnostics,
+    placement: &Placement,
+    ids: &HashMap<&str, TubeId>,
+    config: &Config,
+    data_out: &[Vec<TubeId>],
+    event_in: &[Option<TubeId>],
+) {
+    let cores = crate::runtime::pin::core_count();
+    let Placement::Explicit(stages) = placement else {
+        return;
+    };
+    let mut placed: Vec<Option<usize>> = vec![None; config.tubes.len()];
+    for (s, stage) in stages.iter().enumerate() {
+        if let Some(core) = stage.core {
+            if core >= cores {
+                diag.error(
+                    &format!("{}.core", stage.path),
+                    format!(
+                        "core {core} does not exist: this machine has {cores} core{} (0–{})",
+                        if cores == 1 { "" } else { "s" },
+                        cores.saturating_sub(1)
+                    ),
+                    Some(
+                        "pick an existing core, or leave core out to let the OS schedule the stage"
+                            .into(),
+                    ),
+                );
+            }
+        }
+        if stage.tubes.is_empty() {
+            diag.error(&stage.path, "a stage must run at least one tube", None);
+        }
+        for (k, label) in stage.tubes.iter().enumerate() {
+            let p = format!("{}.tubes[{k}]", stage.path);
+            match ids.get(label.as_str()) {
+                None => diag.error(&p, format!("'{label}' names no tube"), None),
+                Some(&id) => match config.tubes[id as usize].kind {
+                    TubeKind::Through(_) | TubeKind::Sink(_) | TubeKind::Invalid(_) => {
+                        if let Some(prev) = placed[id as usize] {
+                            diag.error(&p, format!("'{label}' is already placed in stage {prev}"), None);
+                        }
+                        placed[id as usize] = Some(s);
+                    }
+                    _ => diag.error(
+                        &p,
+                        format!("'{label}' is a {}: generators and external events run on their own threads", config.tubes[id as usize].kind.name()),
+                        Some("list only Throughs and Sinks in stages".into()),
+                    ),
+                },
+            }
+        }
+    }
+    let missing: Vec<&str> = config
+        .tubes
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            matches!(
+                t.kind,
+                TubeKind::Through(_) | TubeKind::Sink(_) | TubeKind::Invalid("Through" | "Sink")
+            ) && placed[*i].is_none()
+        })
+        .map(|(_, t)| t.label.as_str())
+        .collect();
+    if !missing.is_empty() {
+        diag.error(
+            "runtime.placement",
+            format!("these tubes are in no stage: {}", missing.join(", ")),
+            Some("list every Through and Sink in exactly one stage".into()),
+        );
+    }
+    // Stages must not feed each other in a loop: each would wait for the other's progress forever.
+    let stage_count = stages.len();
+    let mut edges = vec![vec![false; stage_count]; stage_count];
+    let mut example = vec![vec![(0, 0); stage_count]; stage_count];
+    for (src, outs) in data_out.iter().enumerate() {
+        let consumers = outs.iter().copied().chain(
+            event_in
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| **e == Some(src as TubeId))
+                .map(|(c, _)| c as TubeId),
+        );
+        for dst in consumers {
+            if let (Some(a), Some(b)) = (placed[src], placed[dst as usize]) {
+                if a != b {
+                    edges[a][b] = true;
+                    example[a][b] = (src, dst as usize);
+                }
+            }
+        }
+    }
+    // Floyd–Warshall reachability is plenty for a handful of stages.
+    let mut reach = edges.clone();
+    for k in 0..stage_count {
+        for a in 0..stage_count {
+            for b in 0..stage_count {
+                reach[a][b] |= reach[a][k] && reach[k][b];
+            }
+        }
+    }
+    if let Some(a) = (0..stage_count).find(|&a| reach[a][a]) {
+        let b = (0..stage_count)
+            .find(|&b| b != a && edges[a][b] && reach[b][a])
+            .unwrap_or(a);
+        let (x, y) = example[a][b];
+        let back = (0..stage_count)
+            .flat_map(|c| (0..stage_count).map(move |d| (c, d)))
+            .find(|&(c, d)| edges[c][d] && d == a && (c == b || reach[b][c]))
+            .map(|(c, d)| example[c][d])
+            .unwrap_or((y, x));
+        diag.error(
+            "runtime.placement",
+            format!(
+                "stages {a} and {b} feed each other: {} → {} goes from stage {a} to stage {b}, and {} → {} comes back",
+                config.tubes[x].label, config.tubes[y].label, config.tubes[back.0].label, config.tubes[back.1].label
+            ),
+            Some("each stage waits for the other's progress; put these tubes in one stage, or split stages along the graph's order".into()),
+        );
+    }
+}

@@ -1,0 +1,281 @@
+//! Output schemas: which fields each through emits, where each reducer and sink column finds its input, and
+//! which fields of a generator anyone reads.
+
+use std::collections::HashMap;
+
+use super::check::{Graph, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
+use crate::config::{closest, suggest, Diagnostics, EventDecl, ReducerDecl};
+use crate::datapoint::TubeId;
+
+impl Graph {
+    /// Which fields of tube `id`'s output some consumer reads: a reducer's input, a sink column, or anything
+    /// that passes through a NOP (which is treated as reading every field). Generators parse only these.
+    pub fn used_fields(&self, id: TubeId) -> Vec<bool> {
+        let n = self.nodes[id as usize].schema.len();
+        let mut used = vec![false; n];
+        for node in &self.nodes {
+            for (p, port) in node.ports.iter().enumerate() {
+                if *port != Port::Data(id) {
+                    continue;
+                }
+                match &node.kind {
+                    NodeKind::Through(t) if t.nop => return vec![true; n],
+                    NodeKind::Through(t) => {
+                        for op in &t.ops {
+                            for slot in [op.slots.get(p), op.slots2.get(p)].into_iter().flatten() {
+                                used[*slot as usize] = true;
+                            }
+                        }
+                    }
+                    NodeKind::Sink { columns, .. } => {
+                        for c in columns.iter().filter(|c| c.port == p) {
+                            used[c.slot as usize] = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        used
+    }
+}
+
+pub(super) fn output_name(r: &ReducerDecl) -> String {
+    match r {
+        ReducerDecl::Nop => String::new(),
+        ReducerDecl::Count => "count".into(),
+        ReducerDecl::Sum(f) => format!("sum_{f}"),
+        ReducerDecl::First(f) => format!("first_{f}"),
+        ReducerDecl::Last(f) => format!("last_{f}"),
+        ReducerDecl::Min(f) => format!("min_{f}"),
+        ReducerDecl::Max(f) => format!("max_{f}"),
+        ReducerDecl::Mean(f) => format!("mean_{f}"),
+        ReducerDecl::Vwap { .. } => "vwap".into(),
+    }
+}
+
+pub(super) fn input_fields(r: &ReducerDecl) -> Vec<&str> {
+    match r {
+        ReducerDecl::Nop | ReducerDecl::Count => vec![],
+        ReducerDecl::Vwap { price, quantity } => vec![price, quantity],
+        ReducerDecl::Sum(f)
+        | ReducerDecl::First(f)
+        | ReducerDecl::Last(f)
+        | ReducerDecl::Min(f)
+        | ReducerDecl::Max(f)
+        | ReducerDecl::Mean(f) => vec![f],
+    }
+}
+
+pub(super) fn missing_field(
+    diag: &mut Diagnostics,
+    path: &str,
+    field: &str,
+    from: &str,
+    available: &[String],
+) {
+    let names: Vec<&str> = available.iter().map(String::as_str).collect();
+    let help = match closest(field, names.iter().copied()) {
+        Some(c) => format!(
+            "did you mean '{c}'? '{from}' provides: {}",
+            names.join(", ")
+        ),
+        None if names.is_empty() => format!("'{from}' provides no fields"),
+        None => format!("'{from}' provides: {}", names.join(", ")),
+    };
+    diag.error(
+        path,
+        format!("field '{field}' is not provided by '{from}'"),
+        Some(help),
+    );
+}
+
+pub(super) fn through(
+    diag: &mut Diagnostics,
+    path: &str,
+    reducers: &[ReducerDecl],
+    event: Option<&EventDecl>,
+    inputs: &[(&str, &Vec<String>)],
+) -> Option<(Vec<String>, ThroughSpec)> {
+    let rpath = format!("{path}.reducer");
+    let nop = reducers == [ReducerDecl::Nop];
+    let mut ok = true;
+    let mut ops = Vec::new();
+    let schema: Vec<String> = if nop {
+        let first = inputs[0].1;
+        for (label, s) in &inputs[1..] {
+            if *s != first {
+                diag.error(
+                    &rpath,
+                    format!("NOP passes its input through, but '{}' and '{label}' emit different fields", inputs[0].0),
+                    Some("feed a NOP from tubes with the same fields, or use one NOP per input".into()),
+                );
+                ok = false;
+            }
+        }
+        first.clone()
+    } else {
+        for r in reducers {
+            let mut slots = [Vec::new(), Vec::new()];
+            for (k, f) in input_fields(r).into_iter().enumerate() {
+                for (label, s) in inputs {
+                    match s.iter().position(|x| x == f) {
+                        Some(slot) => slots[k].push(slot as u8),
+                        None => {
+                            missing_field(diag, &rpath, f, label, s);
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            let [slots, slots2] = slots;
+            ops.push(OpSpec {
+                reducer: r.clone(),
+                slots,
+                slots2,
+            });
+        }
+        let names: Vec<String> = reducers.iter().map(output_name).collect();
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                diag.error(
+                    &rpath,
+                    format!("two reducers both emit '{name}'"),
+                    Some("list each reducer once".into()),
+                );
+                ok = false;
+            }
+        }
+        names
+    };
+    let trigger = match event {
+        None => TriggerSpec::Always,
+        Some(EventDecl::Consume(_)) => TriggerSpec::Consume,
+        Some(EventDecl::Produce(c)) => match schema.iter().position(|x| *x == c.field) {
+            Some(slot) => TriggerSpec::Produce {
+                op: c.op,
+                slot: slot as u8,
+                threshold: c.threshold,
+            },
+            None => {
+                let names: Vec<&str> = schema.iter().map(String::as_str).collect();
+                diag.error(
+                    &format!("{path}.event.Produce"),
+                    format!("field '{}' is not emitted by this tube", c.field),
+                    Some(match closest(&c.field, names.iter().copied()) {
+                        Some(s) => format!("did you mean '{s}'? it emits: {}", names.join(", ")),
+                        None => format!(
+                            "a Produce condition tests the tube's own output: {}",
+                            names.join(", ")
+                        ),
+                    }),
+                );
+                ok = false;
+                TriggerSpec::Always
+            }
+        },
+    };
+    ok.then_some((schema, ThroughSpec { ops, nop, trigger }))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn sink_columns(
+    diag: &mut Diagnostics,
+    path: &str,
+    fields: &[(String, Vec<String>)],
+    ids: &HashMap<&str, TubeId>,
+    labels: &[&str],
+    data_in: &[Vec<TubeId>],
+    schemas: &[Option<Vec<String>>],
+    me: usize,
+) -> Option<Vec<SinkColumn>> {
+    let mut ok = true;
+    let mut columns = Vec::new();
+    let inputs = &data_in[me];
+    for (label, names) in fields {
+        let fpath = format!("{path}.fields.{label}");
+        let Some(&id) = ids.get(label.as_str()) else {
+            diag.error(
+                &fpath,
+                format!("'{label}' names no tube"),
+                Some(suggest(label, labels)),
+            );
+            ok = false;
+            continue;
+        };
+        // The sink inputs through which `id`'s data reaches the sink.
+        let via: Vec<usize> = inputs
+            .iter()
+            .enumerate()
+            .filter(|&(_, &inp)| inp == id || reaches(data_in, id, inp))
+            .map(|(p, _)| p)
+            .collect();
+        let input_names: Vec<&str> = inputs.iter().map(|&i| labels[i as usize]).collect();
+        let port = match via.as_slice() {
+            [p] => *p,
+            [] => {
+                diag.error(
+                    &fpath,
+                    format!("'{label}' does not send data to this sink"),
+                    Some(format!(
+                        "name one of its inputs ({}) or a tube upstream of them",
+                        input_names.join(", ")
+                    )),
+                );
+                ok = false;
+                continue;
+            }
+            many => {
+                let names: Vec<&str> = many.iter().map(|&p| input_names[p]).collect();
+                diag.error(
+                    &fpath,
+                    format!(
+                        "'{label}' reaches this sink through several inputs: {}",
+                        names.join(", ")
+                    ),
+                    Some("name the input tube itself instead".into()),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        let src = inputs[port] as usize;
+        let Some(schema) = schemas[src].as_ref() else {
+            // That input had errors of its own, already reported.
+            ok = false;
+            continue;
+        };
+        for f in names {
+            match schema.iter().position(|x| x == f) {
+                Some(slot) => columns.push(SinkColumn {
+                    name: format!("{label}.{f}"),
+                    port,
+                    slot: slot as u8,
+                }),
+                None => {
+                    missing_field(diag, &fpath, f, labels[src], schema);
+                    ok = false;
+                }
+            }
+        }
+    }
+    ok.then_some(columns)
+}
+
+/// Whether data flows from `from` to `to` (following data edges backwards from `to`).
+pub(super) fn reaches(data_in: &[Vec<TubeId>], from: TubeId, to: TubeId) -> bool {
+    let mut stack = vec![to];
+    let mut seen = vec![false; data_in.len()];
+    while let Some(t) = stack.pop() {
+        for &s in &data_in[t as usize] {
+            if s == from {
+                return true;
+            }
+            if !seen[s as usize] {
+                seen[s as usize] = true;
+                stack.push(s);
+            }
+        }
+    }
+    false
+}
