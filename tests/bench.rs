@@ -168,3 +168,58 @@ fn synthetic_sources_are_refused_in_batch_and_duration_in_batch_runs() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Under drop_newest a full ring drops instead of blocking, and every datapoint is accounted for: sent =
+/// sequenced + dropped before the sequencer; sequenced = taken up by the stage + dropped after it.
+#[test]
+fn drop_newest_counts_every_drop_per_ring() {
+    let dir = tempdir();
+    let text = std::fs::read_to_string("configs/bench_btc_eth.yaml").unwrap()
+        + "runtime: {backpressure: drop_newest, ring_capacity: 2, wait: park}\n";
+    let mut g = tubes::cli::load_graph(&write_config(dir.path(), "d.yaml", &text)).unwrap();
+    let p = within(60, move || {
+        tubes::cli::run_at(&mut g, 1_000_000.0, Duration::from_millis(500)).unwrap()
+    });
+    let drops = |suffix: &str| -> u64 {
+        p.report
+            .drops
+            .iter()
+            .filter(|(ring, _)| ring.ends_with(suffix))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert_eq!(
+        p.report.drops.len(),
+        3,
+        "a counter per ring: {:?}",
+        p.report.drops
+    );
+    assert!(
+        p.dropped() > 0,
+        "2-slot rings at 1M/s with parked consumers overflow: {:?}",
+        p.report.drops
+    );
+    assert_eq!(p.sent(), p.report.datapoints + drops("→sequencer"));
+    let taken = p
+        .report
+        .series
+        .iter()
+        .position(|s| s.name == "sequencer→stage 0")
+        .map(|i| p.report.latency[i].len())
+        .unwrap();
+    assert_eq!(p.report.datapoints, taken + drops("→stage 0"));
+}
+
+#[test]
+fn drop_newest_is_refused_in_batch() {
+    let dir = tempdir();
+    let text = std::fs::read_to_string("configs/readme_example.yaml").unwrap()
+        + "runtime: {backpressure: drop_newest}\n";
+    let err = tubes::cli::load_graph(&write_config(dir.path(), "d.yaml", &text))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("drop_newest only applies to Stream pipelines"),
+        "{err}"
+    );
+}

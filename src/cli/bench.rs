@@ -27,7 +27,12 @@ pub struct Point {
 impl Point {
     /// Datapoints per second actually sent.
     pub fn achieved(&self) -> f64 {
-        self.report.datapoints as f64 / self.report.wall.as_secs_f64().max(1e-9)
+        self.sent() as f64 / self.report.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// Datapoints the generators sent (dropped ones included).
+    pub fn sent(&self) -> u64 {
+        self.report.generators.iter().map(|g| g.rows).sum()
     }
 
     /// The end-to-end histogram of the first sink that recorded any.
@@ -37,6 +42,11 @@ impl Point {
             .iter()
             .zip(&self.report.latency)
             .find(|(s, h)| s.kind == SeriesKind::EndToEnd && !h.is_empty())
+    }
+
+    /// Datapoints dropped under `backpressure: drop_newest` (0 when rings block).
+    pub fn dropped(&self) -> u64 {
+        self.report.drops.iter().map(|(_, n)| n).sum()
     }
 
     /// The largest delay between a datapoint's intended and actual send time.
@@ -106,10 +116,11 @@ fn point_line(p: &Point) -> String {
         None => "no rows reached a sink".into(),
     };
     format!(
-        "rate {:>9}/s  sent {:>9} ({:>9}/s)  dropped 0  max send lag {:>9}  {e2e}",
+        "rate {:>9}/s  sent {:>9} ({:>9}/s)  dropped {}  max send lag {:>9}  {e2e}",
         human(p.rate),
-        p.report.datapoints,
+        p.sent(),
         human(p.achieved()),
+        p.dropped(),
         duration_ns(p.max_lag())
     )
 }
@@ -213,6 +224,7 @@ fn find_max(
     let bound_ns = bound.as_nanos() as u64;
     let good = |p: &Point| {
         p.achieved() >= 0.95 * p.rate
+            && p.dropped() == 0
             && p.end_to_end()
                 .is_some_and(|(_, h)| h.value_at_quantile(0.99) <= bound_ns)
     };

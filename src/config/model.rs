@@ -275,6 +275,8 @@ pub struct RuntimeConfig {
     pub ring_capacity: usize,
     /// Record per-tube latency histograms.
     pub metrics: bool,
+    /// Drop the newest datapoint when a ring is full instead of blocking (counted and reported).
+    pub drop_newest: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -284,6 +286,7 @@ impl Default for RuntimeConfig {
             placement: Placement::Auto,
             ring_capacity: 1024,
             metrics: true,
+            drop_newest: false,
         }
     }
 }

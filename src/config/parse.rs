@@ -483,7 +483,13 @@ fn runtime(r: &mut Reader<'_>, v: &Value) -> Option<RuntimeConfig> {
     let m = r.mapping(
         v,
         "runtime",
-        &["wait", "placement", "ring_capacity", "metrics"],
+        &[
+            "wait",
+            "placement",
+            "ring_capacity",
+            "metrics",
+            "backpressure",
+        ],
         &[],
         "runtime: {wait: adaptive, placement: auto}",
     )?;
@@ -506,6 +512,16 @@ fn runtime(r: &mut Reader<'_>, v: &Value) -> Option<RuntimeConfig> {
     }
     if let Some(p) = m.get("placement") {
         rt.placement = placement(r, p)?;
+    }
+    if let Some(b) = m.get("backpressure") {
+        rt.drop_newest =
+            r.tagged(
+                b,
+                "runtime.backpressure",
+                &["block", "drop_newest"],
+                "backpressure policy",
+            )?
+            .0 == "drop_newest";
     }
     if let Some(x) = m.get("metrics") {
         rt.metrics = match x {

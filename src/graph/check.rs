@@ -430,6 +430,13 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
             });
         }
     }
+    if config.runtime.drop_newest && config.pipeline != PipelineType::Stream {
+        diag.error(
+            "runtime.backpressure",
+            "drop_newest only applies to Stream pipelines: a Batch run reads ahead as fast as the pipeline takes data, so it would drop most of its input",
+            Some("remove backpressure: drop_newest, or use pipeline_type: Stream".into()),
+        );
+    }
     check_placement(
         &mut diag,
         &config.runtime.placement,

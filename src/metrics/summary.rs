@@ -25,6 +25,23 @@ pub fn summary(r: &Report) -> String {
             ));
         }
     }
+    if !r.drops.is_empty() {
+        let total: u64 = r.drops.iter().map(|(_, n)| n).sum();
+        let each: Vec<String> = r
+            .drops
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(ring, n)| format!("{ring} {n}"))
+            .collect();
+        s.push_str(&format!(
+            "\n  dropped (backpressure: drop_newest): {total} datapoints{}",
+            if each.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", each.join(", "))
+            }
+        ));
+    }
     s.push_str(&format!("\n  threads: {}", r.placement));
     s
 }

@@ -1,6 +1,6 @@
 //! Building and running the threads of a plan.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -55,6 +55,8 @@ pub struct Report {
     pub series: Vec<Series>,
     /// Whole-run histogram of each series, in nanoseconds.
     pub latency: Vec<Histogram<u64>>,
+    /// Under `backpressure: drop_newest`: datapoints dropped per ring (empty when blocking).
+    pub drops: Vec<(String, u64)>,
 }
 
 /// Watches a run from the thread that waits for it.
@@ -119,6 +121,18 @@ pub struct Engine {
     shutdown: Arc<AtomicBool>,
     wakes: Vec<Arc<Wake>>,
     metrics: Arc<Shared>,
+    drops: Vec<(String, Arc<AtomicU64>)>,
+}
+
+/// A new drop counter named `ring`, when drops are on.
+fn drop_counter(
+    drops: &mut Option<Vec<(String, Arc<AtomicU64>)>>,
+    ring: String,
+) -> Option<Arc<AtomicU64>> {
+    let list = drops.as_mut()?;
+    let c = Arc::new(AtomicU64::new(0));
+    list.push((ring, c.clone()));
+    Some(c)
 }
 
 /// Live numbers for a progress bar.
@@ -152,6 +166,8 @@ impl Engine {
             })
             .collect();
         let seq_series = (0, series.len());
+        // Under drop_newest, one counter per ring, named like its latency series.
+        let mut drops: Option<Vec<(String, Arc<AtomicU64>)>> = g.runtime.drop_newest.then(Vec::new);
         let mut stage_series = Vec::new();
         let shutdown = Arc::new(AtomicBool::new(false));
         let placeholder = Shared::new(Vec::new());
@@ -247,9 +263,15 @@ impl Engine {
                 }
                 let (tx, rx) = ring(ring_cap);
                 let idx = outlets[producer].len() as u16;
+                let from = if producer == SEQ {
+                    "sequencer".to_string()
+                } else {
+                    format!("stage {}", producer - 1)
+                };
                 outlets[producer].push(Outlet {
                     ring: tx,
                     consumer: wakes[me].clone(),
+                    drops: drop_counter(&mut drops, format!("{from}→stage {s}")),
                 });
                 for (src, data) in sources {
                     out_routes[producer][src as usize].push((idx, data));
@@ -334,6 +356,7 @@ impl Engine {
                     let outlet = Outlet {
                         ring: tx,
                         consumer: wakes[SEQ].clone(),
+                        drops: drop_counter(&mut drops, format!("{}→sequencer", node.label)),
                     };
                     let job = match kind {
                         NodeKind::CsvGenerator { source, layout } => {
@@ -433,6 +456,7 @@ impl Engine {
             shutdown,
             wakes: all_wakes,
             metrics,
+            drops: drops.unwrap_or_default(),
         })
     }
 
@@ -520,6 +544,7 @@ impl Engine {
             bytes_total: self.bytes_total,
             placement: self.placement,
             metrics: self.metrics,
+            drops: self.drops,
         })
     }
 }
@@ -536,6 +561,7 @@ pub struct Running {
     bytes_total: u64,
     placement: String,
     metrics: Arc<Shared>,
+    drops: Vec<(String, Arc<AtomicU64>)>,
 }
 
 /// Time the waiting thread gives engine threads to flush their histograms after a new interval starts
@@ -660,6 +686,11 @@ impl Running {
             placement: self.placement,
             series,
             latency: totals,
+            drops: self
+                .drops
+                .iter()
+                .map(|(n, c)| (n.clone(), c.load(Ordering::Relaxed)))
+                .collect(),
         })
     }
 

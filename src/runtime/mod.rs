@@ -45,11 +45,14 @@ impl Ctx {
 pub struct Outlet {
     ring: Producer<Datapoint>,
     consumer: Arc<Wake>,
+    /// `Some` under `backpressure: drop_newest`: the count of datapoints dropped because the ring was full.
+    drops: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Outlet {
-    /// Pushes, blocking while the ring is full (lossless backpressure). `now` (monotonic ns, 0 when latency
-    /// recording is off) stamps when it entered the ring.
+    /// Pushes, blocking while the ring is full (lossless backpressure), or, under `drop_newest`, dropping the
+    /// datapoint and counting it. `now` (monotonic ns, 0 when latency recording is off) stamps when it entered
+    /// the ring.
     pub fn push(&mut self, dp: Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
         let mut dp = dp;
         dp.hop_ns = now.saturating_sub(dp.ingest_time).min(u32::MAX as u64) as u32;
@@ -57,6 +60,11 @@ impl Outlet {
             match self.ring.push(dp) {
                 Ok(()) => return Ok(()),
                 Err(back) => {
+                    if let Some(drops) = &self.drops {
+                        drops.fetch_add(1, Ordering::Relaxed);
+                        self.consumer.notify();
+                        return Ok(());
+                    }
                     dp = back;
                     self.consumer.notify();
                     if ctx.stopped() {
