@@ -4,11 +4,13 @@
 //! delay in its latency (coordinated-omission correction) rather than quietly sending less.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::{load_graph, plot, EXIT_CONFIG, EXIT_RUNTIME};
+use super::{load_graph, plot, stop_on_signals, EXIT_CONFIG, EXIT_RUNTIME};
 use crate::graph::{self, Graph, NodeKind};
 use crate::metrics::{duration_ns, human, latency_table, Series, SeriesKind};
 use crate::runtime::{Engine, OnProgress, Report};
@@ -93,9 +95,22 @@ fn set_rate(g: &mut Graph, rate: f64) -> usize {
 
 /// Runs `g` at `rate` for `duration`.
 pub fn run_at(g: &mut Graph, rate: f64, duration: Duration) -> Result<Point, String> {
+    run_until(g, rate, duration, None)
+}
+
+/// Runs `g` at `rate` for `duration`, or until `stop` is set.
+fn run_until(
+    g: &mut Graph,
+    rate: f64,
+    duration: Duration,
+    stop: Option<&Arc<AtomicBool>>,
+) -> Result<Point, String> {
     set_rate(g, rate);
     let plan = graph::plan(g);
     let mut engine = Engine::build(g, &plan).map_err(|e| e.to_string())?;
+    if let Some(s) = stop {
+        engine.set_stop(s.clone());
+    }
     engine.stop_after(duration);
     let report = engine
         .start()
@@ -169,15 +184,19 @@ pub fn bench(args: BenchArgs) -> i32 {
         host(),
         graph::plan(&g).note
     );
+    let stop = stop_on_signals();
     let points = match args.find_max {
-        Some(bound) => match find_max(&mut g, args.rates[0], bound, args.duration) {
+        Some(bound) => match find_max(&mut g, args.rates[0], bound, args.duration, &stop) {
             Ok(p) => p,
             Err(e) => return fail(&e),
         },
         None => {
             let mut points = Vec::new();
             for &rate in &args.rates {
-                match run_at(&mut g, rate, args.duration) {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                match run_until(&mut g, rate, args.duration, Some(&stop)) {
                     Ok(p) => {
                         println!("{}", point_line(&p));
                         if args.rates.len() == 1 {
@@ -220,6 +239,7 @@ fn find_max(
     start: f64,
     bound: Duration,
     duration: Duration,
+    stop: &Arc<AtomicBool>,
 ) -> Result<Vec<Point>, String> {
     let bound_ns = bound.as_nanos() as u64;
     let good = |p: &Point| {
@@ -232,7 +252,10 @@ fn find_max(
     let (mut lo, mut hi) = (0.0f64, f64::NAN);
     let mut rate = start;
     while hi.is_nan() && rate <= 1e8 {
-        let p = run_at(g, rate, duration)?;
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let p = run_until(g, rate, duration, Some(stop))?;
         println!(
             "{}  {}",
             point_line(&p),
@@ -251,7 +274,10 @@ fn find_max(
             break;
         }
         let mid = ((lo + hi) / 2.0).round();
-        let p = run_at(g, mid, duration)?;
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let p = run_until(g, mid, duration, Some(stop))?;
         println!(
             "{}  {}",
             point_line(&p),

@@ -8,6 +8,8 @@ pub use bench::{parse_rate, run_at, Point};
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
@@ -109,6 +111,18 @@ enum Command {
         /// The pipeline config (YAML).
         config: PathBuf,
     },
+}
+
+/// A flag set by SIGINT or SIGTERM: the run stops cleanly (generators stop, the rest drains and flushes).
+/// A second signal exits at once with status 130.
+fn stop_on_signals() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // The conditional exit goes first: it fires only once the flag is already set.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone());
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
+    stop
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
@@ -235,7 +249,9 @@ fn run(
         log_error: None,
     };
     let plan = graph::plan(&g);
+    let stop = stop_on_signals();
     let result = Engine::build(&g, &plan).and_then(|mut e| {
+        e.set_stop(stop);
         if let Some(d) = duration {
             e.stop_after(d);
         }

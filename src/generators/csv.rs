@@ -280,6 +280,8 @@ pub struct GenCounters {
     pub bytes_done: AtomicU64,
     /// Largest delay between a datapoint's intended and actual send time (paced sources).
     pub max_lag_ns: AtomicU64,
+    /// Rows left unread because the run was stopped early.
+    pub unread: AtomicU64,
 }
 
 /// A CSV generator ready to run.
@@ -404,10 +406,16 @@ impl CsvGenerator {
         template.len = self.layout.fields.len() as u8;
         let mut prev = i64::MIN;
         let (mut rows, mut skipped, mut outside, mut done) = (0u64, 0u64, 0u64, 0u64);
+        let mut unread = 0u64;
         while let Some((line_no, _, line)) = lines.next() {
             done += line.len() as u64 + 1;
             if line.is_empty() {
                 continue;
+            }
+            if ctx.stop_requested() {
+                // Stopped early: this row and every later one are counted as unread.
+                unread = 1 + (&mut *lines).filter(|(_, _, l)| !l.is_empty()).count() as u64;
+                break;
             }
             let mut dp = template;
             let mut parsed = self.parse_row(line, &mut dp);
@@ -454,6 +462,7 @@ impl CsvGenerator {
         self.counters.rows.store(rows, Ordering::Relaxed);
         self.counters.skipped.store(skipped, Ordering::Relaxed);
         self.counters.outside.store(outside, Ordering::Relaxed);
+        self.counters.unread.store(unread, Ordering::Relaxed);
         self.counters
             .bytes_done
             .store(self.layout.bytes, Ordering::Relaxed);

@@ -65,7 +65,7 @@ impl SyntheticGenerator {
         let mut i: u64 = 0;
         loop {
             let due = start + (i as f64 * period) as u64;
-            if end.is_some_and(|e| due >= e) || ctx.stopped() {
+            if end.is_some_and(|e| due >= e) || ctx.stopped() || ctx.stop_requested() {
                 break;
             }
             let mut now = monotonic_ns();

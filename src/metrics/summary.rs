@@ -17,7 +17,18 @@ pub fn summary(r: &Report) -> String {
         secs,
         human(rate)
     );
+    if r.interrupted {
+        s.push_str(
+            "\n  interrupted: stopped early by a signal; everything read was processed and flushed",
+        );
+    }
     for g in &r.generators {
+        if g.unread > 0 {
+            s.push_str(&format!(
+                "\n  {}: {} rows not read (stopped early)",
+                g.label, g.unread
+            ));
+        }
         if g.skipped > 0 || g.outside > 0 {
             s.push_str(&format!(
                 "\n  {}: {} rows read, {} malformed rows skipped, {} rows outside the Batch range",

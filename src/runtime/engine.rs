@@ -34,6 +34,8 @@ pub struct GenReport {
     pub outside: u64,
     /// Largest delay between intended and actual send time (paced sources; 0 otherwise).
     pub max_lag_ns: u64,
+    /// Rows left unread because the run was stopped early.
+    pub unread: u64,
 }
 
 /// What a finished run did.
@@ -57,6 +59,8 @@ pub struct Report {
     pub latency: Vec<Histogram<u64>>,
     /// Under `backpressure: drop_newest`: datapoints dropped per ring (empty when blocking).
     pub drops: Vec<(String, u64)>,
+    /// The run was stopped early by [`Engine::stop_handle`] (a signal).
+    pub interrupted: bool,
 }
 
 /// Watches a run from the thread that waits for it.
@@ -122,6 +126,7 @@ pub struct Engine {
     wakes: Vec<Arc<Wake>>,
     metrics: Arc<Shared>,
     drops: Vec<(String, Arc<AtomicU64>)>,
+    stop: Arc<AtomicBool>,
 }
 
 /// A new drop counter named `ring`, when drops are on.
@@ -170,11 +175,13 @@ impl Engine {
         let mut drops: Option<Vec<(String, Arc<AtomicU64>)>> = g.runtime.drop_newest.then(Vec::new);
         let mut stage_series = Vec::new();
         let shutdown = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
         let placeholder = Shared::new(Vec::new());
         let new_ctx = |wake: &Arc<Wake>| Ctx {
             wake: wake.clone(),
             waiter: Waiter::new(g.runtime.wait),
             shutdown: shutdown.clone(),
+            stop: stop.clone(),
         };
         // Unit 0 is the sequencer, unit s+1 is stage s.
         let mut unit_of = vec![SEQ; n];
@@ -457,7 +464,22 @@ impl Engine {
             wakes: all_wakes,
             metrics,
             drops: drops.unwrap_or_default(),
+            stop,
         })
+    }
+
+    /// A flag that ends the run early but cleanly when set (e.g. from a signal handler): generators stop
+    /// reading, everything already read is processed, sinks flush, and the report says it was interrupted.
+    pub fn stop_handle(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// Uses `flag` as the stop flag instead of the engine's own (one flag can serve several runs).
+    pub fn set_stop(&mut self, flag: Arc<AtomicBool>) {
+        for t in &mut self.threads {
+            t.ctx.stop = flag.clone();
+        }
+        self.stop = flag;
     }
 
     /// Ends paced (Synthetic) generators after `d`; the run ends when they have.
@@ -545,6 +567,7 @@ impl Engine {
             placement: self.placement,
             metrics: self.metrics,
             drops: self.drops,
+            stop: self.stop,
         })
     }
 }
@@ -562,6 +585,7 @@ pub struct Running {
     placement: String,
     metrics: Arc<Shared>,
     drops: Vec<(String, Arc<AtomicU64>)>,
+    stop: Arc<AtomicBool>,
 }
 
 /// Time the waiting thread gives engine threads to flush their histograms after a new interval starts
@@ -672,6 +696,7 @@ impl Running {
                 skipped: c.skipped.load(Ordering::Relaxed),
                 outside: c.outside.load(Ordering::Relaxed),
                 max_lag_ns: c.max_lag_ns.load(Ordering::Relaxed),
+                unread: c.unread.load(Ordering::Relaxed),
             })
             .collect();
         Ok(Report {
@@ -691,6 +716,7 @@ impl Running {
                 .iter()
                 .map(|(n, c)| (n.clone(), c.load(Ordering::Relaxed)))
                 .collect(),
+            interrupted: self.stop.load(Ordering::Relaxed),
         })
     }
 

@@ -32,9 +32,17 @@ pub struct Ctx {
     pub waiter: Waiter,
     /// Set when any thread fails: everyone stops.
     pub shutdown: Arc<AtomicBool>,
+    /// Set to end the run early but cleanly (a signal): generators stop, the rest drains and flushes.
+    pub stop: Arc<AtomicBool>,
 }
 
 impl Ctx {
+    /// Whether generators should stop reading (the run then ends normally).
+    #[inline]
+    pub fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
     /// Whether the run is being stopped.
     pub fn stopped(&self) -> bool {
         self.shutdown.load(Ordering::Relaxed)
