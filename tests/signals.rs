@@ -21,6 +21,16 @@ fn wait_bounded(child: &mut Child, secs: u64) -> std::process::ExitStatus {
     }
 }
 
+/// `tubes run CONFIG` as a child process with stderr captured.
+fn spawn_run(config: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .arg("run")
+        .arg(config)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill")
         .arg(format!("-{sig}"))
@@ -45,12 +55,7 @@ fn sigterm_ends_an_endless_stream_run_with_its_output_flushed() {
             &format!("datasink: {{CSV: {}}}", out.display()),
         );
     let cfg = write_config(dir.path(), "s.yaml", &text);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tubes"))
-        .arg("run")
-        .arg(&cfg)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&cfg);
     std::thread::sleep(Duration::from_millis(1500));
     signal(&child, "TERM");
     let status = wait_bounded(&mut child, 30);
@@ -86,12 +91,7 @@ fn sigint_during_a_batch_run_accounts_for_every_row() {
         "runtime: {placement: per_tube, ring_capacity: 2}",
     );
     let cfg = write_config(dir.path(), "t.yaml", &text);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tubes"))
-        .arg("run")
-        .arg(&cfg)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&cfg);
     std::thread::sleep(Duration::from_millis(700));
     signal(&child, "INT");
     let status = wait_bounded(&mut child, 30);
