@@ -2,3 +2,4 @@
 
 pub mod csv;
 pub mod synthetic;
+pub mod ws;
