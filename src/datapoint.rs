@@ -16,6 +16,16 @@ pub enum Kind {
     Event = 1,
     /// A tick of an external event such as `StaticTimeTick`.
     Tick = 2,
+    /// A live feed's status (up, down, a gap): it passes through throughs unchanged and sinks write it
+    /// in their `status` column. See [`crate::generators::ws::status`].
+    Status = 3,
+}
+
+impl Kind {
+    /// Whether a `Consume` port takes it: fired events and ticks, not data or statuses.
+    pub fn is_event(self) -> bool {
+        matches!(self, Kind::Event | Kind::Tick)
+    }
 }
 
 /// One datapoint: 128 bytes, `Copy`, no pointers, so rings move it by value.

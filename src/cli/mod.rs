@@ -67,9 +67,12 @@ enum Command {
         /// (the whole run as one interval without --metrics-interval).
         #[arg(long, value_name = "FILE")]
         latency_log: Option<PathBuf>,
-        /// End a Stream run after this long, e.g. 30s (paced Synthetic sources stop then).
+        /// End a Stream run after this long, e.g. 30s (paced Synthetic sources and live feeds stop then).
         #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
         duration: Option<Duration>,
+        /// End a live run once no trade has arrived on any WebSocket feed for this long, e.g. 2s.
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        idle_exit: Option<Duration>,
     },
     /// Measure latency: drive a pipeline with synthetic trades at fixed rates (default: the example's shape).
     ///
@@ -218,6 +221,7 @@ fn run(
     interval: Option<Duration>,
     latency_log: Option<PathBuf>,
     duration: Option<Duration>,
+    idle_exit: Option<Duration>,
 ) -> i32 {
     let g = match load_graph(config) {
         Ok(g) => g,
@@ -240,6 +244,17 @@ fn run(
         );
         return EXIT_CONFIG;
     }
+    let has_feeds = g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.kind, graph::NodeKind::WebSocket(_)));
+    if idle_exit.is_some() && !has_feeds {
+        eprintln!(
+            "error: --idle-exit ends live runs when their WebSocket feeds fall silent; {} has no WebSocket generator",
+            config.display()
+        );
+        return EXIT_CONFIG;
+    }
     let show = !quiet && !no_progress && std::io::stderr().is_terminal();
     let mut watch = Watch {
         bar: progress::Bar::new(show),
@@ -254,6 +269,9 @@ fn run(
         e.set_stop(stop);
         if let Some(d) = duration {
             e.stop_after(d);
+        }
+        if let Some(d) = idle_exit {
+            e.idle_exit(d);
         }
         e.start()?.finish_observed(&mut watch)
     });
@@ -330,6 +348,7 @@ pub fn main() -> i32 {
             metrics_interval,
             latency_log,
             duration,
+            idle_exit,
         } => run(
             &config,
             quiet,
@@ -337,6 +356,7 @@ pub fn main() -> i32 {
             metrics_interval,
             latency_log,
             duration,
+            idle_exit,
         ),
         Command::Bench {
             config,

@@ -78,6 +78,35 @@ pub enum DataSource {
     Csv(CsvSource),
     /// Synthetic trades at a fixed rate (Stream only), for benchmarks.
     Synthetic(SyntheticSource),
+    /// Live trades from an exchange WebSocket (Stream only).
+    WebSocket(WsSource),
+}
+
+/// `WebSocket: {exchange: Binance, market: btcusdt, channel: trade, url: ws://127.0.0.1:9001, ...}`.
+///
+/// Emits trades with fields `price`, `quantity`, `side` (+1 taker buy, −1 taker sell), `trade_id`; the
+/// exchange's trade time is the event time and the receive time the ingest time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WsSource {
+    /// The exchange.
+    pub exchange: crate::generators::ws::Exchange,
+    /// The market, spelt as the exchange spells it (`btcusdt`, `BTC-USD`, `XBT/USD`).
+    pub market: String,
+    /// The exchange's channel (Binance: `trade` or `aggTrade`); the exchange's default when not given.
+    pub channel: String,
+    /// Replaces the scheme, host and port of the exchange's endpoint (`ws://127.0.0.1:9001`).
+    pub url: Option<String>,
+    /// A PEM file of CA certificates to trust instead of the built-in roots (for a private CA).
+    pub ca_file: Option<PathBuf>,
+    /// Reconnect when nothing has arrived for this long (ns).
+    pub stale_after: i64,
+    /// Send a WebSocket ping this often (ns).
+    pub ping_every: i64,
+    /// Reconnect back-off: first delay and cap (ns); each failure doubles the delay, with jitter.
+    pub backoff: (i64, i64),
+    /// Take each datapoint's ingest time from the `mock_sent_ns` stamp the mock exchange adds to every
+    /// frame, so latency figures run from the exchange's send (`tubes bench --feed`). Not settable in YAML.
+    pub sent_stamps: bool,
 }
 
 /// `Synthetic: {rate: 50000, price: 60000, seed: 1, stall: {after: 500ms, for: 100ms}}`.

@@ -152,9 +152,12 @@ fn tube(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<TubeDecl> {
 }
 
 fn datasource(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<DataSource> {
-    let (tag, payload, path) = r.tagged(v, path, &["CSV", "Synthetic"], "datasource")?;
-    if tag == "Synthetic" {
-        return synthetic(r, payload, &path).map(DataSource::Synthetic);
+    let (tag, payload, path) =
+        r.tagged(v, path, &["CSV", "Synthetic", "WebSocket"], "datasource")?;
+    match tag {
+        "Synthetic" => return synthetic(r, payload, &path).map(DataSource::Synthetic),
+        "WebSocket" => return websocket(r, payload, &path).map(DataSource::WebSocket),
+        _ => {}
     }
     let example =
         "CSV: path/to/file.csv, or CSV: {path: file.csv, time_column: time, on_error: skip}";
@@ -241,6 +244,118 @@ fn synthetic(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<SyntheticSourc
         price,
         seed,
         stall,
+    })
+}
+
+fn websocket(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<WsSource> {
+    use crate::generators::ws::EXCHANGES;
+    let example = "WebSocket: {exchange: Binance, market: btcusdt}";
+    let m = r.mapping(
+        v,
+        path,
+        &[
+            "exchange",
+            "market",
+            "channel",
+            "url",
+            "tls",
+            "stale_after",
+            "ping_every",
+            "reconnect",
+        ],
+        &["exchange", "market"],
+        example,
+    )?;
+    let names: Vec<&str> = EXCHANGES.iter().map(|(n, _)| *n).collect();
+    let exchange = m.get("exchange").and_then(|e| {
+        let (tag, ..) = r.tagged(e, &field(path, "exchange"), &names, "exchange")?;
+        EXCHANGES.iter().find(|(n, _)| *n == tag).map(|(_, x)| *x)
+    });
+    let market = m
+        .get("market")
+        .and_then(|x| r.string(x, &field(path, "market")));
+    let channel = match (exchange, m.get("channel")) {
+        (Some(x), Some(c)) => r
+            .tagged(c, &field(path, "channel"), x.channels(), "channel")
+            .map(|(c, ..)| c.to_string()),
+        (Some(x), None) => Some(x.channels()[0].to_string()),
+        (None, _) => None,
+    };
+    let url = m.get("url").and_then(|u| r.string(u, &field(path, "url")));
+    let ca_file = match m.get("tls") {
+        None => None,
+        Some(t) => {
+            let tp = field(path, "tls");
+            let tm = r.mapping(t, &tp, &["ca_file"], &["ca_file"], "tls: {ca_file: ca.pem}")?;
+            Some(PathBuf::from(
+                r.string(tm.get("ca_file")?, &field(&tp, "ca_file"))?,
+            ))
+        }
+    };
+    let mut dur = |key: &str, default: i64| match m.get(key) {
+        None => Some(default),
+        Some(d) => {
+            let p = field(path, key);
+            let ns = r.duration(d, &p)?;
+            if ns <= 0 {
+                r.diag
+                    .error(&p, "the duration must be longer than zero", None);
+                return None;
+            }
+            Some(ns)
+        }
+    };
+    let stale_after = dur("stale_after", 30 * crate::time::NANOS_PER_SEC);
+    let ping_every = dur("ping_every", 15 * crate::time::NANOS_PER_SEC);
+    let backoff = match m.get("reconnect") {
+        None => Some((100_000_000, 30 * crate::time::NANOS_PER_SEC)),
+        Some(b) => {
+            let bp = field(path, "reconnect");
+            let bm = r.mapping(
+                b,
+                &bp,
+                &["min", "max"],
+                &["min", "max"],
+                "reconnect: {min: 100ms, max: 30s}",
+            )?;
+            let lo = r.duration(bm.get("min")?, &field(&bp, "min"));
+            let hi = r.duration(bm.get("max")?, &field(&bp, "max"));
+            match (lo, hi) {
+                (Some(lo), Some(hi)) if lo > 0 && lo <= hi => Some((lo, hi)),
+                (Some(_), Some(_)) => {
+                    r.diag.error(
+                        &bp,
+                        "the back-off needs 0 < min <= max",
+                        Some("write e.g. reconnect: {min: 100ms, max: 30s}".into()),
+                    );
+                    None
+                }
+                _ => None,
+            }
+        }
+    };
+    let market = market?;
+    if market.is_empty() {
+        r.diag.error(
+            &field(path, "market"),
+            "the market is empty",
+            Some(format!(
+                "write the market as the exchange spells it, e.g. market: {}",
+                exchange.map_or("btcusdt", |x| x.market_example())
+            )),
+        );
+        return None;
+    }
+    Some(WsSource {
+        exchange: exchange?,
+        market,
+        channel: channel?,
+        url,
+        ca_file,
+        stale_after: stale_after?,
+        ping_every: ping_every?,
+        backoff: backoff?,
+        sent_stamps: false,
     })
 }
 

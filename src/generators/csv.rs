@@ -282,6 +282,18 @@ pub struct GenCounters {
     pub max_lag_ns: AtomicU64,
     /// Rows left unread because the run was stopped early.
     pub unread: AtomicU64,
+    /// Live feeds: times the connection was re-established.
+    pub reconnects: AtomicU64,
+    /// Live feeds: jumps in trade ids.
+    pub gaps: AtomicU64,
+    /// Live feeds: trades missing in those jumps.
+    pub missed: AtomicU64,
+    /// Live feeds: trades seen again after a reconnect and dropped.
+    pub duplicates: AtomicU64,
+    /// Live feeds: frames that could not be read (on every generator of the connection).
+    pub malformed: AtomicU64,
+    /// Live feeds: the last connection error, for the summary.
+    pub last_error: std::sync::Mutex<Option<String>>,
 }
 
 /// A CSV generator ready to run.

@@ -8,6 +8,7 @@ use super::schema::{output_name, sink_columns, through};
 use crate::config::{
     closest, CmpOp, Config, ConfigErrors, CsvSource, DataSource, Diagnostics, EventDecl,
     ExternalDecl, PipelineType, ReducerDecl, RuntimeConfig, SinkOutput, SyntheticSource, TubeKind,
+    WsSource,
 };
 use crate::datapoint::{TubeId, MAX_FIELDS};
 use crate::generators::csv::{inspect, CsvLayout};
@@ -74,6 +75,8 @@ pub enum NodeKind {
     },
     /// Synthetic trades at a fixed rate.
     Synthetic(SyntheticSource),
+    /// Live trades from an exchange WebSocket.
+    WebSocket(WsSource),
     /// A reducer tube.
     Through(ThroughSpec),
     /// An output.
@@ -138,14 +141,58 @@ pub struct SinkColumn {
     pub slot: u8,
 }
 
-/// The fields of a `Synthetic` source, in slot order.
-pub const SYNTHETIC_FIELDS: [&str; 4] = ["price", "quantity", "side", "trade_id"];
+/// The fields of a trade source (`Synthetic`, `WebSocket`), in slot order.
+pub const TRADE_FIELDS: [&str; 4] = ["price", "quantity", "side", "trade_id"];
 
 impl NodeKind {
     /// Whether the tube brings data in (it runs on its own thread and feeds the sequencer).
     pub fn is_generator(&self) -> bool {
-        matches!(self, NodeKind::CsvGenerator { .. } | NodeKind::Synthetic(_))
+        matches!(
+            self,
+            NodeKind::CsvGenerator { .. } | NodeKind::Synthetic(_) | NodeKind::WebSocket(_)
+        )
     }
+}
+
+/// Checks what parsing could not: the pipeline type, the URL and the CA file.
+fn check_websocket(
+    src: &WsSource,
+    path: &str,
+    pipeline: &PipelineType,
+    diag: &mut Diagnostics,
+) -> bool {
+    let mut ok = true;
+    if let PipelineType::Batch { .. } = pipeline {
+        diag.error(
+            path,
+            "a WebSocket source is live and cannot run in a Batch pipeline",
+            Some(
+                "use pipeline_type: Stream (end the run with --duration, --idle-exit or Ctrl-C)"
+                    .into(),
+            ),
+        );
+        ok = false;
+    }
+    if let Some(url) = &src.url {
+        let endpoint = src
+            .exchange
+            .endpoint(&src.channel, std::slice::from_ref(&src.market));
+        if let Err(e) = endpoint.with_base(url) {
+            diag.error(&format!("{path}.url"), e, None);
+            ok = false;
+        }
+    }
+    if let Some(ca) = &src.ca_file {
+        if let Err(e) = crate::generators::ws::tls::load_certs(ca) {
+            diag.error(
+                &format!("{path}.tls.ca_file"),
+                e,
+                Some("name a PEM file of CA certificates; relative paths resolve against the current directory".into()),
+            );
+            ok = false;
+        }
+    }
+    ok
 }
 
 fn label_path(decl_path: &str) -> String {
@@ -334,10 +381,19 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
                     None
                 } else {
                     Some((
-                        SYNTHETIC_FIELDS.iter().map(|f| f.to_string()).collect(),
+                        TRADE_FIELDS.iter().map(|f| f.to_string()).collect(),
                         NodeKind::Synthetic(src.clone()),
                     ))
                 }
+            }
+            TubeKind::Generator(DataSource::WebSocket(src)) => {
+                let p = format!("{}.datasource.WebSocket", t.path);
+                check_websocket(src, &p, &config.pipeline, &mut diag).then(|| {
+                    (
+                        TRADE_FIELDS.iter().map(|f| f.to_string()).collect(),
+                        NodeKind::WebSocket(src.clone()),
+                    )
+                })
             }
             TubeKind::ExternalEvent(x) => Some((Vec::new(), NodeKind::Tick(x.clone()))),
             TubeKind::Invalid(_) => None,

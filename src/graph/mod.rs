@@ -7,8 +7,7 @@ mod plan;
 mod schema;
 
 pub use check::{
-    check, Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec,
-    SYNTHETIC_FIELDS,
+    check, Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec, TRADE_FIELDS,
 };
 pub use dot::to_dot;
 pub use plan::{plan, Plan, StagePlan};

@@ -37,7 +37,17 @@ pub fn plan(g: &Graph) -> Plan {
             )
         })
         .collect();
-    let generators = g.nodes.iter().filter(|n| n.kind.is_generator()).count();
+    // Every WebSocket generator shares one I/O thread.
+    let feeds = g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.kind, NodeKind::WebSocket(_)));
+    let generators = g
+        .nodes
+        .iter()
+        .filter(|n| n.kind.is_generator() && !matches!(n.kind, NodeKind::WebSocket(_)))
+        .count()
+        + usize::from(feeds);
     let chunked = |k: usize| -> Vec<Vec<TubeId>> {
         let k = k.clamp(1, placeable.len().max(1));
         let per = placeable.len().div_ceil(k).max(1);

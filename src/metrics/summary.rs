@@ -23,6 +23,15 @@ pub fn summary(r: &Report) -> String {
         );
     }
     for g in &r.generators {
+        if let Some(f) = &g.feed {
+            s.push_str(&format!(
+                "\n  {}: {} trades from {}; {} reconnects, {} gaps ({} missed trades), {} duplicates dropped, {} malformed frames",
+                g.label, g.rows, f.name, f.reconnects, f.gaps, f.missed, f.duplicates, f.malformed
+            ));
+            if let Some(e) = &f.last_error {
+                s.push_str(&format!("\n    last connection error: {e}"));
+            }
+        }
         if g.unread > 0 {
             s.push_str(&format!(
                 "\n  {}: {} rows not read (stopped early)",

@@ -15,6 +15,7 @@ use crate::datapoint::TubeId;
 use crate::events::tick::TickSchedule;
 use crate::generators::csv::{CsvGenerator, GenCounters};
 use crate::generators::synthetic::SyntheticGenerator;
+use crate::generators::ws::{FeedLoop, FeedSpec};
 use crate::graph::{Graph, NodeKind, Plan, Port};
 use crate::metrics::{histogram, Recorder, Series, SeriesKind, Shared};
 use crate::sinks::Sink;
@@ -36,6 +37,27 @@ pub struct GenReport {
     pub max_lag_ns: u64,
     /// Rows left unread because the run was stopped early.
     pub unread: u64,
+    /// For a live feed: what happened to its connection.
+    pub feed: Option<FeedReport>,
+}
+
+/// What happened to a live feed (reconnects and malformed frames are its connection's).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FeedReport {
+    /// `binance btcusdt`.
+    pub name: String,
+    /// Times the connection was re-established.
+    pub reconnects: u64,
+    /// Jumps in trade ids.
+    pub gaps: u64,
+    /// Trades missing in those jumps.
+    pub missed: u64,
+    /// Trades seen again after a reconnect, dropped.
+    pub duplicates: u64,
+    /// Frames that could not be read.
+    pub malformed: u64,
+    /// The last connection error, if any.
+    pub last_error: Option<String>,
 }
 
 /// What a finished run did.
@@ -94,6 +116,7 @@ impl<F: FnMut(Progressing)> Observer for OnProgress<F> {
 enum Job {
     Csv(CsvGenerator, Outlet),
     Synthetic(SyntheticGenerator, Outlet),
+    Feeds(FeedLoop, Outlet),
     Sequencer(Sequencer),
     Stage(Stage),
 }
@@ -119,7 +142,7 @@ struct Thread {
 pub struct Engine {
     threads: Vec<Thread>,
     labels: Vec<String>,
-    counters: Vec<(String, Arc<GenCounters>)>,
+    counters: Vec<(String, Arc<GenCounters>, Option<String>)>,
     bytes_total: u64,
     placement: String,
     shutdown: Arc<AtomicBool>,
@@ -127,6 +150,33 @@ pub struct Engine {
     metrics: Arc<Shared>,
     drops: Vec<(String, Arc<AtomicU64>)>,
     stop: Arc<AtomicBool>,
+}
+
+/// When a live feed is upstream of `t` through data edges: every generator's feed name by tube id.
+fn feed_names(g: &Graph, t: TubeId) -> Option<Vec<String>> {
+    let mut seen = vec![false; g.nodes.len()];
+    let mut todo = vec![t];
+    let mut found = false;
+    while let Some(x) = todo.pop() {
+        if std::mem::replace(&mut seen[x as usize], true) {
+            continue;
+        }
+        found |= matches!(g.nodes[x as usize].kind, NodeKind::WebSocket(_));
+        for p in &g.nodes[x as usize].ports {
+            if let Port::Data(src) = p {
+                todo.push(*src);
+            }
+        }
+    }
+    found.then(|| {
+        g.nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::WebSocket(s) => format!("{} {}", s.exchange.name(), s.market),
+                _ => n.label.clone(),
+            })
+            .collect()
+    })
 }
 
 /// A new drop counter named `ring`, when drops are on.
@@ -152,6 +202,8 @@ pub struct Progressing {
 }
 
 const SEQ: usize = 0;
+/// Name of the I/O thread's ring in latency tables and drop counts.
+const FEEDS: &str = "feeds";
 
 impl Engine {
     /// Builds everything a run needs before the first datapoint flows.
@@ -161,13 +213,20 @@ impl Engine {
         let n = g.nodes.len();
         let ring_cap = g.runtime.ring_capacity;
         // Latency series: generator rings (the sequencer's), then per stage its rings, tubes and sinks.
+        // One ring per generator, except that every WebSocket generator shares the I/O thread's ring.
+        let has_feeds = g
+            .nodes
+            .iter()
+            .any(|n| matches!(n.kind, NodeKind::WebSocket(_)));
         let mut series: Vec<Series> = g
             .nodes
             .iter()
-            .filter(|n| n.kind.is_generator())
-            .map(|n| Series {
+            .filter(|n| n.kind.is_generator() && !matches!(n.kind, NodeKind::WebSocket(_)))
+            .map(|n| n.label.as_str())
+            .chain(has_feeds.then_some(FEEDS))
+            .map(|name| Series {
                 kind: SeriesKind::Queue,
-                name: format!("{}→sequencer", n.label),
+                name: format!("{name}→sequencer"),
             })
             .collect();
         let seq_series = (0, series.len());
@@ -235,7 +294,7 @@ impl Engine {
                 let tube = match &node.kind {
                     NodeKind::Through(spec) => Tube::Through(Through::new(t, spec, data_ports)),
                     NodeKind::Sink { outputs, columns } => {
-                        Tube::Sink(Sink::open(outputs, columns)?)
+                        Tube::Sink(Sink::open(outputs, columns, feed_names(g, t))?)
                     }
                     _ => unreachable!("only throughs and sinks are placed in stages"),
                 };
@@ -349,8 +408,19 @@ impl Engine {
         let mut ticks = Vec::new();
         let mut counters = Vec::new();
         let mut bytes_total = 0;
+        let mut feeds = Vec::new();
         for (id, node) in g.nodes.iter().enumerate() {
             match &node.kind {
+                NodeKind::WebSocket(src) => {
+                    let c = Arc::new(GenCounters::default());
+                    let feed = format!("{} {}", src.exchange.name(), src.market);
+                    counters.push((node.label.clone(), c.clone(), Some(feed)));
+                    feeds.push(FeedSpec {
+                        id: id as TubeId,
+                        source: src.clone(),
+                        counters: c,
+                    });
+                }
                 kind if kind.is_generator() => {
                     let (tx, rx) = ring(ring_cap);
                     let wake = Arc::new(Wake::default());
@@ -371,15 +441,15 @@ impl Engine {
                             let gen =
                                 CsvGenerator::open(id as TubeId, source, layout, range, &used)?;
                             bytes_total += gen.bytes();
-                            counters.push((node.label.clone(), gen.counters.clone()));
+                            counters.push((node.label.clone(), gen.counters.clone(), None));
                             Job::Csv(gen, outlet)
                         }
                         NodeKind::Synthetic(src) => {
                             let gen = SyntheticGenerator::new(id as TubeId, src);
-                            counters.push((node.label.clone(), gen.counters.clone()));
+                            counters.push((node.label.clone(), gen.counters.clone(), None));
                             Job::Synthetic(gen, outlet)
                         }
-                        _ => unreachable!("is_generator covers exactly these kinds"),
+                        _ => unreachable!("WebSocket generators are handled above"),
                     };
                     threads.push(Thread {
                         name: format!("tubes-gen-{}", node.label),
@@ -403,6 +473,29 @@ impl Engine {
                 }
                 _ => {}
             }
+        }
+        if !feeds.is_empty() {
+            let (tx, rx) = ring(ring_cap);
+            let wake = Arc::new(Wake::default());
+            let prog = Arc::new(Progress::new());
+            seq_inlets.push(Inlet {
+                ring: rx,
+                progress: prog.clone(),
+                producer: wake.clone(),
+            });
+            let outlet = Outlet {
+                ring: tx,
+                consumer: wakes[SEQ].clone(),
+                drops: drop_counter(&mut drops, format!("{FEEDS}→sequencer")),
+            };
+            threads.push(Thread {
+                name: "tubes-io".into(),
+                stage: None,
+                core: None,
+                job: Job::Feeds(FeedLoop::new(feeds)?, outlet),
+                ctx: new_ctx(&wake),
+                progress: prog,
+            });
         }
         let mut seq_routes: Vec<Vec<u16>> = vec![Vec::new(); n];
         for (src, r) in out_routes[SEQ].iter().enumerate() {
@@ -449,7 +542,7 @@ impl Engine {
                         stage_series[t.stage.expect("a stage thread knows its stage")];
                     st.rec = Recorder::new(&metrics, first, count, on);
                 }
-                Job::Csv(..) | Job::Synthetic(..) => {}
+                Job::Csv(..) | Job::Synthetic(..) | Job::Feeds(..) => {}
             }
         }
         let mut all_wakes = wakes;
@@ -482,11 +575,22 @@ impl Engine {
         self.stop = flag;
     }
 
-    /// Ends paced (Synthetic) generators after `d`; the run ends when they have.
+    /// Ends paced (Synthetic) generators and live feeds after `d`; the run ends when they have.
     pub fn stop_after(&mut self, d: Duration) {
         for t in &mut self.threads {
-            if let Job::Synthetic(gen, _) = &mut t.job {
-                gen.duration = Some(d);
+            match &mut t.job {
+                Job::Synthetic(gen, _) => gen.duration = Some(d),
+                Job::Feeds(feeds, _) => feeds.duration = Some(d),
+                _ => {}
+            }
+        }
+    }
+
+    /// Ends live feeds once no trade has arrived on any of them for `d`.
+    pub fn idle_exit(&mut self, d: Duration) {
+        for t in &mut self.threads {
+            if let Job::Feeds(feeds, _) = &mut t.job {
+                feeds.idle_exit = Some(d);
             }
         }
     }
@@ -536,6 +640,12 @@ impl Engine {
                             out.consumer.notify();
                             r
                         }
+                        Job::Feeds(feeds, out) => {
+                            let r = feeds.run(out, &mut ctx).map(|()| Done::Generator);
+                            progress.end();
+                            out.consumer.notify();
+                            r
+                        }
                         Job::Sequencer(s) => s.run(&mut ctx).map(Done::Sequencer),
                         Job::Stage(s) => s.run(&mut ctx).map(Done::Stage),
                     };
@@ -580,7 +690,7 @@ pub struct Running {
     start: Arc<Barrier>,
     finished: Arc<AtomicUsize>,
     labels: Vec<String>,
-    counters: Vec<(String, Arc<GenCounters>)>,
+    counters: Vec<(String, Arc<GenCounters>, Option<String>)>,
     bytes_total: u64,
     placement: String,
     metrics: Arc<Shared>,
@@ -621,13 +731,13 @@ impl Running {
                     bytes_done: self
                         .counters
                         .iter()
-                        .map(|(_, c)| c.bytes_done.load(Ordering::Relaxed))
+                        .map(|(_, c, _)| c.bytes_done.load(Ordering::Relaxed))
                         .sum(),
                     bytes_total: self.bytes_total,
                     rows: self
                         .counters
                         .iter()
-                        .map(|(_, c)| c.rows.load(Ordering::Relaxed))
+                        .map(|(_, c, _)| c.rows.load(Ordering::Relaxed))
                         .sum(),
                 });
             }
@@ -690,13 +800,22 @@ impl Running {
         let generators = self
             .counters
             .iter()
-            .map(|(label, c)| GenReport {
+            .map(|(label, c, feed)| GenReport {
                 label: label.clone(),
                 rows: c.rows.load(Ordering::Relaxed),
                 skipped: c.skipped.load(Ordering::Relaxed),
                 outside: c.outside.load(Ordering::Relaxed),
                 max_lag_ns: c.max_lag_ns.load(Ordering::Relaxed),
                 unread: c.unread.load(Ordering::Relaxed),
+                feed: feed.as_ref().map(|name| FeedReport {
+                    name: name.clone(),
+                    reconnects: c.reconnects.load(Ordering::Relaxed),
+                    gaps: c.gaps.load(Ordering::Relaxed),
+                    missed: c.missed.load(Ordering::Relaxed),
+                    duplicates: c.duplicates.load(Ordering::Relaxed),
+                    malformed: c.malformed.load(Ordering::Relaxed),
+                    last_error: c.last_error.lock().map(|e| e.clone()).unwrap_or_default(),
+                }),
             })
             .collect();
         Ok(Report {

@@ -11,6 +11,9 @@ pub enum RunError {
     /// A sink could not be opened or written.
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// A live feed cannot go on (e.g. the exchange's certificate is not trusted).
+    #[error("feed {0}")]
+    Feed(String),
     /// Another thread failed and the run is being stopped.
     #[error("stopped because another part of the pipeline failed")]
     Stopped,

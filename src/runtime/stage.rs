@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::ring::{Progress, ENDED};
 use super::{notify_all, Ctx, Inlet, Outlet, RunError};
-use crate::datapoint::{Datapoint, Kind, TubeId};
+use crate::datapoint::{Datapoint, TubeId};
 use crate::metrics::Recorder;
 use crate::sinks::Sink;
 use crate::throughs::Through;
@@ -71,7 +71,7 @@ fn sort_by_port(inbox: &mut [(u8, Datapoint)]) {
 impl Stage {
     fn deliver(&mut self, dp: &Datapoint) {
         for r in &self.routes[dp.source as usize] {
-            if r.events_only && dp.kind == Kind::Data {
+            if r.events_only && !dp.kind.is_event() {
                 continue;
             }
             self.tubes[r.local as usize].inbox.push((r.port, *dp));
@@ -81,7 +81,7 @@ impl Stage {
     fn emit(&mut self, dp: Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
         self.deliver(&dp);
         for &(o, data_too) in &self.out_routes[dp.source as usize] {
-            if dp.kind == Kind::Data && !data_too {
+            if !dp.kind.is_event() && !data_too {
                 continue;
             }
             self.outlets[o as usize].push(dp, now, ctx)?;

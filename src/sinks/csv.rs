@@ -1,4 +1,5 @@
-//! CSV rows: `timestamp` (RFC 3339, ms) then one column per field, empty when there is no value.
+//! CSV rows: `timestamp` (RFC 3339, ms) then one column per field, empty when there is no value, and a
+//! `status` column when a live feed is upstream.
 
 use std::io::{self, Write};
 
@@ -8,17 +9,22 @@ use crate::time::format_rfc3339_millis;
 /// Writes a header, then comma-separated rows.
 pub struct CsvWriter {
     out: Out,
+    status: bool,
 }
 
 impl CsvWriter {
     /// Writes the header row.
-    pub fn new(mut out: Out, names: &[&str]) -> io::Result<Self> {
+    /// With `status`, a last column says what a live feed reported (empty in ordinary rows).
+    pub fn new(mut out: Out, names: &[&str], status: bool) -> io::Result<Self> {
         out.write_all(b"timestamp")?;
         for n in names {
             write!(out, ",{n}")?;
         }
+        if status {
+            out.write_all(b",status")?;
+        }
         out.write_all(b"\n")?;
-        Ok(CsvWriter { out })
+        Ok(CsvWriter { out, status })
     }
 }
 
@@ -30,6 +36,10 @@ impl RowWriter for CsvWriter {
                 Some(v) => write!(self.out, ",{v}")?,
                 None => self.out.write_all(b",")?,
             }
+        }
+        if self.status {
+            self.out.write_all(b",")?;
+            self.out.write_all(row.status.unwrap_or("").as_bytes())?;
         }
         self.out.write_all(b"\n")
     }

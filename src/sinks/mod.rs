@@ -9,7 +9,8 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use crate::config::SinkOutput;
-use crate::datapoint::Datapoint;
+use crate::datapoint::{Datapoint, Kind};
+use crate::generators::ws::status;
 use crate::graph::SinkColumn;
 
 /// One finished row: its time and one cell per column (`None` when no value arrived for it).
@@ -20,6 +21,9 @@ pub struct Row<'a> {
     pub values: &'a [f64],
     /// Whether each column received a value.
     pub present: &'a [bool],
+    /// What a live feed said in this row (`gap 100 trades on binance btcusdt`), for sinks with a
+    /// `status` column.
+    pub status: Option<&'a str>,
 }
 
 impl Row<'_> {
@@ -56,6 +60,11 @@ pub struct Sink {
     time: i64,
     writers: Vec<Output>,
     rows: u64,
+    /// Feed names by tube id, when a live feed is upstream (the sink then has a `status` column).
+    feeds: Option<Vec<String>>,
+    /// The status received for the current sequence number, formatted.
+    status: String,
+    has_status: bool,
 }
 
 struct Output {
@@ -76,8 +85,14 @@ pub struct SinkError {
 }
 
 impl Sink {
-    /// Opens every output (creating parent directories) and writes headers.
-    pub fn open(outputs: &[SinkOutput], columns: &[SinkColumn]) -> Result<Sink, SinkError> {
+    /// Opens every output (creating parent directories) and writes headers. With `feeds` (feed names by
+    /// tube id, given when a live feed is upstream) the rows end with a `status` column.
+    pub fn open(
+        outputs: &[SinkOutput],
+        columns: &[SinkColumn],
+        feeds: Option<Vec<String>>,
+    ) -> Result<Sink, SinkError> {
+        let with_status = feeds.is_some();
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
         let mut writers = Vec::new();
         for o in outputs {
@@ -95,17 +110,19 @@ impl Sink {
                 SinkOutput::Stdout => {
                     let stdout: Out = BufWriter::with_capacity(1 << 16, Box::new(io::stdout()));
                     if io::stdout().is_terminal() {
-                        Box::new(table::TableWriter::new(stdout, &names).map_err(err)?)
+                        Box::new(table::TableWriter::new(stdout, &names, with_status).map_err(err)?)
                     } else {
-                        Box::new(csv::CsvWriter::new(stdout, &names).map_err(err)?)
+                        Box::new(csv::CsvWriter::new(stdout, &names, with_status).map_err(err)?)
                     }
                 }
-                SinkOutput::Csv(p) => {
-                    Box::new(csv::CsvWriter::new(open_file(p).map_err(err)?, &names).map_err(err)?)
-                }
+                SinkOutput::Csv(p) => Box::new(
+                    csv::CsvWriter::new(open_file(p).map_err(err)?, &names, with_status)
+                        .map_err(err)?,
+                ),
                 SinkOutput::Json(p) => Box::new(ndjson::NdjsonWriter::new(
                     open_file(p).map_err(err)?,
                     &names,
+                    with_status,
                 )),
             };
             writers.push(Output {
@@ -122,12 +139,26 @@ impl Sink {
             time: 0,
             writers,
             rows: 0,
+            feeds,
+            status: String::with_capacity(128),
+            has_status: false,
         })
     }
 
     /// Takes a datapoint that arrived on `port` for the current sequence number.
     #[inline]
     pub fn on_input(&mut self, port: u8, dp: &Datapoint) {
+        if dp.kind == Kind::Status {
+            if let Some(feeds) = &self.feeds {
+                use std::fmt::Write as _;
+                self.status.clear();
+                let _ = write!(self.status, "{}", status::Text { dp, feeds });
+                self.has_status = true;
+                self.any = true;
+                self.time = dp.event_time;
+            }
+            return;
+        }
         for (i, c) in self.columns.iter().enumerate() {
             if c.port == port as usize {
                 self.values[i] = dp.values[c.slot as usize];
@@ -150,6 +181,7 @@ impl Sink {
             time: self.time,
             values: &self.values,
             present: &self.present,
+            status: self.has_status.then_some(self.status.as_str()),
         };
         let mut closed = None;
         for (i, o) in self.writers.iter_mut().enumerate() {
@@ -169,6 +201,7 @@ impl Sink {
         }
         self.rows += 1;
         self.any = false;
+        self.has_status = false;
         self.present.fill(false);
         Ok(true)
     }
@@ -215,18 +248,21 @@ mod tests {
             time: t,
             values: &[1147.5, 5.0],
             present: &[true, true],
+            status: None,
         })
         .unwrap();
         w.write_row(&Row {
             time: t + 60_000_000_000,
             values: &[f64::NAN, 12.0],
             present: &[true, true],
+            status: None,
         })
         .unwrap();
         w.write_row(&Row {
             time: t,
             values: &[3.0, 4.0],
             present: &[false, true],
+            status: None,
         })
         .unwrap();
         w.flush().unwrap();
@@ -236,7 +272,7 @@ mod tests {
     fn the_table_aligns_columns_under_their_headers() {
         let buf = Shared::default();
         let out: Out = BufWriter::new(Box::new(buf.clone()));
-        let mut t = table::TableWriter::new(out, &["btc.sum_Volume", "eth.count"]).unwrap();
+        let mut t = table::TableWriter::new(out, &["btc.sum_Volume", "eth.count"], false).unwrap();
         rows(&mut t);
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -262,9 +298,11 @@ mod tests {
     fn csv_and_ndjson_leave_missing_values_empty_and_null() {
         let (a, b) = (Shared::default(), Shared::default());
         let mut c =
-            csv::CsvWriter::new(BufWriter::new(Box::new(a.clone())), &["x.v", "y.n"]).unwrap();
+            csv::CsvWriter::new(BufWriter::new(Box::new(a.clone())), &["x.v", "y.n"], false)
+                .unwrap();
         rows(&mut c);
-        let mut j = ndjson::NdjsonWriter::new(BufWriter::new(Box::new(b.clone())), &["x.v", "y.n"]);
+        let mut j =
+            ndjson::NdjsonWriter::new(BufWriter::new(Box::new(b.clone())), &["x.v", "y.n"], false);
         rows(&mut j);
         let csv = String::from_utf8(a.0.lock().unwrap().clone()).unwrap();
         assert_eq!(

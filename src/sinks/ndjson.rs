@@ -10,6 +10,7 @@ pub struct NdjsonWriter {
     out: Out,
     /// Each column's key, already quoted and followed by a colon.
     keys: Vec<String>,
+    status: bool,
 }
 
 fn quote(s: &str) -> String {
@@ -29,10 +30,12 @@ fn quote(s: &str) -> String {
 
 impl NdjsonWriter {
     /// A writer for columns named `names`.
-    pub fn new(out: Out, names: &[&str]) -> Self {
+    /// With `status`, every object ends with `"status"`: what a live feed reported, or null.
+    pub fn new(out: Out, names: &[&str], status: bool) -> Self {
         NdjsonWriter {
             out,
             keys: names.iter().map(|n| format!("{}:", quote(n))).collect(),
+            status,
         }
     }
 }
@@ -48,6 +51,13 @@ impl RowWriter for NdjsonWriter {
             match row.cell(i) {
                 Some(v) => write!(self.out, "{v}")?,
                 None => self.out.write_all(b"null")?,
+            }
+        }
+        if self.status {
+            match row.status {
+                // Status sentences hold no quotes, backslashes or control characters.
+                Some(s) => write!(self.out, ",\"status\":\"{s}\"")?,
+                None => self.out.write_all(b",\"status\":null")?,
             }
         }
         self.out.write_all(b"}\n")

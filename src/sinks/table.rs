@@ -11,19 +11,28 @@ const MIN_WIDTH: usize = 14;
 pub struct TableWriter {
     out: Out,
     widths: Vec<usize>,
+    status: bool,
 }
 
 impl TableWriter {
     /// Writes the header.
-    pub fn new(mut out: Out, names: &[&str]) -> io::Result<Self> {
+    /// With `status`, a last, left-aligned column says what a live feed reported.
+    pub fn new(mut out: Out, names: &[&str], status: bool) -> io::Result<Self> {
         let widths: Vec<usize> = names.iter().map(|n| n.len().max(MIN_WIDTH)).collect();
         write!(out, "{:<w$}", "timestamp", w = RFC3339_MILLIS_LEN)?;
         for (n, w) in names.iter().zip(&widths) {
             write!(out, "  {n:>w$}")?;
         }
+        if status {
+            out.write_all(b"  status")?;
+        }
         out.write_all(b"\n")?;
         out.flush()?;
-        Ok(TableWriter { out, widths })
+        Ok(TableWriter {
+            out,
+            widths,
+            status,
+        })
     }
 }
 
@@ -35,6 +44,9 @@ impl RowWriter for TableWriter {
                 Some(v) => write!(self.out, "  {v:>w$}")?,
                 None => write!(self.out, "  {:>w$}", "")?,
             }
+        }
+        if let (true, Some(s)) = (self.status, row.status) {
+            write!(self.out, "  {s}")?;
         }
         self.out.write_all(b"\n")?;
         self.out.flush()

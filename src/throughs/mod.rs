@@ -71,6 +71,12 @@ impl Through {
     /// Takes one input datapoint on `port`; returns what the tube emits, if anything.
     #[inline]
     pub fn on_input(&mut self, port: u8, dp: &Datapoint) -> Option<Datapoint> {
+        if dp.kind == Kind::Status {
+            // A feed's status passes on unchanged, under this tube's id; the state is not touched.
+            let mut passed = *dp;
+            passed.source = self.id;
+            return Some(passed);
+        }
         if Some(port) == self.event_port {
             // Consume: emit the state (a NOP: what it holds), then reset.
             let out = self.state(dp, Kind::Data);

@@ -9,10 +9,16 @@
 mod binance;
 mod bitstamp;
 mod coinbase;
+mod conn;
 mod exchange;
+mod feed;
 #[cfg(test)]
 mod fixtures;
 mod gemini;
 mod kraken;
+mod net;
+pub mod status;
+pub mod tls;
 
 pub use exchange::{contains, Endpoint, Exchange, IdRule, Malformed, Trade, EXCHANGES};
+pub use feed::{FeedLoop, FeedSpec};

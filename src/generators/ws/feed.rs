@@ -1,0 +1,175 @@
+//! The I/O thread: one `mio` event loop over every WebSocket connection of the graph.
+//!
+//! It sleeps in `epoll` until a socket is ready or a timer (back-off, watchdog, ping) is due, so an idle
+//! feed costs nothing; it also looks at the stop flags at least every 100 ms. Frames are parsed on this
+//! thread and the datapoints go to the sequencer through one ring, in the order they were read.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Token};
+
+use super::conn::{Connection, Market, Settings};
+use super::tls::client_config;
+use crate::config::WsSource;
+use crate::datapoint::TubeId;
+use crate::generators::csv::GenCounters;
+use crate::runtime::{Ctx, Outlet, RunError};
+
+/// One WebSocket generator of the graph.
+pub struct FeedSpec {
+    /// Its tube id.
+    pub id: TubeId,
+    /// Its source.
+    pub source: WsSource,
+    /// Its counters.
+    pub counters: Arc<GenCounters>,
+}
+
+/// Every connection of a run, and when the run ends.
+pub struct FeedLoop {
+    poll: Poll,
+    conns: Vec<Connection>,
+    /// End after this long (`--duration`).
+    pub duration: Option<Duration>,
+    /// End once no trade has arrived on any feed for this long (`--idle-exit`).
+    pub idle_exit: Option<Duration>,
+}
+
+/// Longest sleep between looks at the stop flags.
+const LOOK: Duration = Duration::from_millis(100);
+
+impl FeedLoop {
+    /// Groups the generators into connections (same exchange, channel, endpoint and CA) and prepares TLS.
+    pub fn new(feeds: Vec<FeedSpec>) -> Result<FeedLoop, RunError> {
+        let poll = Poll::new()
+            .map_err(|e| RunError::Feed(format!("cannot create the event loop: {e}")))?;
+        type Key = (
+            crate::generators::ws::Exchange,
+            String,
+            Option<String>,
+            Option<std::path::PathBuf>,
+        );
+        let mut groups: Vec<(Key, Vec<FeedSpec>)> = Vec::new();
+        for f in feeds {
+            let s = &f.source;
+            let key = (
+                s.exchange,
+                s.channel.clone(),
+                s.url.clone(),
+                s.ca_file.clone(),
+            );
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, g)) => g.push(f),
+                None => groups.push((key, vec![f])),
+            }
+        }
+        let mut conns = Vec::new();
+        for (i, ((exchange, channel, url, ca), specs)) in groups.into_iter().enumerate() {
+            let first = specs[0].source.clone();
+            let names: Vec<String> = specs.iter().map(|f| f.source.market.clone()).collect();
+            let mut endpoint = exchange.endpoint(&channel, &names);
+            if let Some(u) = &url {
+                endpoint = endpoint.with_base(u).map_err(RunError::Feed)?;
+            }
+            let tls = if endpoint.tls {
+                Some(client_config(ca.as_deref()).map_err(RunError::Feed)?)
+            } else {
+                None
+            };
+            let ns = |n: i64| Duration::from_nanos(n as u64);
+            let settings = Settings {
+                subscribe: exchange.subscribe(&channel, &names),
+                endpoint,
+                tls,
+                stale_after: ns(specs
+                    .iter()
+                    .map(|f| f.source.stale_after)
+                    .min()
+                    .unwrap_or(first.stale_after)),
+                ping_every: ns(specs
+                    .iter()
+                    .map(|f| f.source.ping_every)
+                    .min()
+                    .unwrap_or(first.ping_every)),
+                backoff: (ns(first.backoff.0), ns(first.backoff.1)),
+                stamps: specs.iter().any(|f| f.source.sent_stamps),
+            };
+            let markets = specs
+                .into_iter()
+                .map(|f| Market::new(f.source.market, f.id, f.counters))
+                .collect();
+            conns.push(Connection::new(exchange, markets, settings, Token(i)));
+        }
+        Ok(FeedLoop {
+            poll,
+            conns,
+            duration: None,
+            idle_exit: None,
+        })
+    }
+
+    /// Runs until the run is stopped (signal, `--duration`, `--idle-exit`) or fails.
+    pub fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
+        let start = Instant::now();
+        for c in &mut self.conns {
+            c.last_trade = start;
+        }
+        let mut events = Events::with_capacity(64);
+        let result = loop {
+            if ctx.stopped() {
+                break Err(RunError::Stopped);
+            }
+            let now = Instant::now();
+            if ctx.stop_requested()
+                || self.duration.is_some_and(|d| now - start >= d)
+                || self
+                    .idle_exit
+                    .is_some_and(|d| self.conns.iter().all(|c| now - c.last_trade >= d))
+            {
+                break Ok(());
+            }
+            let mut next = now + LOOK;
+            if let Some(d) = self.duration {
+                next = next.min(start + d);
+            }
+            let registry = self.poll.registry();
+            let mut failed = None;
+            for c in &mut self.conns {
+                match c.tick(registry, out, ctx) {
+                    Ok(due) => next = next.min(due),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                break Err(e);
+            }
+            let wait = next.saturating_duration_since(Instant::now());
+            if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                break Err(RunError::Feed(format!("the event loop failed: {e}")));
+            }
+            let registry = self.poll.registry();
+            for ev in events.iter() {
+                if let Some(c) = self.conns.get_mut(ev.token().0) {
+                    if let Err(e) = c.ready(registry, out, ctx) {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                break Err(e);
+            }
+        };
+        for c in &mut self.conns {
+            c.close();
+        }
+        result
+    }
+}

@@ -1,0 +1,253 @@
+//! The replay: captured messages sent in order, paced, with faults injected on demand. The position in the
+//! capture is shared by every connection, so a client that reconnects resumes where it left off (less
+//! `--overlap` messages, which it has already seen).
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tungstenite::{Message, WebSocket};
+
+use crate::protocol::Subscription;
+
+/// The captured messages and, when known, when each was received (ns).
+pub struct Capture {
+    pub lines: Vec<String>,
+    pub times: Option<Vec<i64>>,
+}
+
+impl Capture {
+    /// Reads an NDJSON capture and its `.recv_ts.csv` sidecar (`line,local_recv_ns` or `line,recv_ts_unix_s`).
+    pub fn load(path: &Path, recv_ts: Option<&Path>) -> Result<Capture, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        let sidecar = match recv_ts {
+            Some(p) => Some(p.to_path_buf()),
+            None => {
+                let p = path.with_extension("recv_ts.csv");
+                p.exists().then_some(p)
+            }
+        };
+        let times = match sidecar {
+            None => None,
+            Some(p) => {
+                let t = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let mut rows = t.lines();
+                let header = rows.next().unwrap_or("");
+                let secs = header.ends_with("_s");
+                let times: Result<Vec<i64>, String> = rows
+                    .map(|r| {
+                        let v = r
+                            .split(',')
+                            .nth(1)
+                            .ok_or_else(|| format!("{}: bad row '{r}'", p.display()))?;
+                        if secs {
+                            v.parse::<f64>()
+                                .map(|s| (s * 1e9) as i64)
+                                .map_err(|e| e.to_string())
+                        } else {
+                            v.parse::<i64>().map_err(|e| e.to_string())
+                        }
+                    })
+                    .collect();
+                let times = times?;
+                if times.len() != lines.len() {
+                    return Err(format!(
+                        "{} has {} rows for {} messages",
+                        p.display(),
+                        times.len(),
+                        lines.len()
+                    ));
+                }
+                Some(times)
+            }
+        };
+        Ok(Capture { lines, times })
+    }
+}
+
+/// How fast to send.
+#[derive(Clone, Copy, Debug)]
+pub enum Pacing {
+    /// As fast as the client reads.
+    Max,
+    /// The capture's own pacing, sped up this many times.
+    Speed(f64),
+    /// A fixed number of messages per second.
+    Rate(f64),
+}
+
+/// Faults to inject.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Drop the connection (no close frame) after this many messages on it.
+    pub drop_every: Option<u64>,
+    /// A new connection starts this many messages before where the last one stopped.
+    pub overlap: usize,
+    /// After every this many messages, send a truncated copy of the next one.
+    pub malformed_every: Option<u64>,
+    /// After this many messages in all, stop sending for this long (once).
+    pub stall: Option<(u64, Duration)>,
+    /// Capture lines never sent: (first, count).
+    pub skip: Vec<(usize, usize)>,
+    /// Add `"mock_sent_ns":<wall-clock ns>` to every JSON object message.
+    pub stamp: bool,
+    /// Start the capture again at its end.
+    pub repeat: bool,
+}
+
+/// The position shared by every connection.
+#[derive(Default)]
+pub struct Shared {
+    cursor: usize,
+    epoch: u64,
+    sent: u64,
+    stalled: bool,
+    connections: u64,
+}
+
+/// A stream the mock can cut abruptly.
+pub trait Cut: Read + Write {
+    /// Closes the TCP connection without a WebSocket close frame.
+    fn cut(&mut self);
+}
+
+fn wall_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+fn stamped(line: &str, stamp: bool) -> String {
+    match line.strip_suffix('}') {
+        Some(body) if stamp => format!("{body},\"mock_sent_ns\":{}}}", wall_ns()),
+        _ => line.to_string(),
+    }
+}
+
+/// Sends the capture on one connection until the client goes, the mock drops it, or a newer connection
+/// takes over.
+pub fn replay<S: Cut>(
+    ws: &mut WebSocket<S>,
+    sub: &Subscription,
+    cap: &Capture,
+    pacing: Pacing,
+    faults: &Faults,
+    shared: &Arc<Mutex<Shared>>,
+    id: u64,
+) -> String {
+    let epoch = {
+        let mut s = shared.lock().unwrap();
+        s.epoch += 1;
+        if s.connections > 0 {
+            s.cursor = s.cursor.saturating_sub(faults.overlap);
+        }
+        s.connections += 1;
+        s.epoch
+    };
+    let t0 = Instant::now();
+    let mut first: Option<usize> = None;
+    let mut here = 0u64;
+    let mut unflushed = 0;
+    loop {
+        let (i, sent) = {
+            let mut s = shared.lock().unwrap();
+            if s.epoch != epoch {
+                return format!(
+                    "connection {id}: superseded by a newer connection after {here} messages"
+                );
+            }
+            if s.cursor >= cap.lines.len() {
+                if faults.repeat {
+                    s.cursor = 0;
+                    continue;
+                }
+                drop(s);
+                if unflushed > 0 {
+                    let _ = ws.flush();
+                    unflushed = 0;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            let i = s.cursor;
+            s.cursor += 1;
+            if faults.skip.iter().any(|&(at, n)| i >= at && i < at + n) {
+                continue;
+            }
+            if !sub.wants(&cap.lines[i]) {
+                continue;
+            }
+            (i, s.sent)
+        };
+        let from = *first.get_or_insert(i);
+        let due = match (pacing, &cap.times) {
+            (Pacing::Max, _) => None,
+            (Pacing::Rate(r), _) => Some(t0 + Duration::from_secs_f64(here as f64 / r)),
+            (Pacing::Speed(x), Some(t)) => {
+                Some(t0 + Duration::from_nanos(((t[i] - t[from]).max(0) as f64 / x) as u64))
+            }
+            (Pacing::Speed(_), None) => None,
+        };
+        if let Some(due) = due {
+            let now = Instant::now();
+            if due > now {
+                if ws.flush().is_err() {
+                    return format!("connection {id}: the client went after {here} messages");
+                }
+                unflushed = 0;
+                std::thread::sleep(due - now);
+            }
+        }
+        if let Some((after, len)) = faults.stall {
+            let stall_now = {
+                let mut s = shared.lock().unwrap();
+                let go = !s.stalled && sent >= after;
+                s.stalled |= go;
+                go
+            };
+            if stall_now {
+                let _ = ws.flush();
+                eprintln!(
+                    "mock-exchange: connection {id}: stalling for {len:?} after {sent} messages"
+                );
+                std::thread::sleep(len);
+            }
+        }
+        if faults
+            .malformed_every
+            .is_some_and(|n| sent > 0 && sent % n == 0)
+        {
+            let line = &cap.lines[i];
+            let cut = &line[..line.len() / 2];
+            if ws.write(Message::text(cut.to_string())).is_err() {
+                return format!("connection {id}: the client went after {here} messages");
+            }
+        }
+        if ws
+            .write(Message::text(stamped(&cap.lines[i], faults.stamp)))
+            .is_err()
+        {
+            return format!("connection {id}: the client went after {here} messages");
+        }
+        unflushed += 1;
+        here += 1;
+        shared.lock().unwrap().sent += 1;
+        if unflushed >= 32 || due.is_some() {
+            if ws.flush().is_err() {
+                return format!("connection {id}: the client went after {here} messages");
+            }
+            unflushed = 0;
+        }
+        if faults.drop_every.is_some_and(|n| here >= n) {
+            let _ = ws.flush();
+            ws.get_mut().cut();
+            return format!("connection {id}: dropped after {here} messages (--drop-every)");
+        }
+    }
+}
