@@ -14,7 +14,9 @@ mod stage;
 mod sync;
 pub mod wait;
 
-pub use engine::{Engine, GenReport, Observer, OnProgress, Progressing, Report, Running};
+pub use engine::{
+    Engine, FeedReport, GenReport, Observer, OnProgress, Progressing, Report, Running,
+};
 pub use error::RunError;
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};

@@ -94,3 +94,61 @@ pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect()
 }
+
+/// The mock exchange as a child process on a free loopback port; killed when dropped.
+pub struct Mock {
+    child: std::process::Child,
+    /// `ws://127.0.0.1:PORT` (or `wss://`).
+    pub url: String,
+    /// Where its log goes.
+    pub log: PathBuf,
+}
+
+impl Mock {
+    /// Starts `mock-exchange` with `args`, logging to a file in `dir`, and waits until it listens.
+    pub fn start(dir: &Path, args: &[&str]) -> Mock {
+        use std::io::BufRead;
+        let log = dir.join(format!("mock-{}.log", std::process::id()));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mock-exchange"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("mock-exchange starts");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("mock-exchange said '{first}'"))
+            .to_string();
+        Mock { child, url, log }
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a live config until its feeds have been idle for `idle`.
+pub fn run_live(path: &Path, idle: Duration) -> Result<Report, String> {
+    let g = tubes::cli::load_graph(path).map_err(|e| e.to_string())?;
+    let plan = tubes::graph::plan(&g);
+    let mut engine = tubes::runtime::Engine::build(&g, &plan).map_err(|e| e.to_string())?;
+    engine.idle_exit(idle);
+    engine
+        .start()
+        .map_err(|e| e.to_string())?
+        .finish(|_| {})
+        .map_err(|e| e.to_string())
+}

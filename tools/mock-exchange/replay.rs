@@ -101,6 +101,9 @@ pub struct Faults {
     pub repeat: bool,
 }
 
+/// How often an idle connection is pinged.
+const KEEPALIVE: Duration = Duration::from_millis(500);
+
 /// The position shared by every connection.
 #[derive(Default)]
 pub struct Shared {
@@ -154,6 +157,7 @@ pub fn replay<S: Cut>(
     let mut first: Option<usize> = None;
     let mut here = 0u64;
     let mut unflushed = 0;
+    let mut last_ping = Instant::now();
     loop {
         let (i, sent) = {
             let mut s = shared.lock().unwrap();
@@ -161,6 +165,18 @@ pub fn replay<S: Cut>(
                 return format!(
                     "connection {id}: superseded by a newer connection after {here} messages"
                 );
+            }
+            if let Some((after, len)) = faults.stall {
+                if !s.stalled && s.sent >= after {
+                    // Before taking the next line, so a client that reconnects meanwhile gets it.
+                    s.stalled = true;
+                    let sent = s.sent;
+                    drop(s);
+                    let _ = ws.flush();
+                    eprintln!("mock-exchange: connection {id}: stalling for {len:?} after {sent} messages");
+                    std::thread::sleep(len);
+                    continue;
+                }
             }
             if s.cursor >= cap.lines.len() {
                 if faults.repeat {
@@ -171,6 +187,13 @@ pub fn replay<S: Cut>(
                 if unflushed > 0 {
                     let _ = ws.flush();
                     unflushed = 0;
+                }
+                // Nothing left to send: keep the connection alive with pings, as exchanges do.
+                if last_ping.elapsed() >= KEEPALIVE {
+                    last_ping = Instant::now();
+                    if ws.send(Message::Ping(Default::default())).is_err() {
+                        return format!("connection {id}: the client went after {here} messages");
+                    }
                 }
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
@@ -202,21 +225,6 @@ pub fn replay<S: Cut>(
                 }
                 unflushed = 0;
                 std::thread::sleep(due - now);
-            }
-        }
-        if let Some((after, len)) = faults.stall {
-            let stall_now = {
-                let mut s = shared.lock().unwrap();
-                let go = !s.stalled && sent >= after;
-                s.stalled |= go;
-                go
-            };
-            if stall_now {
-                let _ = ws.flush();
-                eprintln!(
-                    "mock-exchange: connection {id}: stalling for {len:?} after {sent} messages"
-                );
-                std::thread::sleep(len);
             }
         }
         if faults

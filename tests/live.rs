@@ -1,0 +1,309 @@
+//! Live feeds end to end, over loopback: the mock exchange replays the real Binance spot capture
+//! (34,419 trade messages, BTC and ETH on one connection) and the engine answers the seed question live.
+//! The answer is computed here from the same capture read sequentially, and every fault (dropped
+//! connections, skipped ids, malformed frames, a stall, TLS) must leave it exactly right, or say what
+//! it lost.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{ms, read_csv, run_live, tempdir, within, write_config, Mock};
+
+const CAPTURE: &str = "testdata/ws/binance_spot_btcusdt_ethusdt_trade.ndjson";
+const IDLE: Duration = Duration::from_millis(1500);
+
+/// One window: the BTC trade that closed it (ms), BTC volume, ETH trades and ETH volume in it.
+#[derive(Debug, PartialEq)]
+struct Window {
+    time_ms: i64,
+    btc: f64,
+    eth_count: f64,
+    eth: f64,
+}
+
+/// The raw text of `"key":"value"` in a captured line.
+fn raw<'a>(line: &'a str, key: &str) -> &'a str {
+    let pat = format!("\"{key}\":");
+    let rest = &line[line.find(&pat).unwrap() + pat.len()..];
+    let rest = rest.trim_start_matches('"');
+    &rest[..rest.find(['"', ',', '}']).unwrap()]
+}
+
+/// The capture's lines, minus those with indices in `skip`.
+fn capture_lines(skip: std::ops::Range<usize>) -> Vec<String> {
+    std::fs::read_to_string(CAPTURE)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| !skip.contains(i))
+        .map(|(_, l)| l.to_string())
+        .collect()
+}
+
+/// Every 10 BTC, the ETH trades since the last window: a plain loop over the capture in its order.
+fn expected(lines: &[String]) -> Vec<Window> {
+    let (mut btc, mut n, mut eth) = (0.0f64, 0.0f64, 0.0f64);
+    let mut out = Vec::new();
+    for l in lines {
+        let q: f64 = raw(l, "q").parse().unwrap();
+        if l.starts_with("{\"stream\":\"btcusdt@trade\"") {
+            btc += q;
+            if btc > 10.0 {
+                out.push(Window {
+                    time_ms: raw(l, "T").parse().unwrap(),
+                    btc,
+                    eth_count: n,
+                    eth,
+                });
+                (btc, n, eth) = (0.0, 0.0, 0.0);
+            }
+        } else {
+            n += 1.0;
+            eth += q;
+        }
+    }
+    out
+}
+
+/// The data rows and the status texts of the sink's CSV, in order.
+fn read_output(path: &Path) -> (Vec<Window>, Vec<String>) {
+    let rows = read_csv(path);
+    assert_eq!(
+        rows[0],
+        [
+            "timestamp",
+            "btc_vol_sum.sum_quantity",
+            "eth_counter.count",
+            "eth_counter.sum_quantity",
+            "status"
+        ]
+    );
+    let (mut windows, mut statuses) = (Vec::new(), Vec::new());
+    for r in &rows[1..] {
+        if !r[4].is_empty() {
+            statuses.push(r[4].clone());
+            continue;
+        }
+        windows.push(Window {
+            time_ms: ms(&r[0]),
+            btc: r[1].parse().unwrap(),
+            eth_count: r[2].parse().unwrap(),
+            eth: r[3].parse().unwrap(),
+        });
+    }
+    (windows, statuses)
+}
+
+/// The shipped live config, pointed at `url`, writing CSV to `out`, with `extra` added to both sources.
+fn config(dir: &Path, url: &str, out: &Path, extra: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string("configs/live_binance_btc_eth.yaml")
+        .unwrap()
+        .replace(
+            "market: btcusdt}",
+            &format!("market: btcusdt, url: \"{url}\"{extra}}}"),
+        )
+        .replace(
+            "market: ethusdt}",
+            &format!("market: ethusdt, url: \"{url}\"{extra}}}"),
+        )
+        .replace(
+            "[Stdout, {CSV: out/live_binance_btc_eth.csv}]",
+            &format!("{{CSV: {}}}", out.display()),
+        );
+    write_config(dir, "live.yaml", &text)
+}
+
+/// Runs the live config against a mock started with `args`; returns the report, rows and statuses.
+fn run_against(
+    args: &[&str],
+    extra: &str,
+) -> (tubes::runtime::Report, Vec<Window>, Vec<String>, String) {
+    let dir = tempdir();
+    let mut all = vec![
+        "--exchange",
+        "binance",
+        "--capture",
+        CAPTURE,
+        "--speed",
+        "max",
+    ];
+    all.extend_from_slice(args);
+    let mock = Mock::start(dir.path(), &all);
+    let out = dir.path().join("out.csv");
+    let cfg = config(dir.path(), &mock.url, &out, extra);
+    let report = within(60, move || run_live(&cfg, IDLE))
+        .unwrap_or_else(|e| panic!("{e}\nmock log:\n{}", mock.log()));
+    let (rows, statuses) = read_output(&out);
+    let log = std::fs::read_to_string(dir.path().join(format!("mock-{}.log", std::process::id())))
+        .unwrap_or_default();
+    (report, rows, statuses, log)
+}
+
+fn feed(r: &tubes::runtime::Report, i: usize) -> tubes::runtime::FeedReport {
+    r.generators[i].feed.clone().expect("a live feed")
+}
+
+#[test]
+fn replaying_the_binance_capture_gives_the_answer_of_a_sequential_loop() {
+    let want = expected(&capture_lines(0..0));
+    let (report, rows, statuses, _) = run_against(&[], "");
+    assert!(want.len() > 40, "the capture closes {} windows", want.len());
+    assert_eq!(rows, want);
+    assert_eq!(
+        statuses,
+        ["feed up on binance btcusdt", "feed up on binance ethusdt"]
+    );
+    assert_eq!(report.generators[0].rows, 19_904);
+    assert_eq!(report.generators[1].rows, 14_515);
+    assert_eq!(
+        report.datapoints,
+        34_419 + 2,
+        "every trade and two statuses"
+    );
+    for i in 0..2 {
+        let f = feed(&report, i);
+        assert_eq!(
+            (f.reconnects, f.gaps, f.duplicates, f.malformed),
+            (0, 0, 0, 0)
+        );
+    }
+}
+
+#[test]
+fn connections_dropped_every_5000_messages_lose_and_repeat_no_trade() {
+    let want = expected(&capture_lines(0..0));
+    let (report, rows, statuses, log) =
+        run_against(&["--drop-every", "5000", "--overlap", "100"], "");
+    assert_eq!(rows, want, "every trade exactly once");
+    // Each reconnect resumes 100 messages back: 5000 + k·4900 ≥ 34,419 after k = 7 reconnects.
+    let (btc, eth) = (feed(&report, 0), feed(&report, 1));
+    assert_eq!(btc.reconnects, 7, "{log}");
+    assert_eq!(
+        btc.duplicates + eth.duplicates,
+        700,
+        "the 100 repeated messages of each reconnect are dropped"
+    );
+    assert_eq!(btc.gaps + eth.gaps, 0);
+    assert_eq!(report.generators[0].rows, 19_904);
+    assert_eq!(report.generators[1].rows, 14_515);
+    let downs = statuses
+        .iter()
+        .filter(|s| *s == "feed down on binance btcusdt (closed by the exchange)")
+        .count();
+    assert_eq!(downs, 7);
+    assert!(statuses.contains(&"feed up on binance ethusdt (reconnect #7)".to_string()));
+}
+
+#[test]
+fn skipped_trade_ids_become_a_gap_status_of_the_right_size() {
+    let skipped = capture_lines(0..0)[1000..1100].to_vec();
+    let btc = skipped
+        .iter()
+        .filter(|l| l.contains("btcusdt@trade"))
+        .count();
+    let eth = skipped.len() - btc;
+    assert!(btc > 0 && eth > 0, "the skipped lines hold both markets");
+    let want = expected(&capture_lines(1000..1100));
+    let (report, rows, statuses, _) = run_against(&["--skip", "1000:100"], "");
+    assert_eq!(rows, want);
+    let mut gaps: Vec<String> = statuses
+        .iter()
+        .filter(|s| s.starts_with("gap"))
+        .cloned()
+        .collect();
+    gaps.sort();
+    assert_eq!(
+        gaps,
+        [
+            format!("gap {btc} trades on binance btcusdt"),
+            format!("gap {eth} trades on binance ethusdt")
+        ]
+    );
+    assert_eq!(
+        (feed(&report, 0).gaps, feed(&report, 0).missed),
+        (1, btc as u64)
+    );
+    assert_eq!(
+        (feed(&report, 1).gaps, feed(&report, 1).missed),
+        (1, eth as u64)
+    );
+}
+
+#[test]
+fn malformed_frames_are_counted_and_the_run_goes_on() {
+    let want = expected(&capture_lines(0..0));
+    let (report, rows, _, _) = run_against(&["--malformed-every", "1000"], "");
+    assert_eq!(rows, want);
+    // A truncated frame after messages 1000, 2000, …, 34000.
+    assert_eq!(feed(&report, 0).malformed, 34);
+    assert_eq!(feed(&report, 1).malformed, 34);
+}
+
+#[test]
+fn a_stalled_feed_is_reconnected_by_the_watchdog_without_losing_a_trade() {
+    let want = expected(&capture_lines(0..0));
+    let (report, rows, statuses, log) = run_against(
+        &["--stall-after", "3000", "--stall-for", "4s"],
+        ", stale_after: 1s",
+    );
+    assert_eq!(rows, want);
+    assert_eq!(feed(&report, 0).reconnects, 1, "{log}");
+    assert!(
+        statuses
+            .contains(&"feed down on binance btcusdt (silent longer than stale_after)".to_string()),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&"feed up on binance btcusdt (reconnect #1)".to_string()));
+}
+
+#[test]
+fn wss_against_a_private_ca() {
+    let want = expected(&capture_lines(0..0));
+    let (_, rows, _, _) = run_against(
+        &[
+            "--tls-cert",
+            "testdata/tls/server.pem",
+            "--tls-key",
+            "testdata/tls/server.key",
+        ],
+        ", tls: {ca_file: testdata/tls/ca.pem}",
+    );
+    assert_eq!(rows, want);
+}
+
+#[test]
+fn a_certificate_from_an_untrusted_ca_fails_the_run_clearly() {
+    let dir = tempdir();
+    let mock = Mock::start(
+        dir.path(),
+        &[
+            "--exchange",
+            "binance",
+            "--capture",
+            CAPTURE,
+            "--tls-cert",
+            "testdata/tls/server.pem",
+            "--tls-key",
+            "testdata/tls/server.key",
+        ],
+    );
+    assert!(mock.url.starts_with("wss://"));
+    let cfg = config(
+        dir.path(),
+        &mock.url,
+        &dir.path().join("out.csv"),
+        ", tls: {ca_file: testdata/tls/other_ca.pem}",
+    );
+    let err = within(30, move || run_live(&cfg, IDLE)).unwrap_err();
+    assert!(err.contains("certificate not trusted"), "{err}");
+    assert!(
+        err.contains("ca_file"),
+        "the error says how to fix it: {err}"
+    );
+    assert!(
+        err.contains(&mock.url),
+        "the error names the endpoint: {err}"
+    );
+}
