@@ -77,8 +77,9 @@ tubes:
         .position(|s| s.name == "src→sequencer")
         .map(|i| &p.report.latency[i])
         .unwrap();
+    // Half the stall: the uncorrected figure misses it, however busy the machine is.
     assert!(
-        ring.value_at_quantile(0.99) < 20_000_000,
+        ring.value_at_quantile(0.99) < 100_000_000,
         "uncorrected, the stall would hide: ring p99 {} ns",
         ring.value_at_quantile(0.99)
     );

@@ -136,8 +136,7 @@ fn run_against(
     let report = within(60, move || run_live(&cfg, IDLE))
         .unwrap_or_else(|e| panic!("{e}\nmock log:\n{}", mock.log()));
     let (rows, statuses) = read_output(&out);
-    let log = std::fs::read_to_string(dir.path().join(format!("mock-{}.log", std::process::id())))
-        .unwrap_or_default();
+    let log = std::fs::read_to_string(dir.path().join("mock.log")).unwrap_or_default();
     (report, rows, statuses, log)
 }
 
@@ -306,4 +305,134 @@ fn a_certificate_from_an_untrusted_ca_fails_the_run_clearly() {
         err.contains(&mock.url),
         "the error names the endpoint: {err}"
     );
+}
+
+/// How many trades of `market` a capture holds, counted from its raw lines.
+fn count_trades(exchange: &str, capture: &str, market: &str) -> usize {
+    let text = std::fs::read_to_string(capture).unwrap();
+    text.lines()
+        .map(|l| match exchange {
+            "coinbase" => usize::from(
+                l.contains("\"type\":\"match\"")
+                    && l.contains(&format!("\"product_id\":\"{market}\"")),
+            ),
+            "kraken" if l.ends_with(&format!("\"trade\",\"{market}\"]")) => {
+                l.matches("],[").count() + 1
+            }
+            "bitstamp" => usize::from(
+                l.contains("\"event\":\"trade\"") && l.contains(&format!("live_trades_{market}")),
+            ),
+            "gemini" => usize::from(
+                l.starts_with("{\"type\":\"trade\"")
+                    && l.contains(&format!("\"symbol\":\"{market}\"")),
+            ),
+            "binance" => usize::from(l.contains(&format!("\"stream\":\"{market}@aggTrade\""))),
+            _ => 0,
+        })
+        .sum()
+}
+
+#[test]
+fn every_exchange_subscribes_and_streams_the_trades_of_its_capture() {
+    let cases = [
+        (
+            "Coinbase",
+            "coinbase",
+            "testdata/ws/coinbase_exchange_2021-04-17.ndjson",
+            "SKL-USD",
+            "",
+        ),
+        (
+            "Kraken",
+            "kraken",
+            "testdata/ws/kraken_v1_trade_2021-04-17.ndjson",
+            "XMR/USD",
+            "",
+        ),
+        (
+            "Bitstamp",
+            "bitstamp",
+            "testdata/ws/bitstamp_v2_2022-01-05.ndjson",
+            "ethusd",
+            "",
+        ),
+        (
+            "Gemini",
+            "gemini",
+            "testdata/ws/gemini_v2_marketdata_2021-06-24.ndjson",
+            "FILUSD",
+            "",
+        ),
+        (
+            "BinanceUsdm",
+            "binance",
+            "testdata/ws/binance_usdm_aggtrade_2021-07-22.ndjson",
+            "sushiusdt",
+            ", channel: aggTrade",
+        ),
+    ];
+    for (exchange, mock_name, capture, market, extra) in cases {
+        let want = count_trades(mock_name, capture, market);
+        assert!(want > 0, "{capture} holds {market} trades");
+        let dir = tempdir();
+        let mock = Mock::start(
+            dir.path(),
+            &[
+                "--exchange",
+                mock_name,
+                "--capture",
+                capture,
+                "--speed",
+                "max",
+            ],
+        );
+        let out = dir.path().join("out.csv");
+        let text = format!(
+            "pipeline_type: Stream
+tubes:
+- Generator:
+    label: trades
+    datasource:
+      WebSocket: {{exchange: {exchange}, market: \"{market}\", url: \"{}\"{extra}}}
+    to_label: running
+- Through:
+    label: running
+    to_label: sink
+    reducer: [COUNT, {{SUM: {{field: quantity}}}}]
+- Sink:
+    label: sink
+    datasink: {{CSV: {}}}
+    fields:
+      running: [count]
+",
+            mock.url,
+            out.display()
+        );
+        let cfg = write_config(dir.path(), "one.yaml", &text);
+        let report = within(30, move || run_live(&cfg, IDLE))
+            .unwrap_or_else(|e| panic!("{exchange}: {e}\n{}", mock.log()));
+        assert_eq!(
+            report.generators[0].rows, want as u64,
+            "{exchange} {market}"
+        );
+        let rows = read_csv(&out);
+        let last = rows.iter().rev().find(|r| r[2].is_empty()).unwrap();
+        assert_eq!(last[1], want.to_string(), "{exchange}: the running count");
+        assert_eq!(
+            rows[1][2],
+            format!("feed up on {} {market}", mock_exchange_name(exchange))
+        );
+        let f = report.generators[0].feed.clone().unwrap();
+        assert_eq!((f.malformed, f.duplicates), (0, 0), "{exchange}");
+    }
+}
+
+fn mock_exchange_name(config_name: &str) -> &'static str {
+    match config_name {
+        "Coinbase" => "coinbase",
+        "Kraken" => "kraken",
+        "Bitstamp" => "bitstamp",
+        "Gemini" => "gemini",
+        _ => "binance-usdm",
+    }
 }

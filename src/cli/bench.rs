@@ -2,21 +2,28 @@
 //!
 //! Every datapoint is timestamped with its intended send time, so a pipeline that cannot keep up shows the
 //! delay in its latency (coordinated-omission correction) rather than quietly sending less.
+//!
+//! `tubes bench --feed` drives live WebSocket feeds instead: the mock exchange sends real captured trades at
+//! the fixed rate, stamping each frame with its send time, so the end-to-end figures run from the wire.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::{load_graph, plot, stop_on_signals, EXIT_CONFIG, EXIT_RUNTIME};
+use super::{load_graph, plot, stop_on_signals, MockExchange, EXIT_CONFIG, EXIT_RUNTIME};
 use crate::graph::{self, Graph, NodeKind};
 use crate::metrics::{duration_ns, human, latency_table, Series, SeriesKind};
 use crate::runtime::{Engine, OnProgress, Report};
 
 /// The default pipeline: the example's shape on synthetic BTC and ETH trades.
 pub const DEFAULT_CONFIG: &str = "configs/bench_btc_eth.yaml";
+/// The default pipeline of `--feed`: the seed question over two Binance feeds, every trade to a sink.
+pub const FEED_CONFIG: &str = "configs/bench_feed.yaml";
+/// What the mock exchange replays for `--feed`.
+pub const FEED_CAPTURE: &str = "testdata/ws/binance_spot_btcusdt_ethusdt_trade.ndjson";
 
 /// What one run at one rate measured.
 pub struct Point {
@@ -37,13 +44,14 @@ impl Point {
         self.report.generators.iter().map(|g| g.rows).sum()
     }
 
-    /// The end-to-end histogram of the first sink that recorded any.
+    /// The end-to-end histogram of the sink that recorded the most values.
     pub fn end_to_end(&self) -> Option<(&Series, &Histogram<u64>)> {
         self.report
             .series
             .iter()
             .zip(&self.report.latency)
-            .find(|(s, h)| s.kind == SeriesKind::EndToEnd && !h.is_empty())
+            .filter(|(s, h)| s.kind == SeriesKind::EndToEnd && !h.is_empty())
+            .max_by_key(|(_, h)| h.len())
     }
 
     /// Datapoints dropped under `backpressure: drop_newest` (0 when rings block).
@@ -93,18 +101,53 @@ fn set_rate(g: &mut Graph, rate: f64) -> usize {
     n
 }
 
-/// Runs `g` at `rate` for `duration`.
-pub fn run_at(g: &mut Graph, rate: f64, duration: Duration) -> Result<Point, String> {
-    run_until(g, rate, duration, None)
+/// Points every WebSocket generator at `url`, taking ingest times from the mock's send stamps; returns
+/// how many there are.
+fn point_feeds(g: &mut Graph, url: &str) -> usize {
+    let mut n = 0;
+    for node in &mut g.nodes {
+        if let NodeKind::WebSocket(s) = &mut node.kind {
+            s.url = Some(url.to_string());
+            s.sent_stamps = true;
+            n += 1;
+        }
+    }
+    n
 }
 
-/// Runs `g` at `rate` for `duration`, or until `stop` is set.
+/// Runs `g` at `rate` for `duration`.
+pub fn run_at(g: &mut Graph, rate: f64, duration: Duration) -> Result<Point, String> {
+    run_until(g, rate, duration, None, None)
+}
+
+/// Runs `g` at `rate` for `duration`, or until `stop` is set. With `feed` (the mock exchange's binary),
+/// a mock sends the trades at `rate` and the WebSocket generators read them.
 fn run_until(
     g: &mut Graph,
     rate: f64,
     duration: Duration,
     stop: Option<&Arc<AtomicBool>>,
+    feed: Option<&Path>,
 ) -> Result<Point, String> {
+    let rate_arg = format!("{rate}");
+    let _mock = match feed {
+        None => None,
+        Some(bin) => {
+            let args = [
+                "--exchange",
+                "binance",
+                "--capture",
+                FEED_CAPTURE,
+                "--rate",
+                &rate_arg,
+                "--stamp",
+                "--loop",
+            ];
+            let mock = MockExchange::start(bin, &args, std::process::Stdio::null())?;
+            point_feeds(g, &mock.url);
+            Some(mock)
+        }
+    };
     set_rate(g, rate);
     let plan = graph::plan(g);
     let mut engine = Engine::build(g, &plan).map_err(|e| e.to_string())?;
@@ -152,14 +195,19 @@ pub struct BenchArgs {
     pub find_max: Option<Duration>,
     /// Draw the percentile distribution to this SVG file.
     pub plot: Option<PathBuf>,
+    /// Drive live WebSocket feeds through the mock exchange instead of Synthetic generators.
+    pub feed: bool,
 }
 
 /// Runs `tubes bench`; returns the exit code.
 pub fn bench(args: BenchArgs) -> i32 {
-    let path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let path = args.config.clone().unwrap_or_else(|| {
+        PathBuf::from(if args.feed {
+            FEED_CONFIG
+        } else {
+            DEFAULT_CONFIG
+        })
+    });
     let mut g = match load_graph(&path) {
         Ok(g) => g,
         Err(e) => {
@@ -171,13 +219,34 @@ pub fn bench(args: BenchArgs) -> i32 {
         eprintln!("error: tubes bench measures latency, which {} switches off (runtime: {{metrics: off}})", path.display());
         return EXIT_CONFIG;
     }
-    if set_rate(&mut g, 1.0) == 0 {
-        eprintln!(
-            "error: {} has no Synthetic generator for tubes bench to drive",
-            path.display()
-        );
-        return EXIT_CONFIG;
-    }
+    let feed = if args.feed {
+        if point_feeds(&mut g, "ws://127.0.0.1:1") == 0 {
+            eprintln!(
+                "error: {} has no WebSocket generator for tubes bench --feed to drive",
+                path.display()
+            );
+            return EXIT_CONFIG;
+        }
+        if !Path::new(FEED_CAPTURE).exists() {
+            return fail(&format!(
+                "--feed replays {FEED_CAPTURE}: run tubes bench from the repository's top directory"
+            ));
+        }
+        match MockExchange::beside_current_exe() {
+            Ok(bin) => Some(bin),
+            Err(e) => return fail(&format!("--feed drives the mock exchange: {e}")),
+        }
+    } else {
+        if set_rate(&mut g, 1.0) == 0 {
+            eprintln!(
+                "error: {} has no Synthetic generator for tubes bench to drive (for WebSocket feeds use --feed)",
+                path.display()
+            );
+            return EXIT_CONFIG;
+        }
+        None
+    };
+    let feed = feed.as_deref();
     eprintln!(
         "tubes bench: {} on {}; {}",
         path.display(),
@@ -186,7 +255,7 @@ pub fn bench(args: BenchArgs) -> i32 {
     );
     let stop = stop_on_signals();
     let points = match args.find_max {
-        Some(bound) => match find_max(&mut g, args.rates[0], bound, args.duration, &stop) {
+        Some(bound) => match find_max(&mut g, args.rates[0], bound, args.duration, &stop, feed) {
             Ok(p) => p,
             Err(e) => return fail(&e),
         },
@@ -196,7 +265,7 @@ pub fn bench(args: BenchArgs) -> i32 {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                match run_until(&mut g, rate, args.duration, Some(&stop)) {
+                match run_until(&mut g, rate, args.duration, Some(&stop), feed) {
                     Ok(p) => {
                         println!("{}", point_line(&p));
                         if args.rates.len() == 1 {
@@ -240,6 +309,7 @@ fn find_max(
     bound: Duration,
     duration: Duration,
     stop: &Arc<AtomicBool>,
+    feed: Option<&Path>,
 ) -> Result<Vec<Point>, String> {
     let bound_ns = bound.as_nanos() as u64;
     let good = |p: &Point| {
@@ -255,7 +325,7 @@ fn find_max(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let p = run_until(g, rate, duration, Some(stop))?;
+        let p = run_until(g, rate, duration, Some(stop), feed)?;
         println!(
             "{}  {}",
             point_line(&p),
@@ -277,7 +347,7 @@ fn find_max(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let p = run_until(g, mid, duration, Some(stop))?;
+        let p = run_until(g, mid, duration, Some(stop), feed)?;
         println!(
             "{}  {}",
             point_line(&p),

@@ -1,10 +1,12 @@
 //! The `tubes` command line: `run`, `check`, `graph`.
 
 mod bench;
+mod mock_process;
 mod plot;
 mod progress;
 
 pub use bench::{parse_rate, run_at, Point};
+pub use mock_process::MockExchange;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -74,7 +76,7 @@ enum Command {
         #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
         idle_exit: Option<Duration>,
     },
-    /// Measure latency: drive a pipeline with synthetic trades at fixed rates (default: the example's shape).
+    /// Measure latency: drive a pipeline with synthetic trades, or live feeds (--feed), at fixed rates.
     ///
     /// Each datapoint is timestamped with its intended send time, so a pipeline that falls behind shows it in
     /// its latency (coordinated-omission correction). Prints sent and achieved rate, drops, the largest
@@ -82,8 +84,10 @@ enum Command {
     ///   tubes bench --rate 100k --duration 10s
     ///   tubes bench --rate 10k,50k,100k,200k --plot rates.svg
     ///   tubes bench --find-max 1ms --rate 10k
+    ///   tubes bench --feed --rate 10k,50k      (wire-to-sink through the mock exchange)
     Bench {
-        /// A Stream pipeline whose generators are Synthetic [default: configs/bench_btc_eth.yaml].
+        /// A Stream pipeline whose generators are Synthetic [default: configs/bench_btc_eth.yaml], or with
+        /// --feed WebSocket [default: configs/bench_feed.yaml].
         #[arg(long)]
         config: Option<PathBuf>,
         /// Datapoints per second, shared evenly by the Synthetic generators; a list runs each in turn.
@@ -98,6 +102,11 @@ enum Command {
         /// Draw latency by percentile to an SVG file: one line per series, or per rate when several ran.
         #[arg(long, value_name = "FILE.svg")]
         plot: Option<PathBuf>,
+        /// Drive WebSocket feeds instead [default config: configs/bench_feed.yaml]: the mock exchange sends
+        /// the real Binance capture at each rate (messages per second), stamping every frame, so the
+        /// end-to-end figures are wire to sink. Needs mock-exchange built beside tubes (cargo build --release).
+        #[arg(long)]
+        feed: bool,
     },
     /// Validate a config without running it; report every error at once (exit code 2 if any).
     ///
@@ -364,12 +373,14 @@ pub fn main() -> i32 {
             duration,
             find_max,
             plot,
+            feed,
         } => bench::bench(bench::BenchArgs {
             config,
             rates: rate,
             duration,
             find_max,
             plot,
+            feed,
         }),
     }
 }

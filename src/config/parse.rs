@@ -334,21 +334,9 @@ fn websocket(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<WsSource> {
             }
         }
     };
-    let market = market?;
-    if market.is_empty() {
-        r.diag.error(
-            &field(path, "market"),
-            "the market is empty",
-            Some(format!(
-                "write the market as the exchange spells it, e.g. market: {}",
-                exchange.map_or("btcusdt", |x| x.market_example())
-            )),
-        );
-        return None;
-    }
     Some(WsSource {
         exchange: exchange?,
-        market,
+        market: market?,
         channel: channel?,
         url,
         ca_file,

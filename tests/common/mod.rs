@@ -95,9 +95,10 @@ pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The mock exchange as a child process on a free loopback port; killed when dropped.
+/// The mock exchange as a child process on a free loopback port, logging to a file; killed when dropped.
 pub struct Mock {
-    child: std::process::Child,
+    /// The process.
+    pub process: tubes::cli::MockExchange,
     /// `ws://127.0.0.1:PORT` (or `wss://`).
     pub url: String,
     /// Where its log goes.
@@ -107,36 +108,23 @@ pub struct Mock {
 impl Mock {
     /// Starts `mock-exchange` with `args`, logging to a file in `dir`, and waits until it listens.
     pub fn start(dir: &Path, args: &[&str]) -> Mock {
-        use std::io::BufRead;
-        let log = dir.join(format!("mock-{}.log", std::process::id()));
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mock-exchange"))
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("mock-exchange starts");
-        let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("mock-exchange said '{first}'"))
-            .to_string();
-        Mock { child, url, log }
+        let log = dir.join("mock.log");
+        let process = tubes::cli::MockExchange::start(
+            Path::new(env!("CARGO_BIN_EXE_mock-exchange")),
+            args,
+            std::fs::File::create(&log).unwrap().into(),
+        )
+        .unwrap();
+        Mock {
+            url: process.url.clone(),
+            process,
+            log,
+        }
     }
 
     /// What it logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -15,6 +15,31 @@ use crate::protocol::Subscription;
 pub struct Capture {
     pub lines: Vec<String>,
     pub times: Option<Vec<i64>>,
+    /// Binance streams and how many trade ids each spans, so `--loop` can keep ids rising.
+    pub spans: Vec<(String, u64)>,
+}
+
+/// The stream of a Binance combined-stream line and its trade id (`t`, or `a` for aggTrade).
+fn binance_id(line: &str) -> Option<(&str, u64)> {
+    let stream = line.strip_prefix("{\"stream\":\"")?;
+    let stream = &stream[..stream.find('"')?];
+    let at = line.find("\"t\":").or_else(|| line.find("\"a\":"))? + 4;
+    let digits = &line[at..at + line[at..].find(|c: char| !c.is_ascii_digit())?];
+    Some((stream, digits.parse().ok()?))
+}
+
+/// `line` with its Binance trade id raised by `by`.
+fn shift_id(line: &str, by: u64) -> String {
+    let Some((_, id)) = binance_id(line) else {
+        return line.to_string();
+    };
+    let at = line
+        .find("\"t\":")
+        .or_else(|| line.find("\"a\":"))
+        .unwrap_or(0)
+        + 4;
+    let end = at + id.to_string().len();
+    format!("{}{}{}", &line[..at], id + by, &line[end..])
 }
 
 impl Capture {
@@ -67,7 +92,24 @@ impl Capture {
                 Some(times)
             }
         };
-        Ok(Capture { lines, times })
+        let mut ranges: Vec<(String, u64, u64)> = Vec::new();
+        for l in &lines {
+            if let Some((stream, id)) = binance_id(l) {
+                match ranges.iter_mut().find(|(s, ..)| s == stream) {
+                    Some((_, lo, hi)) => (*lo, *hi) = ((*lo).min(id), (*hi).max(id)),
+                    None => ranges.push((stream.to_string(), id, id)),
+                }
+            }
+        }
+        let spans = ranges
+            .into_iter()
+            .map(|(s, lo, hi)| (s, hi - lo + 1))
+            .collect();
+        Ok(Capture {
+            lines,
+            times,
+            spans,
+        })
     }
 }
 
@@ -97,7 +139,7 @@ pub struct Faults {
     pub skip: Vec<(usize, usize)>,
     /// Add `"mock_sent_ns":<wall-clock ns>` to every JSON object message.
     pub stamp: bool,
-    /// Start the capture again at its end.
+    /// Start the capture again at its end (Binance trade ids keep rising across passes).
     pub repeat: bool,
 }
 
@@ -112,6 +154,8 @@ pub struct Shared {
     sent: u64,
     stalled: bool,
     connections: u64,
+    /// Completed passes over the capture (`--loop`).
+    passes: u64,
 }
 
 /// A stream the mock can cut abruptly.
@@ -159,7 +203,7 @@ pub fn replay<S: Cut>(
     let mut unflushed = 0;
     let mut last_ping = Instant::now();
     loop {
-        let (i, sent) = {
+        let (i, sent, passes) = {
             let mut s = shared.lock().unwrap();
             if s.epoch != epoch {
                 return format!(
@@ -181,6 +225,7 @@ pub fn replay<S: Cut>(
             if s.cursor >= cap.lines.len() {
                 if faults.repeat {
                     s.cursor = 0;
+                    s.passes += 1;
                     continue;
                 }
                 drop(s);
@@ -206,7 +251,7 @@ pub fn replay<S: Cut>(
             if !sub.wants(&cap.lines[i]) {
                 continue;
             }
-            (i, s.sent)
+            (i, s.sent, s.passes)
         };
         let from = *first.get_or_insert(i);
         let due = match (pacing, &cap.times) {
@@ -237,8 +282,17 @@ pub fn replay<S: Cut>(
                 return format!("connection {id}: the client went after {here} messages");
             }
         }
+        let line = match cap.spans.iter().find(|(s, _)| {
+            passes > 0
+                && cap.lines[i]
+                    .get(11..)
+                    .is_some_and(|l| l.starts_with(s.as_str()))
+        }) {
+            Some((_, span)) => shift_id(&cap.lines[i], passes * span),
+            None => cap.lines[i].clone(),
+        };
         if ws
-            .write(Message::text(stamped(&cap.lines[i], faults.stamp)))
+            .write(Message::text(stamped(&line, faults.stamp)))
             .is_err()
         {
             return format!("connection {id}: the client went after {here} messages");
@@ -257,5 +311,19 @@ pub fn replay<S: Cut>(
             ws.get_mut().cut();
             return format!("connection {id}: dropped after {here} messages (--drop-every)");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looping_raises_binance_ids_by_the_span() {
+        let l = r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":3735683259,"p":"1","q":"1","T":1,"m":true}}"#;
+        assert_eq!(binance_id(l), Some(("btcusdt@trade", 3735683259)));
+        let shifted = shift_id(l, 19904);
+        assert_eq!(binance_id(&shifted), Some(("btcusdt@trade", 3735703163)));
+        assert_eq!(shifted.len(), l.len());
     }
 }

@@ -159,17 +159,6 @@ impl Exchange {
         }
     }
 
-    /// How a market is spelt in configs, for error messages.
-    pub fn market_example(self) -> &'static str {
-        match self {
-            Exchange::Binance | Exchange::BinanceUsdm => "btcusdt",
-            Exchange::Coinbase => "BTC-USD",
-            Exchange::Kraken => "XBT/USD",
-            Exchange::Bitstamp => "btcusd",
-            Exchange::Gemini => "BTCUSD",
-        }
-    }
-
     /// The exchange's endpoint for these markets on `channel`.
     pub fn endpoint(self, channel: &str, markets: &[String]) -> Endpoint {
         match self {
