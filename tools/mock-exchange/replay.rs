@@ -137,7 +137,8 @@ pub struct Faults {
     pub stall: Option<(u64, Duration)>,
     /// Capture lines never sent: (first, count).
     pub skip: Vec<(usize, usize)>,
-    /// Add `"mock_sent_ns":<wall-clock ns>` to every JSON object message.
+    /// Add `"mock_sent_ns":<wall-clock ns>` to every JSON object message: when it was due (paced), or
+    /// when it was written (`--speed max`).
     pub stamp: bool,
     /// Start the capture again at its end (Binance trade ids keep rising across passes).
     pub repeat: bool,
@@ -170,9 +171,10 @@ fn wall_ns() -> i64 {
         .map_or(0, |d| d.as_nanos() as i64)
 }
 
-fn stamped(line: &str, stamp: bool) -> String {
-    match line.strip_suffix('}') {
-        Some(body) if stamp => format!("{body},\"mock_sent_ns\":{}}}", wall_ns()),
+/// `line` with `"mock_sent_ns":<at>` added, when `at` is given and the line is a JSON object.
+fn stamped(line: &str, at: Option<i64>) -> String {
+    match (line.strip_suffix('}'), at) {
+        (Some(body), Some(at)) => format!("{body},\"mock_sent_ns\":{at}}}"),
         _ => line.to_string(),
     }
 }
@@ -198,6 +200,7 @@ pub fn replay<S: Cut>(
         s.epoch
     };
     let t0 = Instant::now();
+    let wall0 = wall_ns();
     let mut first: Option<usize> = None;
     let mut here = 0u64;
     let mut unflushed = 0;
@@ -282,6 +285,11 @@ pub fn replay<S: Cut>(
                 return format!("connection {id}: the client went after {here} messages");
             }
         }
+        // Paced, the stamp is when the message was *due*: a client that falls behind blocks the writes,
+        // and stamping the late write instead would hide its delay (coordinated omission).
+        let stamp = faults
+            .stamp
+            .then(|| due.map_or_else(wall_ns, |d| wall0 + (d - t0).as_nanos() as i64));
         let line = match cap.spans.iter().find(|(s, _)| {
             passes > 0
                 && cap.lines[i]
@@ -291,10 +299,7 @@ pub fn replay<S: Cut>(
             Some((_, span)) => shift_id(&cap.lines[i], passes * span),
             None => cap.lines[i].clone(),
         };
-        if ws
-            .write(Message::text(stamped(&line, faults.stamp)))
-            .is_err()
-        {
+        if ws.write(Message::text(stamped(&line, stamp))).is_err() {
             return format!("connection {id}: the client went after {here} messages");
         }
         unflushed += 1;
