@@ -436,3 +436,115 @@ fn mock_exchange_name(config_name: &str) -> &'static str {
         _ => "binance-usdm",
     }
 }
+
+/// `tubes ARGS` as a child process; returns it with stderr piped.
+fn spawn_tubes(args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits at most `secs` for the child; returns its exit code and stderr.
+fn finish(child: std::process::Child, secs: u64) -> (Option<i32>, String) {
+    let (code, _, err) = finish_out(child, secs);
+    (code, err)
+}
+
+/// Waits at most `secs` for the child; returns its exit code, stdout and stderr.
+fn finish_out(mut child: std::process::Child, secs: u64) -> (Option<i32>, String, String) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("tubes did not end within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn sigterm_and_duration_end_a_live_run_with_every_row_flushed() {
+    let dir = tempdir();
+    // Original pacing: the capture would take eleven minutes.
+    let mock = Mock::start(
+        dir.path(),
+        &[
+            "--exchange",
+            "binance",
+            "--capture",
+            CAPTURE,
+            "--speed",
+            "1",
+        ],
+    );
+    let out = dir.path().join("out.csv");
+    let cfg = config(dir.path(), &mock.url, &out, "");
+    let child = spawn_tubes(&["run", cfg.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let (code, err) = finish(child, 20);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(err.contains("trades from binance btcusdt"), "{err}");
+    let (_, statuses) = read_output(&out);
+    assert_eq!(
+        statuses[0], "feed up on binance btcusdt",
+        "flushed to the file"
+    );
+
+    let out2 = dir.path().join("out2.csv");
+    let cfg2 = config(dir.path(), &mock.url, &out2, "");
+    let child = spawn_tubes(&["run", cfg2.to_str().unwrap(), "--duration", "1s"]);
+    let (code, err) = finish(child, 20);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("interrupted"), "{err}");
+    assert!(read_csv(&out2).len() >= 2, "the feed-up rows at least");
+}
+
+#[test]
+fn idle_exit_is_refused_without_a_live_feed() {
+    let (code, err) = finish(
+        spawn_tubes(&["run", "configs/readme_example.yaml", "--idle-exit", "1s"]),
+        20,
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("has no WebSocket generator"), "{err}");
+}
+
+#[test]
+fn bench_feed_reports_wire_to_sink_latency_through_the_mock() {
+    let (code, out, err) = finish_out(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .args(["bench", "--feed", "--rate", "2k", "--duration", "1s"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+        60,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("configs/bench_feed.yaml"), "{err}");
+    // "rate     2.0 k/s  sent      1998 (…)": about 2,000 trades in one second, every one at a sink.
+    let sent: u64 = out
+        .split("sent")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no 'sent' in {out}"));
+    assert!((1000..=2100).contains(&sent), "{out}");
+    assert!(out.contains("end-to-end p50"), "{out}");
+    assert!(out.contains("sink trades (end-to-end)"), "{out}");
+}
