@@ -32,11 +32,13 @@ pub const EXIT_RUNTIME: i32 = 1;
     name = "tubes",
     version,
     about = "Declarative, low-latency stream processing for market data",
-    long_about = "Tubes runs a graph of tubes described in YAML: Generators bring datapoints in (CSV files), \
+    long_about = "Tubes runs a graph of tubes described in YAML: Generators bring datapoints in (CSV files, exchange WebSockets), \
 Throughs reduce them (SUM, COUNT, FIRST, LAST, MIN, MAX, MEAN, VWAP, NOP) and emit on events \
 (Produce on a condition, Consume another tube's event), Sinks write rows (stdout, CSV, NDJSON).\n\n\
 Example: whenever 1000 BTC have traded, how many ETH bars happened in that window?\n  \
-tubes run configs/btc_eth_volume.yaml\n\n\
+tubes run configs/btc_eth_volume.yaml\n\
+The same question live from Binance (every 10 BTC), until Ctrl-C:\n  \
+tubes run configs/live_binance_btc_eth.yaml\n\n\
 Exit codes: 0 success, 1 the run failed, 2 the config is invalid.",
     after_help = "Start with `tubes check CONFIG` to validate, `tubes graph CONFIG | dot -Tsvg > g.svg` to see the graph."
 )]
