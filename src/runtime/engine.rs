@@ -179,6 +179,30 @@ fn feed_names(g: &Graph, t: TubeId) -> Option<Vec<String>> {
     })
 }
 
+/// A ring from a generator thread to the sequencer. The sequencer's end joins `inlets`; returns the
+/// generator's end, its doorbell and the progress it publishes.
+fn to_sequencer(
+    capacity: usize,
+    sequencer: &Arc<Wake>,
+    inlets: &mut Vec<Inlet>,
+    drops: Option<Arc<AtomicU64>>,
+) -> (Outlet, Arc<Wake>, Arc<Progress>) {
+    let (tx, rx) = ring(capacity);
+    let wake = Arc::new(Wake::default());
+    let progress = Arc::new(Progress::new());
+    inlets.push(Inlet {
+        ring: rx,
+        progress: progress.clone(),
+        producer: wake.clone(),
+    });
+    let outlet = Outlet {
+        ring: tx,
+        consumer: sequencer.clone(),
+        drops,
+    };
+    (outlet, wake, progress)
+}
+
 /// A new drop counter named `ring`, when drops are on.
 fn drop_counter(
     drops: &mut Option<Vec<(String, Arc<AtomicU64>)>>,
@@ -422,19 +446,9 @@ impl Engine {
                     });
                 }
                 kind if kind.is_generator() => {
-                    let (tx, rx) = ring(ring_cap);
-                    let wake = Arc::new(Wake::default());
-                    let prog = Arc::new(Progress::new());
-                    seq_inlets.push(Inlet {
-                        ring: rx,
-                        progress: prog.clone(),
-                        producer: wake.clone(),
-                    });
-                    let outlet = Outlet {
-                        ring: tx,
-                        consumer: wakes[SEQ].clone(),
-                        drops: drop_counter(&mut drops, format!("{}→sequencer", node.label)),
-                    };
+                    let dropped = drop_counter(&mut drops, format!("{}→sequencer", node.label));
+                    let (outlet, wake, prog) =
+                        to_sequencer(ring_cap, &wakes[SEQ], &mut seq_inlets, dropped);
                     let job = match kind {
                         NodeKind::CsvGenerator { source, layout } => {
                             let used = g.used_fields(id as TubeId);
@@ -475,19 +489,9 @@ impl Engine {
             }
         }
         if !feeds.is_empty() {
-            let (tx, rx) = ring(ring_cap);
-            let wake = Arc::new(Wake::default());
-            let prog = Arc::new(Progress::new());
-            seq_inlets.push(Inlet {
-                ring: rx,
-                progress: prog.clone(),
-                producer: wake.clone(),
-            });
-            let outlet = Outlet {
-                ring: tx,
-                consumer: wakes[SEQ].clone(),
-                drops: drop_counter(&mut drops, format!("{FEEDS}→sequencer")),
-            };
+            let dropped = drop_counter(&mut drops, format!("{FEEDS}→sequencer"));
+            let (outlet, wake, prog) =
+                to_sequencer(ring_cap, &wakes[SEQ], &mut seq_inlets, dropped);
             threads.push(Thread {
                 name: "tubes-io".into(),
                 stage: None,
