@@ -14,6 +14,7 @@ pub mod datapoint;
 pub mod events;
 pub mod generators;
 pub mod graph;
+pub mod journal;
 pub mod metrics;
 pub mod runtime;
 pub mod sinks;

@@ -15,7 +15,7 @@ fn a_hundred_million_sequence_numbers_arrive_once_and_in_order() {
             let mut batch = [0u64; 64];
             while next < N {
                 // Alternate single pushes and batch pushes of varying size.
-                if next % 3 == 0 {
+                if next.is_multiple_of(3) {
                     if tx.push(next).is_ok() {
                         next += 1;
                     } else {
@@ -37,7 +37,7 @@ fn a_hundred_million_sequence_numbers_arrive_once_and_in_order() {
         let mut expect = 0u64;
         let mut buf = [0u64; 128];
         while expect < N {
-            let n = if expect % 5 == 0 {
+            let n = if expect.is_multiple_of(5) {
                 match rx.pop() {
                     Some(v) => {
                         buf[0] = v;

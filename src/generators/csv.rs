@@ -463,10 +463,10 @@ impl CsvGenerator {
             dp.ingest_time = monotonic_ns();
             out.push(dp, dp.ingest_time, ctx)?;
             rows += 1;
-            if rows % 64 == 0 {
+            if rows.is_multiple_of(64) {
                 out.notify();
             }
-            if rows % 4096 == 0 {
+            if rows.is_multiple_of(4096) {
                 self.counters.rows.store(rows, Ordering::Relaxed);
                 self.counters.bytes_done.store(done, Ordering::Relaxed);
             }

@@ -97,7 +97,7 @@ impl SyntheticGenerator {
             out.notify();
             max_lag = max_lag.max(now - due);
             i += 1;
-            if i % 1024 == 0 {
+            if i.is_multiple_of(1024) {
                 self.counters.rows.store(i, Ordering::Relaxed);
             }
         }

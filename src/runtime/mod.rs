@@ -11,7 +11,7 @@ pub mod pin;
 pub mod ring;
 mod sequencer;
 mod stage;
-mod sync;
+pub(crate) mod sync;
 pub mod wait;
 
 pub use engine::{

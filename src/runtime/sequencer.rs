@@ -127,7 +127,7 @@ impl Sequencer {
             self.emit(dp, now, ctx)?;
             self.rec.maybe_flush();
             popped += 1;
-            if popped % 64 == 0 {
+            if popped.is_multiple_of(64) {
                 notify_all(self.inlets.iter().map(|i| &i.producer));
             }
         }

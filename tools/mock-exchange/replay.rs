@@ -277,7 +277,7 @@ pub fn replay<S: Cut>(
         }
         if faults
             .malformed_every
-            .is_some_and(|n| sent > 0 && sent % n == 0)
+            .is_some_and(|n| sent > 0 && sent.is_multiple_of(n))
         {
             let line = &cap.lines[i];
             let cut = &line[..line.len() / 2];

@@ -1,0 +1,176 @@
+//! The on-disk format: `meta.json`, segment headers, and the datapoint payload. Everything is
+//! little-endian and fixed-size, so a reader in another language needs only this description (README,
+//! "The journal's layout").
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::slot::PAYLOAD;
+use super::JournalError;
+use crate::datapoint::{Datapoint, Kind, MAX_FIELDS};
+
+/// First 8 bytes of every segment.
+pub const MAGIC: &[u8; 8] = b"TUBESJNL";
+/// Format version, in `meta.json` and every segment header.
+pub const VERSION: u32 = 1;
+/// Bytes before the first slot of a segment.
+pub const HEADER: usize = 64;
+/// Bytes per slot: 8 (commit marker) + 8 (checksum) + 128 (payload).
+pub const SLOT: usize = 144;
+
+/// One tube of the journalled graph: what a record's `source` means.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TubeMeta {
+    /// Its label.
+    pub label: String,
+    /// `Generator`, `Through`, `Sink` or `ExternalEvent`.
+    pub kind: String,
+    /// Its output fields, in slot order.
+    pub fields: Vec<String>,
+}
+
+/// `meta.json`: what makes a journal self-describing.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Meta {
+    /// Always `tubes-journal`.
+    pub format: String,
+    /// [`VERSION`].
+    pub version: u32,
+    /// `input` (the sequenced stream of a run) or `output` (rows of a Journal sink).
+    pub content: String,
+    /// Slots per segment file; every segment has this many.
+    pub segment_records: u64,
+    /// FNV-1a 64 of the config text, as 16 hex digits.
+    pub config_hash: String,
+    /// The config file it was recorded from.
+    pub config_file: String,
+    /// The config's text.
+    pub config: String,
+    /// Every tube by id.
+    pub tubes: Vec<TubeMeta>,
+}
+
+impl Meta {
+    /// The fields of `source`'s datapoints, as far as known.
+    pub fn fields(&self, source: usize) -> &[String] {
+        self.tubes.get(source).map_or(&[], |t| &t.fields)
+    }
+
+    /// Reads `DIR/meta.json`.
+    pub fn load(dir: &Path) -> Result<Meta, JournalError> {
+        let p = dir.join("meta.json");
+        let text = std::fs::read_to_string(&p).map_err(|e| JournalError::io(&p, "read", e))?;
+        let m: Meta = serde_json::from_str(&text).map_err(|e| JournalError::Format {
+            path: p.clone(),
+            what: format!("not a journal's meta.json: {e}"),
+        })?;
+        if m.format != "tubes-journal" || m.version != VERSION {
+            return Err(JournalError::Format {
+                path: p,
+                what: format!(
+                    "format {} version {}; this build reads tubes-journal version {VERSION}",
+                    m.format, m.version
+                ),
+            });
+        }
+        Ok(m)
+    }
+}
+
+/// FNV-1a 64 of a text, as 16 hex digits.
+pub fn hash_text(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in text.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// A datapoint as 128 bytes: seq u64, event_time i64, ingest_time u64, source u16, kind u8, len u8,
+/// 4 bytes zero, then 12 f64 values.
+pub fn encode(dp: &Datapoint) -> [u8; PAYLOAD] {
+    let mut b = [0u8; PAYLOAD];
+    b[0..8].copy_from_slice(&dp.seq.to_le_bytes());
+    b[8..16].copy_from_slice(&dp.event_time.to_le_bytes());
+    b[16..24].copy_from_slice(&dp.ingest_time.to_le_bytes());
+    b[24..26].copy_from_slice(&dp.source.to_le_bytes());
+    b[26] = dp.kind as u8;
+    b[27] = dp.len;
+    for (i, v) in dp.values.iter().enumerate() {
+        b[32 + 8 * i..40 + 8 * i].copy_from_slice(&v.to_le_bytes());
+    }
+    b
+}
+
+/// The inverse of [`encode`]; `None` for an unknown kind.
+pub fn decode(b: &[u8; PAYLOAD]) -> Option<Datapoint> {
+    let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let kind = match b[26] {
+        0 => Kind::Data,
+        1 => Kind::Event,
+        2 => Kind::Tick,
+        3 => Kind::Status,
+        _ => return None,
+    };
+    let mut dp = Datapoint::new(
+        kind,
+        u16::from_le_bytes([b[24], b[25]]),
+        u64_at(8) as i64,
+        u64_at(16),
+    );
+    dp.seq = u64_at(0);
+    dp.len = b[27].min(MAX_FIELDS as u8);
+    for (i, v) in dp.values.iter_mut().enumerate() {
+        *v = f64::from_bits(u64_at(32 + 8 * i));
+    }
+    Some(dp)
+}
+
+/// A segment's 64-byte header: magic, version, slot size, slots, segment number, first record's index.
+pub fn header(slots: u64, number: u64) -> [u8; HEADER] {
+    let mut h = [0u8; HEADER];
+    h[0..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    h[12..16].copy_from_slice(&(SLOT as u32).to_le_bytes());
+    h[16..24].copy_from_slice(&slots.to_le_bytes());
+    h[24..32].copy_from_slice(&number.to_le_bytes());
+    h[32..40].copy_from_slice(&(number * slots).to_le_bytes());
+    h
+}
+
+/// The file name of segment `n`.
+pub fn segment_name(n: u64) -> String {
+    format!("{n:08}.seg")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_datapoint_survives_encoding_bit_for_bit() {
+        let mut dp = Datapoint::new(Kind::Status, 7, -5, 1 << 40);
+        dp.seq = 99;
+        dp.len = 4;
+        dp.values[0] = f64::NAN;
+        dp.values[3] = -0.0;
+        dp.values[11] = 1e300;
+        let back = decode(&encode(&dp)).unwrap();
+        assert_eq!(
+            (
+                back.seq,
+                back.event_time,
+                back.ingest_time,
+                back.source,
+                back.kind,
+                back.len
+            ),
+            (99, -5, 1 << 40, 7, Kind::Status, 4)
+        );
+        for (a, b) in back.values.iter().zip(dp.values.iter()) {
+            assert_eq!(a.to_bits(), b.to_bits());
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! A segment file: a 64-byte header and a fixed number of slots, memory-mapped.
+//!
+//! A segment is created whole before it is used: written out as zeros under a temporary name (so its disk
+//! blocks really exist, and a full disk is an error here rather than a `SIGBUS` later), then renamed, so a
+//! reader never maps a half-made segment.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use memmap2::{Mmap, MmapMut, MmapOptions};
+
+use super::format::{header, segment_name, HEADER, MAGIC, SLOT, VERSION};
+use super::slot::Slot;
+use super::JournalError;
+
+enum Map {
+    Write(MmapMut),
+    Read(Mmap),
+}
+
+/// A mapped segment.
+pub struct Segment {
+    map: Map,
+    slots: u64,
+    /// Its number (its first record's index is `number * slots`).
+    pub number: u64,
+    path: PathBuf,
+}
+
+fn bytes(slots: u64) -> u64 {
+    HEADER as u64 + slots * SLOT as u64
+}
+
+impl Segment {
+    /// Creates segment `number` with `slots` slots in `dir`.
+    pub fn create(dir: &Path, number: u64, slots: u64) -> Result<Segment, JournalError> {
+        let path = dir.join(segment_name(number));
+        let tmp = dir.join(format!("{}.tmp", segment_name(number)));
+        let fill = || -> std::io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            f.write_all(&header(slots, number))?;
+            let zeros = vec![0u8; 1 << 20];
+            let mut left = bytes(slots) - HEADER as u64;
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                f.write_all(&zeros[..n])?;
+                left -= n as u64;
+            }
+            f.sync_all()
+        };
+        if let Err(e) = fill() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(JournalError::Segment {
+                path,
+                bytes: bytes(slots),
+                source: e,
+            });
+        }
+        std::fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, "create", e))?;
+        Self::open(dir, number, slots, true)
+    }
+
+    /// Maps an existing segment, checking its header.
+    pub fn open(dir: &Path, number: u64, slots: u64, write: bool) -> Result<Segment, JournalError> {
+        let path = dir.join(segment_name(number));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(write)
+            .open(&path)
+            .map_err(|e| JournalError::io(&path, "open", e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| JournalError::io(&path, "read", e))?
+            .len();
+        if len != bytes(slots) {
+            return Err(JournalError::Format {
+                path,
+                what: format!(
+                    "{len} bytes, where a segment of {slots} records has {}",
+                    bytes(slots)
+                ),
+            });
+        }
+        // SAFETY: the file is a journal segment. Other processes change it only through the slot protocol
+        // (atomic commit markers, bodies written before their marker), and nobody truncates it while mapped
+        // (segments are never shrunk; the README says a journal must not be edited in place).
+        let map = unsafe {
+            if write {
+                MmapOptions::new().map_mut(&file).map(Map::Write)
+            } else {
+                MmapOptions::new().map(&file).map(Map::Read)
+            }
+        }
+        .map_err(|e| JournalError::io(&path, "map", e))?;
+        let seg = Segment {
+            map,
+            slots,
+            number,
+            path,
+        };
+        let h = seg.bytes();
+        let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().expect("4 bytes"));
+        let u64_at = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().expect("8 bytes"));
+        if &h[0..8] != MAGIC
+            || u32_at(8) != VERSION
+            || u32_at(12) as usize != SLOT
+            || u64_at(16) != slots
+            || u64_at(24) != number
+        {
+            return Err(JournalError::Format {
+                path: seg.path.clone(),
+                what: "not a segment of this journal (bad magic, version, slot size or number)"
+                    .into(),
+            });
+        }
+        Ok(seg)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.map {
+            Map::Write(m) => m,
+            Map::Read(m) => m,
+        }
+    }
+
+    /// Slot `i` of this segment.
+    pub fn slot(&self, i: u64) -> &Slot {
+        assert!(i < self.slots, "slot {i} of a {}-slot segment", self.slots);
+        let base = self.bytes().as_ptr();
+        // SAFETY: `HEADER + i * SLOT + SLOT <= len` (checked: `i < slots`, and the length was checked on
+        // open); the map is page-aligned and HEADER and SLOT are multiples of 8, so the slot is 8-aligned;
+        // `Slot` is `repr(C)` of an `AtomicU64` and plain bytes, valid for any bit pattern; the map lives as
+        // long as `self`.
+        unsafe { &*(base.add(HEADER + i as usize * SLOT) as *const Slot) }
+    }
+
+    /// Slots in the segment.
+    pub fn slots(&self) -> u64 {
+        self.slots
+    }
+
+    /// Writes the segment's dirty pages to disk (`msync`).
+    pub fn sync(&self) -> Result<(), JournalError> {
+        match &self.map {
+            Map::Write(m) => m
+                .flush()
+                .map_err(|e| JournalError::io(&self.path, "sync", e)),
+            Map::Read(_) => Ok(()),
+        }
+    }
+}
