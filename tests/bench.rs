@@ -7,8 +7,17 @@ use std::time::Duration;
 
 use tubes::metrics::SeriesKind;
 
+/// These tests run engines at high rates or measure latency; one at a time, so that no test's load
+/// skews another's percentiles.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 #[test]
 fn a_low_rate_for_one_second_sends_rate_times_duration_and_loses_nothing() {
+    let _alone = alone();
     let p = within(60, || {
         let mut g =
             tubes::cli::load_graph(std::path::Path::new("configs/bench_btc_eth.yaml")).unwrap();
@@ -45,6 +54,7 @@ fn a_low_rate_for_one_second_sends_rate_times_duration_and_loses_nothing() {
 /// (uncorrected) stays small.
 #[test]
 fn a_sender_stall_shifts_the_corrected_percentiles_as_expected() {
+    let _alone = alone();
     let dir = tempdir();
     let text = r#"pipeline_type: Stream
 tubes:
@@ -59,12 +69,12 @@ tubes:
     assert_eq!(p.report.datapoints, 1000);
     let (_, e2e) = p.end_to_end().unwrap();
     assert_eq!(e2e.len(), 1000, "one row per datapoint");
-    let ms = |q: f64| e2e.value_at_quantile(q) as f64 / 1e6;
-    // About 200 of the 1000 were due during the stall, with delays spread evenly over 0–200 ms:
-    // p90 ≈ 100 ms, p99 ≈ 190 ms, and the rest are fast.
-    assert!(ms(0.5) < 20.0, "p50 {} ms", ms(0.5));
-    assert!((60.0..=140.0).contains(&ms(0.9)), "p90 {} ms", ms(0.9));
-    assert!((150.0..=260.0).contains(&ms(0.99)), "p99 {} ms", ms(0.99));
+    // About 200 of the 1000 were due during the stall, with delays spread evenly over 0–200 ms. A busy
+    // machine only adds delay, so only lower bounds are asserted: at least the 150 due in the stall's
+    // first 150 ms waited 50 ms or more, and the first one due in it waited about the whole stall.
+    let slow = e2e.len() - e2e.count_between(0, 50_000_000);
+    assert!(slow >= 150, "{slow} datapoints waited 50 ms or more");
+    assert!(e2e.max() >= 180_000_000, "max {} ns", e2e.max());
     assert!(
         p.max_lag() >= 180_000_000,
         "the largest send lag is the stall: {} ns",
@@ -77,16 +87,18 @@ tubes:
         .position(|s| s.name == "src→sequencer")
         .map(|i| &p.report.latency[i])
         .unwrap();
-    // Half the stall: the uncorrected figure misses it, however busy the machine is.
+    // Uncorrected (the wait in the ring after the late send), the stall hides: far fewer datapoints look
+    // slow than the corrected figure shows.
+    let ring_slow = ring.len() - ring.count_between(0, 50_000_000);
     assert!(
-        ring.value_at_quantile(0.99) < 100_000_000,
-        "uncorrected, the stall would hide: ring p99 {} ns",
-        ring.value_at_quantile(0.99)
+        ring_slow * 3 < slow,
+        "uncorrected, the stall would hide: {ring_slow} slow in the ring against {slow} end to end"
     );
 }
 
 #[test]
 fn the_bench_command_reports_rates_and_draws_a_plot() {
+    let _alone = alone();
     let dir = tempdir();
     let svg = dir.path().join("rates.svg");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
@@ -116,6 +128,7 @@ fn the_bench_command_reports_rates_and_draws_a_plot() {
 
 #[test]
 fn find_max_reports_the_highest_rate_under_the_bound() {
+    let _alone = alone();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
         .args([
             "bench",
@@ -174,6 +187,7 @@ fn synthetic_sources_are_refused_in_batch_and_duration_in_batch_runs() {
 /// sequenced + dropped before the sequencer; sequenced = taken up by the stage + dropped after it.
 #[test]
 fn drop_newest_counts_every_drop_per_ring() {
+    let _alone = alone();
     let dir = tempdir();
     let text = std::fs::read_to_string("configs/bench_btc_eth.yaml").unwrap()
         + "runtime: {backpressure: drop_newest, ring_capacity: 2, wait: park}\n";
