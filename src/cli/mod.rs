@@ -77,6 +77,10 @@ enum Command {
         /// End a live run once no trade has arrived on any WebSocket feed for this long, e.g. 2s.
         #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
         idle_exit: Option<Duration>,
+        /// Record the run's sequenced input (every generator row, tick and feed status) into a new journal
+        /// directory, for `tubes replay`. Overrides the config's `journal: {dir}`.
+        #[arg(long, value_name = "DIR")]
+        journal: Option<PathBuf>,
     },
     /// Measure latency: drive a pipeline with synthetic trades, or live feeds (--feed), at fixed rates.
     ///
@@ -233,6 +237,7 @@ fn run(
     latency_log: Option<PathBuf>,
     duration: Option<Duration>,
     idle_exit: Option<Duration>,
+    journal: Option<PathBuf>,
 ) -> i32 {
     let g = match load_graph(config) {
         Ok(g) => g,
@@ -274,9 +279,20 @@ fn run(
         log: None,
         log_error: None,
     };
+    let recording = match open_journal(&g, journal) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let journal_dir = recording.as_ref().map(|(d, _)| d.clone());
     let plan = graph::plan(&g);
     let stop = stop_on_signals();
     let result = Engine::build(&g, &plan).and_then(|mut e| {
+        if let Some((_, w)) = recording {
+            e.record_to(w);
+        }
         e.set_stop(stop);
         if let Some(d) = duration {
             e.stop_after(d);
@@ -301,6 +317,13 @@ fn run(
     };
     if !quiet {
         eprintln!("{}", crate::metrics::summary(&report));
+        if let (Some(dir), Some(n)) = (&journal_dir, report.journal) {
+            eprintln!(
+                "  journal: {n} records in {} (replay: tubes replay {})",
+                dir.display(),
+                dir.display()
+            );
+        }
         if !report.series.is_empty() {
             eprint!(
                 "{}",
@@ -313,6 +336,25 @@ fn run(
         return EXIT_RUNTIME;
     }
     0
+}
+
+/// The journal a run records into: `--journal DIR`, else the config's `journal:`, else none.
+fn open_journal(
+    g: &Graph,
+    dir: Option<PathBuf>,
+) -> Result<Option<(PathBuf, crate::journal::Writer)>, crate::journal::JournalError> {
+    let decl = g.journal.clone();
+    let Some(dir) = dir.or_else(|| decl.as_ref().map(|d| d.dir.clone())) else {
+        return Ok(None);
+    };
+    let sync = decl
+        .as_ref()
+        .map_or(crate::journal::SyncPolicy::Never, |d| d.sync);
+    let records = decl
+        .as_ref()
+        .map_or(crate::config::SEGMENT_RECORDS, |d| d.segment_records);
+    let meta = crate::journal::meta_for(g, "input", records);
+    crate::journal::Writer::create(&dir, meta, sync).map(|w| Some((dir, w)))
 }
 
 fn check(config: &Path) -> i32 {
@@ -360,6 +402,7 @@ pub fn main() -> i32 {
             latency_log,
             duration,
             idle_exit,
+            journal,
         } => run(
             &config,
             quiet,
@@ -368,6 +411,7 @@ pub fn main() -> i32 {
             latency_log,
             duration,
             idle_exit,
+            journal,
         ),
         Command::Bench {
             config,

@@ -13,7 +13,23 @@ pub struct Config {
     pub tubes: Vec<TubeDecl>,
     /// Threads, placement, waiting.
     pub runtime: RuntimeConfig,
+    /// Record the sequenced input stream (`journal:`).
+    pub journal: Option<JournalDecl>,
 }
+
+/// `journal: {dir: out/journal, sync: segment, segment_records: 65536}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JournalDecl {
+    /// The journal's directory (it must not hold a journal yet).
+    pub dir: PathBuf,
+    /// When written records are forced to disk.
+    pub sync: crate::journal::SyncPolicy,
+    /// Records per segment file.
+    pub segment_records: u64,
+}
+
+/// Records per segment file unless configured: 65,536 × 144 bytes ≈ 9.4 MB.
+pub const SEGMENT_RECORDS: u64 = 1 << 16;
 
 /// How the pipeline runs.
 #[derive(Clone, Copy, Debug, PartialEq)]

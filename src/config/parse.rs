@@ -19,7 +19,7 @@ pub fn config(r: &mut Reader<'_>, doc: &Value) -> Option<Config> {
     let top = r.mapping(
         doc,
         "",
-        &["pipeline_type", "tubes", "runtime"],
+        &["pipeline_type", "tubes", "runtime", "journal"],
         &["pipeline_type", "tubes"],
         "pipeline_type: {Batch: [from, to]} and tubes: [...]",
     )?;
@@ -40,13 +40,74 @@ pub fn config(r: &mut Reader<'_>, doc: &Value) -> Option<Config> {
         Some(v) => runtime(r, v).unwrap_or_default(),
         None => RuntimeConfig::default(),
     };
+    let journal = top.get("journal").and_then(|j| journal(r, j));
     // With an unusable pipeline_type (already reported) the graph is still checked, as a Stream.
     Some(Config {
         file,
         pipeline: pipeline.unwrap_or(PipelineType::Stream),
         tubes,
         runtime,
+        journal,
     })
+}
+
+/// `journal: DIR` or `journal: {dir, sync: never|segment|{every: 100ms}, segment_records}`.
+fn journal(r: &mut Reader<'_>, v: &Value) -> Option<JournalDecl> {
+    use crate::journal::SyncPolicy;
+    let mut decl = JournalDecl {
+        dir: PathBuf::new(),
+        sync: SyncPolicy::Never,
+        segment_records: SEGMENT_RECORDS,
+    };
+    if let Value::String(d) = v {
+        decl.dir = PathBuf::from(d);
+        return Some(decl);
+    }
+    let m = r.mapping(
+        v,
+        "journal",
+        &["dir", "sync", "segment_records"],
+        &["dir"],
+        "journal: {dir: out/journal, sync: segment}",
+    )?;
+    decl.dir = PathBuf::from(r.string(m.get("dir")?, "journal.dir")?);
+    if let Some(s) = m.get("sync") {
+        let (tag, payload, p) = r.tagged(
+            s,
+            "journal.sync",
+            &["never", "segment", "every"],
+            "sync policy",
+        )?;
+        decl.sync = match tag {
+            "never" => SyncPolicy::Never,
+            "segment" => SyncPolicy::Segment,
+            _ => {
+                let ns = r.duration(payload, &p)?;
+                if ns <= 0 {
+                    r.diag.error(
+                        &p,
+                        "the interval must be longer than zero",
+                        Some("write sync: {every: 100ms}".into()),
+                    );
+                    return None;
+                }
+                SyncPolicy::Every(std::time::Duration::from_nanos(ns as u64))
+            }
+        };
+    }
+    if let Some(n) = m.get("segment_records") {
+        let n = r.uint(n, "journal.segment_records")?;
+        if n == 0 {
+            r.diag.error(
+                "journal.segment_records",
+                "a segment must hold at least one record",
+                Some("the default is 65536".into()),
+            );
+            return None;
+        }
+        decl.segment_records = n;
+    }
+    Some(decl)
 }
 
 fn pipeline(r: &mut Reader<'_>, v: &Value) -> Option<PipelineType> {

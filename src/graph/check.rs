@@ -22,6 +22,8 @@ pub struct Graph {
     pub pipeline: PipelineType,
     /// The runtime section.
     pub runtime: RuntimeConfig,
+    /// Where to record the run's input, if anywhere (`journal:`).
+    pub journal: Option<crate::config::JournalDecl>,
     /// Tubes indexed by [`TubeId`] (declaration order).
     pub nodes: Vec<Node>,
     /// Every tube in a topological order (ties by declaration order).
@@ -512,6 +514,7 @@ pub fn check(config: Config, mut diag: Diagnostics) -> Result<Graph, ConfigError
         file: config.file,
         pipeline: config.pipeline,
         runtime: config.runtime,
+        journal: config.journal,
         nodes,
         topo,
     })

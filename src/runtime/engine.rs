@@ -5,6 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::recording::Recording;
 use super::ring::{ring, Progress};
 use super::sequencer::Sequencer;
 use super::stage::{Local, Route, Stage, Tube};
@@ -83,6 +84,8 @@ pub struct Report {
     pub drops: Vec<(String, u64)>,
     /// The run was stopped early by [`Engine::stop_handle`] (a signal).
     pub interrupted: bool,
+    /// Records in the journal at the end, when the run was recorded.
+    pub journal: Option<u64>,
 }
 
 /// Watches a run from the thread that waits for it.
@@ -117,12 +120,14 @@ enum Job {
     Csv(CsvGenerator, Outlet),
     Synthetic(SyntheticGenerator, Outlet),
     Feeds(FeedLoop, Outlet),
+    Record(Option<Recording>),
     Sequencer(Sequencer),
     Stage(Stage),
 }
 
 enum Done {
     Generator,
+    Journal(u64),
     Sequencer(u64),
     Stage(Vec<(TubeId, u64)>),
 }
@@ -150,6 +155,8 @@ pub struct Engine {
     metrics: Arc<Shared>,
     drops: Vec<(String, Arc<AtomicU64>)>,
     stop: Arc<AtomicBool>,
+    ring_capacity: usize,
+    wait: crate::config::WaitStrategy,
 }
 
 /// When a live feed is upstream of `t` through data edges: every generator's feed name by tube id.
@@ -520,6 +527,7 @@ impl Engine {
                 seq: 0,
                 waiting,
                 rec: Recorder::off(&placeholder),
+                journal: None,
             }),
             ctx: new_ctx(&wakes[SEQ]),
             progress: progress[SEQ].clone(),
@@ -546,7 +554,7 @@ impl Engine {
                         stage_series[t.stage.expect("a stage thread knows its stage")];
                     st.rec = Recorder::new(&metrics, first, count, on);
                 }
-                Job::Csv(..) | Job::Synthetic(..) | Job::Feeds(..) => {}
+                Job::Csv(..) | Job::Synthetic(..) | Job::Feeds(..) | Job::Record(_) => {}
             }
         }
         let mut all_wakes = wakes;
@@ -562,6 +570,8 @@ impl Engine {
             metrics,
             drops: drops.unwrap_or_default(),
             stop,
+            ring_capacity: ring_cap,
+            wait: g.runtime.wait,
         })
     }
 
@@ -588,6 +598,48 @@ impl Engine {
                 _ => {}
             }
         }
+    }
+
+    /// Records every datapoint the sequencer numbers into `writer`, on a thread of its own.
+    pub fn record_to(&mut self, writer: crate::journal::Writer) {
+        let cap = self.ring_capacity;
+        let seq = self
+            .threads
+            .iter_mut()
+            .find(|t| matches!(t.job, Job::Sequencer(_)))
+            .expect("every engine has a sequencer");
+        let (seq_wake, seq_progress) = (seq.ctx.wake.clone(), seq.progress.clone());
+        let wake = Arc::new(Wake::default());
+        let (tx, rx) = ring(cap);
+        if let Job::Sequencer(s) = &mut seq.job {
+            s.journal = Some(Outlet {
+                ring: tx,
+                consumer: wake.clone(),
+                drops: None,
+            });
+        }
+        let ctx = Ctx {
+            wake: wake.clone(),
+            waiter: Waiter::new(self.wait),
+            shutdown: self.shutdown.clone(),
+            stop: self.stop.clone(),
+        };
+        self.threads.push(Thread {
+            name: "tubes-journal".into(),
+            stage: None,
+            core: None,
+            job: Job::Record(Some(Recording {
+                writer,
+                inlet: Inlet {
+                    ring: rx,
+                    progress: seq_progress.clone(),
+                    producer: seq_wake,
+                },
+            })),
+            ctx,
+            progress: Arc::new(Progress::new()),
+        });
+        self.wakes.push(wake);
     }
 
     /// Ends live feeds once no trade has arrived on any of them for `d`.
@@ -649,6 +701,10 @@ impl Engine {
                             progress.end();
                             out.consumer.notify();
                             r
+                        }
+                        Job::Record(rec) => {
+                            let mut r = rec.take().expect("a journal job runs once");
+                            r.run(&mut ctx).and_then(|_| r.close()).map(Done::Journal)
                         }
                         Job::Sequencer(s) => s.run(&mut ctx).map(Done::Sequencer),
                         Job::Stage(s) => s.run(&mut ctx).map(Done::Stage),
@@ -773,6 +829,7 @@ impl Running {
         let mut first_error = None;
         let mut end = t0;
         let mut datapoints = 0;
+        let mut journal = None;
         let mut sinks = Vec::new();
         for h in self.handles {
             let thread = h.thread().clone();
@@ -781,6 +838,7 @@ impl Running {
                     end = end.max(at);
                     match r {
                         Ok(Done::Generator) => {}
+                        Ok(Done::Journal(n)) => journal = Some(n),
                         Ok(Done::Sequencer(n)) => datapoints = n,
                         Ok(Done::Stage(rows)) => sinks.extend(rows),
                         Err(RunError::Stopped) => {}
@@ -840,6 +898,7 @@ impl Running {
                 .map(|(n, c)| (n.clone(), c.load(Ordering::Relaxed)))
                 .collect(),
             interrupted: self.stop.load(Ordering::Relaxed),
+            journal,
         })
     }
 

@@ -8,6 +8,7 @@
 mod engine;
 mod error;
 pub mod pin;
+mod recording;
 pub mod ring;
 mod sequencer;
 mod stage;

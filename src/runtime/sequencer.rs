@@ -27,6 +27,8 @@ pub struct Sequencer {
     pub(super) waiting: Vec<bool>,
     /// Queue wait of each generator's ring (series k = generator k).
     pub(super) rec: Recorder,
+    /// The journal writer's ring, when the run is recorded: every numbered datapoint is copied into it.
+    pub(super) journal: Option<Outlet>,
 }
 
 impl Sequencer {
@@ -36,8 +38,16 @@ impl Sequencer {
         for &o in &self.routes[dp.source as usize] {
             self.outlets[o as usize].push(dp, now, ctx)?;
         }
+        if let Some(j) = &mut self.journal {
+            j.push(dp, now, ctx)?;
+        }
         self.progress.publish(self.seq);
-        notify_all(self.outlets.iter().map(|o| &o.consumer));
+        notify_all(
+            self.outlets
+                .iter()
+                .chain(self.journal.as_ref())
+                .map(|o| &o.consumer),
+        );
         Ok(())
     }
 
@@ -133,7 +143,12 @@ impl Sequencer {
         }
         self.rec.flush();
         self.progress.end();
-        notify_all(self.outlets.iter().map(|o| &o.consumer));
+        notify_all(
+            self.outlets
+                .iter()
+                .chain(self.journal.as_ref())
+                .map(|o| &o.consumer),
+        );
         Ok(self.seq)
     }
 }
