@@ -1,6 +1,7 @@
 //! The `tubes` command line: `run`, `check`, `graph`.
 
 mod bench;
+mod journal;
 mod mock_process;
 mod plot;
 mod progress;
@@ -55,33 +56,7 @@ enum Command {
     /// against the current directory. A long run shows a progress bar when stderr is a terminal.
     /// Latency is recorded per ring (time waiting in it), per tube (time spent in it) and per sink
     /// (end to end, from ingest); switch it off with `runtime: {metrics: off}`.
-    Run {
-        /// The pipeline config (YAML).
-        config: PathBuf,
-        /// Print no summary, latency table or progress bar.
-        #[arg(short, long)]
-        quiet: bool,
-        /// Print no progress bar.
-        #[arg(long)]
-        no_progress: bool,
-        /// Print a latency table for each interval while running, e.g. 1s or 500ms.
-        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
-        metrics_interval: Option<Duration>,
-        /// Write HdrHistogram V2 interval logs: one tagged histogram per ring, tube and sink per interval
-        /// (the whole run as one interval without --metrics-interval).
-        #[arg(long, value_name = "FILE")]
-        latency_log: Option<PathBuf>,
-        /// End a Stream run after this long, e.g. 30s (paced Synthetic sources and live feeds stop then).
-        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
-        duration: Option<Duration>,
-        /// End a live run once no trade has arrived on any WebSocket feed for this long, e.g. 2s.
-        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
-        idle_exit: Option<Duration>,
-        /// Record the run's sequenced input (every generator row, tick and feed status) into a new journal
-        /// directory, for `tubes replay`. Overrides the config's `journal: {dir}`.
-        #[arg(long, value_name = "DIR")]
-        journal: Option<PathBuf>,
-    },
+    Run(RunArgs),
     /// Measure latency: drive a pipeline with synthetic trades, or live feeds (--feed), at fixed rates.
     ///
     /// Each datapoint is timestamped with its intended send time, so a pipeline that falls behind shows it in
@@ -114,6 +89,30 @@ enum Command {
         #[arg(long)]
         feed: bool,
     },
+    /// Replay a recorded journal through its config (or another one over the same generators).
+    ///
+    /// With the recorded config, every sink's output is byte-identical to the recorded run's. Sinks write
+    /// where the config says, so use --config to send a replay's rows elsewhere. Examples:
+    ///   tubes run configs/btc_eth_volume.yaml --journal out/journal
+    ///   tubes replay out/journal
+    ///   tubes replay out/journal --config what_if.yaml --speed 10x
+    Replay {
+        /// The journal directory.
+        dir: PathBuf,
+        /// Run this config instead of the recorded one; its generators and tick sources are matched to
+        /// the journal's by label.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// max (default): as fast as possible; 1x: the recorded pace; 10x: ten times faster.
+        #[arg(long, default_value = "max")]
+        speed: String,
+        /// Print no summary.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Inspect a journal: info, dump, tail.
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Validate a config without running it; report every error at once (exit code 2 if any).
     ///
     /// Checks keys and types, labels, to_label and Consume targets, cycles, fields against what upstream
@@ -129,6 +128,76 @@ enum Command {
         /// The pipeline config (YAML).
         config: PathBuf,
     },
+}
+
+/// `tubes journal …`.
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Segments, records, time range, tubes with their fields and record counts, torn records.
+    Info {
+        /// The journal directory.
+        dir: PathBuf,
+    },
+    /// Print records with their field names, from the start or within an event-time range.
+    Dump {
+        /// The journal directory.
+        dir: PathBuf,
+        /// Only records with event time at or after this (RFC 3339, or unix time).
+        #[arg(long, value_parser = parse_time)]
+        from: Option<i64>,
+        /// Only records with event time before this.
+        #[arg(long, value_parser = parse_time)]
+        to: Option<i64>,
+        /// csv: a column per field name; ndjson: one object per record.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: journal::Format,
+    },
+    /// Follow a journal while it is written, printing each record as it is committed, until Ctrl-C.
+    Tail {
+        /// The journal directory.
+        dir: PathBuf,
+        /// Start at this record index (default: the first).
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// csv or ndjson.
+        #[arg(long, value_enum, default_value = "ndjson")]
+        format: journal::Format,
+    },
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    crate::time::parse_timestamp(s.as_bytes())
+        .ok_or_else(|| format!("'{s}' is not a time: write e.g. 2023-03-17T00:00:00Z"))
+}
+
+/// What `tubes run` takes.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The pipeline config (YAML).
+    config: PathBuf,
+    /// Print no summary, latency table or progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Print no progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// Print a latency table for each interval while running, e.g. 1s or 500ms.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    metrics_interval: Option<Duration>,
+    /// Write HdrHistogram V2 interval logs: one tagged histogram per ring, tube and sink per interval
+    /// (the whole run as one interval without --metrics-interval).
+    #[arg(long, value_name = "FILE")]
+    latency_log: Option<PathBuf>,
+    /// End a Stream run after this long, e.g. 30s (paced Synthetic sources and live feeds stop then).
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    duration: Option<Duration>,
+    /// End a live run once no trade has arrived on any WebSocket feed for this long, e.g. 2s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    idle_exit: Option<Duration>,
+    /// Record the run's sequenced input (every generator row, tick and feed status) into a new journal
+    /// directory, for `tubes replay`. Overrides the config's `journal: {dir}`.
+    #[arg(long, value_name = "DIR")]
+    journal: Option<PathBuf>,
 }
 
 /// A flag set by SIGINT or SIGTERM: the run stops cleanly (generators stop, the rest drains and flushes).
@@ -229,16 +298,18 @@ impl Observer for Watch {
     }
 }
 
-fn run(
-    config: &Path,
-    quiet: bool,
-    no_progress: bool,
-    interval: Option<Duration>,
-    latency_log: Option<PathBuf>,
-    duration: Option<Duration>,
-    idle_exit: Option<Duration>,
-    journal: Option<PathBuf>,
-) -> i32 {
+fn run(args: RunArgs) -> i32 {
+    let RunArgs {
+        config,
+        quiet,
+        no_progress,
+        metrics_interval: interval,
+        latency_log,
+        duration,
+        idle_exit,
+        journal,
+    } = args;
+    let config = config.as_path();
     let g = match load_graph(config) {
         Ok(g) => g,
         Err(e) => {
@@ -394,25 +465,29 @@ pub fn main() -> i32 {
     match Cli::parse().command {
         Command::Check { config } => check(&config),
         Command::Graph { config } => dot(&config),
-        Command::Run {
+        Command::Run(args) => run(args),
+        Command::Replay {
+            dir,
             config,
+            speed,
             quiet,
-            no_progress,
-            metrics_interval,
-            latency_log,
-            duration,
-            idle_exit,
-            journal,
-        } => run(
-            &config,
-            quiet,
-            no_progress,
-            metrics_interval,
-            latency_log,
-            duration,
-            idle_exit,
-            journal,
-        ),
+        } => match journal::parse_speed(&speed) {
+            Ok(speed) => journal::replay(&dir, config.as_deref(), speed, quiet),
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_CONFIG
+            }
+        },
+        Command::Journal(JournalCommand::Info { dir }) => journal::info(&dir),
+        Command::Journal(JournalCommand::Dump {
+            dir,
+            from,
+            to,
+            format,
+        }) => journal::dump(&dir, from, to, format),
+        Command::Journal(JournalCommand::Tail { dir, from, format }) => {
+            journal::tail(&dir, from, format)
+        }
         Command::Bench {
             config,
             rate,

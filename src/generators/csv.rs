@@ -416,6 +416,8 @@ impl CsvGenerator {
         };
         let mut template = Datapoint::new(Kind::Data, self.id, 0, 0);
         template.len = self.layout.fields.len() as u8;
+        // Fields no tube reads are not parsed: NaN says "no value" (to a journal reader, for one).
+        template.values = [f64::NAN; crate::datapoint::MAX_FIELDS];
         let mut prev = i64::MIN;
         let (mut rows, mut skipped, mut outside, mut done) = (0u64, 0u64, 0u64, 0u64);
         let mut unread = 0u64;

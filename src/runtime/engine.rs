@@ -6,6 +6,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::recording::Recording;
+use super::replay::Replay;
 use super::ring::{ring, Progress};
 use super::sequencer::Sequencer;
 use super::stage::{Local, Route, Stage, Tube};
@@ -120,6 +121,7 @@ enum Job {
     Csv(CsvGenerator, Outlet),
     Synthetic(SyntheticGenerator, Outlet),
     Feeds(FeedLoop, Outlet),
+    Replay(Box<Replay>, Outlet),
     Record(Option<Recording>),
     Sequencer(Sequencer),
     Stage(Stage),
@@ -235,10 +237,22 @@ pub struct Progressing {
 const SEQ: usize = 0;
 /// Name of the I/O thread's ring in latency tables and drop counts.
 const FEEDS: &str = "feeds";
+/// Name of a replay's ring.
+const JOURNAL: &str = "journal";
 
 impl Engine {
     /// Builds everything a run needs before the first datapoint flows.
     pub fn build(g: &Graph, plan: &Plan) -> Result<Engine, RunError> {
+        Self::build_with(g, plan, None)
+    }
+
+    /// Builds a run whose input is a journal: `replay` feeds the sequencer in place of every generator
+    /// and tick source of `g`.
+    pub fn build_replay(g: &Graph, plan: &Plan, replay: Replay) -> Result<Engine, RunError> {
+        Self::build_with(g, plan, Some(replay))
+    }
+
+    fn build_with(g: &Graph, plan: &Plan, mut replay: Option<Replay>) -> Result<Engine, RunError> {
         // Calibrate the clock now rather than on the first datapoint.
         crate::time::monotonic_ns();
         let n = g.nodes.len();
@@ -249,12 +263,18 @@ impl Engine {
             .nodes
             .iter()
             .any(|n| matches!(n.kind, NodeKind::WebSocket(_)));
-        let mut series: Vec<Series> = g
-            .nodes
-            .iter()
-            .filter(|n| n.kind.is_generator() && !matches!(n.kind, NodeKind::WebSocket(_)))
-            .map(|n| n.label.as_str())
-            .chain(has_feeds.then_some(FEEDS))
+        let own_rings: Vec<&str> = if replay.is_some() {
+            vec![JOURNAL]
+        } else {
+            g.nodes
+                .iter()
+                .filter(|n| n.kind.is_generator() && !matches!(n.kind, NodeKind::WebSocket(_)))
+                .map(|n| n.label.as_str())
+                .chain(has_feeds.then_some(FEEDS))
+                .collect()
+        };
+        let mut series: Vec<Series> = own_rings
+            .into_iter()
             .map(|name| Series {
                 kind: SeriesKind::Queue,
                 name: format!("{name}→sequencer"),
@@ -441,6 +461,15 @@ impl Engine {
         let mut bytes_total = 0;
         let mut feeds = Vec::new();
         for (id, node) in g.nodes.iter().enumerate() {
+            if let Some(r) = &mut replay {
+                // The journal replaces every generator and tick source; generators still count rows.
+                if node.kind.is_generator() {
+                    let c = Arc::new(GenCounters::default());
+                    counters.push((node.label.clone(), c.clone(), None));
+                    r.counters[id] = Some(c);
+                }
+                continue;
+            }
             match &node.kind {
                 NodeKind::WebSocket(src) => {
                     let c = Arc::new(GenCounters::default());
@@ -495,6 +524,20 @@ impl Engine {
                 _ => {}
             }
         }
+        let replaying = replay.is_some();
+        if let Some(r) = replay {
+            let dropped = drop_counter(&mut drops, format!("{JOURNAL}→sequencer"));
+            let (outlet, wake, prog) =
+                to_sequencer(ring_cap, &wakes[SEQ], &mut seq_inlets, dropped);
+            threads.push(Thread {
+                name: "tubes-replay".into(),
+                stage: None,
+                core: None,
+                job: Job::Replay(Box::new(r), outlet),
+                ctx: new_ctx(&wake),
+                progress: prog,
+            });
+        }
         if !feeds.is_empty() {
             let dropped = drop_counter(&mut drops, format!("{FEEDS}→sequencer"));
             let (outlet, wake, prog) =
@@ -523,7 +566,8 @@ impl Engine {
                 outlets: std::mem::take(&mut outlets[SEQ]),
                 routes: seq_routes,
                 progress: progress[SEQ].clone(),
-                batch: range.is_some(),
+                // A replay keeps the journal's order, which is the recorded merge order.
+                batch: range.is_some() && !replaying,
                 seq: 0,
                 waiting,
                 rec: Recorder::off(&placeholder),
@@ -554,7 +598,11 @@ impl Engine {
                         stage_series[t.stage.expect("a stage thread knows its stage")];
                     st.rec = Recorder::new(&metrics, first, count, on);
                 }
-                Job::Csv(..) | Job::Synthetic(..) | Job::Feeds(..) | Job::Record(_) => {}
+                Job::Csv(..)
+                | Job::Synthetic(..)
+                | Job::Feeds(..)
+                | Job::Replay(..)
+                | Job::Record(_) => {}
             }
         }
         let mut all_wakes = wakes;
@@ -692,6 +740,12 @@ impl Engine {
                         }
                         Job::Synthetic(gen, out) => {
                             let r = gen.run(out, &mut ctx).map(|()| Done::Generator);
+                            progress.end();
+                            out.consumer.notify();
+                            r
+                        }
+                        Job::Replay(replay, out) => {
+                            let r = replay.run(out, &mut ctx).map(|()| Done::Generator);
                             progress.end();
                             out.consumer.notify();
                             r

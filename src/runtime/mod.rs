@@ -9,6 +9,7 @@ mod engine;
 mod error;
 pub mod pin;
 mod recording;
+mod replay;
 pub mod ring;
 mod sequencer;
 mod stage;
@@ -19,6 +20,7 @@ pub use engine::{
     Engine, FeedReport, GenReport, Observer, OnProgress, Progressing, Report, Running,
 };
 pub use error::RunError;
+pub use replay::{Replay, ReplayStats};
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,0 +1,337 @@
+//! `tubes replay` and `tubes journal info|dump|tail`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::{load_graph, stop_on_signals, EXIT_CONFIG, EXIT_RUNTIME};
+use crate::datapoint::{Datapoint, Kind};
+use crate::generators::ws::status;
+use crate::graph::{self, Graph};
+use crate::journal::{Meta, Next, Reader, Tailer};
+use crate::runtime::{Engine, Replay};
+use crate::time::rfc3339;
+
+fn fail(e: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {e}");
+    EXIT_RUNTIME
+}
+
+/// The graph a journal was recorded with, from the config text it holds.
+fn recorded_graph(meta: &Meta) -> Result<Graph, crate::config::ConfigErrors> {
+    let (config, diag) = crate::config::parse_str(&meta.config, Path::new(&meta.config_file))?;
+    graph::check(config, diag)
+}
+
+/// Parses `max`, `1x`, `10`, `0.5x`.
+pub fn parse_speed(s: &str) -> Result<Option<f64>, String> {
+    if s == "max" {
+        return Ok(None);
+    }
+    match s.trim_end_matches('x').parse::<f64>() {
+        Ok(x) if x > 0.0 => Ok(Some(x)),
+        _ => Err(format!("'{s}' is not a speed: write max, 1x or 10x")),
+    }
+}
+
+/// `tubes replay DIR [--config FILE] [--speed S]`.
+pub fn replay(dir: &Path, config: Option<&Path>, speed: Option<f64>, quiet: bool) -> i32 {
+    let reader = match Reader::open(dir) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let g = match config {
+        Some(p) => load_graph(p),
+        None => recorded_graph(reader.meta()),
+    };
+    let g = match g {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_CONFIG;
+        }
+    };
+    let replay = match Replay::new(reader, &g, speed) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    let stats = replay.stats.clone();
+    let plan = graph::plan(&g);
+    let stop = stop_on_signals();
+    let report = Engine::build_replay(&g, &plan, replay).and_then(|mut e| {
+        e.set_stop(stop);
+        e.start()?.finish(|_| {})
+    });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if !quiet {
+        eprintln!("{}", crate::metrics::summary(&report));
+        eprintln!(
+            "  replay: {} records from {}; {} skipped (no such tube in the config){}",
+            stats.records.load(Ordering::Relaxed),
+            dir.display(),
+            stats.skipped.load(Ordering::Relaxed),
+            if stats.torn.load(Ordering::Relaxed) > 0 {
+                "; the journal ends in a torn record, which was not replayed"
+            } else {
+                ""
+            }
+        );
+    }
+    0
+}
+
+/// `tubes journal info DIR`.
+pub fn info(dir: &Path) -> i32 {
+    let mut r = match Reader::open(dir) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let meta = r.meta().clone();
+    let mut per: BTreeMap<u16, u64> = BTreeMap::new();
+    let (mut n, mut first, mut last, mut torn) = (0u64, None, None, false);
+    loop {
+        match r.next_record() {
+            Ok(Next::Record(dp)) => {
+                n += 1;
+                *per.entry(dp.source).or_default() += 1;
+                first.get_or_insert(dp.event_time);
+                last = Some(dp.event_time);
+            }
+            Ok(Next::End) => break,
+            Ok(Next::Torn) => {
+                torn = true;
+                break;
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    println!(
+        "journal {} ({}, format version {})",
+        dir.display(),
+        meta.content,
+        meta.version
+    );
+    println!(
+        "  {} records in {} segments of {} records",
+        n,
+        r.segments(),
+        meta.segment_records
+    );
+    if let (Some(a), Some(b)) = (first, last) {
+        println!("  event time {} → {}", rfc3339(a), rfc3339(b));
+    }
+    println!("  config {} (hash {})", meta.config_file, meta.config_hash);
+    for (id, count) in &per {
+        let t = meta.tubes.get(*id as usize);
+        println!(
+            "  {:<20} {:>10} records  fields: {}",
+            t.map_or("?", |t| t.label.as_str()),
+            count,
+            t.map_or(String::new(), |t| t.fields.join(", "))
+        );
+    }
+    println!(
+        "  torn records: {}",
+        if torn {
+            format!("yes, at record {n} (damage; records before it are whole)")
+        } else {
+            "none".into()
+        }
+    );
+    0
+}
+
+/// How `dump` and `tail` print records.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Format {
+    /// One CSV row per record: index, time, kind, tube, status, then a column per field name.
+    Csv,
+    /// One JSON object per record, with the tube's field names.
+    Ndjson,
+}
+
+struct Printer {
+    meta: Meta,
+    format: Format,
+    columns: Vec<String>,
+    feeds: Vec<String>,
+}
+
+impl Printer {
+    fn new(meta: Meta, format: Format) -> Printer {
+        let mut columns: Vec<String> = Vec::new();
+        for t in meta.tubes.iter().filter(|t| t.kind == "Generator") {
+            for f in &t.fields {
+                if !columns.contains(f) {
+                    columns.push(f.clone());
+                }
+            }
+        }
+        let feeds = meta.tubes.iter().map(|t| t.label.clone()).collect();
+        Printer {
+            meta,
+            format,
+            columns,
+            feeds,
+        }
+    }
+
+    fn header(&self, out: &mut impl Write) -> std::io::Result<()> {
+        if self.format == Format::Csv {
+            writeln!(
+                out,
+                "index,time,kind,tube,status,{}",
+                self.columns.join(",")
+            )?;
+        }
+        Ok(())
+    }
+
+    fn print(&self, out: &mut impl Write, index: u64, dp: &Datapoint) -> std::io::Result<()> {
+        let tube = self
+            .meta
+            .tubes
+            .get(dp.source as usize)
+            .map_or("?", |t| t.label.as_str());
+        let kind = match dp.kind {
+            Kind::Data => "data",
+            Kind::Event => "event",
+            Kind::Tick => "tick",
+            Kind::Status => "status",
+        };
+        let status = if dp.kind == Kind::Status {
+            status::Text {
+                dp,
+                feeds: &self.feeds,
+            }
+            .to_string()
+        } else {
+            String::new()
+        };
+        let fields = if dp.kind == Kind::Status {
+            &[][..]
+        } else {
+            self.meta.fields(dp.source as usize)
+        };
+        let time = rfc3339(dp.event_time);
+        match self.format {
+            Format::Csv => {
+                write!(out, "{index},{time},{kind},{tube},{status}")?;
+                for c in &self.columns {
+                    match fields.iter().position(|f| f == c) {
+                        Some(i) if i < dp.len as usize && !dp.values[i].is_nan() => {
+                            write!(out, ",{}", dp.values[i])?
+                        }
+                        _ => write!(out, ",")?,
+                    }
+                }
+                writeln!(out)
+            }
+            Format::Ndjson => {
+                let mut obj = serde_json::Map::new();
+                obj.insert("index".into(), index.into());
+                obj.insert("time".into(), time.into());
+                obj.insert("kind".into(), kind.into());
+                obj.insert("tube".into(), tube.into());
+                if dp.kind == Kind::Status {
+                    obj.insert("status".into(), status.into());
+                }
+                let mut f = serde_json::Map::new();
+                for (i, name) in fields.iter().enumerate().take(dp.len as usize) {
+                    f.insert(
+                        name.clone(),
+                        serde_json::Number::from_f64(dp.values[i])
+                            .map_or(serde_json::Value::Null, Into::into),
+                    );
+                }
+                obj.insert("fields".into(), f.into());
+                writeln!(out, "{}", serde_json::Value::Object(obj))
+            }
+        }
+    }
+}
+
+/// `tubes journal dump DIR [--from T] [--to T] [--format csv|ndjson]`.
+pub fn dump(dir: &Path, from: Option<i64>, to: Option<i64>, format: Format) -> i32 {
+    let mut r = match Reader::open(dir) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let p = Printer::new(r.meta().clone(), format);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut run = || -> Result<bool, String> {
+        p.header(&mut out).map_err(|e| e.to_string())?;
+        loop {
+            let index = r.position();
+            match r.next_record().map_err(|e| e.to_string())? {
+                Next::Record(dp) => {
+                    if from.is_some_and(|f| dp.event_time < f)
+                        || to.is_some_and(|t| dp.event_time >= t)
+                    {
+                        continue;
+                    }
+                    if let Err(e) = p.print(&mut out, index, &dp) {
+                        return if e.kind() == std::io::ErrorKind::BrokenPipe {
+                            Ok(false)
+                        } else {
+                            Err(e.to_string())
+                        };
+                    }
+                }
+                Next::End => return Ok(false),
+                Next::Torn => return Ok(true),
+            }
+        }
+    };
+    let result = run();
+    let _ = out.flush();
+    match result {
+        Ok(torn) => {
+            if torn {
+                eprintln!("note: the journal ends in a torn record (damage); records before it were printed");
+            }
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// `tubes journal tail DIR [--from INDEX] [--format csv|ndjson]`: follows until Ctrl-C.
+pub fn tail(dir: &Path, from: u64, format: Format) -> i32 {
+    let mut t = match Tailer::open(dir, from) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let p = Printer::new(t.meta().clone(), format);
+    let stop = stop_on_signals();
+    let mut out = std::io::stdout();
+    let _ = p.header(&mut out);
+    while !stop.load(Ordering::Relaxed) {
+        let index = t.position();
+        match t.next(Duration::from_millis(100)) {
+            Ok(Some(dp)) => {
+                if p.print(&mut out, index, &dp).is_err() {
+                    return 0;
+                }
+                let _ = out.flush();
+            }
+            Ok(None) => {}
+            Err(e) => return fail(e),
+        }
+    }
+    eprintln!(
+        "stopped at record {} (resume with --from {})",
+        t.position(),
+        t.position()
+    );
+    0
+}

@@ -1,0 +1,135 @@
+//! Replaying a journal: its records feed the sequencer in their recorded order, in place of the graph's
+//! generators and tick sources, so every tube sees exactly what it saw when the journal was recorded.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Ctx, Outlet, RunError};
+use crate::datapoint::{Kind, TubeId};
+use crate::generators::csv::GenCounters;
+use crate::graph::{Graph, NodeKind};
+use crate::journal::{Next, Reader};
+use crate::time::monotonic_ns;
+
+/// What a replay did besides feeding the graph.
+#[derive(Default, Debug)]
+pub struct ReplayStats {
+    /// Records replayed.
+    pub records: AtomicU64,
+    /// Records whose tube the graph does not have (a different config), skipped.
+    pub skipped: AtomicU64,
+    /// 1 when the journal ended in a torn record (damage), which was not replayed.
+    pub torn: AtomicU64,
+}
+
+/// A journal as the source of a run.
+pub struct Replay {
+    reader: Reader,
+    /// By recorded tube id: the same tube (by label) in this graph.
+    map: Vec<Option<TubeId>>,
+    speed: Option<f64>,
+    pub(super) counters: Vec<Option<Arc<GenCounters>>>,
+    /// Shared with whoever started the replay.
+    pub stats: Arc<ReplayStats>,
+}
+
+impl Replay {
+    /// Replays `reader` into graph `g`, matching the journal's generators and tick sources to `g`'s by
+    /// label. `speed`: None for as fast as possible, Some(x) for x times the recorded pace.
+    pub fn new(reader: Reader, g: &Graph, speed: Option<f64>) -> Result<Replay, String> {
+        let mut map = Vec::new();
+        let mut matched = 0;
+        for t in &reader.meta().tubes {
+            let id = g.nodes.iter().position(|n| {
+                n.label == t.label && (n.kind.is_generator() || matches!(n.kind, NodeKind::Tick(_)))
+            });
+            matched += usize::from(id.is_some());
+            map.push(id.map(|i| i as TubeId));
+        }
+        if matched == 0 {
+            return Err(format!(
+                "the config has none of the journal's generators ({}); replay needs a config over the same generator labels",
+                reader
+                    .meta()
+                    .tubes
+                    .iter()
+                    .filter(|t| t.kind == "Generator")
+                    .map(|t| t.label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Ok(Replay {
+            reader,
+            map,
+            speed,
+            counters: vec![None; g.nodes.len()],
+            stats: Arc::default(),
+        })
+    }
+
+    fn target(&self, recorded: u16) -> Option<TubeId> {
+        self.map.get(recorded as usize).copied().flatten()
+    }
+
+    /// Feeds every record to the sequencer, then ends.
+    pub fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
+        let t0 = monotonic_ns();
+        let mut first = None;
+        let mut n = 0u64;
+        loop {
+            if ctx.stopped() {
+                return Err(RunError::Stopped);
+            }
+            if ctx.stop_requested() {
+                break;
+            }
+            let rec = self
+                .reader
+                .next_record()
+                .map_err(|e| RunError::Input(e.to_string()))?;
+            let mut dp = match rec {
+                Next::Record(dp) => dp,
+                Next::End => break,
+                Next::Torn => {
+                    self.stats.torn.store(1, Ordering::Relaxed);
+                    break;
+                }
+            };
+            let Some(id) = self.target(dp.source) else {
+                self.stats.skipped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            if dp.kind == Kind::Status {
+                // The status names its generator by id: that generator's id in this graph.
+                match self.target(dp.values[3] as u16) {
+                    Some(origin) => dp.values[3] = f64::from(origin),
+                    None => continue,
+                }
+            }
+            if let Some(x) = self.speed {
+                let f = *first.get_or_insert(dp.ingest_time);
+                let due = t0 + (dp.ingest_time.saturating_sub(f) as f64 / x) as u64;
+                let now = monotonic_ns();
+                if due > now {
+                    out.notify();
+                    std::thread::sleep(Duration::from_nanos(due - now));
+                }
+            }
+            let now = monotonic_ns();
+            (dp.source, dp.seq, dp.ingest_time) = (id, 0, now);
+            out.push(dp, now, ctx)?;
+            if let Some(c) = &self.counters[id as usize] {
+                c.rows.fetch_add(1, Ordering::Relaxed);
+            }
+            n += 1;
+            if n.is_multiple_of(64) {
+                out.notify();
+                self.stats.records.store(n, Ordering::Relaxed);
+            }
+        }
+        self.stats.records.store(n, Ordering::Relaxed);
+        Ok(())
+    }
+}
