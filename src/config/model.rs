@@ -247,6 +247,8 @@ pub enum SinkOutput {
     Discard,
     /// NDJSON: one JSON object per row.
     Json(PathBuf),
+    /// A journal directory that a bot tails (`tubes::journal::Tailer`).
+    Journal(PathBuf),
 }
 
 /// A `Sink` tube.

@@ -594,7 +594,7 @@ fn sink_output(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<SinkOutput> 
     let (tag, payload, ppath) = r.tagged(
         v,
         path,
-        &["Stdout", "CSV", "JSON", "NDJSON", "Discard"],
+        &["Stdout", "CSV", "JSON", "NDJSON", "Journal", "Discard"],
         "datasink",
     )?;
     match tag {
@@ -603,10 +603,10 @@ fn sink_output(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<SinkOutput> 
         _ => {}
     }
     let p = PathBuf::from(r.string(payload, &ppath)?);
-    Some(if tag == "CSV" {
-        SinkOutput::Csv(p)
-    } else {
-        SinkOutput::Json(p)
+    Some(match tag {
+        "CSV" => SinkOutput::Csv(p),
+        "Journal" => SinkOutput::Journal(p),
+        _ => SinkOutput::Json(p),
     })
 }
 

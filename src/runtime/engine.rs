@@ -345,7 +345,28 @@ impl Engine {
                 let tube = match &node.kind {
                     NodeKind::Through(spec) => Tube::Through(Through::new(t, spec, data_ports)),
                     NodeKind::Sink { outputs, columns } => {
-                        Tube::Sink(Sink::open(outputs, columns, feed_names(g, t))?)
+                        let to_journal = outputs
+                            .iter()
+                            .any(|o| matches!(o, crate::config::SinkOutput::Journal(_)));
+                        if to_journal && columns.len() > crate::datapoint::MAX_FIELDS {
+                            return Err(RunError::Input(format!(
+                                "sink '{}' has {} columns; a Journal output holds at most {} (one record per row): split the columns over two sinks",
+                                node.label,
+                                columns.len(),
+                                crate::datapoint::MAX_FIELDS
+                            )));
+                        }
+                        let journal = to_journal.then(|| {
+                            let mut meta = crate::journal::meta_for(
+                                g,
+                                "output",
+                                crate::config::SEGMENT_RECORDS,
+                            );
+                            meta.tubes[t as usize].fields =
+                                columns.iter().map(|c| c.name.clone()).collect();
+                            (meta, t)
+                        });
+                        Tube::Sink(Sink::open(outputs, columns, feed_names(g, t), journal)?)
                     }
                     _ => unreachable!("only throughs and sinks are placed in stages"),
                 };

@@ -1,6 +1,7 @@
 //! Sinks: one row per input sequence number that caused output (DESIGN §4), written to stdout, CSV or NDJSON.
 
 mod csv;
+mod journal;
 mod ndjson;
 mod table;
 
@@ -24,6 +25,8 @@ pub struct Row<'a> {
     /// What a live feed said in this row (`gap 100 trades on binance btcusdt`), for sinks with a
     /// `status` column.
     pub status: Option<&'a str>,
+    /// The status datapoint behind `status`, for outputs that keep its values.
+    pub status_dp: Option<&'a Datapoint>,
 }
 
 impl Row<'_> {
@@ -65,6 +68,7 @@ pub struct Sink {
     /// The status received for the current sequence number, formatted.
     status: String,
     has_status: bool,
+    status_dp: Datapoint,
 }
 
 struct Output {
@@ -91,6 +95,7 @@ impl Sink {
         outputs: &[SinkOutput],
         columns: &[SinkColumn],
         feeds: Option<Vec<String>>,
+        journal: Option<(crate::journal::Meta, crate::datapoint::TubeId)>,
     ) -> Result<Sink, SinkError> {
         let with_status = feeds.is_some();
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
@@ -99,7 +104,9 @@ impl Sink {
             let target = match o {
                 SinkOutput::Discard => continue,
                 SinkOutput::Stdout => "stdout".to_string(),
-                SinkOutput::Csv(p) | SinkOutput::Json(p) => p.display().to_string(),
+                SinkOutput::Csv(p) | SinkOutput::Json(p) | SinkOutput::Journal(p) => {
+                    p.display().to_string()
+                }
             };
             let err = |source| SinkError {
                 target: target.clone(),
@@ -119,6 +126,12 @@ impl Sink {
                     csv::CsvWriter::new(open_file(p).map_err(err)?, &names, with_status)
                         .map_err(err)?,
                 ),
+                SinkOutput::Journal(dir) => {
+                    let (meta, id) = journal
+                        .clone()
+                        .expect("the engine describes a journal output");
+                    Box::new(journal::JournalWriter::create(dir, meta, id).map_err(err)?)
+                }
                 SinkOutput::Json(p) => Box::new(ndjson::NdjsonWriter::new(
                     open_file(p).map_err(err)?,
                     &names,
@@ -142,6 +155,7 @@ impl Sink {
             feeds,
             status: String::with_capacity(128),
             has_status: false,
+            status_dp: Datapoint::new(Kind::Status, 0, 0, 0),
         })
     }
 
@@ -154,6 +168,7 @@ impl Sink {
                 self.status.clear();
                 let _ = write!(self.status, "{}", status::Text { dp, feeds });
                 self.has_status = true;
+                self.status_dp = *dp;
                 self.any = true;
                 self.time = dp.event_time;
             }
@@ -182,6 +197,7 @@ impl Sink {
             values: &self.values,
             present: &self.present,
             status: self.has_status.then_some(self.status.as_str()),
+            status_dp: self.has_status.then_some(&self.status_dp),
         };
         let mut closed = None;
         for (i, o) in self.writers.iter_mut().enumerate() {
@@ -249,6 +265,7 @@ mod tests {
             values: &[1147.5, 5.0],
             present: &[true, true],
             status: None,
+            status_dp: None,
         })
         .unwrap();
         w.write_row(&Row {
@@ -256,6 +273,7 @@ mod tests {
             values: &[f64::NAN, 12.0],
             present: &[true, true],
             status: None,
+            status_dp: None,
         })
         .unwrap();
         w.write_row(&Row {
@@ -263,6 +281,7 @@ mod tests {
             values: &[3.0, 4.0],
             present: &[false, true],
             status: None,
+            status_dp: None,
         })
         .unwrap();
         w.flush().unwrap();
