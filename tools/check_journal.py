@@ -18,10 +18,11 @@ HEADER, SLOT = 64, 144
 FNV_BASIS, FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
 
 
-def fnv1a64(data):
+def fnv1a64_words(data):
+    """FNV-1a 64, a little-endian u64 word at a time."""
     h = FNV_BASIS
-    for b in data:
-        h = ((h ^ b) * FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    for (w,) in struct.iter_unpack("<Q", data):
+        h = ((h ^ w) * FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
     return h
 
 
@@ -43,7 +44,7 @@ def records(directory, meta):
                 if marker == 0:
                     return
                 payload = m[at + 16 : at + 144]
-                if marker != i + 1 or checksum != fnv1a64(struct.pack("<Q", i) + payload):
+                if marker != i + 1 or checksum != fnv1a64_words(struct.pack("<Q", i) + payload):
                     raise SystemExit(f"record {i} is torn")
                 seq, t, _ingest, src, kind, n = struct.unpack_from("<QqQHBB", payload, 0)
                 values = struct.unpack_from("<12d", payload, 32)[:n]

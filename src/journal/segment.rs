@@ -47,7 +47,8 @@ impl Segment {
                 f.write_all(&zeros[..n])?;
                 left -= n as u64;
             }
-            f.sync_all()
+            // Writing reserves the blocks (a full disk fails here); the sync policy decides about fsync.
+            f.flush()
         };
         if let Err(e) = fill() {
             let _ = std::fs::remove_file(&tmp);

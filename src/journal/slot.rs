@@ -13,7 +13,7 @@ pub const PAYLOAD: usize = 128;
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct Body {
-    /// FNV-1a 64 of the record's index (8 bytes, little-endian) followed by the payload.
+    /// [`checksum`] of the record's index and payload.
     pub checksum: u64,
     /// The datapoint ([`super::format::encode`]).
     pub payload: [u8; PAYLOAD],
@@ -41,12 +41,13 @@ pub enum Found {
     Record([u8; PAYLOAD]),
 }
 
-/// FNV-1a, 64-bit, over the index and the payload.
+/// FNV-1a, 64-bit, taken a little-endian u64 word at a time: over the index, then the payload's 16 words.
 pub fn checksum(index: u64, payload: &[u8; PAYLOAD]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in index.to_le_bytes().iter().chain(payload.iter()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    h = (h ^ index).wrapping_mul(0x0100_0000_01b3);
+    for w in payload.chunks_exact(8) {
+        let word = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        h = (h ^ word).wrapping_mul(0x0100_0000_01b3);
     }
     h
 }

@@ -1,0 +1,153 @@
+//! The journal: appending and replaying records, each against writing or reading the same bytes with
+//! plain buffered file I/O (the baseline), and a tailer's latency from commit to read.
+//!
+//! Run: cargo bench --bench journal
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, Criterion, Throughput};
+use tubes::datapoint::{Datapoint, Kind};
+use tubes::journal::format::{encode, SLOT};
+use tubes::journal::{Meta, Next, Reader, SyncPolicy, Tailer, Writer};
+
+const N: u64 = 200_000;
+
+fn meta() -> Meta {
+    Meta {
+        format: "tubes-journal".into(),
+        version: tubes::journal::format::VERSION,
+        content: "input".into(),
+        segment_records: 1 << 16,
+        config_hash: "0".into(),
+        config_file: "bench".into(),
+        config: String::new(),
+        tubes: Vec::new(),
+    }
+}
+
+fn record(i: u64) -> Datapoint {
+    let mut dp = Datapoint::new(Kind::Data, 0, i as i64, i);
+    dp.seq = i + 1;
+    dp.len = 4;
+    dp.values[..4].copy_from_slice(&[i as f64, 1.0, -1.0, 0.5]);
+    dp
+}
+
+fn journal_with(n: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(&dir.path().join("j"), meta(), SyncPolicy::Never).unwrap();
+    for i in 0..n {
+        w.append(&record(i)).unwrap();
+    }
+    dir
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("journal");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    g.throughput(Throughput::Bytes(N * SLOT as u64));
+    g.bench_function("append (journal, 200k records)", |b| {
+        b.iter_with_setup(
+            || tempfile::tempdir().unwrap(),
+            |dir| {
+                let mut w =
+                    Writer::create(&dir.path().join("j"), meta(), SyncPolicy::Never).unwrap();
+                for i in 0..N {
+                    w.append(&record(i)).unwrap();
+                }
+                w.close().unwrap();
+            },
+        )
+    });
+    g.bench_function("append (BufWriter<File>, same bytes)", |b| {
+        b.iter_with_setup(
+            || tempfile::tempdir().unwrap(),
+            |dir| {
+                let f = std::fs::File::create(dir.path().join("f")).unwrap();
+                let mut w = BufWriter::with_capacity(1 << 16, f);
+                for i in 0..N {
+                    let mut slot = [0u8; SLOT];
+                    slot[16..].copy_from_slice(&encode(&record(i)));
+                    w.write_all(&slot).unwrap();
+                }
+                w.flush().unwrap();
+            },
+        )
+    });
+    let dir = journal_with(N);
+    g.bench_function("replay (journal reader, 200k records)", |b| {
+        b.iter(|| {
+            let mut r = Reader::open(&dir.path().join("j")).unwrap();
+            let mut n = 0;
+            while let Next::Record(_) = r.next_record().unwrap() {
+                n += 1;
+            }
+            assert_eq!(n, N);
+        })
+    });
+    let flat = dir.path().join("flat");
+    {
+        let mut w = BufWriter::new(std::fs::File::create(&flat).unwrap());
+        for i in 0..N {
+            let mut slot = [0u8; SLOT];
+            slot[16..].copy_from_slice(&encode(&record(i)));
+            w.write_all(&slot).unwrap();
+        }
+    }
+    g.bench_function("replay (BufReader<File>, same bytes)", |b| {
+        b.iter(|| {
+            let mut r = BufReader::with_capacity(1 << 16, std::fs::File::open(&flat).unwrap());
+            let mut slot = [0u8; SLOT];
+            let mut sum = 0u64;
+            for _ in 0..N {
+                r.read_exact(&mut slot).unwrap();
+                sum = sum.wrapping_add(u64::from(slot[16]));
+            }
+            sum
+        })
+    });
+    g.finish();
+
+    // Commit to read: a writer appends record i and waits until a tailer thread, spinning, has read it.
+    let mut g = c.benchmark_group("journal tailer");
+    g.sample_size(20);
+    g.bench_function("commit → tailer read → acknowledged", |b| {
+        b.iter_custom(|iters| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("j");
+            let mut w = Writer::create(&path, meta(), SyncPolicy::Never).unwrap();
+            let seen = Arc::new(AtomicU64::new(u64::MAX));
+            let reader = std::thread::spawn({
+                let (seen, path) = (seen.clone(), path.clone());
+                move || {
+                    let mut t = Tailer::open(&path, 0).unwrap();
+                    for _ in 0..iters {
+                        let dp = t.next(Duration::from_secs(10)).unwrap().unwrap();
+                        seen.store(dp.seq - 1, Ordering::Release);
+                    }
+                }
+            });
+            let start = Instant::now();
+            for i in 0..iters {
+                w.append(&record(i)).unwrap();
+                while seen.load(Ordering::Acquire) != i {
+                    std::hint::spin_loop();
+                }
+            }
+            let elapsed = start.elapsed();
+            reader.join().unwrap();
+            elapsed
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
