@@ -207,3 +207,41 @@ fn info_and_dump_describe_the_journal_by_name() {
     assert_eq!(first["fields"]["Open"], serde_json::Value::Null);
     assert!(first["fields"]["Volume"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn tail_follows_a_journal_and_stops_cleanly_on_sigterm_saying_where_to_resume() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempdir();
+    let out = dir.path().join("rows.csv");
+    let cfg = write_config(
+        dir.path(),
+        "main.yaml",
+        &shipped_config_to("configs/btc_eth_volume.yaml", &out, "")
+            .replace("2023-05-01T00:00:00Z", "2023-03-17T01:00:00Z"),
+    );
+    let journal = dir.path().join("j");
+    let (code, _, err) = tubes(&["run", s(&cfg), "--journal", s(&journal), "-q"]);
+    assert_eq!(code, 0, "{err}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args(["journal", "tail", s(&journal), "--from", "100"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One hour of two files: 120 records; from index 100, twenty lines.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let got: Vec<serde_json::Value> = (0..20)
+        .map(|_| serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap())
+        .collect();
+    assert_eq!(got[0]["index"], 100);
+    assert_eq!(got[19]["index"], 119);
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = common::within(20, move || child.wait_with_output().unwrap());
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("resume with --from 120"), "{err}");
+}
