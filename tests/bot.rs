@@ -24,24 +24,15 @@ fn a_bot_tails_a_live_run_and_resumes_after_a_restart_with_every_row_once() {
             "max",
         ],
     );
-    let text = std::fs::read_to_string("configs/live_binance_btc_eth.yaml")
-        .unwrap()
-        .replace(
-            "market: btcusdt}",
-            &format!("market: btcusdt, url: \"{}\"}}", mock.url),
-        )
-        .replace(
-            "market: ethusdt}",
-            &format!("market: ethusdt, url: \"{}\"}}", mock.url),
-        )
-        .replace(
-            "[Stdout, {CSV: out/live_binance_btc_eth.csv}]",
-            &format!(
-                "[{{CSV: {}}}, {{Journal: {}}}]",
-                csv.display(),
-                rows_dir.display()
-            ),
-        );
+    let text = common::live_config_text(
+        &mock.url,
+        "",
+        &format!(
+            "[{{CSV: {}}}, {{Journal: {}}}]",
+            csv.display(),
+            rows_dir.display()
+        ),
+    );
     let cfg = write_config(dir.path(), "live.yaml", &text);
     let bot = |extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_example-bot"))

@@ -98,20 +98,7 @@ fn read_output(path: &Path) -> (Vec<Window>, Vec<String>) {
 
 /// The shipped live config, pointed at `url`, writing CSV to `out`, with `extra` added to both sources.
 fn config(dir: &Path, url: &str, out: &Path, extra: &str) -> std::path::PathBuf {
-    let text = std::fs::read_to_string("configs/live_binance_btc_eth.yaml")
-        .unwrap()
-        .replace(
-            "market: btcusdt}",
-            &format!("market: btcusdt, url: \"{url}\"{extra}}}"),
-        )
-        .replace(
-            "market: ethusdt}",
-            &format!("market: ethusdt, url: \"{url}\"{extra}}}"),
-        )
-        .replace(
-            "[Stdout, {CSV: out/live_binance_btc_eth.csv}]",
-            &format!("{{CSV: {}}}", out.display()),
-        );
+    let text = common::live_config_text(url, extra, &format!("{{CSV: {}}}", out.display()));
     write_config(dir, "live.yaml", &text)
 }
 

@@ -84,20 +84,7 @@ fn a_live_run_against_the_mock_replays_byte_for_byte() {
         ],
     );
     let out = dir.path().join("live.csv");
-    let text = std::fs::read_to_string("configs/live_binance_btc_eth.yaml")
-        .unwrap()
-        .replace(
-            "market: btcusdt}",
-            &format!("market: btcusdt, url: \"{}\"}}", mock.url),
-        )
-        .replace(
-            "market: ethusdt}",
-            &format!("market: ethusdt, url: \"{}\"}}", mock.url),
-        )
-        .replace(
-            "[Stdout, {CSV: out/live_binance_btc_eth.csv}]",
-            &format!("{{CSV: {}}}", out.display()),
-        );
+    let text = common::live_config_text(&mock.url, "", &format!("{{CSV: {}}}", out.display()));
     let cfg = write_config(dir.path(), "live.yaml", &text);
     let journal = dir.path().join("j");
     let lines = common::within(60, {
@@ -151,12 +138,7 @@ fn a_replay_through_another_config_equals_a_fresh_run_of_it() {
 fn info_and_dump_describe_the_journal_by_name() {
     let dir = tempdir();
     let out = dir.path().join("rows.csv");
-    let cfg = write_config(
-        dir.path(),
-        "main.yaml",
-        &shipped_config_to("configs/btc_eth_volume.yaml", &out, "")
-            .replace("2023-05-01T00:00:00Z", "2023-03-18T00:00:00Z"),
-    );
+    let cfg = common::main_job_to(dir.path(), &out, "2023-03-18T00:00:00Z");
     let journal = dir.path().join("j");
     let (code, _, err) = tubes(&["run", s(&cfg), "--journal", s(&journal), "-q"]);
     assert_eq!(code, 0, "{err}");
@@ -213,12 +195,7 @@ fn tail_follows_a_journal_and_stops_cleanly_on_sigterm_saying_where_to_resume() 
     use std::io::{BufRead, BufReader};
     let dir = tempdir();
     let out = dir.path().join("rows.csv");
-    let cfg = write_config(
-        dir.path(),
-        "main.yaml",
-        &shipped_config_to("configs/btc_eth_volume.yaml", &out, "")
-            .replace("2023-05-01T00:00:00Z", "2023-03-17T01:00:00Z"),
-    );
+    let cfg = common::main_job_to(dir.path(), &out, "2023-03-17T01:00:00Z");
     let journal = dir.path().join("j");
     let (code, _, err) = tubes(&["run", s(&cfg), "--journal", s(&journal), "-q"]);
     assert_eq!(code, 0, "{err}");

@@ -140,3 +140,29 @@ pub fn run_live(path: &Path, idle: Duration) -> Result<Report, String> {
         .finish(|_| {})
         .map_err(|e| e.to_string())
 }
+
+/// `configs/live_binance_btc_eth.yaml` with both feeds pointed at `url` (plus `extra` source options, e.g.
+/// `, stale_after: 1s`) and its sink outputs replaced by `datasink` (e.g. `{CSV: out.csv}`).
+pub fn live_config_text(url: &str, extra: &str, datasink: &str) -> String {
+    std::fs::read_to_string("configs/live_binance_btc_eth.yaml")
+        .unwrap()
+        .replace(
+            "market: btcusdt}",
+            &format!("market: btcusdt, url: \"{url}\"{extra}}}"),
+        )
+        .replace(
+            "market: ethusdt}",
+            &format!("market: ethusdt, url: \"{url}\"{extra}}}"),
+        )
+        .replace("[Stdout, {CSV: out/live_binance_btc_eth.csv}]", datasink)
+}
+
+/// The main job's config, writing CSV to `out` and ending its Batch range at `to`.
+pub fn main_job_to(dir: &Path, out: &Path, to: &str) -> PathBuf {
+    write_config(
+        dir,
+        "main.yaml",
+        &shipped_config_to("configs/btc_eth_volume.yaml", out, "")
+            .replace("2023-05-01T00:00:00Z", to),
+    )
+}
