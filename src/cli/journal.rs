@@ -61,7 +61,8 @@ pub fn replay(dir: &Path, config: Option<&Path>, speed: Option<f64>, quiet: bool
         }
     };
     let stats = replay.stats.clone();
-    let plan = graph::plan(&g);
+    // One thread, the journal reader, replaces every generator.
+    let plan = graph::plan_with_sources(&g, 1);
     let stop = stop_on_signals();
     let report = Engine::build_replay(&g, &plan, replay).and_then(|mut e| {
         e.set_stop(stop);

@@ -10,4 +10,4 @@ pub use check::{
     check, Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec, TRADE_FIELDS,
 };
 pub use dot::to_dot;
-pub use plan::{plan, Plan, StagePlan};
+pub use plan::{plan, plan_with_sources, Plan, StagePlan};

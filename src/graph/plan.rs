@@ -25,6 +25,22 @@ pub struct StagePlan {
 
 /// Plans the stages of a checked graph.
 pub fn plan(g: &Graph) -> Plan {
+    // Every WebSocket generator shares one I/O thread.
+    let feeds = g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.kind, NodeKind::WebSocket(_)));
+    let generators = g
+        .nodes
+        .iter()
+        .filter(|n| n.kind.is_generator() && !matches!(n.kind, NodeKind::WebSocket(_)))
+        .count()
+        + usize::from(feeds);
+    plan_with_sources(g, generators)
+}
+
+/// Plans the stages of `g` when `generators` threads feed the sequencer (a replay has one: the journal).
+pub fn plan_with_sources(g: &Graph, generators: usize) -> Plan {
     let cores = core_count();
     let placeable: Vec<TubeId> = g
         .topo
@@ -37,17 +53,6 @@ pub fn plan(g: &Graph) -> Plan {
             )
         })
         .collect();
-    // Every WebSocket generator shares one I/O thread.
-    let feeds = g
-        .nodes
-        .iter()
-        .any(|n| matches!(n.kind, NodeKind::WebSocket(_)));
-    let generators = g
-        .nodes
-        .iter()
-        .filter(|n| n.kind.is_generator() && !matches!(n.kind, NodeKind::WebSocket(_)))
-        .count()
-        + usize::from(feeds);
     let chunked = |k: usize| -> Vec<Vec<TubeId>> {
         let k = k.clamp(1, placeable.len().max(1));
         let per = placeable.len().div_ceil(k).max(1);
