@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
@@ -34,12 +34,6 @@ struct Args {
     /// Stop once no row has come for this many seconds.
     #[arg(long)]
     idle_exit: Option<f64>,
-}
-
-fn wall_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 fn save(path: &Path, pos: u64) {
@@ -77,6 +71,8 @@ fn main() {
         }
     };
     let meta = tailer.meta().clone();
+    // Statuses name their generator by tube id.
+    let labels: Vec<String> = meta.tubes.iter().map(|t| t.label.clone()).collect();
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
     let (mut rows, mut last_row) = (0u64, Instant::now());
     while !stop.load(Ordering::Relaxed) && a.count.is_none_or(|c| rows < c) {
@@ -93,15 +89,18 @@ fn main() {
             }
             continue;
         };
-        let _ = latency.record(wall_ns().saturating_sub(dp.ingest_time).max(1));
+        let _ = latency.record(
+            (tubes::time::wall_ns() as u64)
+                .saturating_sub(dp.ingest_time)
+                .max(1),
+        );
         let time = tubes::time::rfc3339(dp.event_time);
         if dp.kind == Kind::Status {
-            let feeds: Vec<String> = meta.tubes.iter().map(|t| t.label.clone()).collect();
             println!(
                 "{time} status {}",
                 tubes::generators::ws::status::Text {
                     dp: &dp,
-                    feeds: &feeds
+                    feeds: &labels
                 }
             );
         } else {

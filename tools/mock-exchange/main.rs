@@ -87,20 +87,10 @@ struct Args {
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
-    let (n, unit) = s.split_at(
-        s.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len()),
-    );
-    let n: f64 = n
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration like 3s or 500ms"))?;
-    let secs = match unit {
-        "ms" => n / 1e3,
-        "s" | "" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("'{s}': use ms, s or m")),
-    };
-    Ok(Duration::from_secs_f64(secs))
+    match tubes::config::parse_duration(s) {
+        Some(ns) if ns > 0 => Ok(Duration::from_nanos(ns as u64)),
+        _ => Err(format!("'{s}' is not a duration like 3s or 500ms")),
+    }
 }
 
 fn skip(s: &str) -> Result<(usize, usize), String> {

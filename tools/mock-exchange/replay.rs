@@ -5,7 +5,9 @@
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use tubes::time::wall_ns;
 
 use tungstenite::{Message, WebSocket};
 
@@ -163,12 +165,6 @@ pub struct Shared {
 pub trait Cut: Read + Write {
     /// Closes the TCP connection without a WebSocket close frame.
     fn cut(&mut self);
-}
-
-fn wall_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// `line` with `"mock_sent_ns":<at>` added, when `at` is given and the line is a JSON object.
