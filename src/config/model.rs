@@ -125,6 +125,13 @@ pub struct WsSource {
     pub sent_stamps: bool,
 }
 
+impl WsSource {
+    /// How statuses and the summary name this feed: `binance btcusdt`.
+    pub fn feed_name(&self) -> String {
+        format!("{} {}", self.exchange.name(), self.market)
+    }
+}
+
 /// `Synthetic: {rate: 50000, price: 60000, seed: 1, stall: {after: 500ms, for: 100ms}}`.
 ///
 /// Emits trades with fields `price`, `quantity`, `side`, `trade_id`. Each datapoint's ingest time is its

@@ -18,7 +18,7 @@ pub fn to_dot(g: &Graph) -> String {
                 ("box", format!("CSV {}", source.path.display()))
             }
             NodeKind::Synthetic(s) => ("box", format!("Synthetic {} /s", s.rate)),
-            NodeKind::WebSocket(s) => ("box", format!("{} {}", s.exchange.name(), s.market)),
+            NodeKind::WebSocket(s) => ("box", s.feed_name()),
             NodeKind::Through(t) if t.nop => ("ellipse", "NOP".to_string()),
             NodeKind::Through(_) => ("ellipse", n.schema.join(", ")),
             NodeKind::Sink { .. } => ("cds", "Sink".to_string()),

@@ -181,7 +181,7 @@ fn feed_names(g: &Graph, t: TubeId) -> Option<Vec<String>> {
         g.nodes
             .iter()
             .map(|n| match &n.kind {
-                NodeKind::WebSocket(s) => format!("{} {}", s.exchange.name(), s.market),
+                NodeKind::WebSocket(s) => s.feed_name(),
                 _ => n.label.clone(),
             })
             .collect()
@@ -210,6 +210,17 @@ fn to_sequencer(
         drops,
     };
     (outlet, wake, progress)
+}
+
+/// A generator has returned: it publishes that it has ended and wakes the sequencer, whatever the result.
+fn generator_ended(
+    r: Result<(), RunError>,
+    out: &Outlet,
+    progress: &Progress,
+) -> Result<Done, RunError> {
+    progress.end();
+    out.notify();
+    r.map(|()| Done::Generator)
 }
 
 /// A new drop counter named `ring`, when drops are on.
@@ -494,8 +505,7 @@ impl Engine {
             match &node.kind {
                 NodeKind::WebSocket(src) => {
                     let c = Arc::new(GenCounters::default());
-                    let feed = format!("{} {}", src.exchange.name(), src.market);
-                    counters.push((node.label.clone(), c.clone(), Some(feed)));
+                    counters.push((node.label.clone(), c.clone(), Some(src.feed_name())));
                     feeds.push(FeedSpec {
                         id: id as TubeId,
                         source: src.clone(),
@@ -754,28 +764,20 @@ impl Engine {
                     start.wait();
                     let r = match &mut job {
                         Job::Csv(gen, out) => {
-                            let r = gen.run(out, &mut ctx).map(|()| Done::Generator);
-                            progress.end();
-                            out.consumer.notify();
-                            r
+                            let r = gen.run(out, &mut ctx);
+                            generator_ended(r, out, &progress)
                         }
                         Job::Synthetic(gen, out) => {
-                            let r = gen.run(out, &mut ctx).map(|()| Done::Generator);
-                            progress.end();
-                            out.consumer.notify();
-                            r
+                            let r = gen.run(out, &mut ctx);
+                            generator_ended(r, out, &progress)
                         }
                         Job::Replay(replay, out) => {
-                            let r = replay.run(out, &mut ctx).map(|()| Done::Generator);
-                            progress.end();
-                            out.consumer.notify();
-                            r
+                            let r = replay.run(out, &mut ctx);
+                            generator_ended(r, out, &progress)
                         }
                         Job::Feeds(feeds, out) => {
-                            let r = feeds.run(out, &mut ctx).map(|()| Done::Generator);
-                            progress.end();
-                            out.consumer.notify();
-                            r
+                            let r = feeds.run(out, &mut ctx);
+                            generator_ended(r, out, &progress)
                         }
                         Job::Record(rec) => {
                             let mut r = rec.take().expect("a journal job runs once");

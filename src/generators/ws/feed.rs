@@ -82,16 +82,17 @@ impl FeedLoop {
                 subscribe: exchange.subscribe(&channel, &names),
                 endpoint,
                 tls,
+                // Shared by the connection's generators: the strictest of their settings.
                 stale_after: ns(specs
                     .iter()
                     .map(|f| f.source.stale_after)
                     .min()
-                    .unwrap_or(first.stale_after)),
+                    .expect("a group has a generator")),
                 ping_every: ns(specs
                     .iter()
                     .map(|f| f.source.ping_every)
                     .min()
-                    .unwrap_or(first.ping_every)),
+                    .expect("a group has a generator")),
                 backoff: (ns(first.backoff.0), ns(first.backoff.1)),
                 stamps: specs.iter().any(|f| f.source.sent_stamps),
             };
