@@ -31,11 +31,7 @@ impl JournalWriter {
 impl RowWriter for JournalWriter {
     fn write_row(&mut self, row: &Row<'_>) -> io::Result<()> {
         let mut dp = match row.status_dp {
-            Some(s) => {
-                let mut d = *s;
-                d.kind = Kind::Status;
-                d
-            }
+            Some(s) => *s,
             None => {
                 let mut d = Datapoint::new(Kind::Data, self.id, row.time, 0);
                 d.len = row.values.len().min(MAX_FIELDS) as u8;

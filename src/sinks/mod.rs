@@ -65,10 +65,10 @@ pub struct Sink {
     rows: u64,
     /// Feed names by tube id, when a live feed is upstream (the sink then has a `status` column).
     feeds: Option<Vec<String>>,
-    /// The status received for the current sequence number, formatted.
-    status: String,
-    has_status: bool,
-    status_dp: Datapoint,
+    /// The status received for the current sequence number, if any.
+    status: Option<Datapoint>,
+    /// Where its sentence is formatted (reused, so writing a row does not allocate).
+    status_text: String,
 }
 
 struct Output {
@@ -153,9 +153,8 @@ impl Sink {
             writers,
             rows: 0,
             feeds,
-            status: String::with_capacity(128),
-            has_status: false,
-            status_dp: Datapoint::new(Kind::Status, 0, 0, 0),
+            status: None,
+            status_text: String::with_capacity(128),
         })
     }
 
@@ -163,12 +162,8 @@ impl Sink {
     #[inline]
     pub fn on_input(&mut self, port: u8, dp: &Datapoint) {
         if dp.kind == Kind::Status {
-            if let Some(feeds) = &self.feeds {
-                use std::fmt::Write as _;
-                self.status.clear();
-                let _ = write!(self.status, "{}", status::Text { dp, feeds });
-                self.has_status = true;
-                self.status_dp = *dp;
+            if self.feeds.is_some() {
+                self.status = Some(*dp);
                 self.any = true;
                 self.time = dp.event_time;
             }
@@ -192,12 +187,17 @@ impl Sink {
         if !self.any {
             return Ok(false);
         }
+        if let (Some(dp), Some(feeds)) = (&self.status, &self.feeds) {
+            use std::fmt::Write as _;
+            self.status_text.clear();
+            let _ = write!(self.status_text, "{}", status::Text { dp, feeds });
+        }
         let row = Row {
             time: self.time,
             values: &self.values,
             present: &self.present,
-            status: self.has_status.then_some(self.status.as_str()),
-            status_dp: self.has_status.then_some(&self.status_dp),
+            status: self.status.is_some().then_some(self.status_text.as_str()),
+            status_dp: self.status.as_ref(),
         };
         let mut closed = None;
         for (i, o) in self.writers.iter_mut().enumerate() {
@@ -217,7 +217,7 @@ impl Sink {
         }
         self.rows += 1;
         self.any = false;
-        self.has_status = false;
+        self.status = None;
         self.present.fill(false);
         Ok(true)
     }
@@ -333,5 +333,63 @@ mod tests {
             json.lines().nth(1).unwrap(),
             r#"{"timestamp":"2023-03-16T22:20:00.000Z","x.v":null,"y.n":12}"#
         );
+    }
+
+    #[test]
+    fn a_status_fills_the_last_column_of_csv_ndjson_and_the_table() {
+        let t = crate::time::parse_timestamp(b"2024-08-08T23:54:56Z").unwrap();
+        let write = |w: &mut dyn RowWriter| {
+            w.write_row(&Row {
+                time: t,
+                values: &[f64::NAN],
+                present: &[false],
+                status: Some("gap 3 trades on binance btcusdt"),
+                status_dp: None,
+            })
+            .unwrap();
+            w.write_row(&Row {
+                time: t,
+                values: &[10.5],
+                present: &[true],
+                status: None,
+                status_dp: None,
+            })
+            .unwrap();
+            w.flush().unwrap();
+        };
+        let text = |b: &Shared| String::from_utf8(b.0.lock().unwrap().clone()).unwrap();
+        let (a, b, c) = (Shared::default(), Shared::default(), Shared::default());
+        write(
+            &mut csv::CsvWriter::new(BufWriter::new(Box::new(a.clone())), &["x.v"], true).unwrap(),
+        );
+        write(&mut ndjson::NdjsonWriter::new(
+            BufWriter::new(Box::new(b.clone())),
+            &["x.v"],
+            true,
+        ));
+        write(
+            &mut table::TableWriter::new(BufWriter::new(Box::new(c.clone())), &["x.v"], true)
+                .unwrap(),
+        );
+        assert_eq!(
+            text(&a),
+            "timestamp,x.v,status\n2024-08-08T23:54:56.000Z,,gap 3 trades on binance btcusdt\n2024-08-08T23:54:56.000Z,10.5,\n"
+        );
+        let json: Vec<String> = text(&b).lines().map(str::to_string).collect();
+        assert_eq!(
+            json,
+            [
+                r#"{"timestamp":"2024-08-08T23:54:56.000Z","x.v":null,"status":"gap 3 trades on binance btcusdt"}"#,
+                r#"{"timestamp":"2024-08-08T23:54:56.000Z","x.v":10.5,"status":null}"#
+            ]
+        );
+        let table = text(&c);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].ends_with("  status"), "{table}");
+        assert!(
+            lines[1].ends_with("  gap 3 trades on binance btcusdt"),
+            "{table}"
+        );
+        assert!(lines[2].ends_with("10.5"), "{table}");
     }
 }
