@@ -13,17 +13,7 @@ fn a_bot_tails_a_live_run_and_resumes_after_a_restart_with_every_row_once() {
     let rows_dir = dir.path().join("rows");
     let pos = dir.path().join("bot.pos");
     let csv = dir.path().join("rows.csv");
-    let mock = Mock::start(
-        dir.path(),
-        &[
-            "--exchange",
-            "binance",
-            "--capture",
-            "testdata/ws/binance_spot_btcusdt_ethusdt_trade.ndjson",
-            "--speed",
-            "max",
-        ],
-    );
+    let mock = Mock::binance(dir.path(), &["--speed", "max"]);
     let text = common::live_config_text(
         &mock.url,
         "",

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{ms, read_csv, run_live, tempdir, within, write_config, Mock};
 
-const CAPTURE: &str = "testdata/ws/binance_spot_btcusdt_ethusdt_trade.ndjson";
+use common::BINANCE_CAPTURE as CAPTURE;
 const IDLE: Duration = Duration::from_millis(1500);
 
 /// One window: the BTC trade that closed it (ms), BTC volume, ETH trades and ETH volume in it.
@@ -108,16 +108,9 @@ fn run_against(
     extra: &str,
 ) -> (tubes::runtime::Report, Vec<Window>, Vec<String>, String) {
     let dir = tempdir();
-    let mut all = vec![
-        "--exchange",
-        "binance",
-        "--capture",
-        CAPTURE,
-        "--speed",
-        "max",
-    ];
+    let mut all = vec!["--speed", "max"];
     all.extend_from_slice(args);
-    let mock = Mock::start(dir.path(), &all);
+    let mock = Mock::binance(dir.path(), &all);
     let out = dir.path().join("out.csv");
     let cfg = config(dir.path(), &mock.url, &out, extra);
     let report = within(60, move || run_live(&cfg, IDLE))
@@ -262,13 +255,9 @@ fn wss_against_a_private_ca() {
 #[test]
 fn a_certificate_from_an_untrusted_ca_fails_the_run_clearly() {
     let dir = tempdir();
-    let mock = Mock::start(
+    let mock = Mock::binance(
         dir.path(),
         &[
-            "--exchange",
-            "binance",
-            "--capture",
-            CAPTURE,
             "--tls-cert",
             "testdata/tls/server.pem",
             "--tls-key",
@@ -462,17 +451,7 @@ fn finish_out(mut child: std::process::Child, secs: u64) -> (Option<i32>, String
 fn sigterm_and_duration_end_a_live_run_with_every_row_flushed() {
     let dir = tempdir();
     // Original pacing: the capture would take eleven minutes.
-    let mock = Mock::start(
-        dir.path(),
-        &[
-            "--exchange",
-            "binance",
-            "--capture",
-            CAPTURE,
-            "--speed",
-            "1",
-        ],
-    );
+    let mock = Mock::binance(dir.path(), &["--speed", "1"]);
     let out = dir.path().join("out.csv");
     let cfg = config(dir.path(), &mock.url, &out, "");
     let child = spawn_tubes(&["run", cfg.to_str().unwrap()]);

@@ -24,6 +24,12 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Runs `config`, recording its input into `journal`.
+fn record(config: &Path, journal: &Path) {
+    let (code, _, err) = tubes(&["run", s(config), "--journal", s(journal), "-q"]);
+    assert_eq!(code, 0, "{err}");
+}
+
 /// Records `config` into a journal, keeps its output, replays the journal, and compares the outputs.
 fn record_and_replay(config: &Path, out: &Path, journal: &Path, extra: &[&str]) -> usize {
     let mut args = vec!["run", s(config), "--journal", s(journal), "-q"];
@@ -68,20 +74,9 @@ fn a_batch_run_replays_byte_for_byte() {
 #[test]
 fn a_live_run_against_the_mock_replays_byte_for_byte() {
     let dir = tempdir();
-    let mock = Mock::start(
+    let mock = Mock::binance(
         dir.path(),
-        &[
-            "--exchange",
-            "binance",
-            "--capture",
-            "testdata/ws/binance_spot_btcusdt_ethusdt_trade.ndjson",
-            "--speed",
-            "max",
-            "--drop-every",
-            "10000",
-            "--overlap",
-            "50",
-        ],
+        &["--speed", "max", "--drop-every", "10000", "--overlap", "50"],
     );
     let out = dir.path().join("live.csv");
     let text = common::live_config_text(&mock.url, "", &format!("{{CSV: {}}}", out.display()));
@@ -110,8 +105,7 @@ fn a_replay_through_another_config_equals_a_fresh_run_of_it() {
         &shipped_config_to("configs/btc_eth_volume.yaml", &out, ""),
     );
     let journal = dir.path().join("j");
-    let (code, _, err) = tubes(&["run", s(&cfg), "--journal", s(&journal), "-q"]);
-    assert_eq!(code, 0, "{err}");
+    record(&cfg, &journal);
     // What if the windows closed every 500 BTC?
     let what_if_out = dir.path().join("what_if.csv");
     let what_if = write_config(
@@ -140,8 +134,7 @@ fn info_and_dump_describe_the_journal_by_name() {
     let out = dir.path().join("rows.csv");
     let cfg = common::main_job_to(dir.path(), &out, "2023-03-18T00:00:00Z");
     let journal = dir.path().join("j");
-    let (code, _, err) = tubes(&["run", s(&cfg), "--journal", s(&journal), "-q"]);
-    assert_eq!(code, 0, "{err}");
+    record(&cfg, &journal);
     let (code, info, _) = tubes(&["journal", "info", s(&journal)]);
     assert_eq!(code, 0);
     // One day of minute bars from each file.
@@ -197,8 +190,7 @@ fn tail_follows_a_journal_and_stops_cleanly_on_sigterm_saying_where_to_resume() 
     let out = dir.path().join("rows.csv");
     let cfg = common::main_job_to(dir.path(), &out, "2023-03-17T01:00:00Z");
     let journal = dir.path().join("j");
-    let (code, _, err) = tubes(&["run", s(&cfg), "--journal", s(&journal), "-q"]);
-    assert_eq!(code, 0, "{err}");
+    record(&cfg, &journal);
     let mut child = Command::new(env!("CARGO_BIN_EXE_tubes"))
         .args(["journal", "tail", s(&journal), "--from", "100"])
         .stdout(std::process::Stdio::piped())

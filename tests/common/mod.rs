@@ -95,6 +95,9 @@ pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The real Binance spot capture: 34,419 trade messages, BTC and ETH on one combined stream.
+pub const BINANCE_CAPTURE: &str = "testdata/ws/binance_spot_btcusdt_ethusdt_trade.ndjson";
+
 /// The mock exchange as a child process on a free loopback port, logging to a file; killed when dropped.
 pub struct Mock {
     /// The process.
@@ -120,6 +123,14 @@ impl Mock {
             process,
             log,
         }
+    }
+
+    /// The mock playing Binance from the real spot capture (BTC and ETH), with `extra` arguments
+    /// (`--speed max`, faults, TLS).
+    pub fn binance(dir: &Path, extra: &[&str]) -> Mock {
+        let mut args = vec!["--exchange", "binance", "--capture", BINANCE_CAPTURE];
+        args.extend_from_slice(extra);
+        Mock::start(dir, &args)
     }
 
     /// What it logged so far.
