@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion, Throughput};
-use tubes::datapoint::{Datapoint, Kind};
+use tubes::base::datapoint::{Datapoint, Kind};
 use tubes::journal::format::{encode, SLOT};
 use tubes::journal::{Meta, Next, Reader, SyncPolicy, Tailer, Writer};
 

@@ -39,11 +39,11 @@ fn fill(out: &mut [u64], mut next: impl FnMut() -> Option<u64>) -> usize {
 
 struct Tubes;
 impl Queue for Tubes {
-    type P = tubes::runtime::ring::Producer<u64>;
-    type C = tubes::runtime::ring::Consumer<u64>;
+    type P = tubes::base::ring::Producer<u64>;
+    type C = tubes::base::ring::Consumer<u64>;
     const NAME: &'static str = "tubes ring";
     fn make() -> (Self::P, Self::C) {
-        tubes::runtime::ring::ring(CAPACITY)
+        tubes::base::ring::ring(CAPACITY)
     }
     fn push(p: &mut Self::P, items: &[u64]) -> usize {
         if items.len() == 1 {
@@ -144,12 +144,12 @@ where
     let start = Arc::new(std::sync::Barrier::new(2));
     let s2 = start.clone();
     let ta = std::thread::spawn(move || {
-        tubes::runtime::pin::pin_current(0);
+        tubes::base::pin::pin_current(0);
         s2.wait();
         a()
     });
     let tb = std::thread::spawn(move || {
-        tubes::runtime::pin::pin_current(1);
+        tubes::base::pin::pin_current(1);
         start.wait();
         b()
     });

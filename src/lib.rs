@@ -8,9 +8,9 @@
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod base;
 pub mod cli;
 pub mod config;
-pub mod datapoint;
 pub mod events;
 pub mod generators;
 pub mod graph;
@@ -19,4 +19,3 @@ pub mod metrics;
 pub mod runtime;
 pub mod sinks;
 pub mod throughs;
-pub mod time;

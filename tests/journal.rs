@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::tempdir;
-use tubes::datapoint::{Datapoint, Kind};
+use tubes::base::datapoint::{Datapoint, Kind};
 use tubes::journal::{JournalError, Meta, Next, Reader, SyncPolicy, Tailer, TubeMeta, Writer};
 
 /// The datapoint stored as record `i`: every field derived from `i`, so any record can be checked alone.

@@ -3,7 +3,7 @@
 #![cfg(loom)]
 
 use loom::thread;
-use tubes::runtime::ring::{ring, Progress};
+use tubes::base::ring::{ring, Progress};
 
 #[test]
 fn push_then_pop_delivers_every_value_in_order_through_a_wrapping_ring() {

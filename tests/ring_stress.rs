@@ -2,7 +2,7 @@
 
 mod common;
 use common::within;
-use tubes::runtime::ring::ring;
+use tubes::base::ring::ring;
 
 const N: u64 = 100_000_000;
 

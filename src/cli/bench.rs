@@ -297,7 +297,7 @@ fn fail(e: &str) -> i32 {
 }
 
 fn host() -> String {
-    let cores = crate::runtime::pin::core_count();
+    let cores = crate::base::pin::core_count();
     format!("{cores} core{}", if cores == 1 { "" } else { "s" })
 }
 

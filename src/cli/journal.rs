@@ -7,12 +7,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::{load_graph, stop_on_signals, EXIT_CONFIG, EXIT_RUNTIME};
-use crate::datapoint::{Datapoint, Kind};
-use crate::generators::ws::status;
+use crate::base::datapoint::{Datapoint, Kind};
+use crate::base::status;
+use crate::base::time::rfc3339;
 use crate::graph::{self, Graph};
 use crate::journal::{Meta, Next, Reader, Tailer};
 use crate::runtime::{Engine, Replay};
-use crate::time::rfc3339;
 
 fn fail(e: impl std::fmt::Display) -> i32 {
     eprintln!("error: {e}");

@@ -166,7 +166,7 @@ enum JournalCommand {
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
-    crate::time::parse_timestamp(s.as_bytes())
+    crate::base::time::parse_timestamp(s.as_bytes())
         .ok_or_else(|| format!("'{s}' is not a time: write e.g. 2023-03-17T00:00:00Z"))
 }
 

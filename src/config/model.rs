@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub use crate::base::wait::WaitStrategy;
+
 /// A whole pipeline config.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -279,19 +281,6 @@ pub enum ExternalDecl {
         /// Nanoseconds between ticks.
         interval: i64,
     },
-}
-
-/// How a stage waits when it has nothing to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WaitStrategy {
-    /// Busy-spin: lowest latency, burns a core.
-    Spin,
-    /// `thread::yield_now` in a loop.
-    Yield,
-    /// Sleep until woken by the producer.
-    Park,
-    /// Spin briefly, then yield, then park (the default).
-    Adaptive,
 }
 
 /// How tubes are grouped into threads.

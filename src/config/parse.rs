@@ -143,8 +143,8 @@ fn pipeline(r: &mut Reader<'_>, v: &Value) -> Option<PipelineType> {
             format!(
                 "the Batch range is {}: from {} is not before to {}",
                 if from == to { "empty" } else { "inverted" },
-                crate::time::rfc3339(from),
-                crate::time::rfc3339(to)
+                crate::base::time::rfc3339(from),
+                crate::base::time::rfc3339(to)
             ),
             Some("a Batch range is [from, to): put the earlier time first".into()),
         );
@@ -366,10 +366,10 @@ fn websocket(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<WsSource> {
             Some(ns)
         }
     };
-    let stale_after = dur("stale_after", 30 * crate::time::NANOS_PER_SEC);
-    let ping_every = dur("ping_every", 15 * crate::time::NANOS_PER_SEC);
+    let stale_after = dur("stale_after", 30 * crate::base::time::NANOS_PER_SEC);
+    let ping_every = dur("ping_every", 15 * crate::base::time::NANOS_PER_SEC);
     let backoff = match m.get("reconnect") {
-        None => Some((100_000_000, 30 * crate::time::NANOS_PER_SEC)),
+        None => Some((100_000_000, 30 * crate::base::time::NANOS_PER_SEC)),
         Some(b) => {
             let bp = field(path, "reconnect");
             let bm = r.mapping(

@@ -3,7 +3,7 @@
 use serde_yaml::{Mapping, Value};
 
 use super::error::{suggest, Diagnostics};
-use crate::time::parse_timestamp;
+use crate::base::time::parse_timestamp;
 
 /// A short description of a value for "expected X, found Y" messages.
 pub fn describe(v: &Value) -> String {

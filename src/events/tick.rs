@@ -1,6 +1,6 @@
 //! `StaticTimeTick {from, to, interval}`: a tick at `from`, `from + interval`, … before `to`.
 
-use crate::datapoint::TubeId;
+use crate::base::datapoint::TubeId;
 
 /// The remaining schedule of one tick source.
 #[derive(Debug, Clone, Copy)]

@@ -7,15 +7,16 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use memmap2::Mmap;
 
+use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
+use crate::base::time::{monotonic_ns, parse_timestamp};
+use crate::base::GenCounters;
+use crate::base::{Ctx, Outlet, RunError};
 use crate::config::{closest, CsvSource, OnError};
-use crate::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
-use crate::runtime::{Ctx, Outlet, RunError};
-use crate::time::{monotonic_ns, parse_timestamp};
 
 /// Header names tried, in order, when no `time_column` is given.
 const TIME_COLUMNS: &[&str] = &[
@@ -267,35 +268,6 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
     })
 }
 
-/// Live counters of a generator, read by the progress bar and the summary.
-#[derive(Default, Debug)]
-pub struct GenCounters {
-    /// Rows emitted.
-    pub rows: AtomicU64,
-    /// Malformed rows skipped (`on_error: skip`).
-    pub skipped: AtomicU64,
-    /// Rows outside the Batch range.
-    pub outside: AtomicU64,
-    /// Bytes of the file processed so far.
-    pub bytes_done: AtomicU64,
-    /// Largest delay between a datapoint's intended and actual send time (paced sources).
-    pub max_lag_ns: AtomicU64,
-    /// Rows left unread because the run was stopped early.
-    pub unread: AtomicU64,
-    /// Live feeds: times the connection was re-established.
-    pub reconnects: AtomicU64,
-    /// Live feeds: jumps in trade ids.
-    pub gaps: AtomicU64,
-    /// Live feeds: trades missing in those jumps.
-    pub missed: AtomicU64,
-    /// Live feeds: trades seen again after a reconnect and dropped.
-    pub duplicates: AtomicU64,
-    /// Live feeds: frames that could not be read (on every generator of the connection).
-    pub malformed: AtomicU64,
-    /// Live feeds: the last connection error, for the summary.
-    pub last_error: std::sync::Mutex<Option<String>>,
-}
-
 /// A CSV generator ready to run.
 pub struct CsvGenerator {
     id: TubeId,
@@ -394,7 +366,7 @@ impl CsvGenerator {
             }
             Bad::Backwards => format!(
                 "{file}:{line_no}: time goes backwards (this row is older than the previous one, {})",
-                crate::time::rfc3339(prev)
+                crate::base::time::rfc3339(prev)
             ),
         }
     }
@@ -417,7 +389,7 @@ impl CsvGenerator {
         let mut template = Datapoint::new(Kind::Data, self.id, 0, 0);
         template.len = self.layout.fields.len() as u8;
         // Fields no tube reads are not parsed: NaN says "no value" (to a journal reader, for one).
-        template.values = [f64::NAN; crate::datapoint::MAX_FIELDS];
+        template.values = [f64::NAN; crate::base::datapoint::MAX_FIELDS];
         let mut prev = i64::MIN;
         let (mut rows, mut skipped, mut outside, mut done) = (0u64, 0u64, 0u64, 0u64);
         let mut unread = 0u64;

@@ -10,11 +10,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::csv::GenCounters;
+use crate::base::datapoint::{Datapoint, Kind, TubeId};
+use crate::base::time::{monotonic_ns, wall_ns};
+use crate::base::GenCounters;
+use crate::base::{Ctx, Outlet, RunError};
 use crate::config::SyntheticSource;
-use crate::datapoint::{Datapoint, Kind, TubeId};
-use crate::runtime::{Ctx, Outlet, RunError};
-use crate::time::{monotonic_ns, wall_ns};
 
 /// A paced trade source.
 pub struct SyntheticGenerator {

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use super::placement::check_placement;
 use super::schema::{output_name, sink_columns, through};
+use crate::base::datapoint::{TubeId, MAX_FIELDS};
 use crate::config::{
     closest, CmpOp, Config, ConfigErrors, CsvSource, DataSource, Diagnostics, EventDecl,
     ExternalDecl, PipelineType, ReducerDecl, RuntimeConfig, SinkOutput, SyntheticSource, TubeKind,
     WsSource,
 };
-use crate::datapoint::{TubeId, MAX_FIELDS};
 use crate::generators::csv::{inspect, CsvLayout};
 
 /// A checked graph: every name resolved to a tube id or a field slot.

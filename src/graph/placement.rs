@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::base::datapoint::TubeId;
 use crate::config::{Config, Diagnostics, Placement, TubeKind};
-use crate::datapoint::TubeId;
 
 pub(super) fn check_placement(
     diag: &mut Diagnostics,
@@ -14,7 +14,7 @@ pub(super) fn check_placement(
     data_out: &[Vec<TubeId>],
     event_in: &[Option<TubeId>],
 ) {
-    let cores = crate::runtime::pin::core_count();
+    let cores = crate::base::pin::core_count();
     let Placement::Explicit(stages) = placement else {
         return;
     };

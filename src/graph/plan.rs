@@ -1,9 +1,9 @@
 //! Planning: which tubes share a thread (a stage) and which core each stage is pinned to.
 
 use super::check::{Graph, NodeKind};
+use crate::base::datapoint::TubeId;
+use crate::base::pin::core_count;
 use crate::config::Placement;
-use crate::datapoint::TubeId;
-use crate::runtime::pin::core_count;
 
 /// The threads of a run.
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use super::check::{Graph, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
+use crate::base::datapoint::TubeId;
 use crate::config::{closest, suggest, Diagnostics, EventDecl, ReducerDecl};
-use crate::datapoint::TubeId;
 
 impl Graph {
     /// Which fields of tube `id`'s output some consumer reads: a reducer's input, a sink column, or anything

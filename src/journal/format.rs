@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::slot::PAYLOAD;
 use super::JournalError;
-use crate::datapoint::{Datapoint, Kind, MAX_FIELDS};
+use crate::base::datapoint::{Datapoint, Kind, MAX_FIELDS};
 
 /// First 8 bytes of every segment.
 pub const MAGIC: &[u8; 8] = b"TUBESJNL";

@@ -7,7 +7,7 @@ use super::format::{decode, segment_name, Meta};
 use super::segment::Segment;
 use super::slot::Found;
 use super::JournalError;
-use crate::datapoint::Datapoint;
+use crate::base::datapoint::Datapoint;
 
 /// What the next position holds.
 #[derive(Clone, Copy, Debug, PartialEq)]

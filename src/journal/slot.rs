@@ -4,7 +4,7 @@
 //! committed record or an empty slot (DESIGN §7). The checksum catches what a power loss can tear: pages of
 //! the file reaching the disk out of order. `tests/loom_journal.rs` checks the orderings.
 
-use crate::runtime::sync::{AtomicU64, Ordering, UnsafeCell};
+use crate::base::sync::{AtomicU64, Ordering, UnsafeCell};
 
 /// Bytes of a datapoint in the journal.
 pub const PAYLOAD: usize = 128;

@@ -9,7 +9,7 @@ use super::format::{encode, segment_name, Meta};
 use super::segment::Segment;
 use super::slot::Found;
 use super::JournalError;
-use crate::datapoint::Datapoint;
+use crate::base::datapoint::Datapoint;
 
 /// When the writer forces what it wrote to disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

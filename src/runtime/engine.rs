@@ -7,15 +7,16 @@ use std::time::{Duration, Instant};
 
 use super::recording::Recording;
 use super::replay::Replay;
-use super::ring::{ring, Progress};
 use super::sequencer::Sequencer;
 use super::stage::{Local, Route, Stage, Tube};
-use super::wait::{Waiter, Wake};
-use super::{pin, Ctx, Inlet, Outlet, RunError};
+use crate::base::datapoint::TubeId;
+use crate::base::ring::{ring, Progress};
+use crate::base::wait::{Waiter, Wake};
+use crate::base::GenCounters;
+use crate::base::{pin, Ctx, Inlet, Outlet, RunError};
 use crate::config::{ExternalDecl, PipelineType};
-use crate::datapoint::TubeId;
 use crate::events::tick::TickSchedule;
-use crate::generators::csv::{CsvGenerator, GenCounters};
+use crate::generators::csv::CsvGenerator;
 use crate::generators::synthetic::SyntheticGenerator;
 use crate::generators::ws::{FeedLoop, FeedSpec};
 use crate::graph::{Graph, NodeKind, Plan, Port};
@@ -265,7 +266,7 @@ impl Engine {
 
     fn build_with(g: &Graph, plan: &Plan, mut replay: Option<Replay>) -> Result<Engine, RunError> {
         // Calibrate the clock now rather than on the first datapoint.
-        crate::time::monotonic_ns();
+        crate::base::time::monotonic_ns();
         let n = g.nodes.len();
         let ring_cap = g.runtime.ring_capacity;
         // Latency series: generator rings (the sequencer's), then per stage its rings, tubes and sinks.
@@ -359,12 +360,12 @@ impl Engine {
                         let to_journal = outputs
                             .iter()
                             .any(|o| matches!(o, crate::config::SinkOutput::Journal(_)));
-                        if to_journal && columns.len() > crate::datapoint::MAX_FIELDS {
+                        if to_journal && columns.len() > crate::base::datapoint::MAX_FIELDS {
                             return Err(RunError::Input(format!(
                                 "sink '{}' has {} columns; a Journal output holds at most {} (one record per row): split the columns over two sinks",
                                 node.label,
                                 columns.len(),
-                                crate::datapoint::MAX_FIELDS
+                                crate::base::datapoint::MAX_FIELDS
                             )));
                         }
                         let journal = to_journal.then(|| {

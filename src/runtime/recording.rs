@@ -1,9 +1,9 @@
 //! Recording a run: a thread that takes a copy of every datapoint the sequencer numbers and appends it
 //! to the journal, off the critical path (the sequencer's only cost is one more push).
 
-use super::ring::ENDED;
 use super::{Ctx, Inlet, RunError};
-use crate::datapoint::{Datapoint, Kind};
+use crate::base::datapoint::{Datapoint, Kind};
+use crate::base::ring::ENDED;
 use crate::journal::Writer;
 
 /// The journal writer thread's work.

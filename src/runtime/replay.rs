@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Ctx, Outlet, RunError};
-use crate::datapoint::{Kind, TubeId};
-use crate::generators::csv::GenCounters;
+use crate::base::datapoint::{Kind, TubeId};
+use crate::base::time::monotonic_ns;
+use crate::base::GenCounters;
 use crate::graph::{Graph, NodeKind};
 use crate::journal::{Next, Reader};
-use crate::time::monotonic_ns;
 
 /// What a replay did besides feeding the graph.
 #[derive(Default, Debug)]

@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use super::ring::{Progress, ENDED};
-use super::{notify_all, Ctx, Inlet, Outlet, RunError};
-use crate::datapoint::{Datapoint, Kind};
+use crate::base::datapoint::{Datapoint, Kind};
+use crate::base::ring::{Progress, ENDED};
+use crate::base::time::{monotonic_ns, wall_ns};
+use crate::base::{notify_all, Ctx, Inlet, Outlet, RunError};
 use crate::events::tick::TickSchedule;
 use crate::metrics::Recorder;
-use crate::time::{monotonic_ns, wall_ns};
 
 /// The sequencer, ready to run.
 pub struct Sequencer {

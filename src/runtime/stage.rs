@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use super::ring::{Progress, ENDED};
-use super::{notify_all, Ctx, Inlet, Outlet, RunError};
-use crate::datapoint::{Datapoint, TubeId};
+use crate::base::datapoint::{Datapoint, TubeId};
+use crate::base::ring::{Progress, ENDED};
+use crate::base::time::monotonic_ns;
+use crate::base::{notify_all, Ctx, Inlet, Outlet, RunError};
 use crate::metrics::Recorder;
 use crate::sinks::Sink;
 use crate::throughs::Through;
-use crate::time::monotonic_ns;
 
 /// A tube run by a stage.
 pub enum Tube {

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::{Out, Row, RowWriter};
-use crate::time::format_rfc3339_millis;
+use crate::base::time::format_rfc3339_millis;
 
 /// Writes a header, then comma-separated rows.
 pub struct CsvWriter {

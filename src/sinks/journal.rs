@@ -9,9 +9,9 @@
 use std::io;
 
 use super::{Row, RowWriter};
-use crate::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
+use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
+use crate::base::time::wall_ns;
 use crate::journal::{Meta, SyncPolicy, Writer};
-use crate::time::wall_ns;
 
 /// Appends rows to a journal.
 pub struct JournalWriter {

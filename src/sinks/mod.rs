@@ -9,9 +9,10 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
+use crate::base::datapoint::{Datapoint, Kind};
+use crate::base::status;
+use crate::base::SinkError;
 use crate::config::SinkOutput;
-use crate::datapoint::{Datapoint, Kind};
-use crate::generators::ws::status;
 use crate::graph::SinkColumn;
 
 /// One finished row: its time and one cell per column (`None` when no value arrived for it).
@@ -77,17 +78,6 @@ struct Output {
     stdout: bool,
 }
 
-/// A sink output that could not be opened or written.
-#[derive(Debug, thiserror::Error)]
-#[error("sink output {target}: {source}")]
-pub struct SinkError {
-    /// The file, or `stdout`.
-    pub target: String,
-    /// The I/O error.
-    #[source]
-    pub source: io::Error,
-}
-
 impl Sink {
     /// Opens every output (creating parent directories) and writes headers. With `feeds` (feed names by
     /// tube id, given when a live feed is upstream) the rows end with a `status` column.
@@ -95,7 +85,7 @@ impl Sink {
         outputs: &[SinkOutput],
         columns: &[SinkColumn],
         feeds: Option<Vec<String>>,
-        journal: Option<(crate::journal::Meta, crate::datapoint::TubeId)>,
+        journal: Option<(crate::journal::Meta, crate::base::datapoint::TubeId)>,
     ) -> Result<Sink, SinkError> {
         let with_status = feeds.is_some();
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
@@ -259,7 +249,7 @@ mod tests {
     }
 
     fn rows(w: &mut dyn RowWriter) {
-        let t = crate::time::parse_timestamp(b"2023-03-16T22:19:00Z").unwrap();
+        let t = crate::base::time::parse_timestamp(b"2023-03-16T22:19:00Z").unwrap();
         w.write_row(&Row {
             time: t,
             values: &[1147.5, 5.0],
@@ -337,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_status_fills_the_last_column_of_csv_ndjson_and_the_table() {
-        let t = crate::time::parse_timestamp(b"2024-08-08T23:54:56Z").unwrap();
+        let t = crate::base::time::parse_timestamp(b"2024-08-08T23:54:56Z").unwrap();
         let write = |w: &mut dyn RowWriter| {
             w.write_row(&Row {
                 time: t,

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::{Out, Row, RowWriter};
-use crate::time::format_rfc3339_millis;
+use crate::base::time::format_rfc3339_millis;
 
 /// Writes one JSON object per row.
 pub struct NdjsonWriter {

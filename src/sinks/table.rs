@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::{Out, Row, RowWriter};
-use crate::time::{format_rfc3339_millis, RFC3339_MILLIS_LEN};
+use crate::base::time::{format_rfc3339_millis, RFC3339_MILLIS_LEN};
 
 const MIN_WIDTH: usize = 14;
 

@@ -4,7 +4,7 @@ mod reducers;
 
 pub use reducers::Reducer;
 
-use crate::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
+use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
 use crate::events::condition::fires;
 use crate::graph::{ThroughSpec, TriggerSpec};
 

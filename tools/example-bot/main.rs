@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
-use tubes::datapoint::Kind;
+use tubes::base::datapoint::Kind;
 use tubes::journal::Tailer;
 
 #[derive(Parser)]
@@ -90,15 +90,15 @@ fn main() {
             continue;
         };
         let _ = latency.record(
-            (tubes::time::wall_ns() as u64)
+            (tubes::base::time::wall_ns() as u64)
                 .saturating_sub(dp.ingest_time)
                 .max(1),
         );
-        let time = tubes::time::rfc3339(dp.event_time);
+        let time = tubes::base::time::rfc3339(dp.event_time);
         if dp.kind == Kind::Status {
             println!(
                 "{time} status {}",
-                tubes::generators::ws::status::Text {
+                tubes::base::status::Text {
                     dp: &dp,
                     feeds: &labels
                 }

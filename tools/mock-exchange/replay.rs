@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tubes::time::wall_ns;
+use tubes::base::time::wall_ns;
 
 use tungstenite::{Message, WebSocket};
 

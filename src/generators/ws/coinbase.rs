@@ -59,7 +59,7 @@ pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Ma
         "buy" => -1.0,
         other => return Err(Malformed(format!("side '{other}' is neither buy nor sell"))),
     };
-    let time_ns = crate::time::parse_timestamp(m.time.as_bytes())
+    let time_ns = crate::base::time::parse_timestamp(m.time.as_bytes())
         .ok_or_else(|| Malformed(format!("time '{}' is not an RFC 3339 time", m.time)))?;
     out(Trade {
         market: m.product_id,
@@ -85,7 +85,7 @@ mod tests {
         // 2021-04-17T16:43:37.089723Z: whole seconds from the date, then the microseconds as written.
         let time = f("time");
         let (secs, micros) = time.trim_end_matches('Z').split_once('.').unwrap();
-        let whole = crate::time::parse_timestamp(format!("{secs}Z").as_bytes()).unwrap();
+        let whole = crate::base::time::parse_timestamp(format!("{secs}Z").as_bytes()).unwrap();
         vec![Expect {
             market: f("product_id"),
             price: f("price").parse().unwrap(),

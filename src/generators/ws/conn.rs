@@ -18,11 +18,11 @@ use tungstenite::{Message, WebSocket};
 
 use super::exchange::{Endpoint, Exchange, IdRule, Trade};
 use super::net::NetStream;
-use super::status::{self, Reason};
-use crate::datapoint::{Datapoint, Kind, TubeId};
-use crate::generators::csv::GenCounters;
-use crate::runtime::{Ctx, Outlet, RunError};
-use crate::time::{monotonic_ns, wall_ns};
+use crate::base::datapoint::{Datapoint, Kind, TubeId};
+use crate::base::status::{self, Reason};
+use crate::base::time::{monotonic_ns, wall_ns};
+use crate::base::GenCounters;
+use crate::base::{Ctx, Outlet, RunError};
 
 /// One market of a connection: the generator it feeds and what it has seen.
 pub(super) struct Market {

@@ -11,10 +11,10 @@ use mio::{Events, Poll, Token};
 
 use super::conn::{Connection, Market, Settings};
 use super::tls::client_config;
+use crate::base::datapoint::TubeId;
+use crate::base::GenCounters;
+use crate::base::{Ctx, Outlet, RunError};
 use crate::config::WsSource;
-use crate::datapoint::TubeId;
-use crate::generators::csv::GenCounters;
-use crate::runtime::{Ctx, Outlet, RunError};
 
 /// One WebSocket generator of the graph.
 pub struct FeedSpec {

@@ -17,7 +17,7 @@ mod fixtures;
 mod gemini;
 mod kraken;
 mod net;
-pub mod status;
+
 pub mod tls;
 
 pub use exchange::{contains, Endpoint, Exchange, IdRule, Malformed, Trade, EXCHANGES};

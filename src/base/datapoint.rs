@@ -17,7 +17,7 @@ pub enum Kind {
     /// A tick of an external event such as `StaticTimeTick`.
     Tick = 2,
     /// A live feed's status (up, down, a gap): it passes through throughs unchanged and sinks write it
-    /// in their `status` column. See [`crate::generators::ws::status`].
+    /// in their `status` column. See [`crate::base::status`].
     Status = 3,
 }
 
@@ -38,7 +38,7 @@ pub struct Datapoint {
     pub seq: u64,
     /// Event time in nanoseconds since the Unix epoch (from the exchange or the file).
     pub event_time: i64,
-    /// Monotonic nanoseconds (see [`crate::time::monotonic_ns`]) when the datapoint entered the engine.
+    /// Monotonic nanoseconds (see [`crate::base::time::monotonic_ns`]) when the datapoint entered the engine.
     pub ingest_time: u64,
     /// The tube that produced this datapoint.
     pub source: TubeId,

@@ -1,6 +1,6 @@
 //! Errors of a running pipeline (exit code 1).
 
-use crate::sinks::SinkError;
+use std::io;
 
 /// Why a run failed after it started.
 #[derive(Debug, thiserror::Error)]
@@ -20,4 +20,15 @@ pub enum RunError {
     /// A thread could not be started or panicked.
     #[error("engine thread {0}")]
     Thread(String),
+}
+
+/// A sink output that could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+#[error("sink output {target}: {source}")]
+pub struct SinkError {
+    /// The file, or `stdout`.
+    pub target: String,
+    /// The I/O error.
+    #[source]
+    pub source: io::Error,
 }

@@ -10,10 +10,21 @@ use std::sync::OnceLock;
 use std::thread::Thread;
 use std::time::Duration;
 
-use crate::config::WaitStrategy;
-
 /// The longest a parked thread sleeps before looking again on its own.
 pub const PARK_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// How a stage waits when it has nothing to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitStrategy {
+    /// Busy-spin: lowest latency, burns a core.
+    Spin,
+    /// `thread::yield_now` in a loop.
+    Yield,
+    /// Sleep until woken by the producer.
+    Park,
+    /// Spin briefly, then yield, then park (the default).
+    Adaptive,
+}
 
 /// A thread's doorbell, shared with the threads that feed it and the threads it feeds.
 #[derive(Default)]

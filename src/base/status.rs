@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::datapoint::{Datapoint, Kind, TubeId};
+use crate::base::datapoint::{Datapoint, Kind, TubeId};
 
 /// The feed is connected and subscribed; `n` is the reconnect count (0 the first time).
 pub const UP: f64 = 1.0;

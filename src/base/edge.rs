@@ -1,0 +1,101 @@
+//! The ends of an edge between two engine threads: a ring, the other side's doorbell and progress, and
+//! what every engine thread carries ([`Ctx`]).
+
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::datapoint::Datapoint;
+use super::error::RunError;
+use super::ring::{Consumer, Producer, Progress};
+use super::wait::{Waiter, Wake};
+
+/// What every engine thread carries: its doorbell, its way of waiting, and the stop flag.
+pub struct Ctx {
+    /// This thread's doorbell.
+    pub wake: Arc<Wake>,
+    /// How it waits.
+    pub waiter: Waiter,
+    /// Set when any thread fails: everyone stops.
+    pub shutdown: Arc<AtomicBool>,
+    /// Set to end the run early but cleanly (a signal): generators stop, the rest drains and flushes.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Ctx {
+    /// Whether generators should stop reading (the run then ends normally).
+    #[inline]
+    pub fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Whether the run is being stopped.
+    pub fn stopped(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+}
+
+/// The producing end of an edge: a ring and the consumer's doorbell.
+pub struct Outlet {
+    /// The ring.
+    pub ring: Producer<Datapoint>,
+    /// The consumer's doorbell.
+    pub consumer: Arc<Wake>,
+    /// `Some` under `backpressure: drop_newest`: the count of datapoints dropped because the ring was full.
+    pub drops: Option<Arc<std::sync::atomic::AtomicU64>>,
+}
+
+impl Outlet {
+    /// Pushes, blocking while the ring is full (lossless backpressure), or, under `drop_newest`, dropping the
+    /// datapoint and counting it. `now` (monotonic ns, 0 when latency recording is off) stamps when it entered
+    /// the ring.
+    pub fn push(&mut self, dp: Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
+        let mut dp = dp;
+        dp.hop_ns = now.saturating_sub(dp.ingest_time).min(u32::MAX as u64) as u32;
+        loop {
+            match self.ring.push(dp) {
+                Ok(()) => return Ok(()),
+                Err(back) => {
+                    if let Some(drops) = &self.drops {
+                        drops.fetch_add(1, Ordering::Relaxed);
+                        self.consumer.notify();
+                        return Ok(());
+                    }
+                    dp = back;
+                    self.consumer.notify();
+                    if ctx.stopped() {
+                        return Err(RunError::Stopped);
+                    }
+                    let (ring, stop) = (&mut self.ring, &ctx.shutdown);
+                    ctx.waiter.wait(&ctx.wake, || {
+                        ring.has_space() || stop.load(Ordering::Relaxed)
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Outlet {
+    /// Wakes the consumer if it sleeps: call after pushes it should see without delay.
+    pub fn notify(&self) {
+        self.consumer.notify();
+    }
+}
+
+/// The consuming end of an edge: a ring, its producer's progress and doorbell.
+pub struct Inlet {
+    /// The ring.
+    pub ring: Consumer<Datapoint>,
+    /// What the producer has finished.
+    pub progress: Arc<Progress>,
+    /// The producer's doorbell.
+    pub producer: Arc<Wake>,
+}
+
+/// Wakes every consumer of `outlets` that sleeps, with one fence for all of them.
+pub fn notify_all<'a>(wakes: impl Iterator<Item = &'a Arc<Wake>>) {
+    fence(Ordering::SeqCst);
+    for w in wakes {
+        w.notify();
+    }
+}
