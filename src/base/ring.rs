@@ -41,9 +41,13 @@ impl<T: Copy> Shared<T> {
 
     /// Copies `src` into the slots from index `at` on (wrapping), as at most two contiguous copies.
     /// Callers guarantee that these slots are owned by the producer (free and unpublished).
+    ///
+    /// # Safety
+    /// The `src.len()` slots from index `at` on must belong to the producer: free (released by the consumer)
+    /// and not yet published, and `src.len()` must be at most the capacity.
     #[cfg(not(loom))]
     #[inline]
-    fn write_run(&self, at: usize, src: &[T]) {
+    unsafe fn write_run(&self, at: usize, src: &[T]) {
         let start = at & self.mask;
         let first = src.len().min(self.slots.len() - start);
         // `UnsafeCell<MaybeUninit<T>>` is `repr(transparent)` over `T`'s storage, and writing through a
@@ -59,8 +63,12 @@ impl<T: Copy> Shared<T> {
     }
 
     /// Loom tracks each cell separately, so under loom the run is written cell by cell.
+    ///
+    /// # Safety
+    /// The `src.len()` slots from index `at` on must belong to the producer: free (released by the consumer)
+    /// and not yet published, and `src.len()` must be at most the capacity.
     #[cfg(loom)]
-    fn write_run(&self, at: usize, src: &[T]) {
+    unsafe fn write_run(&self, at: usize, src: &[T]) {
         for (i, v) in src.iter().enumerate() {
             // SAFETY: as in the bulk version: these slots are owned by the producer.
             self.cell(at.wrapping_add(i))
@@ -70,9 +78,13 @@ impl<T: Copy> Shared<T> {
 
     /// Copies the slots from index `at` on (wrapping) into `dst`, as at most two contiguous copies.
     /// Callers guarantee that these slots are published and not yet released by the consumer.
+    ///
+    /// # Safety
+    /// The `dst.len()` slots from index `at` on must be published by the producer (an Acquire load of its
+    /// tail showed them) and not yet released by the consumer, which the caller must be.
     #[cfg(not(loom))]
     #[inline]
-    fn read_run(&self, at: usize, dst: &mut [T]) {
+    unsafe fn read_run(&self, at: usize, dst: &mut [T]) {
         let start = at & self.mask;
         let first = dst.len().min(self.slots.len() - start);
         let base = self.slots.as_ptr() as *const T;
@@ -84,8 +96,13 @@ impl<T: Copy> Shared<T> {
         }
     }
 
+    /// Under loom, cell by cell (see `write_run`).
+    ///
+    /// # Safety
+    /// The `dst.len()` slots from index `at` on must be published by the producer (an Acquire load of its
+    /// tail showed them) and not yet released by the consumer, which the caller must be.
     #[cfg(loom)]
-    fn read_run(&self, at: usize, dst: &mut [T]) {
+    unsafe fn read_run(&self, at: usize, dst: &mut [T]) {
         for (i, d) in dst.iter_mut().enumerate() {
             // SAFETY: as in the bulk version: these slots are published and owned by the consumer.
             *d = self
@@ -179,8 +196,9 @@ impl<T: Copy + Send> Producer<T> {
     /// Appends as many of `values` as fit, publishing them with one index store; returns how many.
     pub fn push_slice(&mut self, values: &[T]) -> usize {
         let n = self.free(values.len()).min(values.len());
-        // The first `n` slots from `tail` are free (checked by `free`) and unpublished.
-        self.shared.write_run(self.tail, &values[..n]);
+        // SAFETY: the first `n` slots from `tail` are free (checked by `free`, which saw the consumer's
+        // Release of them) and unpublished (we are the only producer and publish below), and n <= capacity.
+        unsafe { self.shared.write_run(self.tail, &values[..n]) };
         if n > 0 {
             self.tail = self.tail.wrapping_add(n);
             self.shared.tail.store(self.tail, Ordering::Release);
@@ -209,17 +227,22 @@ impl<T: Copy + Send> Consumer<T> {
         n
     }
 
-    fn read(&self, index: usize) -> T {
+    /// The item at `index`.
+    ///
+    /// # Safety
+    /// `index` must be in `head..cached_tail`: published (the Acquire load of `tail` that produced
+    /// `cached_tail` made the producer's write of it visible) and not yet released.
+    unsafe fn read(&self, index: usize) -> T {
         let slot = self.shared.cell(index);
-        // SAFETY: callers read only indices in `head..cached_tail`; the Acquire load of `tail` that produced
-        // `cached_tail` made the producer's write of this slot visible, and the producer will not overwrite
-        // it before we publish a head past it.
+        // SAFETY: the slot is published and not released (the caller's guarantee), so it is initialised and
+        // the producer will not overwrite it before we publish a head past it.
         slot.with(|p| unsafe { (*p).assume_init() })
     }
 
     /// The next item, without removing it.
     pub fn peek(&mut self) -> Option<T> {
-        (self.available(1) > 0).then(|| self.read(self.head))
+        // SAFETY: `available` showed `head` is in `head..cached_tail`.
+        (self.available(1) > 0).then(|| unsafe { self.read(self.head) })
     }
 
     /// Removes and returns the next item.
@@ -227,7 +250,8 @@ impl<T: Copy + Send> Consumer<T> {
         if self.available(1) == 0 {
             return None;
         }
-        let v = self.read(self.head);
+        // SAFETY: `available` (above) showed `head` is in `head..cached_tail`.
+        let v = unsafe { self.read(self.head) };
         self.head = self.head.wrapping_add(1);
         self.shared.head.store(self.head, Ordering::Release);
         Some(v)
@@ -237,7 +261,8 @@ impl<T: Copy + Send> Consumer<T> {
     pub fn pop_into(&mut self, out: &mut [T]) -> usize {
         let n = self.available(out.len()).min(out.len());
         // Indices `head..head + n` are published (within `cached_tail`) and ours until we release them.
-        self.shared.read_run(self.head, &mut out[..n]);
+        // SAFETY: `available` showed the `n` slots from `head` are published, and we have not released them.
+        unsafe { self.shared.read_run(self.head, &mut out[..n]) };
         if n > 0 {
             self.head = self.head.wrapping_add(n);
             self.shared.head.store(self.head, Ordering::Release);

@@ -73,7 +73,7 @@ pub fn replay(dir: &Path, config: Option<&Path>, speed: Option<f64>, quiet: bool
         Err(e) => return fail(e),
     };
     if !quiet {
-        eprintln!("{}", crate::metrics::summary(&report));
+        eprintln!("{}", crate::runtime::summary(&report));
         eprintln!(
             "  replay: {} records from {}; {} skipped (no such tube in the config){}",
             stats.records.load(Ordering::Relaxed),

@@ -387,7 +387,7 @@ fn run(args: RunArgs) -> i32 {
         }
     };
     if !quiet {
-        eprintln!("{}", crate::metrics::summary(&report));
+        eprintln!("{}", crate::runtime::summary(&report));
         if let (Some(dir), Some(n)) = (&journal_dir, report.journal) {
             eprintln!(
                 "  journal: {n} records in {} (replay: tubes replay {})",
@@ -424,7 +424,7 @@ fn open_journal(
     let records = decl
         .as_ref()
         .map_or(crate::config::SEGMENT_RECORDS, |d| d.segment_records);
-    let meta = crate::journal::meta_for(g, "input", records);
+    let meta = crate::graph::journal_meta(g, "input", records);
     crate::journal::Writer::create(&dir, meta, sync).map(|w| Some((dir, w)))
 }
 

@@ -2,6 +2,7 @@
 
 mod check;
 mod dot;
+mod meta;
 mod placement;
 mod plan;
 mod schema;
@@ -10,4 +11,5 @@ pub use check::{
     check, Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec, TRADE_FIELDS,
 };
 pub use dot::to_dot;
+pub use meta::journal_meta;
 pub use plan::{plan, plan_with_sources, Plan, StagePlan};

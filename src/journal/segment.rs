@@ -8,20 +8,22 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use memmap2::{MmapOptions, MmapRaw};
 
 use super::format::{header, segment_name, HEADER, MAGIC, SLOT, VERSION};
 use super::slot::Slot;
 use super::JournalError;
 
-enum Map {
-    Write(MmapMut),
-    Read(Mmap),
-}
-
 /// A mapped segment.
+///
+/// The mapping is an [`MmapRaw`]: only raw pointers into it are ever made, never a `&[u8]` or `&mut [u8]`
+/// over the slots, because other threads and processes change slot memory while this one holds it.
+/// Slots are reached as `&Slot`, whose marker is atomic and whose body sits in an `UnsafeCell`, so
+/// writing through them is interior mutability rather than a write through a shared byte slice.
 pub struct Segment {
-    map: Map,
+    map: MmapRaw,
+    /// Mapped for writing.
+    write: bool,
     slots: u64,
     /// Its number (its first record's index is `number * slots`).
     pub number: u64,
@@ -83,24 +85,20 @@ impl Segment {
                 ),
             });
         }
-        // SAFETY: the file is a journal segment. Other processes change it only through the slot protocol
-        // (atomic commit markers, bodies written before their marker), and nobody truncates it while mapped
-        // (segments are never shrunk; the README says a journal must not be edited in place).
-        let map = unsafe {
-            if write {
-                MmapOptions::new().map_mut(&file).map(Map::Write)
-            } else {
-                MmapOptions::new().map(&file).map(Map::Read)
-            }
+        let map = if write {
+            MmapOptions::new().map_raw(&file)
+        } else {
+            MmapOptions::new().map_raw_read_only(&file)
         }
         .map_err(|e| JournalError::io(&path, "map", e))?;
         let seg = Segment {
             map,
+            write,
             slots,
             number,
             path,
         };
-        let h = seg.bytes();
+        let h = seg.header();
         let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().expect("4 bytes"));
         let u64_at = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().expect("8 bytes"));
         if &h[0..8] != MAGIC
@@ -118,21 +116,28 @@ impl Segment {
         Ok(seg)
     }
 
-    fn bytes(&self) -> &[u8] {
-        match &self.map {
-            Map::Write(m) => m,
-            Map::Read(m) => m,
-        }
+    /// The segment's header: written once, before the segment is renamed into place, and never again.
+    fn header(&self) -> &[u8] {
+        // SAFETY: the map is at least `HEADER` bytes long (its length was checked on open) and lives as
+        // long as `self`; nobody writes the header of a segment that has its final name (it is written
+        // whole under a `.tmp` name and then renamed), so a shared slice over it aliases no write. The
+        // file is not truncated while mapped: segments are never shrunk, and the README says a journal
+        // must not be edited in place.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr(), HEADER) }
     }
 
     /// Slot `i` of this segment.
     pub fn slot(&self, i: u64) -> &Slot {
         assert!(i < self.slots, "slot {i} of a {}-slot segment", self.slots);
-        let base = self.bytes().as_ptr();
+        let base = self.map.as_mut_ptr();
         // SAFETY: `HEADER + i * SLOT + SLOT <= len` (checked: `i < slots`, and the length was checked on
         // open); the map is page-aligned and HEADER and SLOT are multiples of 8, so the slot is 8-aligned;
-        // `Slot` is `repr(C)` of an `AtomicU64` and plain bytes, valid for any bit pattern; the map lives as
-        // long as `self`.
+        // `Slot` is `repr(C)` of an `AtomicU64` and an `UnsafeCell` of plain bytes, valid for any bit
+        // pattern, and all its mutation goes through those two (interior mutability), so a shared `&Slot`
+        // is sound while other threads or processes write the same memory; the pointer comes from a raw
+        // mapping, not from a reference to its bytes, and the map lives as long as `self`. A read-only
+        // map is only read: writes go through `Slot::write`/`clear`, which only the writer, holding a
+        // writable map, calls.
         unsafe { &*(base.add(HEADER + i as usize * SLOT) as *const Slot) }
     }
 
@@ -143,11 +148,11 @@ impl Segment {
 
     /// Writes the segment's dirty pages to disk (`msync`).
     pub fn sync(&self) -> Result<(), JournalError> {
-        match &self.map {
-            Map::Write(m) => m
-                .flush()
-                .map_err(|e| JournalError::io(&self.path, "sync", e)),
-            Map::Read(_) => Ok(()),
+        if !self.write {
+            return Ok(());
         }
+        self.map
+            .flush()
+            .map_err(|e| JournalError::io(&self.path, "sync", e))
     }
 }

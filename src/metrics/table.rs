@@ -49,3 +49,16 @@ pub fn latency_table(title: &str, series: &[Series], hists: &[Histogram<u64>]) -
     }
     out
 }
+
+/// 1234567.0 → "1.23 M".
+pub fn human(x: f64) -> String {
+    if x >= 1e9 {
+        format!("{:.2} G", x / 1e9)
+    } else if x >= 1e6 {
+        format!("{:.2} M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1} k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}

@@ -369,7 +369,7 @@ impl Engine {
                             )));
                         }
                         let journal = to_journal.then(|| {
-                            let mut meta = crate::journal::meta_for(
+                            let mut meta = crate::graph::journal_meta(
                                 g,
                                 "output",
                                 crate::config::SEGMENT_RECORDS,

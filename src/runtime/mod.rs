@@ -10,9 +10,11 @@ mod recording;
 mod replay;
 mod sequencer;
 mod stage;
+mod summary;
 
 pub use crate::base::{Ctx, Inlet, Outlet, RunError};
 pub use engine::{
     Engine, FeedReport, GenReport, Observer, OnProgress, Progressing, Report, Running,
 };
 pub use replay::{Replay, ReplayStats};
+pub use summary::summary;

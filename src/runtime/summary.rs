@@ -1,6 +1,7 @@
 //! The one-line end-of-run summary.
 
-use crate::runtime::Report;
+use super::Report;
+use crate::metrics::human;
 
 /// The one-line summary (plus a line per generator that skipped or dropped rows).
 pub fn summary(r: &Report) -> String {
@@ -64,17 +65,4 @@ pub fn summary(r: &Report) -> String {
     }
     s.push_str(&format!("\n  threads: {}", r.placement));
     s
-}
-
-/// 1234567.0 → "1.23 M".
-pub fn human(x: f64) -> String {
-    if x >= 1e9 {
-        format!("{:.2} G", x / 1e9)
-    } else if x >= 1e6 {
-        format!("{:.2} M", x / 1e6)
-    } else if x >= 1e3 {
-        format!("{:.1} k", x / 1e3)
-    } else {
-        format!("{x:.0}")
-    }
 }
