@@ -8,14 +8,16 @@
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod api;
 pub mod base;
 pub mod cli;
 pub mod config;
 pub mod events;
-pub mod generators;
 pub mod graph;
 pub mod journal;
 pub mod metrics;
+pub mod plugin;
 pub mod runtime;
 pub mod sinks;
+pub mod sources;
 pub mod throughs;

@@ -19,9 +19,8 @@ fn alone() -> std::sync::MutexGuard<'static, ()> {
 fn a_low_rate_for_one_second_sends_rate_times_duration_and_loses_nothing() {
     let _alone = alone();
     let p = within(60, || {
-        let mut g =
-            tubes::cli::load_graph(std::path::Path::new("configs/bench_btc_eth.yaml")).unwrap();
-        tubes::cli::run_at(&mut g, 1000.0, Duration::from_secs(1)).unwrap()
+        let path = std::path::Path::new("configs/bench_btc_eth.yaml");
+        tubes::cli::run_at(path, 1000.0, Duration::from_secs(1)).unwrap()
     });
     // Two generators at 500/s each, due at 0, 2 ms, 4 ms, ... before 1 s: exactly 500 each.
     assert_eq!(
@@ -62,9 +61,9 @@ tubes:
 - Through: {label: pass, reducer: NOP, to_label: sink}
 - Sink: {label: sink, datasink: Discard, fields: {pass: [price]}}
 "#;
-    let mut g = tubes::cli::load_graph(&write_config(dir.path(), "p.yaml", text)).unwrap();
+    let path = write_config(dir.path(), "p.yaml", text);
     let p = within(60, move || {
-        tubes::cli::run_at(&mut g, 1000.0, Duration::from_secs(1)).unwrap()
+        tubes::cli::run_at(&path, 1000.0, Duration::from_secs(1)).unwrap()
     });
     assert_eq!(p.report.datapoints, 1000);
     let (_, e2e) = p.end_to_end().unwrap();
@@ -191,9 +190,9 @@ fn drop_newest_counts_every_drop_per_ring() {
     let dir = tempdir();
     let text = std::fs::read_to_string("configs/bench_btc_eth.yaml").unwrap()
         + "runtime: {backpressure: drop_newest, ring_capacity: 2, wait: park}\n";
-    let mut g = tubes::cli::load_graph(&write_config(dir.path(), "d.yaml", &text)).unwrap();
+    let path = write_config(dir.path(), "d.yaml", &text);
     let p = within(60, move || {
-        tubes::cli::run_at(&mut g, 1_000_000.0, Duration::from_millis(500)).unwrap()
+        tubes::cli::run_at(&path, 1_000_000.0, Duration::from_millis(500)).unwrap()
     });
     let drops = |suffix: &str| -> u64 {
         p.report

@@ -13,8 +13,12 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::{load_graph, plot, stop_on_signals, MockExchange, EXIT_CONFIG, EXIT_RUNTIME};
-use crate::graph::{self, Graph, NodeKind};
+use serde_yaml::{Mapping, Value};
+
+use super::{plot, stop_on_signals, MockExchange, EXIT_CONFIG, EXIT_RUNTIME};
+use crate::api;
+use crate::config::{Config, ConfigErrors, TubeKind};
+use crate::graph::{self, Graph};
 use crate::metrics::{duration_ns, human, latency_table, Series, SeriesKind};
 use crate::runtime::{Engine, OnProgress, Report};
 
@@ -86,51 +90,71 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The payload mappings of every generator whose datasource is `{tag: {...}}`.
+fn payloads<'c>(config: &'c mut Config, tag: &str) -> Vec<&'c mut Mapping> {
+    config
+        .tubes
+        .iter_mut()
+        .filter_map(|t| match &mut t.kind {
+            TubeKind::Generator(d) => d.value.as_mapping_mut()?.get_mut(tag)?.as_mapping_mut(),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Sets every synthetic generator to an equal share of `rate`; returns how many there are.
-fn set_rate(g: &mut Graph, rate: f64) -> usize {
-    let n = g
-        .nodes
-        .iter()
-        .filter(|n| matches!(n.kind, NodeKind::Synthetic(_)))
-        .count();
-    for node in &mut g.nodes {
-        if let NodeKind::Synthetic(s) = &mut node.kind {
-            s.rate = rate / n as f64;
-        }
+fn set_rate(config: &mut Config, rate: f64) -> usize {
+    let sources = payloads(config, "Synthetic");
+    let n = sources.len();
+    for m in sources {
+        m.insert("rate".into(), Value::from(rate / n as f64));
     }
     n
 }
 
 /// Points every WebSocket generator at `url`, taking ingest times from the mock's send stamps; returns
 /// how many there are.
-fn point_feeds(g: &mut Graph, url: &str) -> usize {
-    let mut n = 0;
-    for node in &mut g.nodes {
-        if let NodeKind::WebSocket(s) = &mut node.kind {
-            s.url = Some(url.to_string());
-            s.sent_stamps = true;
-            n += 1;
-        }
+fn point_feeds(config: &mut Config, url: &str) -> usize {
+    let sources = payloads(config, "WebSocket");
+    let n = sources.len();
+    for m in sources {
+        m.insert("url".into(), Value::from(url));
+        m.insert("mock_stamps".into(), Value::from(true));
     }
     n
 }
 
-/// Runs `g` at `rate` for `duration`.
-pub fn run_at(g: &mut Graph, rate: f64, duration: Duration) -> Result<Point, String> {
-    run_until(g, rate, duration, None, None)
+/// The config at `path`, checked after its synthetic sources were set to `rate` and, with `feed_url`,
+/// its WebSocket sources pointed at it. Returns the graph and how many sources were set.
+fn configured(
+    path: &Path,
+    rate: f64,
+    feed_url: Option<&str>,
+) -> Result<(Graph, usize), ConfigErrors> {
+    let (mut config, diag) = api::load_config(path)?;
+    let n = match feed_url {
+        Some(url) => point_feeds(&mut config, url),
+        None => set_rate(&mut config, rate),
+    };
+    Ok((api::check(config, diag)?, n))
 }
 
-/// Runs `g` at `rate` for `duration`, or until `stop` is set. With `feed` (the mock exchange's binary),
-/// a mock sends the trades at `rate` and the WebSocket generators read them.
+/// Runs the config at `path` at `rate` for `duration`.
+pub fn run_at(path: &Path, rate: f64, duration: Duration) -> Result<Point, String> {
+    run_until(path, rate, duration, None, None)
+}
+
+/// Runs the config at `path` at `rate` for `duration`, or until `stop` is set. With `feed` (the mock
+/// exchange's binary), a mock sends the trades at `rate` and the WebSocket generators read them.
 fn run_until(
-    g: &mut Graph,
+    path: &Path,
     rate: f64,
     duration: Duration,
     stop: Option<&Arc<AtomicBool>>,
     feed: Option<&Path>,
 ) -> Result<Point, String> {
     let rate_arg = format!("{rate}");
-    let _mock = match feed {
+    let mock = match feed {
         None => None,
         Some(bin) => {
             let args = [
@@ -143,14 +167,17 @@ fn run_until(
                 "--stamp",
                 "--loop",
             ];
-            let mock = MockExchange::start(bin, &args, std::process::Stdio::null())?;
-            point_feeds(g, &mock.url);
-            Some(mock)
+            Some(MockExchange::start(
+                bin,
+                &args,
+                std::process::Stdio::null(),
+            )?)
         }
     };
-    set_rate(g, rate);
-    let plan = graph::plan(g);
-    let mut engine = Engine::build(g, &plan).map_err(|e| e.to_string())?;
+    let (g, _) =
+        configured(path, rate, mock.as_ref().map(|m| m.url.as_str())).map_err(|e| e.to_string())?;
+    let plan = graph::plan(&g);
+    let mut engine = Engine::build(&g, &plan).map_err(|e| e.to_string())?;
     if let Some(s) = stop {
         engine.set_stop(s.clone());
     }
@@ -208,8 +235,9 @@ pub fn bench(args: BenchArgs) -> i32 {
             DEFAULT_CONFIG
         })
     });
-    let mut g = match load_graph(&path) {
-        Ok(g) => g,
+    let placeholder = args.feed.then_some("ws://127.0.0.1:1");
+    let (g, sources) = match configured(&path, 1.0, placeholder) {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("{e}");
             return EXIT_CONFIG;
@@ -220,7 +248,7 @@ pub fn bench(args: BenchArgs) -> i32 {
         return EXIT_CONFIG;
     }
     let feed = if args.feed {
-        if point_feeds(&mut g, "ws://127.0.0.1:1") == 0 {
+        if sources == 0 {
             eprintln!(
                 "error: {} has no WebSocket generator for tubes bench --feed to drive",
                 path.display()
@@ -237,7 +265,7 @@ pub fn bench(args: BenchArgs) -> i32 {
             Err(e) => return fail(&format!("--feed drives the mock exchange: {e}")),
         }
     } else {
-        if set_rate(&mut g, 1.0) == 0 {
+        if sources == 0 {
             eprintln!(
                 "error: {} has no Synthetic generator for tubes bench to drive (for WebSocket feeds use --feed)",
                 path.display()
@@ -255,7 +283,7 @@ pub fn bench(args: BenchArgs) -> i32 {
     );
     let stop = stop_on_signals();
     let points = match args.find_max {
-        Some(bound) => match find_max(&mut g, args.rates[0], bound, args.duration, &stop, feed) {
+        Some(bound) => match find_max(&path, args.rates[0], bound, args.duration, &stop, feed) {
             Ok(p) => p,
             Err(e) => return fail(&e),
         },
@@ -265,7 +293,7 @@ pub fn bench(args: BenchArgs) -> i32 {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                match run_until(&mut g, rate, args.duration, Some(&stop), feed) {
+                match run_until(&path, rate, args.duration, Some(&stop), feed) {
                     Ok(p) => {
                         println!("{}", point_line(&p));
                         if args.rates.len() == 1 {
@@ -304,7 +332,7 @@ fn host() -> String {
 /// Doubles the rate from `start` until the end-to-end p99 exceeds `bound` (or the rate is not achieved),
 /// then bisects between the last good and the first bad rate. Prints every step; returns the points run.
 fn find_max(
-    g: &mut Graph,
+    path: &Path,
     start: f64,
     bound: Duration,
     duration: Duration,
@@ -325,7 +353,7 @@ fn find_max(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let p = run_until(g, rate, duration, Some(stop), feed)?;
+        let p = run_until(path, rate, duration, Some(stop), feed)?;
         println!(
             "{}  {}",
             point_line(&p),
@@ -347,7 +375,7 @@ fn find_max(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let p = run_until(g, mid, duration, Some(stop), feed)?;
+        let p = run_until(path, mid, duration, Some(stop), feed)?;
         println!(
             "{}  {}",
             point_line(&p),

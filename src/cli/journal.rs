@@ -7,12 +7,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::{load_graph, stop_on_signals, EXIT_CONFIG, EXIT_RUNTIME};
+use crate::api::ReplayError;
 use crate::base::datapoint::{Datapoint, Kind};
 use crate::base::status;
 use crate::base::time::rfc3339;
-use crate::graph::{self, Graph};
+use crate::graph::Graph;
 use crate::journal::{Meta, Next, Reader, Tailer};
-use crate::runtime::{Engine, Replay};
 
 fn fail(e: impl std::fmt::Display) -> i32 {
     eprintln!("error: {e}");
@@ -21,8 +21,7 @@ fn fail(e: impl std::fmt::Display) -> i32 {
 
 /// The graph a journal was recorded with, from the config text it holds.
 fn recorded_graph(meta: &Meta) -> Result<Graph, crate::config::ConfigErrors> {
-    let (config, diag) = crate::config::parse_str(&meta.config, Path::new(&meta.config_file))?;
-    graph::check(config, diag)
+    crate::api::load_str(&meta.config, Path::new(&meta.config_file))
 }
 
 /// Parses `max`, `1x`, `10`, `0.5x`.
@@ -53,21 +52,16 @@ pub fn replay(dir: &Path, config: Option<&Path>, speed: Option<f64>, quiet: bool
             return EXIT_CONFIG;
         }
     };
-    let replay = match Replay::new(reader, &g, speed) {
+    let (mut engine, stats) = match crate::api::replay(reader, &g, speed) {
         Ok(r) => r,
-        Err(e) => {
+        Err(ReplayError::Config(e)) => {
             eprintln!("error: {e}");
             return EXIT_CONFIG;
         }
+        Err(ReplayError::Run(e)) => return fail(e),
     };
-    let stats = replay.stats.clone();
-    // One thread, the journal reader, replaces every generator.
-    let plan = graph::plan_with_sources(&g, 1);
-    let stop = stop_on_signals();
-    let report = Engine::build_replay(&g, &plan, replay).and_then(|mut e| {
-        e.set_stop(stop);
-        e.start()?.finish(|_| {})
-    });
+    engine.set_stop(stop_on_signals());
+    let report = engine.start().and_then(|r| r.finish(|_| {}));
     let report = match report {
         Ok(r) => r,
         Err(e) => return fail(e),

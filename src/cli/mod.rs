@@ -21,7 +21,7 @@ use hdrhistogram::Histogram;
 use crate::config::ConfigErrors;
 use crate::graph::{self, Graph};
 use crate::metrics::{latency_table, HdrLog, Series};
-use crate::runtime::{Engine, Observer, OnProgress, Progressing, Report, RunError};
+use crate::runtime::{Engine, Observer, Progressing, Report, RunError};
 
 /// Exit code: the config is invalid.
 pub const EXIT_CONFIG: i32 = 2;
@@ -219,21 +219,19 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// Parses and checks a config file.
+/// Parses and checks a config file (see [`crate::api::load`]).
 pub fn load_graph(path: &Path) -> Result<Graph, ConfigErrors> {
-    let (config, diag) = crate::config::load(path)?;
-    graph::check(config, diag)
+    crate::api::load(path)
 }
 
-/// Builds and runs a checked graph to its end.
+/// Builds and runs a checked graph to its end (see [`crate::api::run`]).
 pub fn run_graph(g: &Graph, on_progress: impl FnMut(Progressing)) -> Result<Report, RunError> {
-    run_graph_observed(g, &mut OnProgress(on_progress))
+    crate::api::run(g, on_progress)
 }
 
 /// Builds and runs a checked graph, reporting progress and latency intervals to `obs`.
 pub fn run_graph_observed(g: &Graph, obs: &mut dyn Observer) -> Result<Report, RunError> {
-    let plan = graph::plan(g);
-    Engine::build(g, &plan)?.start()?.finish_observed(obs)
+    crate::api::run_observed(g, obs)
 }
 
 /// What `tubes run` shows and writes while a pipeline runs.
@@ -331,10 +329,8 @@ fn run(args: RunArgs) -> i32 {
         );
         return EXIT_CONFIG;
     }
-    let has_feeds = g
-        .nodes
-        .iter()
-        .any(|n| matches!(n.kind, graph::NodeKind::WebSocket(_)));
+    let has_feeds =
+        (0..g.nodes.len()).any(|id| g.feed(id as crate::base::datapoint::TubeId).is_some());
     if idle_exit.is_some() && !has_feeds {
         eprintln!(
             "error: --idle-exit ends live runs when their WebSocket feeds fall silent; {} has no WebSocket generator",

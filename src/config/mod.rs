@@ -4,12 +4,12 @@ mod error;
 mod model;
 mod parse;
 mod positions;
-mod reader;
+pub mod reader;
 
 pub use error::{closest, suggest, ConfigErrors, Diagnostic, Diagnostics};
 pub use model::*;
 pub use positions::Positions;
-pub use reader::parse_duration;
+pub use reader::{field, parse_duration, Reader};
 
 use std::path::Path;
 

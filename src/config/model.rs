@@ -4,6 +4,17 @@ use std::path::PathBuf;
 
 pub use crate::base::wait::WaitStrategy;
 
+/// `{Kind: payload}` naming a plug-in (a generator's `datasource`, one of a sink's `datasink` outputs),
+/// kept as written: the config layer knows no kinds, and the graph resolves the tag through the registry
+/// of kinds and has that kind read the payload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PluginDecl {
+    /// The YAML as written.
+    pub value: serde_yaml::Value,
+    /// Its YAML path (`tubes[0].Generator.datasource`).
+    pub path: String,
+}
+
 /// A whole pipeline config.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -63,8 +74,8 @@ pub struct TubeDecl {
 /// The four tube families.
 #[derive(Clone, Debug)]
 pub enum TubeKind {
-    /// Brings datapoints in.
-    Generator(DataSource),
+    /// Brings datapoints in: its `datasource`, read by its source kind when the graph is checked.
+    Generator(PluginDecl),
     /// Reduces and emits.
     Through(ThroughDecl),
     /// Writes rows out.
@@ -87,90 +98,6 @@ impl TubeKind {
             TubeKind::Invalid(name) => name,
         }
     }
-}
-
-/// Where a generator's data comes from.
-#[derive(Clone, Debug)]
-pub enum DataSource {
-    /// A CSV file.
-    Csv(CsvSource),
-    /// Synthetic trades at a fixed rate (Stream only), for benchmarks.
-    Synthetic(SyntheticSource),
-    /// Live trades from an exchange WebSocket (Stream only).
-    WebSocket(WsSource),
-}
-
-/// `WebSocket: {exchange: Binance, market: btcusdt, channel: trade, url: ws://127.0.0.1:9001, ...}`.
-///
-/// Emits trades with fields `price`, `quantity`, `side` (+1 taker buy, −1 taker sell), `trade_id`; the
-/// exchange's trade time is the event time and the receive time the ingest time.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WsSource {
-    /// The exchange.
-    pub exchange: crate::generators::ws::Exchange,
-    /// The market, spelt as the exchange spells it (`btcusdt`, `BTC-USD`, `XBT/USD`).
-    pub market: String,
-    /// The exchange's channel (Binance: `trade` or `aggTrade`); the exchange's default when not given.
-    pub channel: String,
-    /// Replaces the scheme, host and port of the exchange's endpoint (`ws://127.0.0.1:9001`).
-    pub url: Option<String>,
-    /// A PEM file of CA certificates to trust instead of the built-in roots (for a private CA).
-    pub ca_file: Option<PathBuf>,
-    /// Reconnect when nothing has arrived for this long (ns).
-    pub stale_after: i64,
-    /// Send a WebSocket ping this often (ns).
-    pub ping_every: i64,
-    /// Reconnect back-off: first delay and cap (ns); each failure doubles the delay, with jitter.
-    pub backoff: (i64, i64),
-    /// Take each datapoint's ingest time from the `mock_sent_ns` stamp the mock exchange adds to every
-    /// frame, so latency figures run from the exchange's send (`tubes bench --feed`). Not settable in YAML.
-    pub sent_stamps: bool,
-}
-
-impl WsSource {
-    /// How statuses and the summary name this feed: `binance btcusdt`.
-    pub fn feed_name(&self) -> String {
-        format!("{} {}", self.exchange.name(), self.market)
-    }
-}
-
-/// `Synthetic: {rate: 50000, price: 60000, seed: 1, stall: {after: 500ms, for: 100ms}}`.
-///
-/// Emits trades with fields `price`, `quantity`, `side`, `trade_id`. Each datapoint's ingest time is its
-/// *intended* send time, so a sender that falls behind (a stall, backpressure) shows up in latency instead
-/// of hiding it (coordinated-omission correction).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SyntheticSource {
-    /// Datapoints per second.
-    pub rate: f64,
-    /// Starting price of the random walk.
-    pub price: f64,
-    /// Seed of the random walk.
-    pub seed: u64,
-    /// Simulated sender stall: (after, for) in ns since the generator started.
-    pub stall: Option<(i64, i64)>,
-}
-
-/// What to do with a malformed CSV row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnError {
-    /// Stop the run with an error naming file, line and column.
-    Fail,
-    /// Skip the row, count it and report the count at the end.
-    Skip,
-}
-
-/// `CSV: path` or `CSV: {path, time_column, fields, on_error}`.
-#[derive(Clone, Debug)]
-pub struct CsvSource {
-    /// The file, relative to the directory the command runs in.
-    pub path: PathBuf,
-    /// The column holding the time; detected when absent.
-    pub time_column: Option<String>,
-    /// Columns to expose; every numeric column when absent.
-    pub fields: Option<Vec<String>>,
-    /// What to do with a malformed row.
-    pub on_error: OnError,
 }
 
 /// A `Through` tube: reducers plus an optional event rule.
@@ -245,26 +172,12 @@ pub struct ConditionDecl {
     pub threshold: f64,
 }
 
-/// Where a sink writes.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SinkOutput {
-    /// An aligned table on a terminal, CSV otherwise.
-    Stdout,
-    /// A CSV file with a header row.
-    Csv(PathBuf),
-    /// Nothing is written (rows are still counted and timed): for benchmarks.
-    Discard,
-    /// NDJSON: one JSON object per row.
-    Json(PathBuf),
-    /// A journal directory that a bot tails (`tubes::journal::Tailer`).
-    Journal(PathBuf),
-}
-
 /// A `Sink` tube.
 #[derive(Clone, Debug)]
 pub struct SinkDecl {
-    /// One or more outputs, each receiving the same rows.
-    pub outputs: Vec<SinkOutput>,
+    /// One or more outputs, each receiving the same rows, read by their sink kinds when the graph is
+    /// checked.
+    pub outputs: Vec<PluginDecl>,
     /// Columns: (tube label, fields of that tube), in order.
     pub fields: Vec<(String, Vec<String>)>,
 }

@@ -186,10 +186,12 @@ fn tube(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<TubeDecl> {
         .map(|t| r.strings(t, &field(&path, "to_label")))
         .unwrap_or_default();
     let kind = match tag {
-        "Generator" => m
-            .get("datasource")
-            .and_then(|d| datasource(r, d, &field(&path, "datasource")))
-            .map(TubeKind::Generator),
+        "Generator" => m.get("datasource").map(|d| {
+            TubeKind::Generator(PluginDecl {
+                value: d.clone(),
+                path: field(&path, "datasource"),
+            })
+        }),
         "Through" => through(r, m, &path).map(TubeKind::Through),
         "Sink" => sink(r, m, &path).map(TubeKind::Sink),
         _ => m
@@ -209,202 +211,6 @@ fn tube(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<TubeDecl> {
         to,
         kind,
         path,
-    })
-}
-
-fn datasource(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<DataSource> {
-    let (tag, payload, path) =
-        r.tagged(v, path, &["CSV", "Synthetic", "WebSocket"], "datasource")?;
-    match tag {
-        "Synthetic" => return synthetic(r, payload, &path).map(DataSource::Synthetic),
-        "WebSocket" => return websocket(r, payload, &path).map(DataSource::WebSocket),
-        _ => {}
-    }
-    let example =
-        "CSV: path/to/file.csv, or CSV: {path: file.csv, time_column: time, on_error: skip}";
-    let mut src = CsvSource {
-        path: PathBuf::new(),
-        time_column: None,
-        fields: None,
-        on_error: OnError::Fail,
-    };
-    if let Value::String(p) = payload {
-        src.path = PathBuf::from(p);
-        return Some(DataSource::Csv(src));
-    }
-    let m = r.mapping(
-        payload,
-        &path,
-        &["path", "time_column", "fields", "on_error"],
-        &["path"],
-        example,
-    )?;
-    src.path = PathBuf::from(r.string(m.get("path")?, &field(&path, "path"))?);
-    src.time_column = m
-        .get("time_column")
-        .and_then(|t| r.string(t, &field(&path, "time_column")));
-    src.fields = m
-        .get("fields")
-        .map(|f| r.strings(f, &field(&path, "fields")));
-    if let Some(e) = m.get("on_error") {
-        let p = field(&path, "on_error");
-        match r.tagged(e, &p, &["fail", "skip"], "on_error policy") {
-            Some(("skip", ..)) => src.on_error = OnError::Skip,
-            Some(_) => {}
-            None => return None,
-        }
-    }
-    Some(DataSource::Csv(src))
-}
-
-fn synthetic(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<SyntheticSource> {
-    let example =
-        "Synthetic: {rate: 50000, price: 60000, seed: 1, stall: {after: 500ms, for: 100ms}}";
-    let m = r.mapping(
-        v,
-        path,
-        &["rate", "price", "seed", "stall"],
-        &["rate"],
-        example,
-    )?;
-    let rate = r.number(m.get("rate")?, &field(path, "rate"))?;
-    if rate <= 0.0 || rate > 1e9 {
-        r.diag.error(
-            &field(path, "rate"),
-            format!("{rate} datapoints per second is out of range"),
-            Some("use a rate between 1 and 1e9".into()),
-        );
-        return None;
-    }
-    let price = match m.get("price") {
-        Some(p) => r.number(p, &field(path, "price"))?,
-        None => 60_000.0,
-    };
-    let seed = match m.get("seed") {
-        Some(s) => r.uint(s, &field(path, "seed"))?,
-        None => 1,
-    };
-    let stall = match m.get("stall") {
-        None => None,
-        Some(s) => {
-            let sp = field(path, "stall");
-            let sm = r.mapping(
-                s,
-                &sp,
-                &["after", "for"],
-                &["after", "for"],
-                "stall: {after: 500ms, for: 100ms}",
-            )?;
-            let after = r.duration(sm.get("after")?, &field(&sp, "after"));
-            let len = r.duration(sm.get("for")?, &field(&sp, "for"));
-            Some((after?, len?))
-        }
-    };
-    Some(SyntheticSource {
-        rate,
-        price,
-        seed,
-        stall,
-    })
-}
-
-fn websocket(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<WsSource> {
-    use crate::generators::ws::EXCHANGES;
-    let example = "WebSocket: {exchange: Binance, market: btcusdt}";
-    let m = r.mapping(
-        v,
-        path,
-        &[
-            "exchange",
-            "market",
-            "channel",
-            "url",
-            "tls",
-            "stale_after",
-            "ping_every",
-            "reconnect",
-        ],
-        &["exchange", "market"],
-        example,
-    )?;
-    let names: Vec<&str> = EXCHANGES.iter().map(|(n, _)| *n).collect();
-    let exchange = m.get("exchange").and_then(|e| {
-        let (tag, ..) = r.tagged(e, &field(path, "exchange"), &names, "exchange")?;
-        EXCHANGES.iter().find(|(n, _)| *n == tag).map(|(_, x)| *x)
-    });
-    let market = m
-        .get("market")
-        .and_then(|x| r.string(x, &field(path, "market")));
-    let channel = match (exchange, m.get("channel")) {
-        (Some(x), Some(c)) => r
-            .tagged(c, &field(path, "channel"), x.channels(), "channel")
-            .map(|(c, ..)| c.to_string()),
-        (Some(x), None) => Some(x.channels()[0].to_string()),
-        (None, _) => None,
-    };
-    let url = m.get("url").and_then(|u| r.string(u, &field(path, "url")));
-    let ca_file = match m.get("tls") {
-        None => None,
-        Some(t) => {
-            let tp = field(path, "tls");
-            let tm = r.mapping(t, &tp, &["ca_file"], &["ca_file"], "tls: {ca_file: ca.pem}")?;
-            Some(PathBuf::from(
-                r.string(tm.get("ca_file")?, &field(&tp, "ca_file"))?,
-            ))
-        }
-    };
-    let mut dur = |key: &str, default: i64| match m.get(key) {
-        None => Some(default),
-        Some(d) => {
-            let p = field(path, key);
-            let ns = r.duration(d, &p)?;
-            if ns <= 0 {
-                r.diag
-                    .error(&p, "the duration must be longer than zero", None);
-                return None;
-            }
-            Some(ns)
-        }
-    };
-    let stale_after = dur("stale_after", 30 * crate::base::time::NANOS_PER_SEC);
-    let ping_every = dur("ping_every", 15 * crate::base::time::NANOS_PER_SEC);
-    let backoff = match m.get("reconnect") {
-        None => Some((100_000_000, 30 * crate::base::time::NANOS_PER_SEC)),
-        Some(b) => {
-            let bp = field(path, "reconnect");
-            let bm = r.mapping(
-                b,
-                &bp,
-                &["min", "max"],
-                &["min", "max"],
-                "reconnect: {min: 100ms, max: 30s}",
-            )?;
-            let lo = r.duration(bm.get("min")?, &field(&bp, "min"));
-            let hi = r.duration(bm.get("max")?, &field(&bp, "max"));
-            match (lo, hi) {
-                (Some(lo), Some(hi)) if lo > 0 && lo <= hi => Some((lo, hi)),
-                (Some(_), Some(_)) => {
-                    r.diag.error(
-                        &bp,
-                        "the back-off needs 0 < min <= max",
-                        Some("write e.g. reconnect: {min: 100ms, max: 30s}".into()),
-                    );
-                    None
-                }
-                _ => None,
-            }
-        }
-    };
-    Some(WsSource {
-        exchange: exchange?,
-        market: market?,
-        channel: channel?,
-        url,
-        ca_file,
-        stale_after: stale_after?,
-        ping_every: ping_every?,
-        backoff: backoff?,
-        sent_stamps: false,
     })
 }
 
@@ -555,13 +361,19 @@ fn event(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<EventDecl> {
 
 fn sink(r: &mut Reader<'_>, m: &Mapping, path: &str) -> Option<SinkDecl> {
     let dpath = field(path, "datasink");
-    let outputs: Vec<Option<SinkOutput>> = match m.get("datasink")? {
+    let outputs: Vec<PluginDecl> = match m.get("datasink")? {
         Value::Sequence(items) => items
             .iter()
             .enumerate()
-            .map(|(i, o)| sink_output(r, o, &format!("{dpath}[{i}]")))
+            .map(|(i, o)| PluginDecl {
+                value: o.clone(),
+                path: format!("{dpath}[{i}]"),
+            })
             .collect(),
-        other => vec![sink_output(r, other, &dpath)],
+        other => vec![PluginDecl {
+            value: other.clone(),
+            path: dpath,
+        }],
     };
     let fpath = field(path, "fields");
     let mut fields = Vec::new();
@@ -583,31 +395,7 @@ fn sink(r: &mut Reader<'_>, m: &Mapping, path: &str) -> Option<SinkDecl> {
             Some("write fields: {btc_vol_sum: [sum_Volume]}".into()),
         ),
     }
-    let outputs: Option<Vec<SinkOutput>> = outputs.into_iter().collect();
-    Some(SinkDecl {
-        outputs: outputs?,
-        fields,
-    })
-}
-
-fn sink_output(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<SinkOutput> {
-    let (tag, payload, ppath) = r.tagged(
-        v,
-        path,
-        &["Stdout", "CSV", "JSON", "NDJSON", "Journal", "Discard"],
-        "datasink",
-    )?;
-    match tag {
-        "Stdout" => return Some(SinkOutput::Stdout),
-        "Discard" => return Some(SinkOutput::Discard),
-        _ => {}
-    }
-    let p = PathBuf::from(r.string(payload, &ppath)?);
-    Some(match tag {
-        "CSV" => SinkOutput::Csv(p),
-        "Journal" => SinkOutput::Journal(p),
-        _ => SinkOutput::Json(p),
-    })
+    Some(SinkDecl { outputs, fields })
 }
 
 fn external(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<ExternalDecl> {

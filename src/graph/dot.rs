@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::check::{Graph, NodeKind, Port};
+use super::model::{Graph, NodeKind, Port};
 
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
@@ -14,11 +14,7 @@ pub fn to_dot(g: &Graph) -> String {
         String::from("digraph tubes {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
     for n in &g.nodes {
         let (shape, what) = match &n.kind {
-            NodeKind::CsvGenerator { source, .. } => {
-                ("box", format!("CSV {}", source.path.display()))
-            }
-            NodeKind::Synthetic(s) => ("box", format!("Synthetic {} /s", s.rate)),
-            NodeKind::WebSocket(s) => ("box", s.feed_name()),
+            NodeKind::Source(s) => ("box", s.describe()),
             NodeKind::Through(t) if t.nop => ("ellipse", "NOP".to_string()),
             NodeKind::Through(_) => ("ellipse", n.schema.join(", ")),
             NodeKind::Sink { .. } => ("cds", "Sink".to_string()),

@@ -1,6 +1,6 @@
 //! What a journal records about the graph whose datapoints it holds.
 
-use super::check::{Graph, NodeKind};
+use super::model::{Graph, NodeKind};
 use crate::journal::{format, Meta, TubeMeta};
 
 /// The description of a journal recording the input of graph `g`: its config's text and hash, and every

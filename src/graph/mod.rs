@@ -2,14 +2,18 @@
 
 mod check;
 mod dot;
+mod edges;
 mod meta;
+mod model;
+mod nodes;
 mod placement;
 mod plan;
+mod resolve;
 mod schema;
+mod topo;
 
-pub use check::{
-    check, Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec, TRADE_FIELDS,
-};
+pub use check::check;
 pub use dot::to_dot;
 pub use meta::journal_meta;
+pub use model::{Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
 pub use plan::{plan, plan_with_sources, Plan, StagePlan};

@@ -1,6 +1,6 @@
 //! Planning: which tubes share a thread (a stage) and which core each stage is pinned to.
 
-use super::check::{Graph, NodeKind};
+use super::model::{Graph, NodeKind};
 use crate::base::datapoint::TubeId;
 use crate::base::pin::core_count;
 use crate::config::Placement;
@@ -25,18 +25,7 @@ pub struct StagePlan {
 
 /// Plans the stages of a checked graph.
 pub fn plan(g: &Graph) -> Plan {
-    // Every WebSocket generator shares one I/O thread.
-    let feeds = g
-        .nodes
-        .iter()
-        .any(|n| matches!(n.kind, NodeKind::WebSocket(_)));
-    let generators = g
-        .nodes
-        .iter()
-        .filter(|n| n.kind.is_generator() && !matches!(n.kind, NodeKind::WebSocket(_)))
-        .count()
-        + usize::from(feeds);
-    plan_with_sources(g, generators)
+    plan_with_sources(g, g.source_threads().len())
 }
 
 /// Plans the stages of `g` when `generators` threads feed the sequencer (a replay has one: the journal).

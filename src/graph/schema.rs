@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::check::{Graph, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
+use super::model::{Graph, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
 use crate::base::datapoint::TubeId;
 use crate::config::{closest, suggest, Diagnostics, EventDecl, ReducerDecl};
 

@@ -1,9 +1,9 @@
 //! Recording a run: a thread that takes a copy of every datapoint the sequencer numbers and appends it
 //! to the journal, off the critical path (the sequencer's only cost is one more push).
 
-use super::{Ctx, Inlet, RunError};
 use crate::base::datapoint::{Datapoint, Kind};
 use crate::base::ring::ENDED;
+use crate::base::{Ctx, Inlet, RunError};
 use crate::journal::Writer;
 
 /// The journal writer thread's work.
@@ -16,7 +16,7 @@ impl Recording {
     /// Appends until the sequencer has ended and its ring is empty; returns the records written in all.
     pub fn run(&mut self, ctx: &mut Ctx) -> Result<u64, RunError> {
         let mut buf = [Datapoint::new(Kind::Data, 0, 0, 0); 256];
-        let journal = |e: crate::journal::JournalError| RunError::Input(e.to_string());
+        let journal = |e: crate::journal::JournalError| RunError::Journal(Box::new(e));
         loop {
             if ctx.stopped() {
                 return Err(RunError::Stopped);
@@ -52,6 +52,6 @@ impl Recording {
     pub fn close(self) -> Result<u64, RunError> {
         self.writer
             .close()
-            .map_err(|e| RunError::Input(e.to_string()))
+            .map_err(|e| RunError::Journal(Box::new(e)))
     }
 }

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
+use super::sink::Sink;
 use crate::base::datapoint::{Datapoint, TubeId};
 use crate::base::ring::{Progress, ENDED};
 use crate::base::time::monotonic_ns;
 use crate::base::{notify_all, Ctx, Inlet, Outlet, RunError};
 use crate::metrics::Recorder;
-use crate::sinks::Sink;
 use crate::throughs::Through;
 
 /// A tube run by a stage.

@@ -3,8 +3,51 @@
 
 use std::io::{self, Write};
 
-use super::{Out, Row, RowWriter};
+use std::path::PathBuf;
+
+use serde_yaml::Value;
+
+use super::{open_file, path_payload, Out};
 use crate::base::time::format_rfc3339_millis;
+use crate::base::{RunError, SinkError};
+use crate::config::Reader;
+use crate::plugin::{OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
+
+/// The `CSV` sink kind: `{CSV: out/rows.csv}`, a file with a header row.
+pub struct Csv;
+
+impl SinkKind for Csv {
+    fn names(&self) -> &'static [&'static str] {
+        &["CSV"]
+    }
+
+    fn parse(
+        &self,
+        r: &mut Reader<'_>,
+        _tag: &str,
+        payload: &Value,
+        path: &str,
+    ) -> Option<Box<dyn SinkOutput>> {
+        Some(Box::new(CsvFile(path_payload(r, payload, path)?)))
+    }
+}
+
+/// A CSV file output.
+#[derive(Debug)]
+pub struct CsvFile(pub PathBuf);
+
+impl SinkOutput for CsvFile {
+    fn target(&self) -> String {
+        self.0.display().to_string()
+    }
+
+    fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
+        let err = |e: io::Error| SinkError::new(self.target(), e);
+        let w = CsvWriter::new(open_file(&self.0).map_err(err)?, cx.columns, cx.with_status)
+            .map_err(err)?;
+        Ok(Some(Box::new(w)))
+    }
+}
 
 /// Writes a header, then comma-separated rows.
 pub struct CsvWriter {
@@ -29,7 +72,7 @@ impl CsvWriter {
 }
 
 impl RowWriter for CsvWriter {
-    fn write_row(&mut self, row: &Row<'_>) -> io::Result<()> {
+    fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
         self.out.write_all(&format_rfc3339_millis(row.time))?;
         for i in 0..row.values.len() {
             match row.cell(i) {
@@ -41,10 +84,10 @@ impl RowWriter for CsvWriter {
             self.out.write_all(b",")?;
             self.out.write_all(row.status.unwrap_or("").as_bytes())?;
         }
-        self.out.write_all(b"\n")
+        Ok(self.out.write_all(b"\n")?)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    fn flush(&mut self) -> Result<(), WriteError> {
+        Ok(self.out.flush()?)
     }
 }

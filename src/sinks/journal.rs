@@ -6,12 +6,62 @@
 //! epoch), so a reader in another process can measure how long the row took to reach it. A status row is
 //! a record of kind `Status` with the status's own values.
 
-use std::io;
+use std::path::{Path, PathBuf};
 
-use super::{Row, RowWriter};
+use serde_yaml::Value;
+
+use super::path_payload;
 use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
 use crate::base::time::wall_ns;
-use crate::journal::{Meta, SyncPolicy, Writer};
+use crate::base::{RunError, SinkError};
+use crate::config::Reader;
+use crate::journal::{JournalError, Meta, SyncPolicy, Writer};
+use crate::plugin::{OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
+
+/// The `Journal` sink kind: `{Journal: out/rows}`, a journal directory a bot tails.
+pub struct Journal;
+
+impl SinkKind for Journal {
+    fn names(&self) -> &'static [&'static str] {
+        &["Journal"]
+    }
+
+    fn parse(
+        &self,
+        r: &mut Reader<'_>,
+        _tag: &str,
+        payload: &Value,
+        path: &str,
+    ) -> Option<Box<dyn SinkOutput>> {
+        Some(Box::new(JournalDir(path_payload(r, payload, path)?)))
+    }
+}
+
+/// A journal directory output.
+#[derive(Debug)]
+pub struct JournalDir(pub PathBuf);
+
+impl SinkOutput for JournalDir {
+    fn target(&self) -> String {
+        self.0.display().to_string()
+    }
+
+    fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
+        if cx.columns.len() > MAX_FIELDS {
+            return Err(RunError::Input(format!(
+                "sink '{}' has {} columns; a Journal output holds at most {} (one record per row): split the columns over two sinks",
+                cx.label,
+                cx.columns.len(),
+                MAX_FIELDS
+            )));
+        }
+        let mut meta = (cx.meta)();
+        meta.tubes[cx.id as usize].fields = cx.columns.iter().map(|c| c.to_string()).collect();
+        let w = JournalWriter::create(&self.0, meta, cx.id)
+            .map_err(|e| SinkError::new(self.target(), e))?;
+        Ok(Some(Box::new(w)))
+    }
+}
 
 /// Appends rows to a journal.
 pub struct JournalWriter {
@@ -21,15 +71,14 @@ pub struct JournalWriter {
 
 impl JournalWriter {
     /// Creates the journal in `dir` for sink `id`, described by `meta`.
-    pub fn create(dir: &std::path::Path, meta: Meta, id: TubeId) -> io::Result<Self> {
-        let writer = Writer::create(dir, meta, SyncPolicy::Never)
-            .map_err(|e| io::Error::other(e.to_string()))?;
+    pub fn create(dir: &Path, meta: Meta, id: TubeId) -> Result<Self, JournalError> {
+        let writer = Writer::create(dir, meta, SyncPolicy::Never)?;
         Ok(JournalWriter { writer, id })
     }
 }
 
 impl RowWriter for JournalWriter {
-    fn write_row(&mut self, row: &Row<'_>) -> io::Result<()> {
+    fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
         let mut dp = match row.status_dp {
             Some(s) => *s,
             None => {
@@ -42,13 +91,11 @@ impl RowWriter for JournalWriter {
             }
         };
         (dp.source, dp.event_time, dp.ingest_time) = (self.id, row.time, wall_ns() as u64);
-        self.writer
-            .append(&dp)
-            .map(|_| ())
-            .map_err(|e| io::Error::other(e.to_string()))
+        self.writer.append(&dp)?;
+        Ok(())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> Result<(), WriteError> {
         Ok(())
     }
 }

@@ -1,48 +1,35 @@
-//! Sinks: one row per input sequence number that caused output (DESIGN §4), written to stdout, CSV or NDJSON.
+//! Sink kinds: where rows go. Each implements [`crate::plugin::SinkKind`] in its own module and is
+//! listed once in [`KINDS`]; the engine's sink tube (DESIGN §4: one row per input sequence number that
+//! caused output) hands each row to every output's [`crate::plugin::RowWriter`].
 
 mod csv;
+mod discard;
 mod journal;
 mod ndjson;
+mod stdout;
 mod table;
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::Path;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
-use crate::base::datapoint::{Datapoint, Kind};
-use crate::base::status;
-use crate::base::SinkError;
-use crate::config::SinkOutput;
-use crate::graph::SinkColumn;
+use serde_yaml::Value;
 
-/// One finished row: its time and one cell per column (`None` when no value arrived for it).
-pub struct Row<'a> {
-    /// Event time of the cause (ns since the epoch).
-    pub time: i64,
-    /// Values, one per column.
-    pub values: &'a [f64],
-    /// Whether each column received a value.
-    pub present: &'a [bool],
-    /// What a live feed said in this row (`gap 100 trades on binance btcusdt`), for sinks with a
-    /// `status` column.
-    pub status: Option<&'a str>,
-    /// The status datapoint behind `status`, for outputs that keep its values.
-    pub status_dp: Option<&'a Datapoint>,
-}
+use crate::config::Reader;
+use crate::plugin::SinkKind;
 
-impl Row<'_> {
-    /// The value of column `i`, when it has a finite one.
-    pub fn cell(&self, i: usize) -> Option<f64> {
-        (self.present[i] && self.values[i].is_finite()).then_some(self.values[i])
-    }
-}
+/// Every sink kind a config may name (`datasink: Tag` or `{Tag: ...}`), in the order errors list them.
+pub static KINDS: &[&dyn SinkKind] = &[
+    &stdout::Stdout,
+    &csv::Csv,
+    &ndjson::Ndjson,
+    &journal::Journal,
+    &discard::Discard,
+];
 
-/// Writes rows in one format.
-pub trait RowWriter: Send {
-    /// Writes one row.
-    fn write_row(&mut self, row: &Row<'_>) -> io::Result<()>;
-    /// Flushes everything written so far.
-    fn flush(&mut self) -> io::Result<()>;
+/// The payload of an output written to a path: `{CSV: out/rows.csv}`.
+fn path_payload(r: &mut Reader<'_>, payload: &Value, path: &str) -> Option<PathBuf> {
+    r.string(payload, path).map(PathBuf::from)
 }
 
 type Out = BufWriter<Box<dyn Write + Send>>;
@@ -55,183 +42,10 @@ fn open_file(path: &Path) -> io::Result<Out> {
     Ok(BufWriter::with_capacity(1 << 16, Box::new(f)))
 }
 
-/// A running sink.
-pub struct Sink {
-    columns: Vec<SinkColumn>,
-    values: Vec<f64>,
-    present: Vec<bool>,
-    any: bool,
-    time: i64,
-    writers: Vec<Output>,
-    rows: u64,
-    /// Feed names by tube id, when a live feed is upstream (the sink then has a `status` column).
-    feeds: Option<Vec<String>>,
-    /// The status received for the current sequence number, if any.
-    status: Option<Datapoint>,
-    /// Where its sentence is formatted (reused, so writing a row does not allocate).
-    status_text: String,
-}
-
-struct Output {
-    target: String,
-    writer: Box<dyn RowWriter>,
-    stdout: bool,
-}
-
-impl Sink {
-    /// Opens every output (creating parent directories) and writes headers. With `feeds` (feed names by
-    /// tube id, given when a live feed is upstream) the rows end with a `status` column.
-    pub fn open(
-        outputs: &[SinkOutput],
-        columns: &[SinkColumn],
-        feeds: Option<Vec<String>>,
-        journal: Option<(crate::journal::Meta, crate::base::datapoint::TubeId)>,
-    ) -> Result<Sink, SinkError> {
-        let with_status = feeds.is_some();
-        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-        let mut writers = Vec::new();
-        for o in outputs {
-            let target = match o {
-                SinkOutput::Discard => continue,
-                SinkOutput::Stdout => "stdout".to_string(),
-                SinkOutput::Csv(p) | SinkOutput::Json(p) | SinkOutput::Journal(p) => {
-                    p.display().to_string()
-                }
-            };
-            let err = |source| SinkError {
-                target: target.clone(),
-                source,
-            };
-            let w: Box<dyn RowWriter> = match o {
-                SinkOutput::Discard => continue,
-                SinkOutput::Stdout => {
-                    let stdout: Out = BufWriter::with_capacity(1 << 16, Box::new(io::stdout()));
-                    if io::stdout().is_terminal() {
-                        Box::new(table::TableWriter::new(stdout, &names, with_status).map_err(err)?)
-                    } else {
-                        Box::new(csv::CsvWriter::new(stdout, &names, with_status).map_err(err)?)
-                    }
-                }
-                SinkOutput::Csv(p) => Box::new(
-                    csv::CsvWriter::new(open_file(p).map_err(err)?, &names, with_status)
-                        .map_err(err)?,
-                ),
-                SinkOutput::Journal(dir) => {
-                    let (meta, id) = journal
-                        .clone()
-                        .expect("the engine describes a journal output");
-                    Box::new(journal::JournalWriter::create(dir, meta, id).map_err(err)?)
-                }
-                SinkOutput::Json(p) => Box::new(ndjson::NdjsonWriter::new(
-                    open_file(p).map_err(err)?,
-                    &names,
-                    with_status,
-                )),
-            };
-            writers.push(Output {
-                stdout: *o == SinkOutput::Stdout,
-                target,
-                writer: w,
-            });
-        }
-        Ok(Sink {
-            columns: columns.to_vec(),
-            values: vec![f64::NAN; columns.len()],
-            present: vec![false; columns.len()],
-            any: false,
-            time: 0,
-            writers,
-            rows: 0,
-            feeds,
-            status: None,
-            status_text: String::with_capacity(128),
-        })
-    }
-
-    /// Takes a datapoint that arrived on `port` for the current sequence number.
-    #[inline]
-    pub fn on_input(&mut self, port: u8, dp: &Datapoint) {
-        if dp.kind == Kind::Status {
-            if self.feeds.is_some() {
-                self.status = Some(*dp);
-                self.any = true;
-                self.time = dp.event_time;
-            }
-            return;
-        }
-        for (i, c) in self.columns.iter().enumerate() {
-            if c.port == port as usize {
-                self.values[i] = dp.values[c.slot as usize];
-                self.present[i] = true;
-                self.any = true;
-                self.time = dp.event_time;
-            }
-        }
-    }
-
-    /// Ends the current sequence number: writes its row if any column received a value; returns whether it did.
-    ///
-    /// When stdout is closed by its reader (`tubes run … | head`), the stdout output stops quietly and the
-    /// other outputs go on.
-    pub fn end_seq(&mut self) -> Result<bool, SinkError> {
-        if !self.any {
-            return Ok(false);
-        }
-        if let (Some(dp), Some(feeds)) = (&self.status, &self.feeds) {
-            use std::fmt::Write as _;
-            self.status_text.clear();
-            let _ = write!(self.status_text, "{}", status::Text { dp, feeds });
-        }
-        let row = Row {
-            time: self.time,
-            values: &self.values,
-            present: &self.present,
-            status: self.status.is_some().then_some(self.status_text.as_str()),
-            status_dp: self.status.as_ref(),
-        };
-        let mut closed = None;
-        for (i, o) in self.writers.iter_mut().enumerate() {
-            if let Err(e) = o.writer.write_row(&row) {
-                if o.stdout && e.kind() == io::ErrorKind::BrokenPipe {
-                    closed = Some(i);
-                } else {
-                    return Err(SinkError {
-                        target: o.target.clone(),
-                        source: e,
-                    });
-                }
-            }
-        }
-        if let Some(i) = closed {
-            self.writers.remove(i);
-        }
-        self.rows += 1;
-        self.any = false;
-        self.status = None;
-        self.present.fill(false);
-        Ok(true)
-    }
-
-    /// Flushes every output; returns the number of rows written.
-    pub fn finish(&mut self) -> Result<u64, SinkError> {
-        for o in &mut self.writers {
-            match o.writer.flush() {
-                Err(e) if !(o.stdout && e.kind() == io::ErrorKind::BrokenPipe) => {
-                    return Err(SinkError {
-                        target: o.target.clone(),
-                        source: e,
-                    })
-                }
-                _ => {}
-            }
-        }
-        Ok(self.rows)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugin::{Row, RowWriter};
     use std::sync::{Arc, Mutex};
 
     /// A writer whose bytes the test can read back.

@@ -1,9 +1,54 @@
 //! NDJSON rows: one object per line, `{"timestamp": "...", "<label>.<field>": value|null, ...}`.
 
-use std::io::{self, Write};
+use std::io::Write;
 
-use super::{Out, Row, RowWriter};
+use std::path::PathBuf;
+
+use serde_yaml::Value;
+
+use super::{open_file, path_payload, Out};
 use crate::base::time::format_rfc3339_millis;
+use crate::base::{RunError, SinkError};
+use crate::config::Reader;
+use crate::plugin::{OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
+
+/// The `NDJSON` sink kind (also spelt `JSON`): `{NDJSON: out/rows.json}`, one JSON object per row.
+pub struct Ndjson;
+
+impl SinkKind for Ndjson {
+    fn names(&self) -> &'static [&'static str] {
+        &["JSON", "NDJSON"]
+    }
+
+    fn parse(
+        &self,
+        r: &mut Reader<'_>,
+        _tag: &str,
+        payload: &Value,
+        path: &str,
+    ) -> Option<Box<dyn SinkOutput>> {
+        Some(Box::new(NdjsonFile(path_payload(r, payload, path)?)))
+    }
+}
+
+/// An NDJSON file output.
+#[derive(Debug)]
+pub struct NdjsonFile(pub PathBuf);
+
+impl SinkOutput for NdjsonFile {
+    fn target(&self) -> String {
+        self.0.display().to_string()
+    }
+
+    fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
+        let out = open_file(&self.0).map_err(|e| SinkError::new(self.target(), e))?;
+        Ok(Some(Box::new(NdjsonWriter::new(
+            out,
+            cx.columns,
+            cx.with_status,
+        ))))
+    }
+}
 
 /// Writes one JSON object per row.
 pub struct NdjsonWriter {
@@ -41,7 +86,7 @@ impl NdjsonWriter {
 }
 
 impl RowWriter for NdjsonWriter {
-    fn write_row(&mut self, row: &Row<'_>) -> io::Result<()> {
+    fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
         self.out.write_all(b"{\"timestamp\":\"")?;
         self.out.write_all(&format_rfc3339_millis(row.time))?;
         self.out.write_all(b"\"")?;
@@ -60,10 +105,10 @@ impl RowWriter for NdjsonWriter {
                 None => self.out.write_all(b",\"status\":null")?,
             }
         }
-        self.out.write_all(b"}\n")
+        Ok(self.out.write_all(b"}\n")?)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    fn flush(&mut self) -> Result<(), WriteError> {
+        Ok(self.out.flush()?)
     }
 }

@@ -2,8 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::{Out, Row, RowWriter};
+use super::Out;
 use crate::base::time::{format_rfc3339_millis, RFC3339_MILLIS_LEN};
+use crate::plugin::{Row, RowWriter, WriteError};
 
 const MIN_WIDTH: usize = 14;
 
@@ -37,7 +38,7 @@ impl TableWriter {
 }
 
 impl RowWriter for TableWriter {
-    fn write_row(&mut self, row: &Row<'_>) -> io::Result<()> {
+    fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
         self.out.write_all(&format_rfc3339_millis(row.time))?;
         for (i, w) in self.widths.iter().enumerate() {
             match row.cell(i) {
@@ -49,10 +50,10 @@ impl RowWriter for TableWriter {
             write!(self.out, "  {s}")?;
         }
         self.out.write_all(b"\n")?;
-        self.out.flush()
+        Ok(self.out.flush()?)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    fn flush(&mut self) -> Result<(), WriteError> {
+        Ok(self.out.flush()?)
     }
 }

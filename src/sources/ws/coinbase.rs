@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, Malformed, Trade};
+use super::exchange::{contains, number, Endpoint, Exchange, IdRule, Malformed, Trade};
 
 #[derive(Deserialize)]
 struct Match<'a> {
@@ -29,7 +29,7 @@ struct Match<'a> {
     time: &'a str,
 }
 
-pub(super) fn endpoint() -> Endpoint {
+fn endpoint() -> Endpoint {
     Endpoint {
         tls: true,
         host: "ws-feed.exchange.coinbase.com".into(),
@@ -38,7 +38,7 @@ pub(super) fn endpoint() -> Endpoint {
     }
 }
 
-pub(super) fn subscribe(channel: &str, markets: &[String]) -> Vec<String> {
+fn subscribe(channel: &str, markets: &[String]) -> Vec<String> {
     let ids: Vec<String> = markets.iter().map(|m| format!("\"{m}\"")).collect();
     vec![format!(
         "{{\"type\":\"subscribe\",\"product_ids\":[{}],\"channels\":[\"{channel}\"]}}",
@@ -46,7 +46,7 @@ pub(super) fn subscribe(channel: &str, markets: &[String]) -> Vec<String> {
     )]
 }
 
-pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
     if !contains(text, "\"type\":\"match\"") {
         return Ok(());
     }
@@ -72,10 +72,43 @@ pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Ma
     Ok(())
 }
 
+/// Coinbase Exchange (`ws-feed.exchange.coinbase.com`).
+pub struct Coinbase;
+
+impl Exchange for Coinbase {
+    fn tag(&self) -> &'static str {
+        "Coinbase"
+    }
+
+    fn name(&self) -> &'static str {
+        "coinbase"
+    }
+
+    fn channels(&self) -> &'static [&'static str] {
+        &["matches"]
+    }
+
+    fn endpoint(&self, _channel: &str, _markets: &[String]) -> Endpoint {
+        endpoint()
+    }
+
+    fn subscribe(&self, channel: &str, markets: &[String]) -> Vec<String> {
+        subscribe(channel, markets)
+    }
+
+    fn ids(&self) -> IdRule {
+        IdRule::Contiguous
+    }
+
+    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+        parse(text, out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::exchange::Exchange;
     use super::super::fixtures::{check_fixture, raw_field, Expect};
+    use super::Coinbase;
 
     fn expect(line: &str) -> Vec<Expect> {
         if raw_field(line, "type").as_deref() != Some("match") {
@@ -99,7 +132,7 @@ mod tests {
     #[test]
     fn matches_among_level2_ticker_and_last_match() {
         let n = check_fixture(
-            Exchange::Coinbase,
+            &Coinbase,
             "testdata/ws/coinbase_exchange_2021-04-17.ndjson",
             expect,
         );

@@ -50,7 +50,7 @@ impl Market {
 
 /// What reading needs, apart from the socket.
 struct Router {
-    exchange: Exchange,
+    exchange: &'static dyn Exchange,
     ids: IdRule,
     markets: Vec<Market>,
     /// Take ingest times from the mock exchange's `mock_sent_ns` stamps.
@@ -193,7 +193,12 @@ pub(super) struct Connection {
 type Step = Result<(), RunError>;
 
 impl Connection {
-    pub fn new(exchange: Exchange, markets: Vec<Market>, s: Settings, token: Token) -> Self {
+    pub fn new(
+        exchange: &'static dyn Exchange,
+        markets: Vec<Market>,
+        s: Settings,
+        token: Token,
+    ) -> Self {
         let now = Instant::now();
         let names: Vec<&str> = markets.iter().map(|m| m.name.as_str()).collect();
         Connection {

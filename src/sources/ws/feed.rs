@@ -11,10 +11,11 @@ use mio::{Events, Poll, Token};
 
 use super::conn::{Connection, Market, Settings};
 use super::tls::client_config;
+use super::WsSource;
 use crate::base::datapoint::TubeId;
 use crate::base::GenCounters;
 use crate::base::{Ctx, Outlet, RunError};
-use crate::config::WsSource;
+use crate::plugin::{Limits, SourceRun};
 
 /// One WebSocket generator of the graph.
 pub struct FeedSpec {
@@ -45,7 +46,7 @@ impl FeedLoop {
         let poll = Poll::new()
             .map_err(|e| RunError::Feed(format!("cannot create the event loop: {e}")))?;
         type Key = (
-            crate::generators::ws::Exchange,
+            &'static str,
             String,
             Option<String>,
             Option<std::path::PathBuf>,
@@ -54,7 +55,7 @@ impl FeedLoop {
         for f in feeds {
             let s = &f.source;
             let key = (
-                s.exchange,
+                s.exchange.tag(),
                 s.channel.clone(),
                 s.url.clone(),
                 s.ca_file.clone(),
@@ -65,8 +66,9 @@ impl FeedLoop {
             }
         }
         let mut conns = Vec::new();
-        for (i, ((exchange, channel, url, ca), specs)) in groups.into_iter().enumerate() {
+        for (i, ((_, channel, url, ca), specs)) in groups.into_iter().enumerate() {
             let first = specs[0].source.clone();
+            let exchange = first.exchange;
             let names: Vec<String> = specs.iter().map(|f| f.source.market.clone()).collect();
             let mut endpoint = exchange.endpoint(&channel, &names);
             if let Some(u) = &url {
@@ -111,7 +113,7 @@ impl FeedLoop {
     }
 
     /// Runs until the run is stopped (signal, `--duration`, `--idle-exit`) or fails.
-    pub fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
+    fn run_feeds(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
         let start = Instant::now();
         for c in &mut self.conns {
             c.last_trade = start;
@@ -172,5 +174,20 @@ impl FeedLoop {
             c.close();
         }
         result
+    }
+}
+
+impl SourceRun for FeedLoop {
+    fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
+        self.run_feeds(out, ctx)
+    }
+
+    fn limit(&mut self, limits: Limits) {
+        if limits.duration.is_some() {
+            self.duration = limits.duration;
+        }
+        if limits.idle_exit.is_some() {
+            self.idle_exit = limits.idle_exit;
+        }
     }
 }

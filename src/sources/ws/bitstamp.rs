@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, Malformed, Trade};
+use super::exchange::{contains, number, Endpoint, Exchange, IdRule, Malformed, Trade};
 
 #[derive(Deserialize)]
 struct Message<'a> {
@@ -37,7 +37,7 @@ struct Data<'a> {
 
 const PREFIX: &str = "live_trades_";
 
-pub(super) fn endpoint() -> Endpoint {
+fn endpoint() -> Endpoint {
     Endpoint {
         tls: true,
         host: "ws.bitstamp.net".into(),
@@ -46,7 +46,7 @@ pub(super) fn endpoint() -> Endpoint {
     }
 }
 
-pub(super) fn subscribe(markets: &[String]) -> Vec<String> {
+fn subscribe(markets: &[String]) -> Vec<String> {
     markets
         .iter()
         .map(|m| {
@@ -58,7 +58,7 @@ pub(super) fn subscribe(markets: &[String]) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
     if !contains(text, "\"event\":\"trade\"") {
         return Ok(());
     }
@@ -94,10 +94,43 @@ pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Ma
     Ok(())
 }
 
+/// Bitstamp WebSocket v2 (`ws.bitstamp.net`).
+pub struct Bitstamp;
+
+impl Exchange for Bitstamp {
+    fn tag(&self) -> &'static str {
+        "Bitstamp"
+    }
+
+    fn name(&self) -> &'static str {
+        "bitstamp"
+    }
+
+    fn channels(&self) -> &'static [&'static str] {
+        &["live_trades"]
+    }
+
+    fn endpoint(&self, _channel: &str, _markets: &[String]) -> Endpoint {
+        endpoint()
+    }
+
+    fn subscribe(&self, _channel: &str, markets: &[String]) -> Vec<String> {
+        subscribe(markets)
+    }
+
+    fn ids(&self) -> IdRule {
+        IdRule::Increasing
+    }
+
+    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+        parse(text, out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::exchange::Exchange;
     use super::super::fixtures::{check_fixture, raw_field, Expect};
+    use super::Bitstamp;
 
     fn expect(line: &str) -> Vec<Expect> {
         if raw_field(line, "event").as_deref() != Some("trade") {
@@ -117,7 +150,7 @@ mod tests {
     #[test]
     fn live_trades_among_order_book_data_and_acknowledgements() {
         let n = check_fixture(
-            Exchange::Bitstamp,
+            &Bitstamp,
             "testdata/ws/bitstamp_v2_2022-01-05.ndjson",
             expect,
         );

@@ -1,22 +1,39 @@
-//! What every exchange module provides, and the enum that dispatches to them (one arm per exchange).
+//! What every exchange module provides: the [`Exchange`] trait, endpoints, trades and the helpers the
+//! parsers share.
 
-use super::{binance, bitstamp, coinbase, gemini, kraken};
+/// One exchange: everything the I/O thread needs to know of it. Each exchange module describes itself
+/// with one implementation, and [`super::EXCHANGES`] lists them.
+pub trait Exchange: Sync {
+    /// Its name in configs (`exchange: Binance`).
+    fn tag(&self) -> &'static str;
+    /// Its name in status messages and the summary (`binance`).
+    fn name(&self) -> &'static str;
+    /// The channels a generator may ask for; the first is the default.
+    fn channels(&self) -> &'static [&'static str];
+    /// The exchange's endpoint for these markets on `channel`.
+    fn endpoint(&self, channel: &str, markets: &[String]) -> Endpoint;
+    /// The text messages to send once connected, to subscribe to these markets (none when the
+    /// endpoint's URL already names them).
+    fn subscribe(&self, _channel: &str, _markets: &[String]) -> Vec<String> {
+        Vec::new()
+    }
+    /// How trade ids behave.
+    fn ids(&self) -> IdRule;
+    /// Parses one text message, calling `out` for every trade in it. Messages that are not trades
+    /// (subscription acknowledgements, heartbeats, order-book updates) produce nothing and no error.
+    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed>;
+}
 
-/// A supported exchange.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Exchange {
-    /// Binance spot (`stream.binance.com`).
-    Binance,
-    /// Binance USD-M futures (`fstream.binance.com`).
-    BinanceUsdm,
-    /// Coinbase Exchange (`ws-feed.exchange.coinbase.com`).
-    Coinbase,
-    /// Kraken WebSocket v1 (`ws.kraken.com`).
-    Kraken,
-    /// Bitstamp WebSocket v2 (`ws.bitstamp.net`).
-    Bitstamp,
-    /// Gemini market data v2 (`api.gemini.com/v2/marketdata`).
-    Gemini,
+impl std::fmt::Debug for dyn Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.tag())
+    }
+}
+
+impl PartialEq for dyn Exchange {
+    fn eq(&self, other: &Self) -> bool {
+        self.tag() == other.tag()
+    }
 }
 
 /// How an exchange numbers its trades, per market.
@@ -125,91 +142,14 @@ pub fn contains(text: &str, needle: &str) -> bool {
     memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
 }
 
-/// Every exchange, by the name written in configs.
-pub const EXCHANGES: &[(&str, Exchange)] = &[
-    ("Binance", Exchange::Binance),
-    ("BinanceUsdm", Exchange::BinanceUsdm),
-    ("Coinbase", Exchange::Coinbase),
-    ("Kraken", Exchange::Kraken),
-    ("Bitstamp", Exchange::Bitstamp),
-    ("Gemini", Exchange::Gemini),
-];
-
-impl Exchange {
-    /// The exchange's name in status messages (`binance`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Exchange::Binance => "binance",
-            Exchange::BinanceUsdm => "binance-usdm",
-            Exchange::Coinbase => "coinbase",
-            Exchange::Kraken => "kraken",
-            Exchange::Bitstamp => "bitstamp",
-            Exchange::Gemini => "gemini",
-        }
-    }
-
-    /// The channels a generator may ask for; the first is the default.
-    pub fn channels(self) -> &'static [&'static str] {
-        match self {
-            Exchange::Binance | Exchange::BinanceUsdm => &["trade", "aggTrade"],
-            Exchange::Coinbase => &["matches"],
-            Exchange::Kraken => &["trade"],
-            Exchange::Bitstamp => &["live_trades"],
-            Exchange::Gemini => &["l2"],
-        }
-    }
-
-    /// The exchange's endpoint for these markets on `channel`.
-    pub fn endpoint(self, channel: &str, markets: &[String]) -> Endpoint {
-        match self {
-            Exchange::Binance | Exchange::BinanceUsdm => binance::endpoint(self, channel, markets),
-            Exchange::Coinbase => coinbase::endpoint(),
-            Exchange::Kraken => kraken::endpoint(),
-            Exchange::Bitstamp => bitstamp::endpoint(),
-            Exchange::Gemini => gemini::endpoint(),
-        }
-    }
-
-    /// The text messages to send once connected, to subscribe to these markets.
-    pub fn subscribe(self, channel: &str, markets: &[String]) -> Vec<String> {
-        match self {
-            Exchange::Binance | Exchange::BinanceUsdm => Vec::new(),
-            Exchange::Coinbase => coinbase::subscribe(channel, markets),
-            Exchange::Kraken => kraken::subscribe(markets),
-            Exchange::Bitstamp => bitstamp::subscribe(markets),
-            Exchange::Gemini => gemini::subscribe(markets),
-        }
-    }
-
-    /// How trade ids behave.
-    pub fn ids(self) -> IdRule {
-        match self {
-            Exchange::Binance | Exchange::BinanceUsdm | Exchange::Coinbase => IdRule::Contiguous,
-            Exchange::Bitstamp | Exchange::Gemini => IdRule::Increasing,
-            Exchange::Kraken => IdRule::None,
-        }
-    }
-
-    /// Parses one text message, calling `out` for every trade in it. Messages that are not trades
-    /// (subscription acknowledgements, heartbeats, order-book updates) produce nothing and no error.
-    pub fn parse(self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
-        match self {
-            Exchange::Binance | Exchange::BinanceUsdm => binance::parse(text, out),
-            Exchange::Coinbase => coinbase::parse(text, out),
-            Exchange::Kraken => kraken::parse(text, out),
-            Exchange::Bitstamp => bitstamp::parse(text, out),
-            Exchange::Gemini => gemini::parse(text, out),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::ws::binance::SPOT;
 
     #[test]
     fn a_base_url_replaces_scheme_host_and_port_but_keeps_the_path() {
-        let e = Exchange::Binance.endpoint("trade", &["btcusdt".into(), "ethusdt".into()]);
+        let e = SPOT.endpoint("trade", &["btcusdt".into(), "ethusdt".into()]);
         assert_eq!(
             e.url(),
             "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/ethusdt@trade"

@@ -5,12 +5,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Ctx, Outlet, RunError};
 use crate::base::datapoint::{Kind, TubeId};
 use crate::base::time::monotonic_ns;
 use crate::base::GenCounters;
+use crate::base::{Ctx, Outlet, RunError};
 use crate::graph::{Graph, NodeKind};
 use crate::journal::{Next, Reader};
+use crate::plugin::SourceRun;
+
+/// A config that has none of the journal's generators.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NoMatch(String);
 
 /// What a replay did besides feeding the graph.
 #[derive(Default, Debug)]
@@ -29,7 +35,8 @@ pub struct Replay {
     /// By recorded tube id: the same tube (by label) in this graph.
     map: Vec<Option<TubeId>>,
     speed: Option<f64>,
-    pub(super) counters: Vec<Option<Arc<GenCounters>>>,
+    /// By tube id of this graph: the counters of each generator (set by the engine).
+    pub counters: Vec<Option<Arc<GenCounters>>>,
     /// Shared with whoever started the replay.
     pub stats: Arc<ReplayStats>,
 }
@@ -37,7 +44,7 @@ pub struct Replay {
 impl Replay {
     /// Replays `reader` into graph `g`, matching the journal's generators and tick sources to `g`'s by
     /// label. `speed`: None for as fast as possible, Some(x) for x times the recorded pace.
-    pub fn new(reader: Reader, g: &Graph, speed: Option<f64>) -> Result<Replay, String> {
+    pub fn new(reader: Reader, g: &Graph, speed: Option<f64>) -> Result<Replay, NoMatch> {
         let mut map = Vec::new();
         let mut matched = 0;
         for t in &reader.meta().tubes {
@@ -48,7 +55,7 @@ impl Replay {
             map.push(id.map(|i| i as TubeId));
         }
         if matched == 0 {
-            return Err(format!(
+            return Err(NoMatch(format!(
                 "the config has none of the journal's generators ({}); replay needs a config over the same generator labels",
                 reader
                     .meta()
@@ -58,7 +65,7 @@ impl Replay {
                     .map(|t| t.label.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
-            ));
+            )));
         }
         Ok(Replay {
             reader,
@@ -74,7 +81,7 @@ impl Replay {
     }
 
     /// Feeds every record to the sequencer, then ends.
-    pub fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
+    fn run_records(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
         let t0 = monotonic_ns();
         let mut first = None;
         let mut n = 0u64;
@@ -88,7 +95,7 @@ impl Replay {
             let rec = self
                 .reader
                 .next_record()
-                .map_err(|e| RunError::Input(e.to_string()))?;
+                .map_err(|e| RunError::Journal(Box::new(e)))?;
             let mut dp = match rec {
                 Next::Record(dp) => dp,
                 Next::End => break,
@@ -131,5 +138,11 @@ impl Replay {
         }
         self.stats.records.store(n, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+impl SourceRun for Replay {
+    fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
+        self.run_records(out, ctx)
     }
 }

@@ -16,7 +16,7 @@ use std::fmt;
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::exchange::{contains, number, Endpoint, Malformed, Trade};
+use super::exchange::{contains, number, Endpoint, Exchange, IdRule, Malformed, Trade};
 
 /// The first four strings of a trade array; the rest is ignored.
 struct Row<'a>([&'a str; 4]);
@@ -47,7 +47,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Row<'a> {
 #[derive(Deserialize)]
 struct Message<'a>(IgnoredAny, #[serde(borrow)] Vec<Row<'a>>, &'a str, &'a str);
 
-pub(super) fn endpoint() -> Endpoint {
+fn endpoint() -> Endpoint {
     Endpoint {
         tls: true,
         host: "ws.kraken.com".into(),
@@ -56,7 +56,7 @@ pub(super) fn endpoint() -> Endpoint {
     }
 }
 
-pub(super) fn subscribe(markets: &[String]) -> Vec<String> {
+fn subscribe(markets: &[String]) -> Vec<String> {
     let pairs: Vec<String> = markets.iter().map(|m| format!("\"{m}\"")).collect();
     vec![format!(
         "{{\"event\":\"subscribe\",\"pair\":[{}],\"subscription\":{{\"name\":\"trade\"}}}}",
@@ -80,7 +80,7 @@ fn seconds(s: &str) -> Result<i64, Malformed> {
     Ok(w * 1_000_000_000 + f)
 }
 
-pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
     if !text.starts_with('[') || !contains(text, ",\"trade\",\"") {
         return Ok(());
     }
@@ -106,10 +106,43 @@ pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Ma
     Ok(())
 }
 
+/// Kraken WebSocket v1 (`ws.kraken.com`).
+pub struct Kraken;
+
+impl Exchange for Kraken {
+    fn tag(&self) -> &'static str {
+        "Kraken"
+    }
+
+    fn name(&self) -> &'static str {
+        "kraken"
+    }
+
+    fn channels(&self) -> &'static [&'static str] {
+        &["trade"]
+    }
+
+    fn endpoint(&self, _channel: &str, _markets: &[String]) -> Endpoint {
+        endpoint()
+    }
+
+    fn subscribe(&self, _channel: &str, markets: &[String]) -> Vec<String> {
+        subscribe(markets)
+    }
+
+    fn ids(&self) -> IdRule {
+        IdRule::None
+    }
+
+    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+        parse(text, out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::exchange::Exchange;
     use super::super::fixtures::{check_fixture, Expect};
+    use super::Kraken;
 
     /// Splits `[id,[[...],[...]],"trade","PAIR"]` by hand.
     fn expect(line: &str) -> Vec<Expect> {
@@ -139,7 +172,7 @@ mod tests {
     #[test]
     fn trade_arrays_among_heartbeats_and_status() {
         let n = check_fixture(
-            Exchange::Kraken,
+            &Kraken,
             "testdata/ws/kraken_v1_trade_2021-04-17.ndjson",
             expect,
         );

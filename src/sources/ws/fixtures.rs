@@ -37,7 +37,7 @@ pub fn raw_field(text: &str, key: &str) -> Option<String> {
 /// Parses every line of `path` with `exchange` and compares each trade, in order, with what `expect` reads
 /// from the same line. No line may be malformed.
 pub fn check_fixture(
-    exchange: Exchange,
+    exchange: &dyn Exchange,
     path: &str,
     expect: impl Fn(&str) -> Vec<Expect>,
 ) -> Counts {

@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, Exchange, Malformed, Trade};
+use super::exchange::{contains, number, Endpoint, Exchange, IdRule, Malformed, Trade};
 
 #[derive(Deserialize)]
 struct Combined<'a> {
@@ -38,14 +38,15 @@ struct Event<'a> {
     m: bool,
 }
 
-pub(super) fn endpoint(ex: Exchange, channel: &str, markets: &[String]) -> Endpoint {
+fn endpoint(futures: bool, channel: &str, markets: &[String]) -> Endpoint {
     let streams: Vec<String> = markets
         .iter()
         .map(|m| format!("{}@{channel}", m.to_ascii_lowercase()))
         .collect();
-    let (host, port) = match ex {
-        Exchange::BinanceUsdm => ("fstream.binance.com", 443),
-        _ => ("stream.binance.com", 9443),
+    let (host, port) = if futures {
+        ("fstream.binance.com", 443)
+    } else {
+        ("stream.binance.com", 9443)
     };
     Endpoint {
         tls: true,
@@ -55,7 +56,7 @@ pub(super) fn endpoint(ex: Exchange, channel: &str, markets: &[String]) -> Endpo
     }
 }
 
-pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
     if !contains(text, "\"e\":\"trade\"") && !contains(text, "\"e\":\"aggTrade\"") {
         return Ok(());
     }
@@ -79,6 +80,50 @@ pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Ma
         time_ns: ev.time_ms * 1_000_000,
     });
     Ok(())
+}
+
+/// Binance spot (`stream.binance.com`) or USD-M futures (`fstream.binance.com`): one protocol.
+pub struct Binance {
+    futures: bool,
+}
+
+/// Binance spot.
+pub const SPOT: Binance = Binance { futures: false };
+/// Binance USD-M futures.
+pub const USDM: Binance = Binance { futures: true };
+
+impl Exchange for Binance {
+    fn tag(&self) -> &'static str {
+        if self.futures {
+            "BinanceUsdm"
+        } else {
+            "Binance"
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        if self.futures {
+            "binance-usdm"
+        } else {
+            "binance"
+        }
+    }
+
+    fn channels(&self) -> &'static [&'static str] {
+        &["trade", "aggTrade"]
+    }
+
+    fn endpoint(&self, channel: &str, markets: &[String]) -> Endpoint {
+        endpoint(self.futures, channel, markets)
+    }
+
+    fn ids(&self) -> IdRule {
+        IdRule::Contiguous
+    }
+
+    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+        parse(text, out)
+    }
 }
 
 #[cfg(test)]
@@ -115,7 +160,7 @@ mod tests {
     #[test]
     fn spot_trade_stream_every_message_is_a_trade() {
         let n = check_fixture(
-            Exchange::Binance,
+            &SPOT,
             "testdata/ws/binance_spot_btcusdt_ethusdt_trade.ndjson",
             expect,
         );
@@ -126,7 +171,7 @@ mod tests {
     #[test]
     fn usdm_trade_stream() {
         let n = check_fixture(
-            Exchange::BinanceUsdm,
+            &USDM,
             "testdata/ws/binance_usdm_btcusdt_ethusdt_trade_first2000.ndjson",
             expect,
         );
@@ -136,13 +181,13 @@ mod tests {
     #[test]
     fn spot_and_usdm_agg_trades_among_depth_book_ticker_and_klines() {
         let spot = check_fixture(
-            Exchange::Binance,
+            &SPOT,
             "testdata/ws/binance_spot_aggtrade_2021-10-12.ndjson",
             expect,
         );
         assert_eq!((spot.trades, spot.ignored), (2, 263));
         let usdm = check_fixture(
-            Exchange::BinanceUsdm,
+            &USDM,
             "testdata/ws/binance_usdm_aggtrade_2021-07-22.ndjson",
             expect,
         );

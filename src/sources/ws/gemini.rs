@@ -14,7 +14,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, Malformed, Trade};
+use super::exchange::{contains, number, Endpoint, Exchange, IdRule, Malformed, Trade};
 
 #[derive(Deserialize)]
 struct Message<'a> {
@@ -28,7 +28,7 @@ struct Message<'a> {
     side: &'a str,
 }
 
-pub(super) fn endpoint() -> Endpoint {
+fn endpoint() -> Endpoint {
     Endpoint {
         tls: true,
         host: "api.gemini.com".into(),
@@ -37,7 +37,7 @@ pub(super) fn endpoint() -> Endpoint {
     }
 }
 
-pub(super) fn subscribe(markets: &[String]) -> Vec<String> {
+fn subscribe(markets: &[String]) -> Vec<String> {
     let symbols: Vec<String> = markets.iter().map(|m| format!("\"{m}\"")).collect();
     vec![format!(
         "{{\"type\":\"subscribe\",\"subscriptions\":[{{\"name\":\"l2\",\"symbols\":[{}]}}]}}",
@@ -45,7 +45,7 @@ pub(super) fn subscribe(markets: &[String]) -> Vec<String> {
     )]
 }
 
-pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
     // The recent trades inside l2_updates also say "type":"trade", so only a message that *is* a trade.
     if !contains(text, "\"type\":\"trade\"") || contains(text, "\"changes\"") {
         return Ok(());
@@ -70,10 +70,43 @@ pub(super) fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Ma
     Ok(())
 }
 
+/// Gemini market data v2 (`api.gemini.com/v2/marketdata`).
+pub struct Gemini;
+
+impl Exchange for Gemini {
+    fn tag(&self) -> &'static str {
+        "Gemini"
+    }
+
+    fn name(&self) -> &'static str {
+        "gemini"
+    }
+
+    fn channels(&self) -> &'static [&'static str] {
+        &["l2"]
+    }
+
+    fn endpoint(&self, _channel: &str, _markets: &[String]) -> Endpoint {
+        endpoint()
+    }
+
+    fn subscribe(&self, _channel: &str, markets: &[String]) -> Vec<String> {
+        subscribe(markets)
+    }
+
+    fn ids(&self) -> IdRule {
+        IdRule::Increasing
+    }
+
+    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+        parse(text, out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::exchange::Exchange;
     use super::super::fixtures::{check_fixture, raw_field, Expect};
+    use super::Gemini;
 
     fn expect(line: &str) -> Vec<Expect> {
         if !line.starts_with("{\"type\":\"trade\"") {
@@ -93,7 +126,7 @@ mod tests {
     #[test]
     fn standalone_trades_not_the_snapshot_history_inside_l2_updates() {
         let n = check_fixture(
-            Exchange::Gemini,
+            &Gemini,
             "testdata/ws/gemini_v2_marketdata_2021-06-24.ndjson",
             expect,
         );

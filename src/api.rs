@@ -1,0 +1,88 @@
+//! The library's entry points: what `tubes`, the tests, the benches and the tools all call.
+//!
+//! [`load`] reads and checks a config against the kinds this build ships ([`KINDS`]); [`run`] builds
+//! and runs a checked graph to its end. [`load_config`] and [`check`] are the two halves of [`load`], for
+//! callers that edit a config before checking it (`tubes bench` sets the rate of its synthetic sources).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::base::{GenCounters, RunError};
+use crate::config::{Config, ConfigErrors, Diagnostics};
+use crate::graph::{self, Graph};
+use crate::journal::Reader;
+use crate::plugin::{Kinds, SourceRun};
+use crate::runtime::{Engine, Observer, OnProgress, Progressing, Report};
+use crate::sources::replay::{NoMatch, Replay, ReplayStats};
+
+/// Every source and sink kind of this build.
+pub static KINDS: Kinds = Kinds {
+    sources: crate::sources::KINDS,
+    sinks: crate::sinks::KINDS,
+};
+
+/// Reads a config file (its YAML; no kind is resolved yet). The diagnostics may already hold errors:
+/// [`check`] reports them with its own.
+pub fn load_config(path: &Path) -> Result<(Config, Diagnostics), ConfigErrors> {
+    crate::config::load(path)
+}
+
+/// Checks a parsed config against [`KINDS`].
+pub fn check(config: Config, diag: Diagnostics) -> Result<Graph, ConfigErrors> {
+    graph::check(config, diag, &KINDS)
+}
+
+/// Parses and checks a config file.
+pub fn load(path: &Path) -> Result<Graph, ConfigErrors> {
+    let (config, diag) = load_config(path)?;
+    check(config, diag)
+}
+
+/// Parses and checks config text; `file` names it in diagnostics.
+pub fn load_str(text: &str, file: &Path) -> Result<Graph, ConfigErrors> {
+    let (config, diag) = crate::config::parse_str(text, file)?;
+    check(config, diag)
+}
+
+/// Builds and runs a checked graph to its end, calling `on_progress` about every 200 ms.
+pub fn run(g: &Graph, on_progress: impl FnMut(Progressing)) -> Result<Report, RunError> {
+    run_observed(g, &mut OnProgress(on_progress))
+}
+
+/// Builds and runs a checked graph, reporting progress and latency intervals to `obs`.
+pub fn run_observed(g: &Graph, obs: &mut dyn Observer) -> Result<Report, RunError> {
+    let plan = graph::plan(g);
+    Engine::build(g, &plan)?.start()?.finish_observed(obs)
+}
+
+/// A journal ready to replay through `g`, with the numbers it keeps while it runs.
+pub fn replay(
+    reader: Reader,
+    g: &Graph,
+    speed: Option<f64>,
+) -> Result<(Engine, Arc<ReplayStats>), ReplayError> {
+    let mut replay = Replay::new(reader, g, speed)?;
+    let stats = replay.stats.clone();
+    // One thread, the journal reader, replaces every generator.
+    let plan = graph::plan_with_sources(g, 1);
+    let engine = Engine::build_replay(
+        g,
+        &plan,
+        Box::new(move |counters: Vec<Option<Arc<GenCounters>>>| {
+            replay.counters = counters;
+            Box::new(replay) as Box<dyn SourceRun>
+        }),
+    )?;
+    Ok((engine, stats))
+}
+
+/// Why a replay could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The config does not fit the journal (exit code 2).
+    #[error(transparent)]
+    Config(#[from] NoMatch),
+    /// Building the run failed (exit code 1).
+    #[error(transparent)]
+    Run(#[from] RunError),
+}

@@ -1,0 +1,166 @@
+//! The checked graph's types: tubes by id, their ports, schemas and resolved specs.
+
+use std::path::PathBuf;
+
+use crate::base::datapoint::TubeId;
+use crate::config::{CmpOp, ExternalDecl, JournalDecl, PipelineType, ReducerDecl, RuntimeConfig};
+use crate::plugin::{SinkOutput, Source, Thread};
+
+/// A checked graph: every name resolved to a tube id or a field slot.
+#[derive(Debug)]
+pub struct Graph {
+    /// The config file.
+    pub file: PathBuf,
+    /// Batch or Stream.
+    pub pipeline: PipelineType,
+    /// The runtime section.
+    pub runtime: RuntimeConfig,
+    /// Where to record the run's input, if anywhere (`journal:`).
+    pub journal: Option<JournalDecl>,
+    /// Tubes indexed by [`TubeId`] (declaration order).
+    pub nodes: Vec<Node>,
+    /// Every tube in a topological order (ties by declaration order).
+    pub topo: Vec<TubeId>,
+}
+
+/// One tube of the checked graph.
+#[derive(Debug)]
+pub struct Node {
+    /// Its label.
+    pub label: String,
+    /// Its YAML path, e.g. `tubes[2].Through`.
+    pub path: String,
+    /// The tube itself.
+    pub kind: NodeKind,
+    /// Names of the fields of what it emits, in slot order.
+    pub schema: Vec<String>,
+    /// Its input ports, in canonical order: data inputs by tube id, then the consumed event.
+    pub ports: Vec<Port>,
+    /// Tubes its data goes to (`to_label`).
+    pub data_out: Vec<TubeId>,
+}
+
+/// An input of a tube.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    /// Every datapoint the source emits.
+    Data(TubeId),
+    /// Only the events (fired `Produce`, ticks) of the source.
+    Event(TubeId),
+}
+
+impl Port {
+    /// The upstream tube.
+    pub fn source(self) -> TubeId {
+        match self {
+            Port::Data(t) | Port::Event(t) => t,
+        }
+    }
+}
+
+/// What a checked tube is.
+#[derive(Debug)]
+pub enum NodeKind {
+    /// A generator: its source, checked by its kind.
+    Source(Box<dyn Source>),
+    /// A reducer tube.
+    Through(ThroughSpec),
+    /// An output.
+    Sink {
+        /// Where rows go.
+        outputs: Vec<Box<dyn SinkOutput>>,
+        /// One per output column, after `timestamp`.
+        columns: Vec<SinkColumn>,
+    },
+    /// `StaticTimeTick`.
+    Tick(ExternalDecl),
+}
+
+/// A through with every field resolved to a slot.
+#[derive(Debug, Clone)]
+pub struct ThroughSpec {
+    /// Reducers with, per data port, the slot of their input fields. Empty for NOP.
+    pub ops: Vec<OpSpec>,
+    /// Whether it is a NOP (passes its input through).
+    pub nop: bool,
+    /// What makes it emit.
+    pub trigger: TriggerSpec,
+}
+
+/// One reducer with its input slots (one entry per data port; two fields for VWAP).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpSpec {
+    /// The reducer.
+    pub reducer: ReducerDecl,
+    /// `slots[port]` = slot of the field (price for VWAP) in that port's schema.
+    pub slots: Vec<u8>,
+    /// For VWAP: the quantity slot per port.
+    pub slots2: Vec<u8>,
+}
+
+/// When a through emits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TriggerSpec {
+    /// After every input.
+    Always,
+    /// When the condition on output slot `slot` holds; then it resets.
+    Produce {
+        /// Comparison.
+        op: CmpOp,
+        /// Output slot compared.
+        slot: u8,
+        /// Threshold.
+        threshold: f64,
+    },
+    /// When the event port fires; then it resets.
+    Consume,
+}
+
+/// One sink column: the value of `slot` in datapoints arriving on `port`.
+#[derive(Debug, Clone)]
+pub struct SinkColumn {
+    /// Column name, `<label>.<field>`.
+    pub name: String,
+    /// Input port of the sink.
+    pub port: usize,
+    /// Slot in that port's schema.
+    pub slot: u8,
+}
+
+impl NodeKind {
+    /// Whether the tube brings data in (it runs on its own thread and feeds the sequencer).
+    pub fn is_generator(&self) -> bool {
+        matches!(self, NodeKind::Source(_))
+    }
+}
+
+impl Graph {
+    /// The threads that feed the sequencer, each with the generators it runs: one per [`Thread::Own`]
+    /// source in declaration order, then one per [`Thread::Shared`] name (the live feeds' I/O thread).
+    pub fn source_threads(&self) -> Vec<(Thread, Vec<TubeId>)> {
+        let mut own = Vec::new();
+        let mut shared: Vec<(Thread, Vec<TubeId>)> = Vec::new();
+        for (id, n) in self.nodes.iter().enumerate() {
+            let NodeKind::Source(s) = &n.kind else {
+                continue;
+            };
+            match s.thread() {
+                Thread::Own => own.push((Thread::Own, vec![id as TubeId])),
+                t => match shared.iter_mut().find(|(x, _)| *x == t) {
+                    Some((_, ids)) => ids.push(id as TubeId),
+                    None => shared.push((t, vec![id as TubeId])),
+                },
+            }
+        }
+        own.extend(shared);
+        own
+    }
+
+    /// The live feed behind generator `id`, if it is one.
+    pub fn feed(&self, id: TubeId) -> Option<String> {
+        match &self.nodes[id as usize].kind {
+            NodeKind::Source(s) => s.feed(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! A sink kind: how one entry of a sink's `datasink:` is read and opened, and the rows it writes.
+
+use std::error::Error;
+use std::fmt::Debug;
+
+use serde_yaml::Value;
+
+use crate::base::datapoint::{Datapoint, TubeId};
+use crate::base::RunError;
+use crate::config::Reader;
+use crate::journal::Meta;
+
+/// One finished row: its time and one cell per column (`None` when no value arrived for it).
+pub struct Row<'a> {
+    /// Event time of the cause (ns since the epoch).
+    pub time: i64,
+    /// Values, one per column.
+    pub values: &'a [f64],
+    /// Whether each column received a value.
+    pub present: &'a [bool],
+    /// What a live feed said in this row (`gap 100 trades on binance btcusdt`), for sinks with a
+    /// `status` column.
+    pub status: Option<&'a str>,
+    /// The status datapoint behind `status`, for outputs that keep its values.
+    pub status_dp: Option<&'a Datapoint>,
+}
+
+impl Row<'_> {
+    /// The value of column `i`, when it has a finite one.
+    pub fn cell(&self, i: usize) -> Option<f64> {
+        (self.present[i] && self.values[i].is_finite()).then_some(self.values[i])
+    }
+}
+
+/// Why a row could not be written: the output's own error, kept with its type (an `io::Error`, a
+/// journal's error).
+pub type WriteError = Box<dyn Error + Send + Sync>;
+
+/// Writes rows in one format.
+pub trait RowWriter: Send {
+    /// Writes one row.
+    fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError>;
+    /// Flushes everything written so far.
+    fn flush(&mut self) -> Result<(), WriteError>;
+}
+
+/// One kind of sink output, registered in [`super::Kinds`].
+pub trait SinkKind: Sync {
+    /// Its tags in `datasink:` (`NDJSON` and `JSON` name one kind).
+    fn names(&self) -> &'static [&'static str];
+    /// Reads the payload of `tag` (at YAML path `path`), recording every problem in `r`.
+    fn parse(
+        &self,
+        r: &mut Reader<'_>,
+        tag: &str,
+        payload: &Value,
+        path: &str,
+    ) -> Option<Box<dyn SinkOutput>>;
+}
+
+/// What the engine gives an output when it opens it.
+pub struct OpenSink<'a> {
+    /// The sink's tube id.
+    pub id: TubeId,
+    /// The sink's label.
+    pub label: &'a str,
+    /// Column names after `timestamp`, `<label>.<field>`.
+    pub columns: &'a [&'a str],
+    /// Whether rows end with a `status` column (a live feed is upstream).
+    pub with_status: bool,
+    /// Describes the run for outputs that record it (a journal's `meta.json`).
+    pub meta: &'a dyn Fn() -> Meta,
+}
+
+/// A sink output of a checked config.
+pub trait SinkOutput: Debug + Send + Sync {
+    /// How errors name it: `stdout` or its path.
+    fn target(&self) -> String;
+    /// Whether it is the process's stdout, which may be closed by its reader (`| head`) without failing
+    /// the run.
+    fn is_stdout(&self) -> bool {
+        false
+    }
+    /// Opens it (creating files, writing headers) before the run; `None` for an output that writes
+    /// nothing.
+    fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError>;
+}

@@ -1,0 +1,108 @@
+//! A source kind: how a generator's `datasource:` is read, checked, opened and run.
+
+use std::any::Any;
+use std::fmt::Debug;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_yaml::Value;
+
+use crate::base::datapoint::TubeId;
+use crate::base::{Ctx, GenCounters, Outlet, RunError};
+use crate::config::{Diagnostics, PipelineType, Reader};
+
+/// One kind of source, registered in [`super::Kinds`].
+pub trait SourceKind: Sync {
+    /// Its tag in `datasource: {Tag: payload}`.
+    fn name(&self) -> &'static str;
+    /// Reads `payload` (at YAML path `path`), recording every problem in `r`; `None` when it had any.
+    fn parse(&self, r: &mut Reader<'_>, payload: &Value, path: &str) -> Option<Box<dyn Source>>;
+}
+
+/// What [`Source::check`] may look at.
+pub struct CheckSource<'a> {
+    /// Batch or Stream.
+    pub pipeline: &'a PipelineType,
+    /// The YAML path of the payload (`tubes[0].Generator.datasource.CSV`), for diagnostics.
+    pub path: &'a str,
+    /// The config file.
+    pub file: &'a Path,
+}
+
+/// Which thread a source runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Thread {
+    /// A thread of its own, named after the generator, with its own ring to the sequencer.
+    Own,
+    /// One thread for every source with this name (the live feeds' I/O thread), with one ring.
+    Shared {
+        /// The ring's name in latency tables and drop counts (`feeds`).
+        ring: &'static str,
+        /// The thread's name (`tubes-io`).
+        thread: &'static str,
+    },
+}
+
+/// What the engine gives a source when it opens it.
+pub struct OpenSource {
+    /// The generator's tube id (the `source` of its datapoints).
+    pub id: TubeId,
+    /// The Batch range `[from, to)`, or `None` in Stream.
+    pub range: Option<(i64, i64)>,
+    /// `used[slot]`: whether any tube reads that field of its schema.
+    pub used: Vec<bool>,
+    /// Where it counts what it does.
+    pub counters: Arc<GenCounters>,
+}
+
+/// A checked generator's source.
+pub trait Source: Debug + Send + Sync {
+    /// Checks what parsing could not (the pipeline type, files, certificates) and returns the names of
+    /// the fields it emits, in slot order; `None` after recording why not in `diag`.
+    fn check(&mut self, cx: &CheckSource<'_>, diag: &mut Diagnostics) -> Option<Vec<String>>;
+    /// How `tubes graph` describes it (`CSV testdata/x.csv`).
+    fn describe(&self) -> String;
+    /// A live feed's name (`binance btcusdt`): sinks downstream of one get a `status` column.
+    fn feed(&self) -> Option<String> {
+        None
+    }
+    /// Which thread it runs on.
+    fn thread(&self) -> Thread {
+        Thread::Own
+    }
+    /// Opens its run loop (files mapped, buffers sized) before the run starts ([`Thread::Own`]).
+    fn open(&self, at: OpenSource) -> Result<Box<dyn SourceRun>, RunError>;
+    /// Opens one run loop for every source of a [`Thread::Shared`] thread: the engine calls this on the
+    /// first of them, with all of them (this one first) in `group`.
+    fn open_shared(
+        &self,
+        group: Vec<(OpenSource, &dyn Source)>,
+    ) -> Result<Box<dyn SourceRun>, RunError> {
+        let _ = group;
+        unreachable!("only sources on a shared thread are opened together")
+    }
+    /// For a kind opening a group: this source as its concrete type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// How long a run may go on, for sources that would otherwise run forever.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    /// End after this long (`--duration`).
+    pub duration: Option<Duration>,
+    /// End once no data has arrived for this long (`--idle-exit`, live feeds).
+    pub idle_exit: Option<Duration>,
+}
+
+/// A source's run loop, on its own thread.
+pub trait SourceRun: Send {
+    /// Pushes every datapoint into `out` until the input ends, the run is stopped or it fails.
+    fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError>;
+    /// Bytes of input in all, for the progress bar (0 when unknown).
+    fn bytes(&self) -> u64 {
+        0
+    }
+    /// Applies run limits; sources that end by themselves ignore them.
+    fn limit(&mut self, _limits: Limits) {}
+}

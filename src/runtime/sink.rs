@@ -1,0 +1,150 @@
+//! The sink tube: collects the columns of one sequence number into a row and hands it to every output.
+
+use crate::base::datapoint::{Datapoint, Kind, TubeId};
+use crate::base::status;
+use crate::base::{RunError, SinkError};
+use crate::graph::SinkColumn;
+use crate::journal::Meta;
+use crate::plugin::{OpenSink, Row, RowWriter, SinkOutput};
+
+/// A running sink.
+pub struct Sink {
+    columns: Vec<SinkColumn>,
+    values: Vec<f64>,
+    present: Vec<bool>,
+    any: bool,
+    time: i64,
+    writers: Vec<Output>,
+    rows: u64,
+    /// Feed names by tube id, when a live feed is upstream (the sink then has a `status` column).
+    feeds: Option<Vec<String>>,
+    /// The status received for the current sequence number, if any.
+    status: Option<Datapoint>,
+    /// Where its sentence is formatted (reused, so writing a row does not allocate).
+    status_text: String,
+}
+
+struct Output {
+    target: String,
+    writer: Box<dyn RowWriter>,
+    stdout: bool,
+}
+
+impl Sink {
+    /// Opens every output (creating files, writing headers). With `feeds` (feed names by tube id, given
+    /// when a live feed is upstream) the rows end with a `status` column.
+    pub fn open(
+        id: TubeId,
+        label: &str,
+        outputs: &[Box<dyn SinkOutput>],
+        columns: &[SinkColumn],
+        feeds: Option<Vec<String>>,
+        meta: &dyn Fn() -> Meta,
+    ) -> Result<Sink, RunError> {
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let cx = OpenSink {
+            id,
+            label,
+            columns: &names,
+            with_status: feeds.is_some(),
+            meta,
+        };
+        let mut writers = Vec::new();
+        for o in outputs {
+            if let Some(writer) = o.open(&cx)? {
+                writers.push(Output {
+                    target: o.target(),
+                    writer,
+                    stdout: o.is_stdout(),
+                });
+            }
+        }
+        Ok(Sink {
+            columns: columns.to_vec(),
+            values: vec![f64::NAN; columns.len()],
+            present: vec![false; columns.len()],
+            any: false,
+            time: 0,
+            writers,
+            rows: 0,
+            feeds,
+            status: None,
+            status_text: String::with_capacity(128),
+        })
+    }
+
+    /// Takes a datapoint that arrived on `port` for the current sequence number.
+    #[inline]
+    pub fn on_input(&mut self, port: u8, dp: &Datapoint) {
+        if dp.kind == Kind::Status {
+            if self.feeds.is_some() {
+                self.status = Some(*dp);
+                self.any = true;
+                self.time = dp.event_time;
+            }
+            return;
+        }
+        for (i, c) in self.columns.iter().enumerate() {
+            if c.port == port as usize {
+                self.values[i] = dp.values[c.slot as usize];
+                self.present[i] = true;
+                self.any = true;
+                self.time = dp.event_time;
+            }
+        }
+    }
+
+    /// Ends the current sequence number: writes its row if any column received a value; returns whether it did.
+    ///
+    /// When stdout is closed by its reader (`tubes run … | head`), the stdout output stops quietly and the
+    /// other outputs go on.
+    pub fn end_seq(&mut self) -> Result<bool, SinkError> {
+        if !self.any {
+            return Ok(false);
+        }
+        if let (Some(dp), Some(feeds)) = (&self.status, &self.feeds) {
+            use std::fmt::Write as _;
+            self.status_text.clear();
+            let _ = write!(self.status_text, "{}", status::Text { dp, feeds });
+        }
+        let row = Row {
+            time: self.time,
+            values: &self.values,
+            present: &self.present,
+            status: self.status.is_some().then_some(self.status_text.as_str()),
+            status_dp: self.status.as_ref(),
+        };
+        let mut closed = None;
+        for (i, o) in self.writers.iter_mut().enumerate() {
+            if let Err(e) = o.writer.write_row(&row) {
+                let e = SinkError::new(o.target.clone(), e);
+                if o.stdout && e.is_broken_pipe() {
+                    closed = Some(i);
+                } else {
+                    return Err(e);
+                }
+            }
+        }
+        if let Some(i) = closed {
+            self.writers.remove(i);
+        }
+        self.rows += 1;
+        self.any = false;
+        self.status = None;
+        self.present.fill(false);
+        Ok(true)
+    }
+
+    /// Flushes every output; returns the number of rows written.
+    pub fn finish(&mut self) -> Result<u64, SinkError> {
+        for o in &mut self.writers {
+            if let Err(e) = o.writer.flush() {
+                let e = SinkError::new(o.target.clone(), e);
+                if !(o.stdout && e.is_broken_pipe()) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.rows)
+    }
+}

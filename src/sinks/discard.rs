@@ -1,0 +1,40 @@
+//! The `Discard` sink kind: rows are counted and timed, and written nowhere (for benchmarks).
+
+use serde_yaml::Value;
+
+use crate::base::RunError;
+use crate::config::Reader;
+use crate::plugin::{OpenSink, RowWriter, SinkKind, SinkOutput};
+
+/// The `Discard` sink kind.
+pub struct Discard;
+
+impl SinkKind for Discard {
+    fn names(&self) -> &'static [&'static str] {
+        &["Discard"]
+    }
+
+    fn parse(
+        &self,
+        _: &mut Reader<'_>,
+        _: &str,
+        _: &Value,
+        _: &str,
+    ) -> Option<Box<dyn SinkOutput>> {
+        Some(Box::new(Nowhere))
+    }
+}
+
+/// An output that writes nothing.
+#[derive(Debug)]
+pub struct Nowhere;
+
+impl SinkOutput for Nowhere {
+    fn target(&self) -> String {
+        "nowhere".into()
+    }
+
+    fn open(&self, _: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,262 @@
+//! What a CSV file looks like: its header, time column, fields and row order, read before the run
+//! ([`inspect`]), and the cell and line helpers the run loop shares.
+
+use std::fs::File;
+use std::path::Path;
+
+use memmap2::Mmap;
+
+use super::CsvSource;
+use crate::base::datapoint::MAX_FIELDS;
+use crate::base::time::parse_timestamp;
+use crate::config::closest;
+
+/// Header names tried, in order, when no `time_column` is given.
+const TIME_COLUMNS: &[&str] = &[
+    "unix timestamp",
+    "unix",
+    "timestamp",
+    "time",
+    "datetime",
+    "date",
+    "open_time",
+    "ts",
+];
+
+/// What [`inspect`] learned about a file.
+#[derive(Debug, Clone)]
+pub struct CsvLayout {
+    /// Column holding the time.
+    pub time_col: usize,
+    /// Number of columns in the header.
+    pub ncols: usize,
+    /// Exposed fields: (column, name), in slot order.
+    pub fields: Vec<(usize, String)>,
+    /// Byte offset of the first data line.
+    pub data_start: usize,
+    /// 1-based line number of the first data line.
+    pub first_data_line: usize,
+    /// Rows run newest-first (emitted in reverse).
+    pub descending: bool,
+    /// File size in bytes.
+    pub bytes: u64,
+}
+
+impl CsvLayout {
+    /// Names of the exposed fields, in slot order.
+    pub fn field_names(&self) -> Vec<String> {
+        self.fields.iter().map(|(_, n)| n.clone()).collect()
+    }
+}
+
+/// Why a file cannot be used.
+#[derive(Debug)]
+pub struct InspectError {
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+fn fail<T>(message: String, help: Option<&str>) -> Result<T, InspectError> {
+    Err(InspectError {
+        message,
+        help: help.map(str::to_string),
+    })
+}
+
+pub(super) fn map_file(path: &Path) -> Result<Mmap, std::io::Error> {
+    let file = File::open(path)?;
+    // SAFETY: the map is read-only and private to this process. If another process truncates the file while
+    // we run, reads past the new end fault (SIGBUS); the README documents that input files must not be
+    // modified during a run, which is the usual contract for memory-mapped inputs.
+    unsafe { Mmap::map(&file) }
+}
+
+pub(super) fn unquote(cell: &[u8]) -> &[u8] {
+    let c = cell.trim_ascii();
+    c.strip_prefix(b"\"")
+        .and_then(|t| t.strip_suffix(b"\""))
+        .unwrap_or(c)
+}
+
+pub(super) fn parse_number(cell: &[u8]) -> Option<f64> {
+    match unquote(cell) {
+        b"True" | b"true" | b"TRUE" => Some(1.0),
+        b"False" | b"false" | b"FALSE" => Some(0.0),
+        c => std::str::from_utf8(c)
+            .ok()?
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite()),
+    }
+}
+
+pub(super) fn trim_line(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Lines of `data` from `start` as (1-based line number, byte offset, text).
+pub(super) fn lines_from(
+    data: &[u8],
+    start: usize,
+    first_line: usize,
+) -> impl Iterator<Item = (usize, usize, &[u8])> {
+    let mut pos = start;
+    let mut n = first_line;
+    std::iter::from_fn(move || {
+        if pos >= data.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+        let item = (n, pos, trim_line(&data[pos..end]));
+        pos = end + 1;
+        n += 1;
+        Some(item)
+    })
+}
+
+/// Reads the header and the first and last rows: time column, fields, order. Used by `tubes check`.
+pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> {
+    let shown = path.display();
+    let map = match map_file(path) {
+        Ok(m) => m,
+        Err(e) => {
+            let cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            return fail(
+                format!("cannot read '{shown}': {e}"),
+                Some(&format!(
+                    "relative paths resolve against the directory tubes runs in ({cwd})"
+                )),
+            );
+        }
+    };
+    let data: &[u8] = &map;
+    let mut lines = lines_from(data, 0, 1).filter(|(_, _, l)| !l.is_empty());
+    let Some(mut header) = lines.next() else {
+        return fail(format!("'{shown}' is empty"), None);
+    };
+    if !header.2.contains(&b',') {
+        // A banner line such as CryptoDataDownload's URL.
+        match lines.next() {
+            Some(h) => header = h,
+            None => return fail(format!("'{shown}' has no header row"), None),
+        }
+    }
+    let names: Vec<String> = header
+        .2
+        .split(|&b| b == b',')
+        .map(|c| String::from_utf8_lossy(unquote(c)).into_owned())
+        .collect();
+    let time_col = match &src.time_column {
+        Some(t) => match names.iter().position(|n| n == t) {
+            Some(i) => i,
+            None => {
+                let help = match closest(t, names.iter().map(String::as_str)) {
+                    Some(c) => format!("did you mean '{c}'? columns: {}", names.join(", ")),
+                    None => format!("columns: {}", names.join(", ")),
+                };
+                return fail(format!("'{shown}' has no column '{t}'"), Some(&help));
+            }
+        },
+        None => {
+            let found = TIME_COLUMNS
+                .iter()
+                .find_map(|want| names.iter().position(|n| n.eq_ignore_ascii_case(want)));
+            match found {
+                Some(i) => i,
+                None if names[0].is_empty() => 0,
+                None => {
+                    return fail(
+                        format!(
+                            "'{shown}' has no time column (looked for {})",
+                            TIME_COLUMNS.join(", ")
+                        ),
+                        Some("name it with time_column: <column>"),
+                    )
+                }
+            }
+        }
+    };
+    let Some((first_line, first_off, first)) = lines.next() else {
+        return fail(format!("'{shown}' has no data rows"), None);
+    };
+    let cells: Vec<&[u8]> = first.split(|&b| b == b',').collect();
+    if cells.len() != names.len() {
+        return fail(
+            format!(
+                "'{shown}' line {first_line}: {} columns, but the header has {}",
+                cells.len(),
+                names.len()
+            ),
+            None,
+        );
+    }
+    let Some(t_first) = parse_timestamp(cells[time_col]) else {
+        return fail(
+            format!(
+                "'{shown}' line {first_line}, column '{}': cannot read '{}' as a time",
+                names[time_col],
+                String::from_utf8_lossy(cells[time_col])
+            ),
+            Some("use unix s/ms/µs/ns, RFC 3339 or YYYY-MM-DD HH:MM:SS, or pick another column with time_column"),
+        );
+    };
+    let fields: Vec<(usize, String)> = match &src.fields {
+        Some(want) => {
+            let mut out = Vec::new();
+            for w in want {
+                match names.iter().position(|n| n == w) {
+                    Some(i) if i != time_col => out.push((i, w.clone())),
+                    Some(_) => {
+                        return fail(
+                            format!("'{w}' is the time column of '{shown}'"),
+                            Some("list value columns only"),
+                        )
+                    }
+                    None => {
+                        let help = match closest(w, names.iter().map(String::as_str)) {
+                            Some(c) => format!("did you mean '{c}'? columns: {}", names.join(", ")),
+                            None => format!("columns: {}", names.join(", ")),
+                        };
+                        return fail(format!("'{shown}' has no column '{w}'"), Some(&help));
+                    }
+                }
+            }
+            out
+        }
+        None => (0..names.len())
+            .filter(|&i| i != time_col && parse_number(cells[i]).is_some())
+            .map(|i| (i, names[i].clone()))
+            .collect(),
+    };
+    if fields.len() > MAX_FIELDS {
+        return fail(
+            format!(
+                "'{shown}' has {} numeric columns; a datapoint carries at most {MAX_FIELDS}",
+                fields.len()
+            ),
+            Some("choose the columns you need with fields: [a, b, ...]"),
+        );
+    }
+    // The last non-empty row decides the order.
+    let tail = data[..data.len()].trim_ascii_end();
+    let last_start = memchr::memrchr(b'\n', tail).map_or(0, |i| i + 1);
+    let last = trim_line(&tail[last_start..]);
+    let t_last = last
+        .split(|&b| b == b',')
+        .nth(time_col)
+        .and_then(parse_timestamp)
+        .unwrap_or(t_first);
+    Ok(CsvLayout {
+        time_col,
+        ncols: names.len(),
+        fields,
+        data_start: first_off,
+        first_data_line: first_line,
+        descending: last_start > first_off && t_last < t_first,
+        bytes: data.len() as u64,
+    })
+}

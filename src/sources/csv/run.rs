@@ -1,0 +1,228 @@
+//! The CSV run loop: the file is memory-mapped and parsed in place; rows are emitted oldest-first.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+use super::layout::{lines_from, map_file, parse_number, trim_line, CsvLayout};
+use super::{CsvSource, OnError};
+use crate::base::datapoint::{Datapoint, Kind, TubeId};
+use crate::base::time::{monotonic_ns, parse_timestamp};
+use crate::base::GenCounters;
+use crate::base::{Ctx, Outlet, RunError};
+use crate::plugin::SourceRun;
+
+/// A CSV generator ready to run.
+pub struct CsvGenerator {
+    id: TubeId,
+    path: PathBuf,
+    map: Mmap,
+    layout: CsvLayout,
+    names: Vec<String>,
+    on_error: OnError,
+    range: Option<(i64, i64)>,
+    /// Shared counters.
+    pub counters: Arc<GenCounters>,
+    /// Column → slot, or -1.
+    slot_of: Vec<i8>,
+}
+
+enum Bad {
+    Columns(usize),
+    Cell(usize),
+    Backwards,
+}
+
+impl CsvGenerator {
+    /// Maps the file. `range` is the Batch range `[from, to)`; `used[slot]` says whether any tube reads that
+    /// field: only those columns are parsed (and checked), the others stay 0.
+    pub fn open(
+        id: TubeId,
+        src: &CsvSource,
+        layout: &CsvLayout,
+        range: Option<(i64, i64)>,
+        used: &[bool],
+        counters: Arc<GenCounters>,
+    ) -> Result<Self, RunError> {
+        let map = map_file(&src.path)
+            .map_err(|e| RunError::Input(format!("cannot read '{}': {e}", src.path.display())))?;
+        let mut slot_of = vec![-1i8; layout.ncols];
+        for (slot, (col, _)) in layout.fields.iter().enumerate() {
+            if used.get(slot).copied().unwrap_or(true) {
+                slot_of[*col] = slot as i8;
+            }
+        }
+        let mut names = vec![String::new(); layout.ncols];
+        for (col, name) in &layout.fields {
+            names[*col] = name.clone();
+        }
+        names[layout.time_col] = "time".into();
+        Ok(CsvGenerator {
+            id,
+            path: src.path.clone(),
+            map,
+            layout: layout.clone(),
+            names,
+            on_error: src.on_error,
+            range,
+            counters,
+            slot_of,
+        })
+    }
+
+    /// Total bytes to process.
+    pub fn bytes(&self) -> u64 {
+        self.layout.bytes
+    }
+
+    fn parse_row(&self, line: &[u8], dp: &mut Datapoint) -> Result<(), Bad> {
+        let mut n = 0;
+        let mut time = None;
+        for (col, cell) in line.split(|&b| b == b',').enumerate() {
+            n += 1;
+            if col >= self.layout.ncols {
+                continue;
+            }
+            if col == self.layout.time_col {
+                time = Some(parse_timestamp(cell).ok_or(Bad::Cell(col))?);
+            } else if self.slot_of[col] >= 0 {
+                dp.values[self.slot_of[col] as usize] = parse_number(cell).ok_or(Bad::Cell(col))?;
+            }
+        }
+        if n != self.layout.ncols {
+            return Err(Bad::Columns(n));
+        }
+        dp.event_time = time.ok_or(Bad::Cell(self.layout.time_col))?;
+        Ok(())
+    }
+
+    fn describe(&self, line_no: usize, line: &[u8], bad: Bad, prev: i64) -> String {
+        let file = self.path.display();
+        match bad {
+            Bad::Columns(n) => format!("{file}:{line_no}: {n} columns, but the header has {}", self.layout.ncols),
+            Bad::Cell(col) => {
+                let cell = line.split(|&b| b == b',').nth(col).unwrap_or_default();
+                let what = if col == self.layout.time_col { "a time" } else { "a number" };
+                format!(
+                    "{file}:{line_no}: column '{}': cannot read '{}' as {what}",
+                    self.names[col],
+                    String::from_utf8_lossy(cell)
+                )
+            }
+            Bad::Backwards => format!(
+                "{file}:{line_no}: time goes backwards (this row is older than the previous one, {})",
+                crate::base::time::rfc3339(prev)
+            ),
+        }
+    }
+
+    /// Parses every row and pushes it to the sequencer, oldest first.
+    fn run_rows(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
+        let data: &[u8] = &self.map;
+        let start = self.layout.data_start;
+        let body = &data[start..];
+        let mut fwd;
+        let mut bwd;
+        let lines: &mut dyn Iterator<Item = (usize, usize, &[u8])> = if self.layout.descending {
+            let last_line = self.layout.first_data_line + memchr::memchr_iter(b'\n', body).count();
+            bwd = reverse_lines(body, last_line);
+            &mut bwd
+        } else {
+            fwd = lines_from(body, 0, self.layout.first_data_line);
+            &mut fwd
+        };
+        let mut template = Datapoint::new(Kind::Data, self.id, 0, 0);
+        template.len = self.layout.fields.len() as u8;
+        // Fields no tube reads are not parsed: NaN says "no value" (to a journal reader, for one).
+        template.values = [f64::NAN; crate::base::datapoint::MAX_FIELDS];
+        let mut prev = i64::MIN;
+        let (mut rows, mut skipped, mut outside, mut done) = (0u64, 0u64, 0u64, 0u64);
+        let mut unread = 0u64;
+        while let Some((line_no, _, line)) = lines.next() {
+            done += line.len() as u64 + 1;
+            if line.is_empty() {
+                continue;
+            }
+            if ctx.stop_requested() {
+                // Stopped early: this row and every later one are counted as unread.
+                unread = 1 + (&mut *lines).filter(|(_, _, l)| !l.is_empty()).count() as u64;
+                break;
+            }
+            let mut dp = template;
+            let mut parsed = self.parse_row(line, &mut dp);
+            if parsed.is_ok() && dp.event_time < prev {
+                parsed = Err(Bad::Backwards);
+            }
+            if let Err(bad) = parsed {
+                match self.on_error {
+                    OnError::Skip => {
+                        skipped += 1;
+                        continue;
+                    }
+                    OnError::Fail => {
+                        let msg = self.describe(line_no, line, bad, prev);
+                        return Err(RunError::Input(format!(
+                            "{msg}\n  help: fix the row, or set on_error: skip on this CSV datasource to skip and count bad rows"
+                        )));
+                    }
+                }
+            }
+            prev = dp.event_time;
+            if let Some((from, to)) = self.range {
+                if dp.event_time < from {
+                    outside += 1;
+                    continue;
+                }
+                if dp.event_time >= to {
+                    // Rows are in time order: this and every later row are past the range.
+                    outside += 1 + (&mut *lines).filter(|(_, _, l)| !l.is_empty()).count() as u64;
+                    break;
+                }
+            }
+            dp.ingest_time = monotonic_ns();
+            out.push(dp, dp.ingest_time, ctx)?;
+            rows += 1;
+            if rows.is_multiple_of(64) {
+                out.notify();
+            }
+            if rows.is_multiple_of(4096) {
+                self.counters.rows.store(rows, Ordering::Relaxed);
+                self.counters.bytes_done.store(done, Ordering::Relaxed);
+            }
+        }
+        self.counters.rows.store(rows, Ordering::Relaxed);
+        self.counters.skipped.store(skipped, Ordering::Relaxed);
+        self.counters.outside.store(outside, Ordering::Relaxed);
+        self.counters.unread.store(unread, Ordering::Relaxed);
+        self.counters
+            .bytes_done
+            .store(self.layout.bytes, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl SourceRun for CsvGenerator {
+    fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
+        self.run_rows(out, ctx)
+    }
+
+    fn bytes(&self) -> u64 {
+        self.layout.bytes
+    }
+}
+
+/// Lines of `body` from the last to the first, numbered downwards from `last_line`.
+fn reverse_lines(body: &[u8], last_line: usize) -> impl Iterator<Item = (usize, usize, &[u8])> {
+    let mut end = Some(body.len());
+    let mut n = last_line;
+    std::iter::from_fn(move || {
+        let e = end?;
+        let start = memchr::memrchr(b'\n', &body[..e]).map_or(0, |i| i + 1);
+        let item = (n, start, trim_line(&body[start..e]));
+        end = start.checked_sub(1);
+        n = n.saturating_sub(1);
+        Some(item)
+    })
+}

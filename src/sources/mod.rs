@@ -1,0 +1,15 @@
+//! Source kinds: where datapoints come from. Each implements [`crate::plugin::SourceKind`] in its own
+//! module and is listed once in [`KINDS`]; its run loop feeds the sequencer through a ring.
+
+pub mod csv;
+pub mod replay;
+pub mod synthetic;
+pub mod ws;
+
+use crate::plugin::SourceKind;
+
+/// Every source kind a config may name (`datasource: {Tag: ...}`), in the order errors list them.
+pub static KINDS: &[&dyn SourceKind] = &[&csv::Csv, &synthetic::Synthetic, &ws::WebSocket];
+
+/// The fields of a trade source (`Synthetic`, `WebSocket`), in slot order.
+pub const TRADE_FIELDS: [&str; 4] = ["price", "quantity", "side", "trade_id"];

@@ -1,0 +1,251 @@
+//! The `WebSocket` source kind: `datasource: {WebSocket: {exchange, market, channel, url, tls, ...}}`.
+
+use std::any::Any;
+use std::path::PathBuf;
+
+use serde_yaml::Value;
+
+use super::{Exchange, FeedLoop, FeedSpec, EXCHANGES};
+use crate::base::time::NANOS_PER_SEC;
+use crate::base::RunError;
+use crate::config::{field, Diagnostics, PipelineType, Reader};
+use crate::plugin::{CheckSource, OpenSource, Source, SourceKind, SourceRun, Thread};
+use crate::sources::TRADE_FIELDS;
+
+/// `WebSocket: {exchange: Binance, market: btcusdt, channel: trade, url: ws://127.0.0.1:9001, ...}`.
+///
+/// Emits trades with fields `price`, `quantity`, `side` (+1 taker buy, −1 taker sell), `trade_id`; the
+/// exchange's trade time is the event time and the receive time the ingest time.
+#[derive(Clone, Debug)]
+pub struct WsSource {
+    /// The exchange.
+    pub exchange: &'static dyn Exchange,
+    /// The market, spelt as the exchange spells it (`btcusdt`, `BTC-USD`, `XBT/USD`).
+    pub market: String,
+    /// The exchange's channel (Binance: `trade` or `aggTrade`); the exchange's default when not given.
+    pub channel: String,
+    /// Replaces the scheme, host and port of the exchange's endpoint (`ws://127.0.0.1:9001`).
+    pub url: Option<String>,
+    /// A PEM file of CA certificates to trust instead of the built-in roots (for a private CA).
+    pub ca_file: Option<PathBuf>,
+    /// Reconnect when nothing has arrived for this long (ns).
+    pub stale_after: i64,
+    /// Send a WebSocket ping this often (ns).
+    pub ping_every: i64,
+    /// Reconnect back-off: first delay and cap (ns); each failure doubles the delay, with jitter.
+    pub backoff: (i64, i64),
+    /// Take each datapoint's ingest time from the `mock_sent_ns` stamp the mock exchange adds to every
+    /// frame, so latency figures run from the exchange's send (`mock_stamps: true`, which `tubes bench
+    /// --feed` sets).
+    pub sent_stamps: bool,
+}
+
+impl WsSource {
+    /// How statuses and the summary name this feed: `binance btcusdt`.
+    pub fn feed_name(&self) -> String {
+        format!("{} {}", self.exchange.name(), self.market)
+    }
+}
+
+/// The `WebSocket` source kind.
+pub struct WebSocket;
+
+impl SourceKind for WebSocket {
+    fn name(&self) -> &'static str {
+        "WebSocket"
+    }
+
+    fn parse(&self, r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Box<dyn Source>> {
+        let example = "WebSocket: {exchange: Binance, market: btcusdt}";
+        let m = r.mapping(
+            v,
+            path,
+            &[
+                "exchange",
+                "market",
+                "channel",
+                "url",
+                "tls",
+                "stale_after",
+                "ping_every",
+                "reconnect",
+                "mock_stamps",
+            ],
+            &["exchange", "market"],
+            example,
+        )?;
+        let names: Vec<&str> = EXCHANGES.iter().map(|x| x.tag()).collect();
+        let exchange = m.get("exchange").and_then(|e| {
+            let (tag, ..) = r.tagged(e, &field(path, "exchange"), &names, "exchange")?;
+            EXCHANGES.iter().copied().find(|x| x.tag() == tag)
+        });
+        let market = m
+            .get("market")
+            .and_then(|x| r.string(x, &field(path, "market")));
+        let channel = match (exchange, m.get("channel")) {
+            (Some(x), Some(c)) => r
+                .tagged(c, &field(path, "channel"), x.channels(), "channel")
+                .map(|(c, ..)| c.to_string()),
+            (Some(x), None) => Some(x.channels()[0].to_string()),
+            (None, _) => None,
+        };
+        let url = m.get("url").and_then(|u| r.string(u, &field(path, "url")));
+        let ca_file = match m.get("tls") {
+            None => None,
+            Some(t) => {
+                let tp = field(path, "tls");
+                let tm = r.mapping(t, &tp, &["ca_file"], &["ca_file"], "tls: {ca_file: ca.pem}")?;
+                Some(PathBuf::from(
+                    r.string(tm.get("ca_file")?, &field(&tp, "ca_file"))?,
+                ))
+            }
+        };
+        let mut dur = |key: &str, default: i64| match m.get(key) {
+            None => Some(default),
+            Some(d) => {
+                let p = field(path, key);
+                let ns = r.duration(d, &p)?;
+                if ns <= 0 {
+                    r.diag
+                        .error(&p, "the duration must be longer than zero", None);
+                    return None;
+                }
+                Some(ns)
+            }
+        };
+        let stale_after = dur("stale_after", 30 * NANOS_PER_SEC);
+        let ping_every = dur("ping_every", 15 * NANOS_PER_SEC);
+        let backoff = match m.get("reconnect") {
+            None => Some((100_000_000, 30 * NANOS_PER_SEC)),
+            Some(b) => {
+                let bp = field(path, "reconnect");
+                let bm = r.mapping(
+                    b,
+                    &bp,
+                    &["min", "max"],
+                    &["min", "max"],
+                    "reconnect: {min: 100ms, max: 30s}",
+                )?;
+                let lo = r.duration(bm.get("min")?, &field(&bp, "min"));
+                let hi = r.duration(bm.get("max")?, &field(&bp, "max"));
+                match (lo, hi) {
+                    (Some(lo), Some(hi)) if lo > 0 && lo <= hi => Some((lo, hi)),
+                    (Some(_), Some(_)) => {
+                        r.diag.error(
+                            &bp,
+                            "the back-off needs 0 < min <= max",
+                            Some("write e.g. reconnect: {min: 100ms, max: 30s}".into()),
+                        );
+                        None
+                    }
+                    _ => None,
+                }
+            }
+        };
+        let sent_stamps = match m.get("mock_stamps") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                r.wrong_type(other, &field(path, "mock_stamps"), "true or false", None);
+                return None;
+            }
+        };
+        Some(Box::new(WsSource {
+            exchange: exchange?,
+            market: market?,
+            channel: channel?,
+            url,
+            ca_file,
+            stale_after: stale_after?,
+            ping_every: ping_every?,
+            backoff: backoff?,
+            sent_stamps,
+        }))
+    }
+}
+
+impl Source for WsSource {
+    fn check(&mut self, cx: &CheckSource<'_>, diag: &mut Diagnostics) -> Option<Vec<String>> {
+        check_websocket(self, cx, diag)
+            .then(|| TRADE_FIELDS.iter().map(|f| f.to_string()).collect())
+    }
+
+    fn describe(&self) -> String {
+        self.feed_name()
+    }
+
+    fn feed(&self) -> Option<String> {
+        Some(self.feed_name())
+    }
+
+    fn thread(&self) -> Thread {
+        Thread::Shared {
+            ring: "feeds",
+            thread: "tubes-io",
+        }
+    }
+
+    fn open(&self, at: OpenSource) -> Result<Box<dyn SourceRun>, RunError> {
+        self.open_shared(vec![(at, self)])
+    }
+
+    fn open_shared(
+        &self,
+        group: Vec<(OpenSource, &dyn Source)>,
+    ) -> Result<Box<dyn SourceRun>, RunError> {
+        let feeds = group
+            .into_iter()
+            .map(|(o, s)| FeedSpec {
+                id: o.id,
+                source: s
+                    .as_any()
+                    .downcast_ref::<WsSource>()
+                    .expect("sources on the feeds thread are WebSocket sources")
+                    .clone(),
+                counters: o.counters,
+            })
+            .collect();
+        Ok(Box::new(FeedLoop::new(feeds)?))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Checks what parsing could not: the pipeline type, the URL and the CA file.
+fn check_websocket(src: &WsSource, cx: &CheckSource<'_>, diag: &mut Diagnostics) -> bool {
+    let (path, pipeline) = (cx.path, cx.pipeline);
+    let mut ok = true;
+    if let PipelineType::Batch { .. } = pipeline {
+        diag.error(
+            path,
+            "a WebSocket source is live and cannot run in a Batch pipeline",
+            Some(
+                "use pipeline_type: Stream (end the run with --duration, --idle-exit or Ctrl-C)"
+                    .into(),
+            ),
+        );
+        ok = false;
+    }
+    if let Some(url) = &src.url {
+        let endpoint = src
+            .exchange
+            .endpoint(&src.channel, std::slice::from_ref(&src.market));
+        if let Err(e) = endpoint.with_base(url) {
+            diag.error(&format!("{path}.url"), e, None);
+            ok = false;
+        }
+    }
+    if let Some(ca) = &src.ca_file {
+        if let Err(e) = super::tls::load_certs(ca) {
+            diag.error(
+                &format!("{path}.tls.ca_file"),
+                e,
+                Some("name a PEM file of CA certificates; relative paths resolve against the current directory".into()),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
