@@ -78,8 +78,18 @@ pub(super) fn check_placement(
             Some("list every Through and Sink in exactly one stage".into()),
         );
     }
-    // Stages must not feed each other in a loop: each would wait for the other's progress forever.
-    let stage_count = stages.len();
+    check_stage_loops(diag, stages.len(), &placed, config, data_out, event_in);
+}
+
+/// Stages must not feed each other in a loop: each would wait for the other's progress forever.
+fn check_stage_loops(
+    diag: &mut Diagnostics,
+    stage_count: usize,
+    placed: &[Option<usize>],
+    config: &Config,
+    data_out: &[Vec<TubeId>],
+    event_in: &[Option<TubeId>],
+) {
     let mut edges = vec![vec![false; stage_count]; stage_count];
     let mut example = vec![vec![(0, 0); stage_count]; stage_count];
     for (src, outs) in data_out.iter().enumerate() {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use super::recording::Recording;
-use super::running::Running;
+use super::running::{Done, Running};
 use super::sequencer::Sequencer;
 use super::stage::Stage;
 use super::wiring::{Wiring, SEQ};
@@ -26,14 +26,6 @@ enum Job {
     Record(Option<Recording>),
     Sequencer(Sequencer),
     Stage(Stage),
-}
-
-/// What a thread returned.
-pub(super) enum Done {
-    Generator,
-    Journal(u64),
-    Sequencer(u64),
-    Stage(Vec<(TubeId, u64)>),
 }
 
 struct Thread {

@@ -7,11 +7,18 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use super::engine::Done;
 use super::report::{FeedReport, GenReport, Observer, OnProgress, Progressing, Report};
 use crate::base::datapoint::TubeId;
 use crate::base::{GenCounters, RunError};
 use crate::metrics::{histogram, Series, Shared};
+
+/// What a thread returned.
+pub(super) enum Done {
+    Generator,
+    Journal(u64),
+    Sequencer(u64),
+    Stage(Vec<(TubeId, u64)>),
+}
 
 /// What the threads returned.
 #[derive(Default)]

@@ -116,9 +116,81 @@ pub(super) fn lines_from(
     })
 }
 
+/// The column holding the time: the configured one, or the first of [`TIME_COLUMNS`] found, or an
+/// unnamed first column.
+fn time_column(names: &[String], src: &CsvSource, shown: &str) -> Result<usize, InspectError> {
+    match &src.time_column {
+        Some(t) => match names.iter().position(|n| n == t) {
+            Some(i) => Ok(i),
+            None => {
+                let help = match closest(t, names.iter().map(String::as_str)) {
+                    Some(c) => format!("did you mean '{c}'? columns: {}", names.join(", ")),
+                    None => format!("columns: {}", names.join(", ")),
+                };
+                fail(format!("'{shown}' has no column '{t}'"), Some(&help))
+            }
+        },
+        None => {
+            let found = TIME_COLUMNS
+                .iter()
+                .find_map(|want| names.iter().position(|n| n.eq_ignore_ascii_case(want)));
+            match found {
+                Some(i) => Ok(i),
+                None if names[0].is_empty() => Ok(0),
+                None => fail(
+                    format!(
+                        "'{shown}' has no time column (looked for {})",
+                        TIME_COLUMNS.join(", ")
+                    ),
+                    Some("name it with time_column: <column>"),
+                ),
+            }
+        }
+    }
+}
+
+/// The columns exposed as fields, in slot order: the configured ones, or every numeric column of the
+/// first row but the time.
+fn exposed_fields(
+    names: &[String],
+    cells: &[&[u8]],
+    time_col: usize,
+    src: &CsvSource,
+    shown: &str,
+) -> Result<Vec<(usize, String)>, InspectError> {
+    match &src.fields {
+        Some(want) => {
+            let mut out = Vec::new();
+            for w in want {
+                match names.iter().position(|n| n == w) {
+                    Some(i) if i != time_col => out.push((i, w.clone())),
+                    Some(_) => {
+                        return fail(
+                            format!("'{w}' is the time column of '{shown}'"),
+                            Some("list value columns only"),
+                        )
+                    }
+                    None => {
+                        let help = match closest(w, names.iter().map(String::as_str)) {
+                            Some(c) => format!("did you mean '{c}'? columns: {}", names.join(", ")),
+                            None => format!("columns: {}", names.join(", ")),
+                        };
+                        return fail(format!("'{shown}' has no column '{w}'"), Some(&help));
+                    }
+                }
+            }
+            Ok(out)
+        }
+        None => Ok((0..names.len())
+            .filter(|&i| i != time_col && parse_number(cells[i]).is_some())
+            .map(|i| (i, names[i].clone()))
+            .collect()),
+    }
+}
+
 /// Reads the header and the first and last rows: time column, fields, order. Used by `tubes check`.
 pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> {
-    let shown = path.display();
+    let shown = path.display().to_string();
     let map = match map_file(path) {
         Ok(m) => m,
         Err(e) => {
@@ -150,36 +222,7 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
         .split(|&b| b == b',')
         .map(|c| String::from_utf8_lossy(unquote(c)).into_owned())
         .collect();
-    let time_col = match &src.time_column {
-        Some(t) => match names.iter().position(|n| n == t) {
-            Some(i) => i,
-            None => {
-                let help = match closest(t, names.iter().map(String::as_str)) {
-                    Some(c) => format!("did you mean '{c}'? columns: {}", names.join(", ")),
-                    None => format!("columns: {}", names.join(", ")),
-                };
-                return fail(format!("'{shown}' has no column '{t}'"), Some(&help));
-            }
-        },
-        None => {
-            let found = TIME_COLUMNS
-                .iter()
-                .find_map(|want| names.iter().position(|n| n.eq_ignore_ascii_case(want)));
-            match found {
-                Some(i) => i,
-                None if names[0].is_empty() => 0,
-                None => {
-                    return fail(
-                        format!(
-                            "'{shown}' has no time column (looked for {})",
-                            TIME_COLUMNS.join(", ")
-                        ),
-                        Some("name it with time_column: <column>"),
-                    )
-                }
-            }
-        }
-    };
+    let time_col = time_column(&names, src, &shown)?;
     let Some((first_line, first_off, first)) = lines.next() else {
         return fail(format!("'{shown}' has no data rows"), None);
     };
@@ -204,34 +247,7 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
             Some("use unix s/ms/µs/ns, RFC 3339 or YYYY-MM-DD HH:MM:SS, or pick another column with time_column"),
         );
     };
-    let fields: Vec<(usize, String)> = match &src.fields {
-        Some(want) => {
-            let mut out = Vec::new();
-            for w in want {
-                match names.iter().position(|n| n == w) {
-                    Some(i) if i != time_col => out.push((i, w.clone())),
-                    Some(_) => {
-                        return fail(
-                            format!("'{w}' is the time column of '{shown}'"),
-                            Some("list value columns only"),
-                        )
-                    }
-                    None => {
-                        let help = match closest(w, names.iter().map(String::as_str)) {
-                            Some(c) => format!("did you mean '{c}'? columns: {}", names.join(", ")),
-                            None => format!("columns: {}", names.join(", ")),
-                        };
-                        return fail(format!("'{shown}' has no column '{w}'"), Some(&help));
-                    }
-                }
-            }
-            out
-        }
-        None => (0..names.len())
-            .filter(|&i| i != time_col && parse_number(cells[i]).is_some())
-            .map(|i| (i, names[i].clone()))
-            .collect(),
-    };
+    let fields = exposed_fields(&names, &cells, time_col, src, &shown)?;
     if fields.len() > MAX_FIELDS {
         return fail(
             format!(
