@@ -5,10 +5,9 @@
 //! fence and then reads the flag. One of the two always sees the other, so no wake-up is lost. Parking is
 //! also bounded by [`PARK_TIMEOUT`] as a second line of defence.
 
-use std::sync::atomic::{fence, AtomicBool, Ordering};
-use std::sync::OnceLock;
-use std::thread::Thread;
 use std::time::Duration;
+
+use super::sync::{fence, park_timeout, AtomicBool, Ordering, Owner};
 
 /// The longest a parked thread sleeps before looking again on its own.
 pub const PARK_TIMEOUT: Duration = Duration::from_millis(1);
@@ -27,25 +26,35 @@ pub enum WaitStrategy {
 }
 
 /// A thread's doorbell, shared with the threads that feed it and the threads it feeds.
-#[derive(Default)]
 pub struct Wake {
     sleeping: AtomicBool,
-    thread: OnceLock<Thread>,
+    thread: Owner,
+}
+
+impl Default for Wake {
+    fn default() -> Self {
+        Wake {
+            sleeping: AtomicBool::new(false),
+            thread: Owner::default(),
+        }
+    }
 }
 
 impl Wake {
     /// Binds the doorbell to the calling thread (once, at start-up).
     pub fn register(&self) {
-        let _ = self.thread.set(std::thread::current());
+        self.thread.set_current();
     }
 
     /// Wakes the owner if it sleeps. Call after publishing work for it (a push, a progress, a freed slot).
     pub fn notify(&self) {
         fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::Relaxed) {
-            if let Some(t) = self.thread.get() {
-                t.unpark();
-            }
+        // A plain store rather than a swap: two wakers may both unpark, which costs the sleeper one
+        // spurious wake-up and nothing else, and the protocol stays loads, stores and fences only (the
+        // form loom checks exactly).
+        if self.sleeping.load(Ordering::Relaxed) {
+            self.sleeping.store(false, Ordering::Relaxed);
+            self.thread.unpark();
         }
     }
 }
@@ -89,7 +98,7 @@ fn park(wake: &Wake, ready: impl FnOnce() -> bool) {
     wake.sleeping.store(true, Ordering::Relaxed);
     fence(Ordering::SeqCst);
     if !ready() {
-        std::thread::park_timeout(PARK_TIMEOUT);
+        park_timeout(PARK_TIMEOUT);
     }
     wake.sleeping.store(false, Ordering::Relaxed);
 }

@@ -18,8 +18,8 @@ use super::JournalError;
 ///
 /// The mapping is an [`MmapRaw`]: only raw pointers into it are ever made, never a `&[u8]` or `&mut [u8]`
 /// over the slots, because other threads and processes change slot memory while this one holds it.
-/// Slots are reached as `&Slot`, whose marker is atomic and whose body sits in an `UnsafeCell`, so
-/// writing through them is interior mutability rather than a write through a shared byte slice.
+/// Slots are reached as `&Slot`, every word of which is an atomic, so writing through them is interior
+/// mutability rather than a write through a shared byte slice.
 pub struct Segment {
     map: MmapRaw,
     /// Mapped for writing.
@@ -132,12 +132,11 @@ impl Segment {
         let base = self.map.as_mut_ptr();
         // SAFETY: `HEADER + i * SLOT + SLOT <= len` (checked: `i < slots`, and the length was checked on
         // open); the map is page-aligned and HEADER and SLOT are multiples of 8, so the slot is 8-aligned;
-        // `Slot` is `repr(C)` of an `AtomicU64` and an `UnsafeCell` of plain bytes, valid for any bit
-        // pattern, and all its mutation goes through those two (interior mutability), so a shared `&Slot`
-        // is sound while other threads or processes write the same memory; the pointer comes from a raw
-        // mapping, not from a reference to its bytes, and the map lives as long as `self`. A read-only
-        // map is only read: writes go through `Slot::write`/`clear`, which only the writer, holding a
-        // writable map, calls.
+        // `Slot` is `repr(C)` of 18 `AtomicU64`s, valid for any bit pattern, and all its mutation goes
+        // through them (interior mutability), so a shared `&Slot` is sound while other threads or
+        // processes write the same memory; the pointer comes from a raw mapping, not from a reference to
+        // its bytes, and the map lives as long as `self`. A read-only map is only read: writes go through
+        // `Slot::write`/`clear`, which only the writer, holding a writable map, calls.
         unsafe { &*(base.add(HEADER + i as usize * SLOT) as *const Slot) }
     }
 

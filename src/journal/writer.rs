@@ -118,8 +118,8 @@ impl Writer {
         for k in i..slots {
             if seg.slot(k).is_marked() {
                 torn += 1;
-                // SAFETY: this process holds the journal's lock, so it is the only writer.
-                unsafe { seg.slot(k).clear() };
+                // This process holds the journal's lock, so it is the only writer.
+                seg.slot(k).clear();
             }
         }
         let next = last * slots + i;
@@ -160,9 +160,9 @@ impl Writer {
             self.seg = Segment::create(&self.dir, self.seg.number + 1, slots)?;
             at = 0;
         }
-        // SAFETY: `Writer` holds the journal's lock, so this is the only writer, and `at` is past every
-        // committed slot.
-        unsafe { self.seg.slot(at).write(self.next, &encode(dp)) };
+        // `Writer` holds the journal's lock, so this is the only writer, and `at` is past every committed
+        // slot.
+        self.seg.slot(at).write(self.next, &encode(dp));
         self.next += 1;
         self.dirty = true;
         self.maybe_sync()?;
