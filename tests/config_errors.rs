@@ -62,7 +62,7 @@ const CASES: &[Case] = &[
     Case { what: "to_label naming no tube", from: "to_label: btc_vol_sum", to: "to_label: btc_vol_summ", line: 7, message: "to_label 'btc_vol_summ' names no tube", help: "did you mean 'btc_vol_sum'?" },
     Case { what: "Consume naming no tube", from: "Consume: btc_vol_sum", to: "Consume: nothing_here", line: 21, message: "tubes[3].Through.event.Consume: Consume 'nothing_here' names no tube", help: "labels are:" },
     Case { what: "Consume of a tube without events", from: "Consume: btc_vol_sum", to: "Consume: eth", line: 21, message: "'eth' produces no event", help: "Produce" },
-    Case { what: "cycle", from: "    to_label: sink\n    reducer: COUNT", to: "    to_label: [sink, btc_vol_sum]\n    reducer: COUNT", line: 12, message: "the graph has a cycle: btc_vol_sum → eth_counter → btc_vol_sum", help: "remove one of these edges" },
+    Case { what: "cycle", from: "    to_label: sink\n    reducer: COUNT", to: "    to_label: [sink, btc_vol_sum]\n    reducer: COUNT", line: 19, message: "the graph has a cycle: btc_vol_sum → eth_counter → btc_vol_sum", help: "remove one of these edges" },
     Case { what: "field no upstream tube provides", from: "field: Volume}", to: "field: Volumee}", line: 15, message: "field 'Volumee' is not provided by 'btc'", help: "did you mean 'Volume'? 'btc' provides: Open, High, Low, Close, Volume" },
     Case { what: "Produce on a field the tube does not emit", from: "GREATER: {field: sum_Volume", to: "GREATER: {field: Volume", line: 16, message: "field 'Volume' is not emitted by this tube", help: "sum_Volume" },
     Case { what: "sink field not provided", from: "eth_counter: [count]", to: "eth_counter: [cnt]", line: 27, message: "field 'cnt' is not provided by 'eth_counter'", help: "'eth_counter' provides: count" },
@@ -197,4 +197,89 @@ fn graph_prints_dot_with_data_and_event_edges() {
     assert!(dot.contains("\"btc_data\" -> \"btc_vol_sum\";"));
     assert!(dot.contains("\"btc_vol_sum\" -> \"eth_counter\" [style=dashed, label=\"event\"];"));
     assert!(dot.contains("\"extevt\" -> \"eth_static_time_ticker\" [style=dashed"));
+}
+
+/// The 1-based line of the first line of `text` that contains `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("the needle is in the text")
+        + 1
+}
+
+#[test]
+fn a_misspelt_reducer_field_is_reported_once_at_its_own_line_with_what_depends_on_it() {
+    let text = BASE.replacen(
+        "    reducer: {SUM: {field: Volume}}\n",
+        "    reducer:\n      SUM:\n        field: Volumen\n",
+        1,
+    );
+    let d = diagnostics(&text);
+    // Only the cause: not the Produce condition on `sum_Volume`, nor the sink column `sum_Volume`,
+    // which name what the reducer would emit once its field is right.
+    assert_eq!(d.len(), 1, "one error, no follow-on errors: {d:#?}");
+    let e = &d[0];
+    assert_eq!(e.line, line_of(&text, "field: Volumen"), "{e}");
+    assert_eq!(e.path, "tubes[2].Through.reducer.SUM.field");
+    assert_eq!(e.message, "field 'Volumen' is not provided by 'btc'");
+    let help = e.help.as_deref().unwrap();
+    assert!(help.contains("did you mean 'Volume'?"), "{help}");
+    for dependent in ["the event of 'btc_vol_sum'", "'sink'", "'eth_counter'"] {
+        assert!(
+            help.contains(dependent),
+            "the help names {dependent}: {help}"
+        );
+    }
+}
+
+#[test]
+fn a_vwap_field_inside_multi_is_reported_at_its_own_key() {
+    let text = BASE.replacen(
+        "    reducer: COUNT\n",
+        "    reducer:\n      MULTI:\n      - COUNT\n      - VWAP:\n          price: Close\n          quantity: Volumen\n",
+        1,
+    );
+    let d = diagnostics(&text);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].line, line_of(&text, "quantity: Volumen"), "{}", d[0]);
+    assert_eq!(d[0].path, "tubes[3].Through.reducer.MULTI[1].VWAP.quantity");
+}
+
+#[test]
+fn an_unrelated_typo_downstream_of_a_misspelt_field_is_still_reported() {
+    let text = BASE
+        .replacen("{SUM: {field: Volume}}", "{SUM: {field: Volumen}}", 1)
+        .replacen("eth_counter: [count]", "eth_counter: [cont]", 1);
+    let d = diagnostics(&text);
+    let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "field 'Volumen' is not provided by 'btc'",
+            "field 'cont' is not provided by 'eth_counter'"
+        ],
+        "{d:#?}"
+    );
+}
+
+#[test]
+fn a_cycle_is_reported_at_the_edge_that_closes_it() {
+    // btc_vol_sum → sink is replaced by an edge back from the sink's side: eth_counter sends to
+    // btc_vol_sum, whose event eth_counter consumes.
+    let text = BASE.replacen(
+        "    to_label: sink\n    reducer: COUNT",
+        "    to_label:\n    - sink\n    - btc_vol_sum\n    reducer: COUNT",
+        1,
+    );
+    let d = diagnostics(&text);
+    let e = d
+        .iter()
+        .find(|d| d.message.starts_with("the graph has a cycle"))
+        .expect("a cycle error");
+    assert_eq!(
+        e.message,
+        "the graph has a cycle: btc_vol_sum → eth_counter → btc_vol_sum"
+    );
+    assert_eq!(e.path, "tubes[3].Through.to_label[1]");
+    assert_eq!(e.line, line_of(&text, "- btc_vol_sum"), "{e}");
 }

@@ -105,6 +105,9 @@ impl TubeKind {
 pub struct ThroughDecl {
     /// The reducers, in output order (one unless `MULTI`).
     pub reducers: Vec<ReducerDecl>,
+    /// The YAML path of each reducer (`tubes[2].Through.reducer.SUM`), so an error about one of its
+    /// fields points at that field.
+    pub reducer_paths: Vec<String>,
     /// `Produce` or `Consume`.
     pub event: Option<EventDecl>,
 }

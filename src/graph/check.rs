@@ -13,6 +13,25 @@ use crate::base::datapoint::TubeId;
 use crate::config::{Config, ConfigErrors, Diagnostics, PipelineType};
 use crate::plugin::Kinds;
 
+/// The YAML path of the edge that closes `cycle` (a path that ends where it starts): the `to_label`
+/// entry of its last data edge, or the `Consume` of its last event edge.
+fn closing_edge(config: &Config, edges: &Edges<'_>, cycle: &[TubeId]) -> String {
+    let (a, b) = (
+        cycle[cycle.len() - 2] as usize,
+        cycle[cycle.len() - 1] as usize,
+    );
+    if edges.data_out[a].contains(&(b as TubeId)) {
+        let k = config.tubes[a]
+            .to
+            .iter()
+            .position(|l| l == edges.labels[b])
+            .unwrap_or(0);
+        Edges::to_label_path(config, a, k)
+    } else {
+        format!("{}.event.Consume", config.tubes[b].path)
+    }
+}
+
 /// Checks a parsed config, resolving its sources and sinks through `kinds`. `diag` is the collector from
 /// [`crate::config::load`].
 pub fn check(
@@ -44,7 +63,7 @@ pub fn check(
         Err(cycle) => {
             let path: Vec<&str> = cycle.iter().map(|&c| edges.labels[c as usize]).collect();
             diag.error(
-                &config.tubes[cycle[0] as usize].path,
+                &closing_edge(&config, &edges, &cycle),
                 format!("the graph has a cycle: {}", path.join(" → ")),
                 Some(
                     "a tube's output cannot flow back into itself; remove one of these edges"

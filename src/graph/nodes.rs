@@ -4,9 +4,9 @@
 use super::edges::Edges;
 use super::model::{Node, NodeKind, Port};
 use super::resolve::Plugins;
-use super::schema::{output_name, sink_columns, through};
+use super::schema::{output_name, sink_columns, through, Input};
 use crate::base::datapoint::{TubeId, MAX_FIELDS};
-use crate::config::{Config, Diagnostics, ReducerDecl, TubeDecl, TubeKind};
+use crate::config::{Config, Diagnostics, EventDecl, ReducerDecl, TubeDecl, TubeKind};
 use crate::plugin::CheckSource;
 
 /// Builds the node of every tube whose definition holds; `None` where it does not (reported).
@@ -20,6 +20,8 @@ pub(super) fn build(
     let n = config.tubes.len();
     let mut nodes: Vec<Option<Node>> = (0..n).map(|_| None).collect();
     let mut schemas: Vec<Option<Vec<String>>> = vec![None; n];
+    // By tube: outputs that stand on a misspelt field (reported once, where it is misspelt).
+    let mut unsure: Vec<Vec<String>> = vec![Vec::new(); n];
     for &id in topo {
         let i = id as usize;
         let t = &config.tubes[i];
@@ -42,7 +44,13 @@ pub(super) fn build(
             TubeKind::ExternalEvent(x) => Some((Vec::new(), NodeKind::Tick(x.clone()))),
             TubeKind::Invalid(_) => None,
             TubeKind::Through(_) | TubeKind::Sink(_) => {
-                consumer(t, i, edges, &schemas, &mut plugins, diag)
+                match consumer(t, i, edges, &schemas, &unsure, &mut plugins, diag) {
+                    Ok(built) => Some(built),
+                    Err(u) => {
+                        unsure[i] = u;
+                        None
+                    }
+                }
             }
         };
         let Some((schema, kind)) = built else {
@@ -55,6 +63,15 @@ pub(super) fn build(
             }
             continue;
         };
+        if let (NodeKind::Through(spec), true) = (&kind, unsure[i].is_empty()) {
+            // A NOP passes on what it receives, unsure names included.
+            if spec.nop {
+                unsure[i] = edges.data_in[i]
+                    .iter()
+                    .flat_map(|&s| unsure[s as usize].clone())
+                    .collect();
+            }
+        }
         if schema.len() > MAX_FIELDS {
             diag.error(
                 &t.path,
@@ -83,21 +100,40 @@ pub(super) fn build(
     nodes
 }
 
+/// What reads tube `i`: its own event, the tubes it sends data to, the tubes that consume its event.
+fn dependents(t: &TubeDecl, i: usize, edges: &Edges<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let TubeKind::Through(th) = &t.kind {
+        if matches!(th.event, Some(EventDecl::Produce(_))) {
+            out.push(format!("the event of '{}'", t.label));
+        }
+    }
+    out.extend(
+        edges.data_out[i]
+            .iter()
+            .map(|&j| format!("'{}'", edges.labels[j as usize])),
+    );
+    for (j, e) in edges.event_in.iter().enumerate() {
+        if *e == Some(i as TubeId) {
+            out.push(format!("'{}'", edges.labels[j]));
+        }
+    }
+    out
+}
+
 /// A through or a sink: its inputs' schemas must be known, then its fields resolve against them.
+/// `Err` holds the outputs that stand on a misspelt field (see [`super::schema::through`]).
 fn consumer(
     t: &TubeDecl,
     i: usize,
     edges: &Edges<'_>,
     schemas: &[Option<Vec<String>>],
+    unsure: &[Vec<String>],
     plugins: &mut Plugins,
     diag: &mut Diagnostics,
-) -> Option<(Vec<String>, NodeKind)> {
-    let inputs: Vec<(TubeId, Option<&Vec<String>>)> = edges.data_in[i]
-        .iter()
-        .map(|&s| (s, schemas[s as usize].as_ref()))
-        .collect();
+) -> Result<(Vec<String>, NodeKind), Vec<String>> {
     let is_sink = matches!(t.kind, TubeKind::Sink(_));
-    if inputs.is_empty() {
+    if edges.data_in[i].is_empty() {
         // With a misspelt to_label already reported, "no input" would only repeat it.
         if !edges.unresolved_to_label {
             let (what, whose) = if is_sink {
@@ -111,19 +147,24 @@ fn consumer(
                 Some(format!("name '{}' in the to_label of the {whose}", t.label)),
             );
         }
-        return None;
+        return Err(Vec::new());
     }
     match &t.kind {
         TubeKind::Through(th) => {
-            // An input whose schema failed has already been reported.
-            if inputs.iter().any(|(_, s)| s.is_none()) {
-                return None;
+            let mut inputs = Vec::new();
+            for &s in &edges.data_in[i] {
+                // An input whose schema failed has already been reported.
+                let Some(schema) = schemas[s as usize].as_ref() else {
+                    return Err(Vec::new());
+                };
+                inputs.push(Input {
+                    label: edges.labels[s as usize],
+                    schema,
+                    unsure: &unsure[s as usize],
+                });
             }
-            let inputs: Vec<(&str, &Vec<String>)> = inputs
-                .iter()
-                .map(|&(s, sch)| (edges.labels[s as usize], sch.expect("checked above")))
-                .collect();
-            through(diag, &t.path, &th.reducers, th.event.as_ref(), &inputs)
+            let deps = dependents(t, i, edges);
+            through(diag, &t.path, th, &inputs, &deps)
                 .map(|(schema, spec)| (schema, NodeKind::Through(spec)))
         }
         TubeKind::Sink(s) => {
@@ -135,12 +176,14 @@ fn consumer(
                 &edges.labels,
                 &edges.data_in,
                 schemas,
+                unsure,
                 i,
-            )?;
+            )
+            .ok_or_else(Vec::new)?;
             let outputs = plugins.sinks[i]
                 .take()
                 .expect("a sink's outputs are resolved before its columns");
-            Some((Vec::new(), NodeKind::Sink { outputs, columns }))
+            Ok((Vec::new(), NodeKind::Sink { outputs, columns }))
         }
         _ => unreachable!("only throughs and sinks consume"),
     }

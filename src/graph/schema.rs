@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::model::{Graph, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
 use crate::base::datapoint::TubeId;
-use crate::config::{closest, suggest, Diagnostics, EventDecl, ReducerDecl};
+use crate::config::{closest, suggest, Diagnostics, EventDecl, ReducerDecl, ThroughDecl};
 
 impl Graph {
     /// Which fields of tube `id`'s output some consumer reads: a reducer's input, a sink column, or anything
@@ -73,6 +73,7 @@ pub(super) fn missing_field(
     field: &str,
     from: &str,
     available: &[String],
+    dependents: &[String],
 ) {
     let names: Vec<&str> = available.iter().map(String::as_str).collect();
     let help = match closest(field, names.iter().copied()) {
@@ -83,6 +84,14 @@ pub(super) fn missing_field(
         None if names.is_empty() => format!("'{from}' provides no fields"),
         None => format!("'{from}' provides: {}", names.join(", ")),
     };
+    let help = if dependents.is_empty() {
+        help
+    } else {
+        format!(
+            "{help}\n  note: what depends on it is checked once this is fixed: {}",
+            dependents.join(", ")
+        )
+    };
     diag.error(
         path,
         format!("field '{field}' is not provided by '{from}'"),
@@ -90,39 +99,79 @@ pub(super) fn missing_field(
     );
 }
 
+/// One input of a through or a sink: its label, the fields it emits, and those of them that stand on a
+/// misspelt field upstream (reported there; what reads them is not checked against them).
+#[derive(Clone, Copy)]
+pub(super) struct Input<'a> {
+    pub label: &'a str,
+    pub schema: &'a [String],
+    pub unsure: &'a [String],
+}
+
+/// Whether `field`, missing from an input, is likely one of its unsure outputs: then the cause upstream
+/// has been reported, and this would only repeat it.
+fn follows_from(field: &str, unsure: &[String]) -> bool {
+    closest(field, unsure.iter().map(String::as_str)).is_some()
+}
+
+/// The YAML path of input field `k` of reducer `r` at `rpath`.
+fn field_path(rpath: &str, r: &ReducerDecl, k: usize) -> String {
+    let key = match (r, k) {
+        (ReducerDecl::Vwap { .. }, 0) => "price",
+        (ReducerDecl::Vwap { .. }, _) => "quantity",
+        _ => "field",
+    };
+    format!("{rpath}.{key}")
+}
+
+/// A through's output schema and spec. `Err` holds the outputs that stand on a missing field (empty
+/// when the errors were of another kind); every error is reported in `diag`, and `dependents` (what
+/// reads this tube) is named in the help of a missing field.
 pub(super) fn through(
     diag: &mut Diagnostics,
     path: &str,
-    reducers: &[ReducerDecl],
-    event: Option<&EventDecl>,
-    inputs: &[(&str, &Vec<String>)],
-) -> Option<(Vec<String>, ThroughSpec)> {
+    th: &ThroughDecl,
+    inputs: &[Input<'_>],
+    dependents: &[String],
+) -> Result<(Vec<String>, ThroughSpec), Vec<String>> {
     let rpath = format!("{path}.reducer");
-    let nop = reducers == [ReducerDecl::Nop];
+    let nop = th.reducers == [ReducerDecl::Nop];
     let mut ok = true;
     let mut ops = Vec::new();
+    let mut unsure = Vec::new();
     let schema: Vec<String> = if nop {
-        let first = inputs[0].1;
-        for (label, s) in &inputs[1..] {
-            if *s != first {
+        let first = inputs[0].schema;
+        for inp in &inputs[1..] {
+            if inp.schema != first {
                 diag.error(
                     &rpath,
-                    format!("NOP passes its input through, but '{}' and '{label}' emit different fields", inputs[0].0),
-                    Some("feed a NOP from tubes with the same fields, or use one NOP per input".into()),
+                    format!(
+                        "NOP passes its input through, but '{}' and '{}' emit different fields",
+                        inputs[0].label, inp.label
+                    ),
+                    Some(
+                        "feed a NOP from tubes with the same fields, or use one NOP per input"
+                            .into(),
+                    ),
                 );
                 ok = false;
             }
         }
-        first.clone()
+        unsure.extend(inputs.iter().flat_map(|i| i.unsure.iter().cloned()));
+        first.to_vec()
     } else {
-        for r in reducers {
+        for (r, rp) in th.reducers.iter().zip(&th.reducer_paths) {
             let mut slots = [Vec::new(), Vec::new()];
             for (k, f) in input_fields(r).into_iter().enumerate() {
-                for (label, s) in inputs {
-                    match s.iter().position(|x| x == f) {
+                for inp in inputs {
+                    match inp.schema.iter().position(|x| x == f) {
                         Some(slot) => slots[k].push(slot as u8),
                         None => {
-                            missing_field(diag, &rpath, f, label, s);
+                            if !follows_from(f, inp.unsure) {
+                                let fp = field_path(rp, r, k);
+                                missing_field(diag, &fp, f, inp.label, inp.schema, dependents);
+                            }
+                            unsure.push(output_name(r));
                             ok = false;
                         }
                     }
@@ -135,7 +184,7 @@ pub(super) fn through(
                 slots2,
             });
         }
-        let names: Vec<String> = reducers.iter().map(output_name).collect();
+        let names: Vec<String> = th.reducers.iter().map(output_name).collect();
         for (i, name) in names.iter().enumerate() {
             if names[..i].contains(name) {
                 diag.error(
@@ -148,34 +197,51 @@ pub(super) fn through(
         }
         names
     };
-    let trigger = match event {
-        None => TriggerSpec::Always,
-        Some(EventDecl::Consume(_)) => TriggerSpec::Consume,
-        Some(EventDecl::Produce(c)) => match schema.iter().position(|x| *x == c.field) {
-            Some(slot) => TriggerSpec::Produce {
-                op: c.op,
-                slot: slot as u8,
-                threshold: c.threshold,
-            },
-            None => {
-                let names: Vec<&str> = schema.iter().map(String::as_str).collect();
-                diag.error(
-                    &format!("{path}.event.Produce"),
-                    format!("field '{}' is not emitted by this tube", c.field),
-                    Some(match closest(&c.field, names.iter().copied()) {
-                        Some(s) => format!("did you mean '{s}'? it emits: {}", names.join(", ")),
-                        None => format!(
-                            "a Produce condition tests the tube's own output: {}",
-                            names.join(", ")
-                        ),
-                    }),
-                );
-                ok = false;
-                TriggerSpec::Always
-            }
-        },
+    let trigger = trigger(diag, path, th.event.as_ref(), &schema, &unsure);
+    ok &= trigger.is_some();
+    match (ok, trigger) {
+        (true, Some(trigger)) => Ok((schema, ThroughSpec { ops, nop, trigger })),
+        _ => Err(unsure),
+    }
+}
+
+/// When a through emits; `None` after reporting a `Produce` field it does not emit (unless that field
+/// is one of its `unsure` outputs, whose cause is reported).
+fn trigger(
+    diag: &mut Diagnostics,
+    path: &str,
+    event: Option<&EventDecl>,
+    schema: &[String],
+    unsure: &[String],
+) -> Option<TriggerSpec> {
+    let c = match event {
+        None => return Some(TriggerSpec::Always),
+        Some(EventDecl::Consume(_)) => return Some(TriggerSpec::Consume),
+        Some(EventDecl::Produce(c)) => c,
     };
-    ok.then_some((schema, ThroughSpec { ops, nop, trigger }))
+    if let Some(slot) = schema.iter().position(|x| *x == c.field) {
+        return Some(TriggerSpec::Produce {
+            op: c.op,
+            slot: slot as u8,
+            threshold: c.threshold,
+        });
+    }
+    if follows_from(&c.field, unsure) {
+        return None;
+    }
+    let names: Vec<&str> = schema.iter().map(String::as_str).collect();
+    diag.error(
+        &format!("{path}.event.Produce"),
+        format!("field '{}' is not emitted by this tube", c.field),
+        Some(match closest(&c.field, names.iter().copied()) {
+            Some(s) => format!("did you mean '{s}'? it emits: {}", names.join(", ")),
+            None => format!(
+                "a Produce condition tests the tube's own output: {}",
+                names.join(", ")
+            ),
+        }),
+    );
+    None
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -187,6 +253,7 @@ pub(super) fn sink_columns(
     labels: &[&str],
     data_in: &[Vec<TubeId>],
     schemas: &[Option<Vec<String>>],
+    unsure: &[Vec<String>],
     me: usize,
 ) -> Option<Vec<SinkColumn>> {
     let mut ok = true;
@@ -245,7 +312,7 @@ pub(super) fn sink_columns(
             ok = false;
             continue;
         };
-        for f in names {
+        for (k, f) in names.iter().enumerate() {
             match schema.iter().position(|x| x == f) {
                 Some(slot) => columns.push(SinkColumn {
                     name: format!("{label}.{f}"),
@@ -253,7 +320,10 @@ pub(super) fn sink_columns(
                     slot: slot as u8,
                 }),
                 None => {
-                    missing_field(diag, &fpath, f, labels[src], schema);
+                    if !follows_from(f, &unsure[src]) {
+                        let p = format!("{fpath}[{k}]");
+                        missing_field(diag, &p, f, labels[src], schema, &[]);
+                    }
                     ok = false;
                 }
             }
