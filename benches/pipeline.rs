@@ -89,10 +89,10 @@ fn bench(c: &mut Criterion) {
         "{placement: single, metrics: off}",
     ] {
         let path = engine_config(dir.path(), runtime);
-        let g = tubes::cli::load_graph(&path).unwrap();
+        let g = tubes::api::load(&path).unwrap();
         group.bench_function(format!("engine {runtime}"), |b| {
             b.iter(|| {
-                let r = tubes::cli::run_graph(&g, |_| {}).unwrap();
+                let r = tubes::api::run(&g, |_| {}).unwrap();
                 assert_eq!(r.rows as usize, expected_rows);
             })
         });
@@ -106,8 +106,8 @@ fn interleaved() {
     const ROUNDS: usize = 21;
     let dir = tempfile::tempdir().unwrap();
     let (from, to) = (1_679_011_200_000, 1_682_899_200_000);
-    let on = tubes::cli::load_graph(&engine_config(dir.path(), "{placement: single}")).unwrap();
-    let off = tubes::cli::load_graph(&engine_config(
+    let on = tubes::api::load(&engine_config(dir.path(), "{placement: single}")).unwrap();
+    let off = tubes::api::load(&engine_config(
         dir.path(),
         "{placement: single, metrics: off}",
     ))
@@ -123,10 +123,10 @@ fn interleaved() {
             hand_loop(from, to);
         }));
         samples[1].push(time(&mut || {
-            tubes::cli::run_graph(&on, |_| {}).unwrap();
+            tubes::api::run(&on, |_| {}).unwrap();
         }));
         samples[2].push(time(&mut || {
-            tubes::cli::run_graph(&off, |_| {}).unwrap();
+            tubes::api::run(&off, |_| {}).unwrap();
         }));
     }
     let m: Vec<f64> = samples

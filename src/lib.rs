@@ -1,10 +1,11 @@
 //! Tubes: a declarative, low-latency stream processor for market data.
 //!
-//! A run goes through five steps, each in its own module with its own types:
-//! [`config`] parses the YAML (every error at once, with file, line and YAML path),
-//! [`graph`] checks the graph and plans stages, rings and field slots,
-//! [`runtime`] spawns pinned threads joined by lock-free SPSC rings and runs them.
-//! Tube implementations live in [`generators`], [`throughs`], [`events`] and [`sinks`].
+//! The modules are layers, lowest first; each imports only those below it (`tools/check_layers.py`
+//! checks this): [`base`] (datapoint, time, rings, doorbells), [`journal`], [`metrics`], [`config`]
+//! (YAML → model, every error at once with file, line and YAML path), [`plugin`] (the traits of source
+//! and sink kinds), [`graph`] (checked graph and plan), [`events`] and [`throughs`] (what stages run),
+//! [`runtime`] (pinned threads joined by lock-free SPSC rings), the kinds in [`sources`] and [`sinks`],
+//! then [`api`] (`load`, `check`, `run`: what every caller uses) and [`cli`].
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 

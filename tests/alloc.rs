@@ -41,7 +41,7 @@ fn allocations_while_running(config: &str, batch_to: &str) -> (u64, u64) {
     let text = shipped_config_to(config, &out, "")
         .replace("2023-05-01T00:00:00Z\"]", &format!("{batch_to}\"]"));
     let path = write_config(dir.path(), "p.yaml", &text);
-    let g = tubes::cli::load_graph(&path).unwrap();
+    let g = tubes::api::load(&path).unwrap();
     let plan = tubes::graph::plan(&g);
     let running = tubes::runtime::Engine::build(&g, &plan)
         .unwrap()

@@ -171,7 +171,7 @@ fn synthetic_sources_are_refused_in_batch_and_duration_in_batch_runs() {
             "pipeline_type: Stream",
             "pipeline_type: {Batch: [\"2024-01-01T00:00:00Z\", \"2024-01-02T00:00:00Z\"]}",
         );
-    let err = tubes::cli::load_graph(&write_config(dir.path(), "b.yaml", &text))
+    let err = tubes::api::load(&write_config(dir.path(), "b.yaml", &text))
         .unwrap_err()
         .to_string();
     assert!(err.contains("cannot run in a Batch pipeline"), "{err}");
@@ -229,7 +229,7 @@ fn drop_newest_is_refused_in_batch() {
     let dir = tempdir();
     let text = std::fs::read_to_string("configs/readme_example.yaml").unwrap()
         + "runtime: {backpressure: drop_newest}\n";
-    let err = tubes::cli::load_graph(&write_config(dir.path(), "d.yaml", &text))
+    let err = tubes::api::load(&write_config(dir.path(), "d.yaml", &text))
         .unwrap_err()
         .to_string();
     assert!(

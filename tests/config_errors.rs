@@ -37,7 +37,7 @@ tubes:
 fn diagnostics(text: &str) -> Vec<Diagnostic> {
     let dir = tempdir();
     let path = write_config(dir.path(), "bad.yaml", text);
-    match tubes::cli::load_graph(&path) {
+    match tubes::api::load(&path) {
         Ok(_) => Vec::new(),
         Err(e) => e.0,
     }
@@ -89,7 +89,7 @@ fn every_shipped_config_passes_check() {
     for entry in std::fs::read_dir("configs").unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
-            if let Err(e) = tubes::cli::load_graph(&path) {
+            if let Err(e) = tubes::api::load(&path) {
                 panic!("{} does not check:\n{e}", path.display());
             }
             n += 1;

@@ -50,7 +50,7 @@ fn an_hdr_interval_log_reads_back_with_the_same_counts_and_percentiles() {
         &out,
         "runtime: {placement: per_tube, ring_capacity: 4}",
     );
-    let g = tubes::cli::load_graph(&write_config(dir.path(), "p.yaml", &text)).unwrap();
+    let g = tubes::api::load(&write_config(dir.path(), "p.yaml", &text)).unwrap();
     let path = dir.path().join("latency.hlog");
     let mut obs = Logging {
         log: None,
@@ -59,7 +59,7 @@ fn an_hdr_interval_log_reads_back_with_the_same_counts_and_percentiles() {
         intervals: 0,
     };
     let report = within(120, move || {
-        let r = tubes::cli::run_graph_observed(&g, &mut obs);
+        let r = tubes::api::run_observed(&g, &mut obs);
         obs.log.take().unwrap().finish().unwrap();
         (r, obs.intervals)
     });

@@ -48,8 +48,8 @@ fn ctx(wake: &Arc<Wake>) -> Ctx {
 }
 
 /// Loom's exhaustive search over three items, two doorbells and two parks is too large to finish;
-/// bounded to three preemptions (loom's documented remedy) it covers every interleaving with up to
-/// three forced thread switches, which is where lost wake-ups live.
+/// bounded to two preemptions (loom's documented remedy) it covers every interleaving with up to
+/// two forced thread switches, which is where lost wake-ups live.
 fn bounded() -> loom::model::Builder {
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(2);

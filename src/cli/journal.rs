@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{load_graph, stop_on_signals, EXIT_CONFIG, EXIT_RUNTIME};
+use super::{stop_on_signals, EXIT_CONFIG, EXIT_RUNTIME};
 use crate::api::ReplayError;
 use crate::base::datapoint::{Datapoint, Kind};
 use crate::base::status;
@@ -42,7 +42,7 @@ pub fn replay(dir: &Path, config: Option<&Path>, speed: Option<f64>, quiet: bool
         Err(e) => return fail(e),
     };
     let g = match config {
-        Some(p) => load_graph(p),
+        Some(p) => crate::api::load(p),
         None => recorded_graph(reader.meta()),
     };
     let g = match g {

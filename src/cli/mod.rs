@@ -18,10 +18,9 @@ use std::time::{Duration, SystemTime};
 use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
 
-use crate::config::ConfigErrors;
 use crate::graph::{self, Graph};
 use crate::metrics::{latency_table, HdrLog, Series};
-use crate::runtime::{Engine, Observer, Progressing, Report, RunError};
+use crate::runtime::{Engine, Observer, Progressing};
 
 /// Exit code: the config is invalid.
 pub const EXIT_CONFIG: i32 = 2;
@@ -219,21 +218,6 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// Parses and checks a config file (see [`crate::api::load`]).
-pub fn load_graph(path: &Path) -> Result<Graph, ConfigErrors> {
-    crate::api::load(path)
-}
-
-/// Builds and runs a checked graph to its end (see [`crate::api::run`]).
-pub fn run_graph(g: &Graph, on_progress: impl FnMut(Progressing)) -> Result<Report, RunError> {
-    crate::api::run(g, on_progress)
-}
-
-/// Builds and runs a checked graph, reporting progress and latency intervals to `obs`.
-pub fn run_graph_observed(g: &Graph, obs: &mut dyn Observer) -> Result<Report, RunError> {
-    crate::api::run_observed(g, obs)
-}
-
 /// What `tubes run` shows and writes while a pipeline runs.
 struct Watch {
     bar: progress::Bar,
@@ -308,7 +292,7 @@ fn run(args: RunArgs) -> i32 {
         journal,
     } = args;
     let config = config.as_path();
-    let g = match load_graph(config) {
+    let g = match crate::api::load(config) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("{e}");
@@ -425,7 +409,7 @@ fn open_journal(
 }
 
 fn check(config: &Path) -> i32 {
-    match load_graph(config) {
+    match crate::api::load(config) {
         Ok(g) => {
             let plan = graph::plan(&g);
             println!(
@@ -444,7 +428,7 @@ fn check(config: &Path) -> i32 {
 }
 
 fn dot(config: &Path) -> i32 {
-    match load_graph(config) {
+    match crate::api::load(config) {
         Ok(g) => {
             print!("{}", graph::to_dot(&g));
             0

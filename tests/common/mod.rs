@@ -45,8 +45,8 @@ pub fn shipped_config_to(config: &str, out: &Path, extra: &str) -> String {
 
 /// Loads, checks and runs a config file.
 pub fn run_file(path: &Path) -> Result<Report, String> {
-    let g = tubes::cli::load_graph(path).map_err(|e| e.to_string())?;
-    tubes::cli::run_graph(&g, |_| {}).map_err(|e| e.to_string())
+    let g = tubes::api::load(path).map_err(|e| e.to_string())?;
+    tubes::api::run(&g, |_| {}).map_err(|e| e.to_string())
 }
 
 /// Runs config text (written to a temp file in `dir`).
@@ -141,7 +141,7 @@ impl Mock {
 
 /// Runs a live config until its feeds have been idle for `idle`.
 pub fn run_live(path: &Path, idle: Duration) -> Result<Report, String> {
-    let g = tubes::cli::load_graph(path).map_err(|e| e.to_string())?;
+    let g = tubes::api::load(path).map_err(|e| e.to_string())?;
     let plan = tubes::graph::plan(&g);
     let mut engine = tubes::runtime::Engine::build(&g, &plan).map_err(|e| e.to_string())?;
     engine.idle_exit(idle);
