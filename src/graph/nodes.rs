@@ -4,7 +4,7 @@
 use super::edges::Edges;
 use super::model::{Node, NodeKind, Port};
 use super::resolve::Plugins;
-use super::schema::{output_name, sink_columns, through, Input};
+use super::schema::{input_fields, output_name, sink_columns, through, Input};
 use crate::base::datapoint::{TubeId, MAX_FIELDS};
 use crate::config::{Config, Diagnostics, EventDecl, ReducerDecl, TubeDecl, TubeKind};
 use crate::plugin::CheckSource;
@@ -153,9 +153,15 @@ fn consumer(
         TubeKind::Through(th) => {
             let mut inputs = Vec::new();
             for &s in &edges.data_in[i] {
-                // An input whose schema failed has already been reported.
+                // An input whose schema failed has already been reported; what this tube would emit
+                // from its fields is unknown.
                 let Some(schema) = schemas[s as usize].as_ref() else {
-                    return Err(Vec::new());
+                    return Err(th
+                        .reducers
+                        .iter()
+                        .filter(|r| !input_fields(r).is_empty())
+                        .map(output_name)
+                        .collect());
                 };
                 inputs.push(Input {
                     label: edges.labels[s as usize],
