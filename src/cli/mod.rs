@@ -213,7 +213,7 @@ fn stop_on_signals() -> Arc<AtomicBool> {
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
     match crate::config::parse_duration(s) {
-        Some(ns) if ns > 0 => Ok(Duration::from_nanos(ns as u64)),
+        Some(d) if !d.is_zero() => Ok(d),
         _ => Err(format!("'{s}' is not a duration: write e.g. 1s, 500ms, 2m")),
     }
 }

@@ -1,6 +1,7 @@
 //! The parsed config: plain data, every name still a string, every node with its YAML path.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use crate::base::wait::WaitStrategy;
 
@@ -194,8 +195,8 @@ pub enum ExternalDecl {
         from: i64,
         /// Ticks stop before this time.
         to: i64,
-        /// Nanoseconds between ticks.
-        interval: i64,
+        /// Time between ticks.
+        interval: Duration,
     },
 }
 

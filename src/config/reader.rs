@@ -1,5 +1,7 @@
 //! Typed reads from a `serde_yaml::Value` that record a diagnostic (with path) instead of stopping at the first error.
 
+use std::time::Duration;
+
 use serde_yaml::{Mapping, Value};
 
 use super::error::{suggest, Diagnostics};
@@ -225,7 +227,7 @@ impl Reader<'_> {
     }
 
     /// A duration: `{secs: 60, nanos: 0}` (the talk's spelling) or a string like `60s`, `500ms`, `1m`, `1h`.
-    pub fn duration(&mut self, v: &Value, path: &str) -> Option<i64> {
+    pub fn duration(&mut self, v: &Value, path: &str) -> Option<Duration> {
         const HELP: &str = "write {secs: 60, nanos: 0} or a string such as 60s, 500ms, 5m, 1h";
         match v {
             Value::Mapping(_) => {
@@ -235,7 +237,8 @@ impl Reader<'_> {
                     Some(n) => self.uint(n, &field(path, "nanos"))?,
                     None => 0,
                 };
-                i64::try_from(secs.checked_mul(1_000_000_000)?.checked_add(nanos)?).ok()
+                let ns = secs.checked_mul(1_000_000_000)?.checked_add(nanos)?;
+                (ns <= i64::MAX as u64).then(|| Duration::from_nanos(ns))
             }
             Value::String(s) => {
                 let d = parse_duration(s);
@@ -256,8 +259,8 @@ impl Reader<'_> {
     }
 }
 
-/// Parses `60s`, `500ms`, `250us`, `100ns`, `5m`, `1h` into nanoseconds.
-pub fn parse_duration(s: &str) -> Option<i64> {
+/// Parses `60s`, `500ms`, `250us`, `100ns`, `5m`, `1h`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit() && c != '.')?;
     let (num, unit) = s.split_at(split);
@@ -272,5 +275,5 @@ pub fn parse_duration(s: &str) -> Option<i64> {
         _ => return None,
     };
     let ns = x * scale;
-    (ns.is_finite() && (0.0..9e18).contains(&ns)).then_some(ns.round() as i64)
+    (ns.is_finite() && (0.0..9e18).contains(&ns)).then(|| Duration::from_nanos(ns.round() as u64))
 }

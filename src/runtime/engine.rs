@@ -146,7 +146,7 @@ fn ticks(g: &Graph) -> Vec<TickSchedule> {
         .enumerate()
         .filter_map(|(id, n)| match &n.kind {
             NodeKind::Tick(ExternalDecl::StaticTimeTick { from, to, interval }) => Some(
-                TickSchedule::new(id as TubeId, *from, *to, *interval, lo, hi),
+                TickSchedule::new(id as TubeId, *from, *to, interval.as_nanos() as i64, lo, hi),
             ),
             _ => None,
         })

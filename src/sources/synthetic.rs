@@ -33,8 +33,8 @@ pub struct SyntheticSource {
     pub price: f64,
     /// Seed of the random walk.
     pub seed: u64,
-    /// Simulated sender stall: (after, for) in ns since the generator started.
-    pub stall: Option<(i64, i64)>,
+    /// Simulated sender stall: (after, for), after since the generator started.
+    pub stall: Option<(Duration, Duration)>,
 }
 
 /// The `Synthetic` source kind.
@@ -162,10 +162,10 @@ impl SyntheticGenerator {
         let start = monotonic_ns();
         let wall0 = wall_ns();
         let end = self.duration.map(|d| start + d.as_nanos() as u64);
-        let stall = self
-            .src
-            .stall
-            .map(|(after, len)| (start + after as u64, start + (after + len) as u64));
+        let stall = self.src.stall.map(|(after, len)| {
+            let at = start + after.as_nanos() as u64;
+            (at, at + len.as_nanos() as u64)
+        });
         let mut rng = Rng(self.src.seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let mut price = self.src.price;
         let mut max_lag = 0u64;

@@ -88,7 +88,7 @@ struct Args {
 
 fn duration(s: &str) -> Result<Duration, String> {
     match tubes::config::parse_duration(s) {
-        Some(ns) if ns > 0 => Ok(Duration::from_nanos(ns as u64)),
+        Some(d) if !d.is_zero() => Ok(d),
         _ => Err(format!("'{s}' is not a duration like 3s or 500ms")),
     }
 }

@@ -19,7 +19,7 @@ pub(super) fn external(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Exte
     let to = r.time(m.get("to")?, &field(&path, "to"));
     let interval = r.duration(m.get("interval")?, &field(&path, "interval"));
     let (from, to, interval) = (from?, to?, interval?);
-    if interval <= 0 {
+    if interval.is_zero() {
         r.diag.error(
             &field(&path, "interval"),
             "the interval must be longer than zero",

@@ -83,8 +83,8 @@ fn journal(r: &mut Reader<'_>, v: &Value) -> Option<JournalDecl> {
             "never" => SyncPolicy::Never,
             "segment" => SyncPolicy::Segment,
             _ => {
-                let ns = r.duration(payload, &p)?;
-                if ns <= 0 {
+                let every = r.duration(payload, &p)?;
+                if every.is_zero() {
                     r.diag.error(
                         &p,
                         "the interval must be longer than zero",
@@ -92,7 +92,7 @@ fn journal(r: &mut Reader<'_>, v: &Value) -> Option<JournalDecl> {
                     );
                     return None;
                 }
-                SyncPolicy::Every(std::time::Duration::from_nanos(ns as u64))
+                SyncPolicy::Every(every)
             }
         };
     }

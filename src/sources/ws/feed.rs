@@ -79,23 +79,22 @@ impl FeedLoop {
             } else {
                 None
             };
-            let ns = |n: i64| Duration::from_nanos(n as u64);
             let settings = Settings {
                 subscribe: exchange.subscribe(&channel, &names),
                 endpoint,
                 tls,
                 // Shared by the connection's generators: the strictest of their settings.
-                stale_after: ns(specs
+                stale_after: specs
                     .iter()
                     .map(|f| f.source.stale_after)
                     .min()
-                    .expect("a group has a generator")),
-                ping_every: ns(specs
+                    .expect("a group has a generator"),
+                ping_every: specs
                     .iter()
                     .map(|f| f.source.ping_every)
                     .min()
-                    .expect("a group has a generator")),
-                backoff: (ns(first.backoff.0), ns(first.backoff.1)),
+                    .expect("a group has a generator"),
+                backoff: first.backoff,
                 stamps: specs.iter().any(|f| f.source.sent_stamps),
             };
             let markets = specs

@@ -2,11 +2,11 @@
 
 use std::any::Any;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_yaml::Value;
 
 use super::{Exchange, FeedLoop, FeedSpec, EXCHANGES};
-use crate::base::time::NANOS_PER_SEC;
 use crate::base::RunError;
 use crate::config::{field, Diagnostics, PipelineType, Reader};
 use crate::plugin::{CheckSource, OpenSource, Source, SourceKind, SourceRun, Thread};
@@ -28,12 +28,12 @@ pub struct WsSource {
     pub url: Option<String>,
     /// A PEM file of CA certificates to trust instead of the built-in roots (for a private CA).
     pub ca_file: Option<PathBuf>,
-    /// Reconnect when nothing has arrived for this long (ns).
-    pub stale_after: i64,
-    /// Send a WebSocket ping this often (ns).
-    pub ping_every: i64,
-    /// Reconnect back-off: first delay and cap (ns); each failure doubles the delay, with jitter.
-    pub backoff: (i64, i64),
+    /// Reconnect when nothing has arrived for this long.
+    pub stale_after: Duration,
+    /// Send a WebSocket ping this often.
+    pub ping_every: Duration,
+    /// Reconnect back-off: first delay and cap; each failure doubles the delay, with jitter.
+    pub backoff: (Duration, Duration),
     /// Take each datapoint's ingest time from the `mock_sent_ns` stamp the mock exchange adds to every
     /// frame, so latency figures run from the exchange's send (`mock_stamps: true`, which `tubes bench
     /// --feed` sets).
@@ -100,23 +100,23 @@ impl SourceKind for WebSocket {
                 ))
             }
         };
-        let mut dur = |key: &str, default: i64| match m.get(key) {
+        let mut dur = |key: &str, default: Duration| match m.get(key) {
             None => Some(default),
             Some(d) => {
                 let p = field(path, key);
-                let ns = r.duration(d, &p)?;
-                if ns <= 0 {
+                let d = r.duration(d, &p)?;
+                if d.is_zero() {
                     r.diag
                         .error(&p, "the duration must be longer than zero", None);
                     return None;
                 }
-                Some(ns)
+                Some(d)
             }
         };
-        let stale_after = dur("stale_after", 30 * NANOS_PER_SEC);
-        let ping_every = dur("ping_every", 15 * NANOS_PER_SEC);
+        let stale_after = dur("stale_after", Duration::from_secs(30));
+        let ping_every = dur("ping_every", Duration::from_secs(15));
         let backoff = match m.get("reconnect") {
-            None => Some((100_000_000, 30 * NANOS_PER_SEC)),
+            None => Some((Duration::from_millis(100), Duration::from_secs(30))),
             Some(b) => {
                 let bp = field(path, "reconnect");
                 let bm = r.mapping(
@@ -129,7 +129,7 @@ impl SourceKind for WebSocket {
                 let lo = r.duration(bm.get("min")?, &field(&bp, "min"));
                 let hi = r.duration(bm.get("max")?, &field(&bp, "max"));
                 match (lo, hi) {
-                    (Some(lo), Some(hi)) if lo > 0 && lo <= hi => Some((lo, hi)),
+                    (Some(lo), Some(hi)) if !lo.is_zero() && lo <= hi => Some((lo, hi)),
                     (Some(_), Some(_)) => {
                         r.diag.error(
                             &bp,
