@@ -69,6 +69,25 @@ fn read_all(dir: &Path) -> (Vec<Datapoint>, Next) {
     }
 }
 
+/// What a writer child prints once its journal is open.
+const READY: &str = "writer ready";
+
+/// Reads the child's stdout until it says it is ready (the test harness prints its own lines too).
+fn wait_for_ready(c: &mut std::process::Child) {
+    use std::io::BufRead;
+    let out = c.stdout.take().expect("stdout piped");
+    let mut lines = std::io::BufReader::new(out).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l.contains(READY) => break,
+            Some(Ok(_)) => {}
+            _ => panic!("the writer child ended before it was ready"),
+        }
+    }
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+}
+
 /// Child role: append records forever (until killed), creating the journal if needed.
 fn writer_child(dir: &Path) {
     let mut w = match Writer::open(dir, SyncPolicy::Never) {
@@ -77,6 +96,8 @@ fn writer_child(dir: &Path) {
     };
     // At most 500 records a millisecond and 2 million in all (under 300 MB), so a round of the test writes
     // a few segments, never a disk's worth.
+    // The parent kills this process at a random moment once it reads this line.
+    println!("{READY}");
     while w.records() < 2_000_000 {
         for _ in 0..500 {
             let i = w.records();
@@ -204,13 +225,14 @@ fn kill_9_at_random_moments_loses_no_committed_record_and_appending_goes_on() {
     let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
     let mut before = 0;
     for round in 0..20 {
-        let mut c = child("writer", &d).stdout(Stdio::null()).spawn().unwrap();
+        let mut c = child("writer", &d).stdout(Stdio::piped()).spawn().unwrap();
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        // Past start-up (the child first has to open the journal), then 0–40 ms into the writing.
-        let wait = Duration::from_millis(30 + seed % 40);
-        std::thread::sleep(wait);
+        // The child says when it has opened the journal and is writing; the kill then comes at a
+        // random moment 0–40 ms into the writing (the delay is the test's randomness, not a wait).
+        wait_for_ready(&mut c);
+        std::thread::sleep(Duration::from_millis(seed % 40));
         c.kill().unwrap();
         c.wait().unwrap();
         let (got, end) = read_all(&d);

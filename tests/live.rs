@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{ms, read_csv, run_live, tempdir, within, write_config, Mock};
+use common::{ms, read_csv, run_live, tempdir, within, write_config, Mock, Watched};
 
 use common::BINANCE_CAPTURE as CAPTURE;
 const IDLE: Duration = Duration::from_millis(1500);
@@ -40,6 +40,15 @@ fn capture_lines(skip: std::ops::Range<usize>) -> Vec<String> {
         .filter(|(i, _)| !skip.contains(i))
         .map(|(_, l)| l.to_string())
         .collect()
+}
+
+/// Trades of `symbol` in the capture, counted by a plain text scan.
+fn trades_of(symbol: &str) -> u64 {
+    let needle = format!("\"s\":\"{symbol}\"");
+    capture_lines(0..0)
+        .iter()
+        .filter(|l| l.contains("\"e\":\"trade\"") && l.contains(&needle))
+        .count() as u64
 }
 
 /// Every 10 BTC, the ETH trades since the last window: a plain loop over the capture in its order.
@@ -134,8 +143,8 @@ fn replaying_the_binance_capture_gives_the_answer_of_a_sequential_loop() {
         statuses,
         ["feed up on binance btcusdt", "feed up on binance ethusdt"]
     );
-    assert_eq!(report.generators[0].rows, 19_904);
-    assert_eq!(report.generators[1].rows, 14_515);
+    assert_eq!(report.generators[0].rows, trades_of("BTCUSDT"));
+    assert_eq!(report.generators[1].rows, trades_of("ETHUSDT"));
     assert_eq!(
         report.datapoints,
         34_419 + 2,
@@ -165,8 +174,8 @@ fn connections_dropped_every_5000_messages_lose_and_repeat_no_trade() {
         "the 100 repeated messages of each reconnect are dropped"
     );
     assert_eq!(btc.gaps + eth.gaps, 0);
-    assert_eq!(report.generators[0].rows, 19_904);
-    assert_eq!(report.generators[1].rows, 14_515);
+    assert_eq!(report.generators[0].rows, trades_of("BTCUSDT"));
+    assert_eq!(report.generators[1].rows, trades_of("ETHUSDT"));
     let downs = statuses
         .iter()
         .filter(|s| *s == "feed down on binance btcusdt (closed by the exchange)")
@@ -454,14 +463,15 @@ fn sigterm_and_duration_end_a_live_run_with_every_row_flushed() {
     let mock = Mock::binance(dir.path(), &["--speed", "1"]);
     let out = dir.path().join("out.csv");
     let cfg = config(dir.path(), &mock.url, &out, "");
-    let child = spawn_tubes(&["run", cfg.to_str().unwrap()]);
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let (code, err) = finish(child, 20);
+    // Ready once trades flow through the graph: the first latency interval is printed.
+    let mut run = Watched::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .args(["run", cfg.to_str().unwrap(), "--metrics-interval", "100ms"])
+            .stdout(std::process::Stdio::null()),
+    );
+    run.wait_for_line("latency ", 20);
+    run.signal("TERM");
+    let (code, err) = run.finish(20);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("interrupted"), "{err}");
     assert!(err.contains("trades from binance btcusdt"), "{err}");

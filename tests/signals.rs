@@ -4,44 +4,16 @@
 mod common;
 use common::*;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-fn wait_bounded(child: &mut Child, secs: u64) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the run did not end within {secs} s of the signal"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// `tubes run CONFIG` as a child process with stderr captured.
-fn spawn_run(config: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tubes"))
-        .arg("run")
-        .arg(config)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
-fn stderr_of(child: Child) -> String {
-    String::from_utf8(child.wait_with_output().unwrap().stderr).unwrap()
+/// `tubes run CONFIG` printing a latency table every 100 ms once data flows (the readiness signal).
+fn watched_run(config: &std::path::Path) -> Watched {
+    Watched::spawn(
+        Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .arg("run")
+            .arg(config)
+            .args(["--metrics-interval", "100ms"]),
+    )
 }
 
 #[test]
@@ -55,12 +27,12 @@ fn sigterm_ends_an_endless_stream_run_with_its_output_flushed() {
             &format!("datasink: {{CSV: {}}}", out.display()),
         );
     let cfg = write_config(dir.path(), "s.yaml", &text);
-    let mut child = spawn_run(&cfg);
-    std::thread::sleep(Duration::from_millis(1500));
-    signal(&child, "TERM");
-    let status = wait_bounded(&mut child, 30);
-    assert_eq!(status.code(), Some(0), "a clean stop exits 0");
-    let err = stderr_of(child);
+    // Ready once datapoints flow: the first latency interval is printed.
+    let mut run = watched_run(&cfg);
+    run.wait_for_line("latency ", 30);
+    run.signal("TERM");
+    let (code, err) = run.finish(30);
+    assert_eq!(code, Some(0), "a clean stop exits 0");
     assert!(
         err.contains("interrupted: stopped early by a signal"),
         "{err}"
@@ -91,12 +63,11 @@ fn sigint_during_a_batch_run_accounts_for_every_row() {
         "runtime: {placement: per_tube, ring_capacity: 2}",
     );
     let cfg = write_config(dir.path(), "t.yaml", &text);
-    let mut child = spawn_run(&cfg);
-    std::thread::sleep(Duration::from_millis(700));
-    signal(&child, "INT");
-    let status = wait_bounded(&mut child, 30);
-    assert_eq!(status.code(), Some(0));
-    let err = stderr_of(child);
+    let mut run = watched_run(&cfg);
+    run.wait_for_line("latency ", 30);
+    run.signal("INT");
+    let (code, err) = run.finish(30);
+    assert_eq!(code, Some(0));
     assert!(err.contains("interrupted"), "{err}");
     let total = read_bars("testdata/binance_BTCUSDT_1m.csv").len() as u64;
     // "btc_data: N rows not read (stopped early)" and "btc_data: R rows read, S skipped, O outside".

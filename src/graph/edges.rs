@@ -162,3 +162,159 @@ impl<'c> Edges<'c> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{parse_str, Diagnostic};
+
+    /// Tube ids: btc 0, eth 1, vol 2, count 3, sink 4.
+    const BASE: &str = "pipeline_type: Stream
+tubes:
+- Generator: {label: btc, datasource: {Synthetic: {rate: 10}}, to_label: vol}
+- Generator: {label: eth, datasource: {Synthetic: {rate: 10}}, to_label: count}
+- Through:
+    label: vol
+    to_label: sink
+    reducer: {SUM: {field: quantity}}
+    event: {Produce: {GREATER: {field: sum_quantity, threshold: 10}}}
+- Through:
+    label: count
+    to_label: sink
+    reducer: COUNT
+    event: {Consume: vol}
+- Sink:
+    label: sink
+    datasink: Discard
+    fields:
+      vol: [sum_quantity]
+      count: [count]
+";
+
+    struct Read {
+        errors: Vec<Diagnostic>,
+        data_in: Vec<Vec<TubeId>>,
+        data_out: Vec<Vec<TubeId>>,
+        event_in: Vec<Option<TubeId>>,
+        unresolved: bool,
+    }
+
+    /// `BASE` with `from` replaced by `to`, read by the edges pass.
+    fn edges(from: &str, to: &str) -> (String, Read) {
+        assert!(BASE.contains(from), "the base holds '{from}'");
+        let text = BASE.replacen(from, to, 1);
+        let (config, mut diag) = parse_str(&text, Path::new("t.yaml")).unwrap();
+        let e = Edges::of(&config, &mut diag);
+        let read = Read {
+            data_in: e.data_in,
+            data_out: e.data_out,
+            event_in: e.event_in,
+            unresolved: e.unresolved_to_label,
+            errors: diag.into_errors().0,
+        };
+        (text, read)
+    }
+
+    /// 1-based number of the only line of `text` that contains `needle`.
+    fn line_of(text: &str, needle: &str) -> usize {
+        let hits: Vec<usize> = (1..)
+            .zip(text.lines())
+            .filter(|(_, l)| l.contains(needle))
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(hits.len(), 1, "'{needle}' is on exactly one line");
+        hits[0]
+    }
+
+    /// The single error, checked for its path, message and line.
+    fn only_error(r: &Read, path: &str, message: &str, line: usize) -> Diagnostic {
+        assert_eq!(r.errors.len(), 1, "{:#?}", r.errors);
+        let d = r.errors[0].clone();
+        assert_eq!((d.path.as_str(), d.message.as_str()), (path, message));
+        assert_eq!(d.line, line);
+        d
+    }
+
+    #[test]
+    fn the_base_config_has_every_edge_and_no_error() {
+        let (_, r) = edges("", "");
+        assert!(r.errors.is_empty(), "{:#?}", r.errors);
+        assert_eq!(r.data_out, [vec![2], vec![3], vec![4], vec![4], vec![]]);
+        assert_eq!(r.data_in, [vec![], vec![], vec![0], vec![1], vec![2, 3]]);
+        assert_eq!(r.event_in, [None, None, None, Some(2), None]);
+        assert!(!r.unresolved);
+    }
+
+    #[test]
+    fn a_duplicate_label_is_reported_where_it_is_used_again() {
+        let (text, r) = edges("label: eth", "label: btc");
+        let line = line_of(&text, "to_label: count}");
+        only_error(
+            &r,
+            "tubes[1].Generator.label",
+            "duplicate label 'btc' (also used by tubes[0].Generator)",
+            line,
+        );
+    }
+
+    #[test]
+    fn a_to_label_naming_no_tube_suggests_the_closest_label() {
+        let (text, r) = edges("to_label: vol}", "to_label: vool}");
+        let d = only_error(
+            &r,
+            "tubes[0].Generator.to_label",
+            "to_label 'vool' names no tube",
+            line_of(&text, "to_label: vool"),
+        );
+        assert_eq!(d.help.as_deref(), Some("did you mean 'vol'?"));
+        assert!(r.unresolved);
+        assert!(r.data_out[0].is_empty());
+    }
+
+    #[test]
+    fn a_tube_cannot_send_data_to_a_generator() {
+        let (text, r) = edges(
+            "to_label: sink\n    reducer: COUNT",
+            "to_label: eth\n    reducer: COUNT",
+        );
+        only_error(
+            &r,
+            "tubes[3].Through.to_label",
+            "'eth' is a Generator and takes no input",
+            line_of(&text, "to_label: eth"),
+        );
+        assert!(r.data_in[1].is_empty());
+        assert!(r.data_out[3].is_empty());
+    }
+
+    #[test]
+    fn a_target_listed_twice_is_reported_at_its_second_entry_and_wired_once() {
+        let (text, r) = edges(
+            "to_label: sink\n    reducer: {SUM",
+            "to_label: [sink, sink]\n    reducer: {SUM",
+        );
+        only_error(
+            &r,
+            "tubes[2].Through.to_label[1]",
+            "'sink' is listed twice",
+            line_of(&text, "[sink, sink]"),
+        );
+        assert_eq!(r.data_out[2], [4]);
+        assert_eq!(r.data_in[4], [2, 3]);
+    }
+
+    #[test]
+    fn consuming_a_tube_that_produces_no_event_is_an_error() {
+        let (text, r) = edges("Consume: vol", "Consume: eth");
+        let d = only_error(
+            &r,
+            "tubes[3].Through.event.Consume",
+            "'eth' produces no event, so there is nothing to consume",
+            line_of(&text, "Consume: eth"),
+        );
+        assert!(d.help.unwrap().contains("Produce"));
+        assert_eq!(r.event_in[3], None);
+    }
+}

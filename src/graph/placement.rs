@@ -138,3 +138,97 @@ fn check_stage_loops(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{parse_str, Diagnostic};
+
+    /// btc → vol, eth → count, vol's event → count, and both throughs → sink.
+    const BASE: &str = "pipeline_type: Stream
+tubes:
+- Generator: {label: btc, datasource: {Synthetic: {rate: 10}}, to_label: vol}
+- Generator: {label: eth, datasource: {Synthetic: {rate: 10}}, to_label: count}
+- Through:
+    label: vol
+    to_label: sink
+    reducer: {SUM: {field: quantity}}
+    event: {Produce: {GREATER: {field: sum_quantity, threshold: 10}}}
+- Through:
+    label: count
+    to_label: sink
+    reducer: COUNT
+    event: {Consume: vol}
+- Sink:
+    label: sink
+    datasink: Discard
+    fields:
+      vol: [sum_quantity]
+      count: [count]
+";
+
+    /// The whole check of `BASE` with `placement` as its runtime placement: its text and its errors.
+    fn check(placement: &str) -> (String, Vec<Diagnostic>) {
+        let text = format!("{BASE}runtime:\n  placement: {placement}\n");
+        let (config, diag) = parse_str(&text, Path::new("t.yaml")).unwrap();
+        let errors = match crate::graph::check(config, diag, &crate::api::KINDS) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0,
+        };
+        (text, errors)
+    }
+
+    fn placement_line(text: &str) -> usize {
+        1 + text.lines().position(|l| l.contains("placement:")).unwrap()
+    }
+
+    #[test]
+    fn one_stage_with_every_through_and_sink_checks_clean() {
+        let (_, errors) = check("[{tubes: [vol, count, sink]}]");
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+
+    #[test]
+    fn a_stage_may_not_name_a_generator() {
+        let (text, errors) = check("[{tubes: [btc, vol, count, sink]}]");
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let d = &errors[0];
+        assert_eq!(d.path, "runtime.placement[0].tubes[0]");
+        assert_eq!(
+            d.message,
+            "'btc' is a Generator: generators and external events run on their own threads"
+        );
+        assert_eq!(d.line, placement_line(&text));
+    }
+
+    #[test]
+    fn a_through_in_no_stage_is_named() {
+        let (text, errors) = check("[{tubes: [vol, sink]}]");
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let d = &errors[0];
+        assert_eq!(d.path, "runtime.placement");
+        assert_eq!(d.message, "these tubes are in no stage: count");
+        assert_eq!(d.line, placement_line(&text));
+    }
+
+    #[test]
+    fn two_stages_feeding_each_other_are_rejected_with_both_edges() {
+        // vol (stage 0) sends its event to count (stage 1), and count sends data back to sink (stage 0).
+        let (text, errors) = check("[{tubes: [vol, sink]}, {tubes: [count]}]");
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let d = &errors[0];
+        assert_eq!(d.path, "runtime.placement");
+        assert_eq!(
+            d.message,
+            "stages 0 and 1 feed each other: vol → count goes from stage 0 to stage 1, and count → sink comes back"
+        );
+        assert_eq!(d.line, placement_line(&text));
+    }
+
+    #[test]
+    fn stages_along_the_graph_order_are_accepted() {
+        let (_, errors) = check("[{tubes: [vol]}, {tubes: [count, sink]}]");
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}

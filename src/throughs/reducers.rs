@@ -120,3 +120,163 @@ impl Reducer {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reduced field sits in slot 2 of each row and the quantity in slot 3; the other slots hold
+    /// values that would show if the wrong slot were read.
+    const SLOT: u8 = 2;
+    const QTY: u8 = 3;
+    const XS: [f64; 5] = [3.0, -2.5, 7.0, -4.0, 1.5];
+    const QS: [f64; 5] = [2.0, 1.0, 0.5, 4.0, 3.0];
+
+    fn row(x: f64, q: f64) -> [f64; 4] {
+        [1000.0, -1000.0, x, q]
+    }
+
+    fn reducer(decl: ReducerDecl) -> Reducer {
+        Reducer::new(&OpSpec {
+            reducer: decl,
+            slots: vec![SLOT],
+            slots2: vec![QTY],
+        })
+    }
+
+    fn fed(decl: ReducerDecl, xs: &[f64], qs: &[f64]) -> Reducer {
+        let mut r = reducer(decl);
+        for (&x, &q) in xs.iter().zip(qs) {
+            r.add(0, &row(x, q));
+        }
+        r
+    }
+
+    fn f(name: &str) -> String {
+        name.to_string()
+    }
+
+    #[test]
+    fn count_is_the_number_of_datapoints() {
+        assert_eq!(fed(ReducerDecl::Count, &XS, &QS).value(), XS.len() as f64);
+    }
+
+    #[test]
+    fn sum_adds_the_field_including_negative_values() {
+        let mut want = 0.0;
+        for x in XS {
+            want += x;
+        }
+        assert_eq!(want, 5.0);
+        assert_eq!(fed(ReducerDecl::Sum(f("x")), &XS, &QS).value(), want);
+    }
+
+    #[test]
+    fn first_keeps_the_first_value() {
+        assert_eq!(fed(ReducerDecl::First(f("x")), &XS, &QS).value(), 3.0);
+    }
+
+    #[test]
+    fn last_keeps_the_latest_value() {
+        assert_eq!(fed(ReducerDecl::Last(f("x")), &XS, &QS).value(), 1.5);
+    }
+
+    #[test]
+    fn min_is_the_smallest_value_wherever_it_arrives() {
+        let mut want = XS[0];
+        for x in XS {
+            if x < want {
+                want = x;
+            }
+        }
+        assert_eq!(want, -4.0);
+        assert_eq!(fed(ReducerDecl::Min(f("x")), &XS, &QS).value(), want);
+    }
+
+    #[test]
+    fn max_is_the_largest_value_wherever_it_arrives() {
+        let mut want = XS[0];
+        for x in XS {
+            if x > want {
+                want = x;
+            }
+        }
+        assert_eq!(want, 7.0);
+        assert_eq!(fed(ReducerDecl::Max(f("x")), &XS, &QS).value(), want);
+    }
+
+    #[test]
+    fn mean_is_the_sum_over_the_count() {
+        let mut sum = 0.0;
+        for x in XS {
+            sum += x;
+        }
+        let want = sum / XS.len() as f64;
+        assert_eq!(want, 1.0);
+        assert_eq!(fed(ReducerDecl::Mean(f("x")), &XS, &QS).value(), want);
+    }
+
+    #[test]
+    fn vwap_is_the_quantity_weighted_mean_of_prices() {
+        let (mut pq, mut q) = (0.0, 0.0);
+        for (x, w) in XS.iter().zip(QS) {
+            pq += x * w;
+            q += w;
+        }
+        // (6 − 2.5 + 3.5 − 16 + 4.5) / 10.5 = −4.5 / 10.5
+        assert!((pq / q - (-4.5 / 10.5)).abs() < 1e-12);
+        let vwap = ReducerDecl::Vwap {
+            price: f("p"),
+            quantity: f("q"),
+        };
+        assert_eq!(fed(vwap, &XS, &QS).value(), pq / q);
+    }
+
+    #[test]
+    fn each_data_port_reads_the_field_from_its_own_slot() {
+        let mut r = Reducer::new(&OpSpec {
+            reducer: ReducerDecl::Sum(f("x")),
+            slots: vec![0, 1],
+            slots2: vec![],
+        });
+        r.add(0, &[10.0, 100.0]);
+        r.add(1, &[20.0, -3.0]);
+        assert_eq!(r.value(), 10.0 - 3.0);
+    }
+
+    #[test]
+    fn reset_starts_the_next_window_afresh() {
+        // Window 1 holds values beyond window 2's range on both sides, so a MIN, MAX or FIRST that kept
+        // anything from it would show.
+        let (w1, q1) = ([-20.0, 30.0], [5.0, 5.0]);
+        let (w2, q2) = ([10.0, -6.0], [1.0, 3.0]);
+        let vwap = ReducerDecl::Vwap {
+            price: f("p"),
+            quantity: f("q"),
+        };
+        // (value before any input, value over window 2), by hand; (10·1 − 6·3) / 4 = −2 for VWAP.
+        let cases = [
+            (ReducerDecl::Count, 0.0, 2.0),
+            (ReducerDecl::Sum(f("x")), 0.0, 4.0),
+            (ReducerDecl::First(f("x")), f64::NAN, 10.0),
+            (ReducerDecl::Last(f("x")), f64::NAN, -6.0),
+            (ReducerDecl::Min(f("x")), f64::NAN, -6.0),
+            (ReducerDecl::Max(f("x")), f64::NAN, 10.0),
+            (ReducerDecl::Mean(f("x")), f64::NAN, 2.0),
+            (vwap, f64::NAN, -2.0),
+        ];
+        for (decl, empty, want) in cases {
+            let mut r = fed(decl.clone(), &w1, &q1);
+            r.reset();
+            let got = r.value();
+            assert!(
+                got == empty || (got.is_nan() && empty.is_nan()),
+                "{decl:?} after reset: {got}, want {empty}"
+            );
+            for (&x, &q) in w2.iter().zip(&q2) {
+                r.add(0, &row(x, q));
+            }
+            assert_eq!(r.value(), want, "{decl:?} over the second window");
+        }
+    }
+}

@@ -177,3 +177,124 @@ pub fn main_job_to(dir: &Path, out: &Path, to: &str) -> PathBuf {
             .replace("2023-05-01T00:00:00Z", to),
     )
 }
+
+/// A child process whose stderr is read line by line on a thread, so a test can wait for a line that
+/// says the child is ready (a readiness signal, not a sleep) and still collect all of stderr at the end.
+pub struct Watched {
+    pub child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Watched {
+    /// Spawns `cmd` with stderr piped.
+    pub fn spawn(cmd: &mut std::process::Command) -> Watched {
+        let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let err = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watched {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits at most `secs` for a stderr line containing `needle`; panics on a timeout or an early end.
+    pub fn wait_for_line(&mut self, needle: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = line.contains(needle);
+                    self.seen.push(line);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(e) => panic!(
+                    "no stderr line with '{needle}' within {secs} s ({e:?}); got:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Sends `sig` (`TERM`, `INT`) to the child.
+    pub fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Waits at most `secs` for the child to end (killing it and failing the test past that); returns
+    /// its exit code and all of its stderr.
+    pub fn finish(mut self, secs: u64) -> (Option<i32>, String) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        let status = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            // Every stderr line is drained while waiting; the channel closes when the child's stderr
+            // does, which is when it exits.
+            match self.lines.recv_timeout(left.min(Duration::from_millis(50))) {
+                Ok(line) => self.seen.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break self.child.wait().unwrap(),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(s) = self.child.try_wait().unwrap() {
+                        break s;
+                    }
+                    if left.is_zero() {
+                        let _ = self.child.kill();
+                        panic!("the child did not end within {secs} s");
+                    }
+                }
+            }
+        };
+        // Lines written just before the exit.
+        self.seen.extend(self.lines.try_iter());
+        (status.code(), self.seen.join("\n") + "\n")
+    }
+}
+
+/// (window close time in ms, BTC volume in the window, ETH bars in the window, ETH volume in the window).
+/// The main job's answer (configs/btc_eth_volume.yaml), by a plain sequential loop over the CSVs.
+pub fn main_job_windows() -> Vec<(i64, f64, u64, f64)> {
+    let btc = read_bars("testdata/binance_BTCUSDT_1m.csv");
+    let eth = read_bars("testdata/binance_ETHUSDT_1m.csv");
+    let (from, to) = (ms("2023-03-17T00:00:00Z"), ms("2023-05-01T00:00:00Z"));
+    // Merge by time; on equal times BTC (declared first) goes first.
+    let mut events: Vec<(i64, u8, f64)> = btc.iter().map(|&(t, v)| (t, 0, v)).collect();
+    events.extend(eth.iter().map(|&(t, v)| (t, 1, v)));
+    events.sort_by_key(|e| (e.0, e.1));
+    let mut out = Vec::new();
+    let (mut btc_sum, mut eth_n, mut eth_sum) = (0.0f64, 0u64, 0.0f64);
+    for (t, which, v) in events {
+        if t < from || t >= to {
+            continue;
+        }
+        if which == 0 {
+            btc_sum += v;
+            if btc_sum > 1000.0 {
+                out.push((t, btc_sum, eth_n, eth_sum));
+                btc_sum = 0.0;
+                eth_n = 0;
+                eth_sum = 0.0;
+            }
+        } else {
+            eth_n += 1;
+            eth_sum += v;
+        }
+    }
+    out
+}

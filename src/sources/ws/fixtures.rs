@@ -69,3 +69,26 @@ pub fn check_fixture(
     }
     counts
 }
+
+/// Lines of `path` that contain `needle`: a plain text count, independent of the parsers.
+pub fn lines_with(path: &str, needle: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+/// Non-empty lines of `path`.
+pub fn line_count(path: &str) -> usize {
+    lines_with(path, "")
+}
+
+/// Lines of `path` that start with `prefix`.
+pub fn lines_starting(path: &str, prefix: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .count()
+}
