@@ -15,12 +15,13 @@ use hdrhistogram::Histogram;
 
 use serde_yaml::{Mapping, Value};
 
-use super::{plot, stop_on_signals, MockExchange, EXIT_CONFIG, EXIT_RUNTIME};
+use super::mock_process::MockError;
+use super::{plot, stop_on_signals, ArgError, MockExchange, EXIT_CONFIG, EXIT_RUNTIME};
 use crate::api;
 use crate::config::{Config, ConfigErrors, TubeKind};
 use crate::graph::{self, Graph};
 use crate::metrics::{duration_ns, human, latency_table, Series, SeriesKind};
-use crate::runtime::{Engine, OnProgress, Report};
+use crate::runtime::{Engine, OnProgress, Report, RunError};
 
 /// The default pipeline: the example's shape on synthetic BTC and ETH trades.
 pub const DEFAULT_CONFIG: &str = "configs/bench_btc_eth.yaml";
@@ -28,6 +29,20 @@ pub const DEFAULT_CONFIG: &str = "configs/bench_btc_eth.yaml";
 pub const FEED_CONFIG: &str = "configs/bench_feed.yaml";
 /// What the mock exchange replays for `--feed`.
 pub const FEED_CAPTURE: &str = "testdata/ws/binance_spot_btcusdt_ethusdt_trade.ndjson";
+
+/// Why a bench run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The config is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigErrors),
+    /// The run failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The mock exchange could not be started.
+    #[error(transparent)]
+    Mock(#[from] MockError),
+}
 
 /// What one run at one rate measured.
 pub struct Point {
@@ -75,7 +90,7 @@ impl Point {
 }
 
 /// Parses `100k`, `1.5M`, `20000`.
-pub fn parse_rate(s: &str) -> Result<f64, String> {
+pub fn parse_rate(s: &str) -> Result<f64, ArgError> {
     let t = s.trim();
     let (num, scale) = match t.chars().last() {
         Some('k' | 'K') => (&t[..t.len() - 1], 1e3),
@@ -84,9 +99,9 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     };
     match num.parse::<f64>() {
         Ok(x) if x > 0.0 && (x * scale) <= 1e9 => Ok(x * scale),
-        _ => Err(format!(
+        _ => Err(ArgError(format!(
             "'{s}' is not a rate: write e.g. 20000, 100k or 1.5M (datapoints per second)"
-        )),
+        ))),
     }
 }
 
@@ -140,7 +155,7 @@ fn configured(
 }
 
 /// Runs the config at `path` at `rate` for `duration`.
-pub fn run_at(path: &Path, rate: f64, duration: Duration) -> Result<Point, String> {
+pub fn run_at(path: &Path, rate: f64, duration: Duration) -> Result<Point, BenchError> {
     run_until(path, rate, duration, None, None)
 }
 
@@ -152,7 +167,7 @@ fn run_until(
     duration: Duration,
     stop: Option<&Arc<AtomicBool>>,
     feed: Option<&Path>,
-) -> Result<Point, String> {
+) -> Result<Point, BenchError> {
     let rate_arg = format!("{rate}");
     let mock = match feed {
         None => None,
@@ -174,18 +189,16 @@ fn run_until(
             )?)
         }
     };
-    let (g, _) =
-        configured(path, rate, mock.as_ref().map(|m| m.url.as_str())).map_err(|e| e.to_string())?;
+    let (g, _) = configured(path, rate, mock.as_ref().map(|m| m.url.as_str()))?;
     let plan = graph::plan(&g);
-    let mut engine = Engine::build(&g, &plan).map_err(|e| e.to_string())?;
+    let mut engine = Engine::build(&g, &plan)?;
     if let Some(s) = stop {
         engine.set_stop(s.clone());
     }
     engine.stop_after(duration);
     let report = engine
         .start()
-        .and_then(|r| r.finish_observed(&mut OnProgress(|_| {})))
-        .map_err(|e| e.to_string())?;
+        .and_then(|r| r.finish_observed(&mut OnProgress(|_| {})))?;
     Ok(Point { rate, report })
 }
 
@@ -285,7 +298,7 @@ pub fn bench(args: BenchArgs) -> i32 {
     let points = match args.find_max {
         Some(bound) => match find_max(&path, args.rates[0], bound, args.duration, &stop, feed) {
             Ok(p) => p,
-            Err(e) => return fail(&e),
+            Err(e) => return fail(&e.to_string()),
         },
         None => {
             let mut points = Vec::new();
@@ -304,7 +317,7 @@ pub fn bench(args: BenchArgs) -> i32 {
                         }
                         points.push(p);
                     }
-                    Err(e) => return fail(&e),
+                    Err(e) => return fail(&e.to_string()),
                 }
             }
             points
@@ -338,7 +351,7 @@ fn find_max(
     duration: Duration,
     stop: &Arc<AtomicBool>,
     feed: Option<&Path>,
-) -> Result<Vec<Point>, String> {
+) -> Result<Vec<Point>, BenchError> {
     let bound_ns = bound.as_nanos() as u64;
     let good = |p: &Point| {
         p.achieved() >= 0.95 * p.rate

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{stop_on_signals, EXIT_CONFIG, EXIT_RUNTIME};
+use super::{stop_on_signals, ArgError, EXIT_CONFIG, EXIT_RUNTIME};
 use crate::api::ReplayError;
 use crate::base::datapoint::{Datapoint, Kind};
 use crate::base::status;
@@ -24,14 +24,25 @@ fn recorded_graph(meta: &Meta) -> Result<Graph, crate::config::ConfigErrors> {
     crate::api::load_str(&meta.config, Path::new(&meta.config_file))
 }
 
+/// Why `tubes journal dump` stopped.
+#[derive(Debug, thiserror::Error)]
+enum DumpError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+}
+
 /// Parses `max`, `1x`, `10`, `0.5x`.
-pub fn parse_speed(s: &str) -> Result<Option<f64>, String> {
+pub fn parse_speed(s: &str) -> Result<Option<f64>, ArgError> {
     if s == "max" {
         return Ok(None);
     }
     match s.trim_end_matches('x').parse::<f64>() {
         Ok(x) if x > 0.0 => Ok(Some(x)),
-        _ => Err(format!("'{s}' is not a speed: write max, 1x or 10x")),
+        _ => Err(ArgError(format!(
+            "'{s}' is not a speed: write max, 1x or 10x"
+        ))),
     }
 }
 
@@ -263,11 +274,11 @@ pub fn dump(dir: &Path, from: Option<i64>, to: Option<i64>, format: Format) -> i
     let p = Printer::new(r.meta().clone(), format);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut run = || -> Result<bool, String> {
-        p.header(&mut out).map_err(|e| e.to_string())?;
+    let mut run = || -> Result<bool, DumpError> {
+        p.header(&mut out)?;
         loop {
             let index = r.position();
-            match r.next_record().map_err(|e| e.to_string())? {
+            match r.next_record()? {
                 Next::Record(dp) => {
                     if from.is_some_and(|f| dp.event_time < f)
                         || to.is_some_and(|t| dp.event_time >= t)
@@ -278,7 +289,7 @@ pub fn dump(dir: &Path, from: Option<i64>, to: Option<i64>, format: Format) -> i
                         return if e.kind() == std::io::ErrorKind::BrokenPipe {
                             Ok(false)
                         } else {
-                            Err(e.to_string())
+                            Err(e.into())
                         };
                     }
                 }

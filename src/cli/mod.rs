@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
 
 use crate::graph::{self, Graph};
-use crate::metrics::{latency_table, HdrLog, Series};
+use crate::metrics::{latency_table, HdrLog, LogError, Series};
 use crate::runtime::{Engine, Observer, Progressing};
 
 /// Exit code: the config is invalid.
@@ -164,9 +164,17 @@ enum JournalCommand {
     },
 }
 
-fn parse_time(s: &str) -> Result<i64, String> {
-    crate::base::time::parse_timestamp(s.as_bytes())
-        .ok_or_else(|| format!("'{s}' is not a time: write e.g. 2023-03-17T00:00:00Z"))
+/// A command-line value that cannot be read; the message says how to write it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ArgError(pub String);
+
+fn parse_time(s: &str) -> Result<i64, ArgError> {
+    crate::base::time::parse_timestamp(s.as_bytes()).ok_or_else(|| {
+        ArgError(format!(
+            "'{s}' is not a time: write e.g. 2023-03-17T00:00:00Z"
+        ))
+    })
 }
 
 /// What `tubes run` takes.
@@ -211,10 +219,12 @@ fn stop_on_signals() -> Arc<AtomicBool> {
     stop
 }
 
-fn parse_interval(s: &str) -> Result<Duration, String> {
+fn parse_interval(s: &str) -> Result<Duration, ArgError> {
     match crate::config::parse_duration(s) {
         Some(d) if !d.is_zero() => Ok(d),
-        _ => Err(format!("'{s}' is not a duration: write e.g. 1s, 500ms, 2m")),
+        _ => Err(ArgError(format!(
+            "'{s}' is not a duration: write e.g. 1s, 500ms, 2m"
+        ))),
     }
 }
 
@@ -224,7 +234,7 @@ struct Watch {
     interval: Option<Duration>,
     log_path: Option<PathBuf>,
     log: Option<HdrLog>,
-    log_error: Option<std::io::Error>,
+    log_error: Option<LogError>,
 }
 
 impl Watch {
@@ -234,7 +244,7 @@ impl Watch {
         length: Duration,
         series: &[Series],
         hists: &[Histogram<u64>],
-    ) -> std::io::Result<()> {
+    ) -> Result<(), LogError> {
         let Some(path) = &self.log_path else {
             return Ok(());
         };
@@ -356,7 +366,7 @@ fn run(args: RunArgs) -> i32 {
     watch.bar.clear();
     let log_result = match (watch.log_error.take(), watch.log.take()) {
         (Some(e), _) => Err(e),
-        (None, Some(log)) => log.finish(),
+        (None, Some(log)) => log.finish().map_err(LogError::from),
         (None, None) => Ok(()),
     };
     let report = match result {

@@ -21,8 +21,19 @@ fn curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Why the plot could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// No latency was recorded.
+    #[error("nothing was recorded")]
+    Empty,
+    /// The SVG backend failed.
+    #[error("{0}")]
+    Draw(Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// One run: a line per ring, tube and sink. Several runs: the end-to-end line of each rate.
-pub fn percentiles(path: &Path, points: &[Point]) -> Result<(), String> {
+pub fn percentiles(path: &Path, points: &[Point]) -> Result<(), PlotError> {
     let mut lines: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     if let [p] = points {
         for (s, h) in p.report.series.iter().zip(&p.report.latency) {
@@ -38,7 +49,7 @@ pub fn percentiles(path: &Path, points: &[Point]) -> Result<(), String> {
         }
     }
     if lines.is_empty() {
-        return Err("nothing was recorded".into());
+        return Err(PlotError::Empty);
     }
     let ymax = lines
         .iter()
@@ -52,15 +63,15 @@ pub fn percentiles(path: &Path, points: &[Point]) -> Result<(), String> {
         .max(1e-3)
         / 2.0;
     let root = SVGBackend::new(path, (1000, 620)).into_drawing_area();
-    let e = |e: &dyn std::fmt::Display| e.to_string();
-    root.fill(&WHITE).map_err(|x| e(&x))?;
+    let e = |e: DrawingAreaErrorKind<std::io::Error>| PlotError::Draw(Box::new(e));
+    root.fill(&WHITE).map_err(e)?;
     let mut chart = ChartBuilder::on(&root)
         .caption("tubes bench: latency by percentile", ("sans-serif", 22))
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(72)
         .build_cartesian_2d(0f64..NINES, (ymin..ymax).log_scale())
-        .map_err(|x| e(&x))?;
+        .map_err(e)?;
     chart
         .configure_mesh()
         .x_desc("percentile")
@@ -75,12 +86,12 @@ pub fn percentiles(path: &Path, points: &[Point]) -> Result<(), String> {
             _ => "99.999%".into(),
         })
         .draw()
-        .map_err(|x| e(&x))?;
+        .map_err(e)?;
     for (i, (name, pts)) in lines.into_iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-            .map_err(|x| e(&x))?
+            .map_err(e)?
             .label(name)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
@@ -92,6 +103,6 @@ pub fn percentiles(path: &Path, points: &[Point]) -> Result<(), String> {
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(|x| e(&x))?;
-    root.present().map_err(|x| e(&x))
+        .map_err(e)?;
+    root.present().map_err(e)
 }

@@ -6,11 +6,23 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use hdrhistogram::serialization::interval_log::IntervalLogWriterError;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::{V2DeflateSerializeError, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
 use super::Series;
+
+/// Why the latency log could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The file.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// HdrHistogram's log writer (serializing or writing an interval).
+    #[error("{0}")]
+    Write(#[from] IntervalLogWriterError<V2DeflateSerializeError>),
+}
 
 /// An open log file.
 pub struct HdrLog {
@@ -21,7 +33,7 @@ pub struct HdrLog {
 
 impl HdrLog {
     /// Creates `path` and writes the log header (the run's start time, a comment naming every tag).
-    pub fn create(path: &Path, series: &[Series], start: SystemTime) -> std::io::Result<HdrLog> {
+    pub fn create(path: &Path, series: &[Series], start: SystemTime) -> Result<HdrLog, LogError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -32,8 +44,7 @@ impl HdrLog {
         b.add_comment("tubes latency log: values in nanoseconds");
         b.add_comment(&format!("tags: {}", tags.join(" ")));
         b.with_start_time(start);
-        b.begin_log_with(&mut out, &mut serializer)
-            .map_err(std::io::Error::other)?;
+        b.begin_log_with(&mut out, &mut serializer)?;
         Ok(HdrLog { out, start, tags })
     }
 
@@ -43,18 +54,16 @@ impl HdrLog {
         since_start: Duration,
         length: Duration,
         hists: &[Histogram<u64>],
-    ) -> std::io::Result<()> {
+    ) -> Result<(), LogError> {
         let mut serializer = V2DeflateSerializer::new();
         // The builder writes nothing more when started without header items; it is the way to get a writer.
-        let mut w = IntervalLogWriterBuilder::new()
-            .begin_log_with(&mut self.out, &mut serializer)
-            .map_err(std::io::Error::other)?;
+        let mut w =
+            IntervalLogWriterBuilder::new().begin_log_with(&mut self.out, &mut serializer)?;
         for (tag, h) in self.tags.iter().zip(hists) {
             if h.is_empty() {
                 continue;
             }
-            w.write_histogram(h, since_start, length, Tag::new(tag))
-                .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+            w.write_histogram(h, since_start, length, Tag::new(tag))?;
         }
         Ok(())
     }

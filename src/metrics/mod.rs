@@ -5,5 +5,5 @@ mod log;
 mod table;
 
 pub use latency::{histogram, Recorder, Series, SeriesKind, Shared, MAX_NS};
-pub use log::HdrLog;
+pub use log::{HdrLog, LogError};
 pub use table::{duration_ns, human, latency_table};

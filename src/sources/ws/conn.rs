@@ -302,20 +302,20 @@ impl Connection {
         ))
     }
 
-    fn connect(&mut self, reg: &Registry) -> Result<(), String> {
+    fn connect(&mut self, reg: &Registry) -> Result<(), ConnectError> {
         let ep = &self.s.endpoint;
         let addr = (ep.host.as_str(), ep.port)
             .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve {}: {e}", ep.host))?
+            .map_err(|e| ConnectError::Resolve(ep.host.clone(), e))?
             .next()
-            .ok_or_else(|| format!("{} has no address", ep.host))?;
-        let mut tcp = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+            .ok_or_else(|| ConnectError::NoAddress(ep.host.clone()))?;
+        let mut tcp = TcpStream::connect(addr).map_err(ConnectError::Connect)?;
         reg.register(
             &mut tcp,
             self.token,
             Interest::READABLE | Interest::WRITABLE,
         )
-        .map_err(|e| format!("register: {e}"))?;
+        .map_err(ConnectError::Register)?;
         self.state = State::Connecting(tcp);
         self.since = Instant::now();
         Ok(())
@@ -332,7 +332,7 @@ impl Connection {
         match &mut self.state {
             State::Waiting(until) if now >= *until => {
                 if let Err(e) = self.connect(reg) {
-                    self.lost(Reason::Unreachable, e, reg, out, ctx)?;
+                    self.lost(Reason::Unreachable, e.to_string(), reg, out, ctx)?;
                 }
             }
             State::Connecting(_) | State::Handshake(_) if now - self.since > self.s.stale_after => {
@@ -572,6 +572,19 @@ impl Connection {
             let _ = ws.flush();
         }
     }
+}
+
+/// Why a TCP connection could not be opened (the feed then goes down as unreachable and retries).
+#[derive(Debug, thiserror::Error)]
+enum ConnectError {
+    #[error("cannot resolve {0}: {1}")]
+    Resolve(String, std::io::Error),
+    #[error("{0} has no address")]
+    NoAddress(String),
+    #[error("connect: {0}")]
+    Connect(std::io::Error),
+    #[error("register: {0}")]
+    Register(std::io::Error),
 }
 
 fn would_block(e: &tungstenite::Error) -> bool {

@@ -47,6 +47,25 @@ pub enum IdRule {
     None,
 }
 
+/// A `url:` that cannot replace an exchange's endpoint.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UrlError {
+    /// Neither `ws://` nor `wss://`.
+    #[error("'{0}' does not start with ws:// or wss://; write e.g. ws://127.0.0.1:9001")]
+    Scheme(String),
+    /// The port is not a number from 1 to 65535.
+    #[error("'{port}' in '{url}' is not a port number (1 to 65535)")]
+    Port {
+        /// The port as written.
+        port: String,
+        /// The URL.
+        url: String,
+    },
+    /// No host before the port.
+    #[error("'{0}' names no host")]
+    Host(String),
+}
+
 /// Where an exchange listens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
@@ -68,28 +87,27 @@ impl Endpoint {
     }
 
     /// Replaces scheme, host and port with those of `url` (`ws://127.0.0.1:9001`); the path stays.
-    pub fn with_base(&self, url: &str) -> Result<Endpoint, String> {
+    pub fn with_base(&self, url: &str) -> Result<Endpoint, UrlError> {
         let (tls, rest) = if let Some(r) = url.strip_prefix("wss://") {
             (true, r)
         } else if let Some(r) = url.strip_prefix("ws://") {
             (false, r)
         } else {
-            return Err(format!(
-                "'{url}' does not start with ws:// or wss://; write e.g. ws://127.0.0.1:9001"
-            ));
+            return Err(UrlError::Scheme(url.to_string()));
         };
         let hostport = rest.split('/').next().unwrap_or("");
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-                let port = p
-                    .parse::<u16>()
-                    .map_err(|_| format!("'{p}' in '{url}' is not a port number (1 to 65535)"))?;
+                let port = p.parse::<u16>().map_err(|_| UrlError::Port {
+                    port: p.to_string(),
+                    url: url.to_string(),
+                })?;
                 (h.to_string(), port)
             }
             _ => (hostport.to_string(), if tls { 443 } else { 80 }),
         };
         if host.is_empty() {
-            return Err(format!("'{url}' names no host"));
+            return Err(UrlError::Host(url.to_string()));
         }
         Ok(Endpoint {
             tls,
@@ -160,7 +178,15 @@ mod tests {
             "ws://127.0.0.1:9001/stream?streams=btcusdt@trade/ethusdt@trade"
         );
         assert_eq!(e.with_base("wss://localhost").unwrap().port, 443);
-        assert!(e.with_base("http://x").unwrap_err().contains("ws://"));
-        assert!(e.with_base("ws://h:99999").unwrap_err().contains("port"));
+        assert!(e
+            .with_base("http://x")
+            .unwrap_err()
+            .to_string()
+            .contains("ws://"));
+        assert!(e
+            .with_base("ws://h:99999")
+            .unwrap_err()
+            .to_string()
+            .contains("port"));
     }
 }

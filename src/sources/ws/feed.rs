@@ -72,10 +72,12 @@ impl FeedLoop {
             let names: Vec<String> = specs.iter().map(|f| f.source.market.clone()).collect();
             let mut endpoint = exchange.endpoint(&channel, &names);
             if let Some(u) = &url {
-                endpoint = endpoint.with_base(u).map_err(RunError::Feed)?;
+                endpoint = endpoint
+                    .with_base(u)
+                    .map_err(|e| RunError::Feed(e.to_string()))?;
             }
             let tls = if endpoint.tls {
-                Some(client_config(ca.as_deref()).map_err(RunError::Feed)?)
+                Some(client_config(ca.as_deref()).map_err(|e| RunError::Feed(e.to_string()))?)
             } else {
                 None
             };

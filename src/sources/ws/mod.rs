@@ -22,7 +22,7 @@ mod source;
 
 pub mod tls;
 
-pub use exchange::{contains, Endpoint, Exchange, IdRule, Malformed, Trade};
+pub use exchange::{contains, Endpoint, Exchange, IdRule, Malformed, Trade, UrlError};
 pub use feed::{FeedLoop, FeedSpec};
 pub use source::{WebSocket, WsSource};
 

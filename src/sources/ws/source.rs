@@ -233,7 +233,7 @@ fn check_websocket(src: &WsSource, cx: &CheckSource<'_>, diag: &mut Diagnostics)
             .exchange
             .endpoint(&src.channel, std::slice::from_ref(&src.market));
         if let Err(e) = endpoint.with_base(url) {
-            diag.error(&format!("{path}.url"), e, None);
+            diag.error(&format!("{path}.url"), e.to_string(), None);
             ok = false;
         }
     }
@@ -241,7 +241,7 @@ fn check_websocket(src: &WsSource, cx: &CheckSource<'_>, diag: &mut Diagnostics)
         if let Err(e) = super::tls::load_certs(ca) {
             diag.error(
                 &format!("{path}.tls.ca_file"),
-                e,
+                e.to_string(),
                 Some("name a PEM file of CA certificates; relative paths resolve against the current directory".into()),
             );
             ok = false;

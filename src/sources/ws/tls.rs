@@ -1,46 +1,84 @@
 //! TLS for `wss://`: rustls with the `ring` provider, verifying certificates against Mozilla's roots
 //! (`webpki-roots`) or, with `tls: {ca_file: …}`, against the CAs in that PEM file only.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
+/// Why a TLS set-up failed; each says what is wrong with which file.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The CA file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The CA file is not PEM.
+    #[error("{} is not a PEM certificate file: {source}", path.display())]
+    NotPem {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The CA file has no certificate.
+    #[error("{} holds no certificate (expected -----BEGIN CERTIFICATE----- blocks)", .0.display())]
+    Empty(PathBuf),
+    /// A certificate of the CA file cannot serve as a root.
+    #[error("{}: not a usable CA certificate: {source}", path.display())]
+    NotCa {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rustls::Error,
+    },
+    /// rustls refused the protocol versions.
+    #[error("TLS set-up: {0}")]
+    Setup(rustls::Error),
+}
+
 /// Reads every certificate of a PEM file; an error says what is wrong with the file.
-pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .map_err(|source| TlsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?
         .collect();
-    let certs =
-        certs.map_err(|e| format!("{} is not a PEM certificate file: {e}", path.display()))?;
+    let certs = certs.map_err(|source| TlsError::NotPem {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if certs.is_empty() {
-        return Err(format!(
-            "{} holds no certificate (expected -----BEGIN CERTIFICATE----- blocks)",
-            path.display()
-        ));
+        return Err(TlsError::Empty(path.to_path_buf()));
     }
     Ok(certs)
 }
 
 /// A client config trusting the built-in roots, or only the CAs of `ca_file`.
-pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsError> {
     let mut roots = RootCertStore::empty();
     match ca_file {
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         Some(p) => {
             for c in load_certs(p)? {
-                roots
-                    .add(c)
-                    .map_err(|e| format!("{}: not a usable CA certificate: {e}", p.display()))?;
+                roots.add(c).map_err(|source| TlsError::NotCa {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
             }
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS set-up: {e}"))?
+        .map_err(TlsError::Setup)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
