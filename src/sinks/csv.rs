@@ -3,50 +3,25 @@
 
 use std::io::{self, Write};
 
-use std::path::PathBuf;
+use std::path::Path;
 
-use serde_yaml::Value;
-
-use super::{open_file, path_payload, Out};
+use super::{open_file, Out, PathKind};
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
-use crate::config::Reader;
-use crate::plugin::{OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
+use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
 
 /// The `CSV` sink kind: `{CSV: out/rows.csv}`, a file with a header row.
-pub struct Csv;
+pub const CSV: PathKind = PathKind {
+    names: &["CSV"],
+    open: open_csv,
+};
 
-impl SinkKind for Csv {
-    fn names(&self) -> &'static [&'static str] {
-        &["CSV"]
-    }
-
-    fn parse(
-        &self,
-        r: &mut Reader<'_>,
-        _tag: &str,
-        payload: &Value,
-        path: &str,
-    ) -> Option<Box<dyn SinkOutput>> {
-        Some(Box::new(CsvFile(path_payload(r, payload, path)?)))
-    }
-}
-
-/// A CSV file output.
-#[derive(Debug)]
-pub struct CsvFile(pub PathBuf);
-
-impl SinkOutput for CsvFile {
-    fn target(&self) -> String {
-        self.0.display().to_string()
-    }
-
-    fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
-        let err = |e: io::Error| SinkError::new(self.target(), e);
-        let w = CsvWriter::new(open_file(&self.0).map_err(err)?, cx.columns, cx.with_status)
-            .map_err(err)?;
-        Ok(Some(Box::new(w)))
-    }
+fn open_csv(path: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
+    let err = |e: io::Error| SinkError::new(path.display().to_string(), e);
+    let out = open_file(path).map_err(err)?;
+    Ok(Box::new(
+        CsvWriter::new(out, cx.columns, cx.with_status).map_err(err)?,
+    ))
 }
 
 /// Writes a header, then comma-separated rows.

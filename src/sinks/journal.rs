@@ -6,61 +6,35 @@
 //! epoch), so a reader in another process can measure how long the row took to reach it. A status row is
 //! a record of kind `Status` with the status's own values.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde_yaml::Value;
-
-use super::path_payload;
+use super::PathKind;
 use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
 use crate::base::time::wall_ns;
 use crate::base::{RunError, SinkError};
-use crate::config::Reader;
 use crate::journal::{JournalError, Meta, SyncPolicy, Writer};
-use crate::plugin::{OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
+use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
 
 /// The `Journal` sink kind: `{Journal: out/rows}`, a journal directory a bot tails.
-pub struct Journal;
+pub const JOURNAL: PathKind = PathKind {
+    names: &["Journal"],
+    open: open_journal,
+};
 
-impl SinkKind for Journal {
-    fn names(&self) -> &'static [&'static str] {
-        &["Journal"]
+fn open_journal(dir: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
+    if cx.columns.len() > MAX_FIELDS {
+        return Err(RunError::Input(format!(
+            "sink '{}' has {} columns; a Journal output holds at most {} (one record per row): split the columns over two sinks",
+            cx.label,
+            cx.columns.len(),
+            MAX_FIELDS
+        )));
     }
-
-    fn parse(
-        &self,
-        r: &mut Reader<'_>,
-        _tag: &str,
-        payload: &Value,
-        path: &str,
-    ) -> Option<Box<dyn SinkOutput>> {
-        Some(Box::new(JournalDir(path_payload(r, payload, path)?)))
-    }
-}
-
-/// A journal directory output.
-#[derive(Debug)]
-pub struct JournalDir(pub PathBuf);
-
-impl SinkOutput for JournalDir {
-    fn target(&self) -> String {
-        self.0.display().to_string()
-    }
-
-    fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
-        if cx.columns.len() > MAX_FIELDS {
-            return Err(RunError::Input(format!(
-                "sink '{}' has {} columns; a Journal output holds at most {} (one record per row): split the columns over two sinks",
-                cx.label,
-                cx.columns.len(),
-                MAX_FIELDS
-            )));
-        }
-        let mut meta = (cx.meta)();
-        meta.tubes[cx.id as usize].fields = cx.columns.iter().map(|c| c.to_string()).collect();
-        let w = JournalWriter::create(&self.0, meta, cx.id)
-            .map_err(|e| SinkError::new(self.target(), e))?;
-        Ok(Some(Box::new(w)))
-    }
+    let mut meta = (cx.meta)();
+    meta.tubes[cx.id as usize].fields = cx.columns.iter().map(|c| c.to_string()).collect();
+    let w = JournalWriter::create(dir, meta, cx.id)
+        .map_err(|e| SinkError::new(dir.display().to_string(), e))?;
+    Ok(Box::new(w))
 }
 
 /// Appends rows to a journal.

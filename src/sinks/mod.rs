@@ -15,21 +15,64 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
+use crate::base::RunError;
 use crate::config::Reader;
-use crate::plugin::SinkKind;
+use crate::plugin::{OpenSink, RowWriter, SinkKind, SinkOutput};
 
 /// Every sink kind a config may name (`datasink: Tag` or `{Tag: ...}`), in the order errors list them.
 pub static KINDS: &[&dyn SinkKind] = &[
     &stdout::Stdout,
-    &csv::Csv,
-    &ndjson::Ndjson,
-    &journal::Journal,
+    &csv::CSV,
+    &ndjson::NDJSON,
+    &journal::JOURNAL,
     &discard::Discard,
 ];
 
-/// The payload of an output written to a path: `{CSV: out/rows.csv}`.
-fn path_payload(r: &mut Reader<'_>, payload: &Value, path: &str) -> Option<PathBuf> {
-    r.string(payload, path).map(PathBuf::from)
+/// A sink kind whose payload is a path (`{CSV: out/rows.csv}`): its names, and how it opens a writer
+/// at that path.
+pub struct PathKind {
+    names: &'static [&'static str],
+    open: OpenAt,
+}
+
+/// Opens a writer at a path for a sink.
+type OpenAt = fn(&Path, &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError>;
+
+impl SinkKind for PathKind {
+    fn names(&self) -> &'static [&'static str] {
+        self.names
+    }
+
+    fn parse(
+        &self,
+        r: &mut Reader<'_>,
+        _tag: &str,
+        payload: &Value,
+        path: &str,
+    ) -> Option<Box<dyn SinkOutput>> {
+        let at = PathBuf::from(r.string(payload, path)?);
+        Some(Box::new(PathOutput {
+            path: at,
+            open: self.open,
+        }))
+    }
+}
+
+/// An output written to a path.
+#[derive(Debug)]
+struct PathOutput {
+    path: PathBuf,
+    open: OpenAt,
+}
+
+impl SinkOutput for PathOutput {
+    fn target(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
+        (self.open)(&self.path, cx).map(Some)
+    }
 }
 
 type Out = BufWriter<Box<dyn Write + Send>>;

@@ -2,52 +2,22 @@
 
 use std::io::Write;
 
-use std::path::PathBuf;
+use std::path::Path;
 
-use serde_yaml::Value;
-
-use super::{open_file, path_payload, Out};
+use super::{open_file, Out, PathKind};
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
-use crate::config::Reader;
-use crate::plugin::{OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
+use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
 
 /// The `NDJSON` sink kind (also spelt `JSON`): `{NDJSON: out/rows.json}`, one JSON object per row.
-pub struct Ndjson;
+pub const NDJSON: PathKind = PathKind {
+    names: &["JSON", "NDJSON"],
+    open: open_ndjson,
+};
 
-impl SinkKind for Ndjson {
-    fn names(&self) -> &'static [&'static str] {
-        &["JSON", "NDJSON"]
-    }
-
-    fn parse(
-        &self,
-        r: &mut Reader<'_>,
-        _tag: &str,
-        payload: &Value,
-        path: &str,
-    ) -> Option<Box<dyn SinkOutput>> {
-        Some(Box::new(NdjsonFile(path_payload(r, payload, path)?)))
-    }
-}
-
-/// An NDJSON file output.
-#[derive(Debug)]
-pub struct NdjsonFile(pub PathBuf);
-
-impl SinkOutput for NdjsonFile {
-    fn target(&self) -> String {
-        self.0.display().to_string()
-    }
-
-    fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
-        let out = open_file(&self.0).map_err(|e| SinkError::new(self.target(), e))?;
-        Ok(Some(Box::new(NdjsonWriter::new(
-            out,
-            cx.columns,
-            cx.with_status,
-        ))))
-    }
+fn open_ndjson(path: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
+    let out = open_file(path).map_err(|e| SinkError::new(path.display().to_string(), e))?;
+    Ok(Box::new(NdjsonWriter::new(out, cx.columns, cx.with_status)))
 }
 
 /// Writes one JSON object per row.

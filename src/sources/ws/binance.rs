@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, Exchange, IdRule, Malformed, Trade};
+use super::exchange::{contains, no_subscribe, number, Endpoint, IdRule, Malformed, Table, Trade};
 
 #[derive(Deserialize)]
 struct Combined<'a> {
@@ -82,48 +82,31 @@ fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
     Ok(())
 }
 
-/// Binance spot (`stream.binance.com`) or USD-M futures (`fstream.binance.com`): one protocol.
-pub struct Binance {
-    futures: bool,
+/// Binance spot (`stream.binance.com`).
+pub const SPOT: Table = Table {
+    tag: "Binance",
+    name: "binance",
+    channels: &["trade", "aggTrade"],
+    ids: IdRule::Contiguous,
+    endpoint: spot_endpoint,
+    subscribe: no_subscribe,
+    parse,
+};
+
+/// Binance USD-M futures (`fstream.binance.com`): the same protocol.
+pub const USDM: Table = Table {
+    tag: "BinanceUsdm",
+    name: "binance-usdm",
+    endpoint: usdm_endpoint,
+    ..SPOT
+};
+
+fn spot_endpoint(channel: &str, markets: &[String]) -> Endpoint {
+    endpoint(false, channel, markets)
 }
 
-/// Binance spot.
-pub const SPOT: Binance = Binance { futures: false };
-/// Binance USD-M futures.
-pub const USDM: Binance = Binance { futures: true };
-
-impl Exchange for Binance {
-    fn tag(&self) -> &'static str {
-        if self.futures {
-            "BinanceUsdm"
-        } else {
-            "Binance"
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        if self.futures {
-            "binance-usdm"
-        } else {
-            "binance"
-        }
-    }
-
-    fn channels(&self) -> &'static [&'static str] {
-        &["trade", "aggTrade"]
-    }
-
-    fn endpoint(&self, channel: &str, markets: &[String]) -> Endpoint {
-        endpoint(self.futures, channel, markets)
-    }
-
-    fn ids(&self) -> IdRule {
-        IdRule::Contiguous
-    }
-
-    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
-        parse(text, out)
-    }
+fn usdm_endpoint(channel: &str, markets: &[String]) -> Endpoint {
+    endpoint(true, channel, markets)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, Exchange, IdRule, Malformed, Trade};
+use super::exchange::{contains, number, Endpoint, IdRule, Malformed, Table, Trade};
 
 #[derive(Deserialize)]
 struct Message<'a> {
@@ -37,7 +37,7 @@ struct Data<'a> {
 
 const PREFIX: &str = "live_trades_";
 
-fn endpoint() -> Endpoint {
+fn endpoint(_channel: &str, _markets: &[String]) -> Endpoint {
     Endpoint {
         tls: true,
         host: "ws.bitstamp.net".into(),
@@ -46,7 +46,7 @@ fn endpoint() -> Endpoint {
     }
 }
 
-fn subscribe(markets: &[String]) -> Vec<String> {
+fn subscribe(_channel: &str, markets: &[String]) -> Vec<String> {
     markets
         .iter()
         .map(|m| {
@@ -95,42 +95,20 @@ fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
 }
 
 /// Bitstamp WebSocket v2 (`ws.bitstamp.net`).
-pub struct Bitstamp;
-
-impl Exchange for Bitstamp {
-    fn tag(&self) -> &'static str {
-        "Bitstamp"
-    }
-
-    fn name(&self) -> &'static str {
-        "bitstamp"
-    }
-
-    fn channels(&self) -> &'static [&'static str] {
-        &["live_trades"]
-    }
-
-    fn endpoint(&self, _channel: &str, _markets: &[String]) -> Endpoint {
-        endpoint()
-    }
-
-    fn subscribe(&self, _channel: &str, markets: &[String]) -> Vec<String> {
-        subscribe(markets)
-    }
-
-    fn ids(&self) -> IdRule {
-        IdRule::Increasing
-    }
-
-    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
-        parse(text, out)
-    }
-}
+pub const BITSTAMP: Table = Table {
+    tag: "Bitstamp",
+    name: "bitstamp",
+    channels: &["live_trades"],
+    ids: IdRule::Increasing,
+    endpoint,
+    subscribe,
+    parse,
+};
 
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{check_fixture, line_count, lines_with, raw_field, Expect};
-    use super::Bitstamp;
+    use super::BITSTAMP;
 
     fn expect(line: &str) -> Vec<Expect> {
         if raw_field(line, "event").as_deref() != Some("trade") {
@@ -150,7 +128,7 @@ mod tests {
     #[test]
     fn live_trades_among_order_book_data_and_acknowledgements() {
         let path = "testdata/ws/bitstamp_v2_2022-01-05.ndjson";
-        let n = check_fixture(&Bitstamp, path, expect);
+        let n = check_fixture(&BITSTAMP, path, expect);
         let trades = lines_with(path, "\"event\":\"trade\"");
         assert!(trades > 0);
         assert_eq!(n.trades, trades);

@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, Exchange, IdRule, Malformed, Trade};
+use super::exchange::{contains, number, Endpoint, IdRule, Malformed, Table, Trade};
 
 #[derive(Deserialize)]
 struct Match<'a> {
@@ -29,7 +29,7 @@ struct Match<'a> {
     time: &'a str,
 }
 
-fn endpoint() -> Endpoint {
+fn endpoint(_channel: &str, _markets: &[String]) -> Endpoint {
     Endpoint {
         tls: true,
         host: "ws-feed.exchange.coinbase.com".into(),
@@ -73,42 +73,20 @@ fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
 }
 
 /// Coinbase Exchange (`ws-feed.exchange.coinbase.com`).
-pub struct Coinbase;
-
-impl Exchange for Coinbase {
-    fn tag(&self) -> &'static str {
-        "Coinbase"
-    }
-
-    fn name(&self) -> &'static str {
-        "coinbase"
-    }
-
-    fn channels(&self) -> &'static [&'static str] {
-        &["matches"]
-    }
-
-    fn endpoint(&self, _channel: &str, _markets: &[String]) -> Endpoint {
-        endpoint()
-    }
-
-    fn subscribe(&self, channel: &str, markets: &[String]) -> Vec<String> {
-        subscribe(channel, markets)
-    }
-
-    fn ids(&self) -> IdRule {
-        IdRule::Contiguous
-    }
-
-    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
-        parse(text, out)
-    }
-}
+pub const COINBASE: Table = Table {
+    tag: "Coinbase",
+    name: "coinbase",
+    channels: &["matches"],
+    ids: IdRule::Contiguous,
+    endpoint,
+    subscribe,
+    parse,
+};
 
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{check_fixture, line_count, lines_with, raw_field, Expect};
-    use super::Coinbase;
+    use super::COINBASE;
 
     fn expect(line: &str) -> Vec<Expect> {
         if raw_field(line, "type").as_deref() != Some("match") {
@@ -132,7 +110,7 @@ mod tests {
     #[test]
     fn matches_among_level2_ticker_and_last_match() {
         let path = "testdata/ws/coinbase_exchange_2021-04-17.ndjson";
-        let n = check_fixture(&Coinbase, path, expect);
+        let n = check_fixture(&COINBASE, path, expect);
         let trades = lines_with(path, "\"type\":\"match\"");
         assert!(trades > 0);
         assert_eq!(n.trades, trades);

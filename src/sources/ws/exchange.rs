@@ -24,6 +24,64 @@ pub trait Exchange: Sync {
     fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed>;
 }
 
+/// An exchange described as a table: its names, channels, id rule and the functions of its module.
+/// Every shipped exchange is one (`pub const COINBASE: Table = Table { … }` at the end of its module);
+/// an exchange that needs state of its own implements [`Exchange`] directly.
+pub struct Table {
+    /// See [`Exchange::tag`].
+    pub tag: &'static str,
+    /// See [`Exchange::name`].
+    pub name: &'static str,
+    /// See [`Exchange::channels`].
+    pub channels: &'static [&'static str],
+    /// See [`Exchange::ids`].
+    pub ids: IdRule,
+    /// See [`Exchange::endpoint`].
+    pub endpoint: fn(channel: &str, markets: &[String]) -> Endpoint,
+    /// See [`Exchange::subscribe`] ([`no_subscribe`] when the endpoint's URL names the markets).
+    pub subscribe: fn(channel: &str, markets: &[String]) -> Vec<String>,
+    /// See [`Exchange::parse`].
+    pub parse: Parser,
+}
+
+/// An exchange's message parser: calls `out` for every trade of one text message.
+pub type Parser = fn(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed>;
+
+/// For exchanges whose endpoint URL already names the markets: nothing to send.
+pub fn no_subscribe(_channel: &str, _markets: &[String]) -> Vec<String> {
+    Vec::new()
+}
+
+impl Exchange for Table {
+    fn tag(&self) -> &'static str {
+        self.tag
+    }
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn channels(&self) -> &'static [&'static str] {
+        self.channels
+    }
+
+    fn endpoint(&self, channel: &str, markets: &[String]) -> Endpoint {
+        (self.endpoint)(channel, markets)
+    }
+
+    fn subscribe(&self, channel: &str, markets: &[String]) -> Vec<String> {
+        (self.subscribe)(channel, markets)
+    }
+
+    fn ids(&self) -> IdRule {
+        self.ids
+    }
+
+    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+        (self.parse)(text, out)
+    }
+}
+
 impl std::fmt::Debug for dyn Exchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.tag())

@@ -14,7 +14,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, Exchange, IdRule, Malformed, Trade};
+use super::exchange::{contains, number, Endpoint, IdRule, Malformed, Table, Trade};
 
 #[derive(Deserialize)]
 struct Message<'a> {
@@ -28,7 +28,7 @@ struct Message<'a> {
     side: &'a str,
 }
 
-fn endpoint() -> Endpoint {
+fn endpoint(_channel: &str, _markets: &[String]) -> Endpoint {
     Endpoint {
         tls: true,
         host: "api.gemini.com".into(),
@@ -37,7 +37,7 @@ fn endpoint() -> Endpoint {
     }
 }
 
-fn subscribe(markets: &[String]) -> Vec<String> {
+fn subscribe(_channel: &str, markets: &[String]) -> Vec<String> {
     let symbols: Vec<String> = markets.iter().map(|m| format!("\"{m}\"")).collect();
     vec![format!(
         "{{\"type\":\"subscribe\",\"subscriptions\":[{{\"name\":\"l2\",\"symbols\":[{}]}}]}}",
@@ -71,42 +71,20 @@ fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
 }
 
 /// Gemini market data v2 (`api.gemini.com/v2/marketdata`).
-pub struct Gemini;
-
-impl Exchange for Gemini {
-    fn tag(&self) -> &'static str {
-        "Gemini"
-    }
-
-    fn name(&self) -> &'static str {
-        "gemini"
-    }
-
-    fn channels(&self) -> &'static [&'static str] {
-        &["l2"]
-    }
-
-    fn endpoint(&self, _channel: &str, _markets: &[String]) -> Endpoint {
-        endpoint()
-    }
-
-    fn subscribe(&self, _channel: &str, markets: &[String]) -> Vec<String> {
-        subscribe(markets)
-    }
-
-    fn ids(&self) -> IdRule {
-        IdRule::Increasing
-    }
-
-    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
-        parse(text, out)
-    }
-}
+pub const GEMINI: Table = Table {
+    tag: "Gemini",
+    name: "gemini",
+    channels: &["l2"],
+    ids: IdRule::Increasing,
+    endpoint,
+    subscribe,
+    parse,
+};
 
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{check_fixture, line_count, lines_starting, raw_field, Expect};
-    use super::Gemini;
+    use super::GEMINI;
 
     fn expect(line: &str) -> Vec<Expect> {
         if !line.starts_with("{\"type\":\"trade\"") {
@@ -126,7 +104,7 @@ mod tests {
     #[test]
     fn standalone_trades_not_the_snapshot_history_inside_l2_updates() {
         let path = "testdata/ws/gemini_v2_marketdata_2021-06-24.ndjson";
-        let n = check_fixture(&Gemini, path, expect);
+        let n = check_fixture(&GEMINI, path, expect);
         let trades = lines_starting(path, "{\"type\":\"trade\"");
         assert!(trades > 0);
         assert_eq!(n.trades, trades);

@@ -16,7 +16,7 @@ use std::fmt;
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::exchange::{contains, number, Endpoint, Exchange, IdRule, Malformed, Trade};
+use super::exchange::{contains, number, Endpoint, IdRule, Malformed, Table, Trade};
 
 /// The first four strings of a trade array; the rest is ignored.
 struct Row<'a>([&'a str; 4]);
@@ -47,7 +47,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Row<'a> {
 #[derive(Deserialize)]
 struct Message<'a>(IgnoredAny, #[serde(borrow)] Vec<Row<'a>>, &'a str, &'a str);
 
-fn endpoint() -> Endpoint {
+fn endpoint(_channel: &str, _markets: &[String]) -> Endpoint {
     Endpoint {
         tls: true,
         host: "ws.kraken.com".into(),
@@ -56,7 +56,7 @@ fn endpoint() -> Endpoint {
     }
 }
 
-fn subscribe(markets: &[String]) -> Vec<String> {
+fn subscribe(_channel: &str, markets: &[String]) -> Vec<String> {
     let pairs: Vec<String> = markets.iter().map(|m| format!("\"{m}\"")).collect();
     vec![format!(
         "{{\"event\":\"subscribe\",\"pair\":[{}],\"subscription\":{{\"name\":\"trade\"}}}}",
@@ -107,42 +107,20 @@ fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
 }
 
 /// Kraken WebSocket v1 (`ws.kraken.com`).
-pub struct Kraken;
-
-impl Exchange for Kraken {
-    fn tag(&self) -> &'static str {
-        "Kraken"
-    }
-
-    fn name(&self) -> &'static str {
-        "kraken"
-    }
-
-    fn channels(&self) -> &'static [&'static str] {
-        &["trade"]
-    }
-
-    fn endpoint(&self, _channel: &str, _markets: &[String]) -> Endpoint {
-        endpoint()
-    }
-
-    fn subscribe(&self, _channel: &str, markets: &[String]) -> Vec<String> {
-        subscribe(markets)
-    }
-
-    fn ids(&self) -> IdRule {
-        IdRule::None
-    }
-
-    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
-        parse(text, out)
-    }
-}
+pub const KRAKEN: Table = Table {
+    tag: "Kraken",
+    name: "kraken",
+    channels: &["trade"],
+    ids: IdRule::None,
+    endpoint,
+    subscribe,
+    parse,
+};
 
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{check_fixture, line_count, Expect};
-    use super::Kraken;
+    use super::KRAKEN;
 
     /// Splits `[id,[[...],[...]],"trade","PAIR"]` by hand.
     fn expect(line: &str) -> Vec<Expect> {
@@ -183,7 +161,7 @@ mod tests {
     #[test]
     fn trade_arrays_among_heartbeats_and_status() {
         let path = "testdata/ws/kraken_v1_trade_2021-04-17.ndjson";
-        let n = check_fixture(&Kraken, path, expect);
+        let n = check_fixture(&KRAKEN, path, expect);
         let (trades, frames) = trade_frames(path);
         assert!(trades > 0);
         assert_eq!(n.trades, trades);

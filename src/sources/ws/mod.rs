@@ -3,9 +3,9 @@
 //! One I/O thread ([`FeedLoop`]) runs a `mio` event loop over every connection of the graph, with
 //! `tungstenite` on non-blocking sockets and `rustls` for `wss://`. Generators on the same exchange,
 //! channel and endpoint share one connection, so their trades reach the engine in the exchange's own
-//! order. Each exchange is one module that describes itself through the [`Exchange`] trait (endpoint,
-//! subscribe messages, trade-id rule, parser, tested on real captured messages) and one line of
-//! [`EXCHANGES`].
+//! order. Each exchange is one module that describes itself with a [`Table`] implementing the
+//! [`Exchange`] trait (endpoint, subscribe messages, trade-id rule, parser, tested on real captured
+//! messages) and one line of [`EXCHANGES`].
 
 mod binance;
 mod bitstamp;
@@ -22,7 +22,9 @@ mod source;
 
 pub mod tls;
 
-pub use exchange::{contains, Endpoint, Exchange, IdRule, Malformed, Trade, UrlError};
+pub use exchange::{
+    contains, no_subscribe, Endpoint, Exchange, IdRule, Malformed, Table, Trade, UrlError,
+};
 pub use feed::{FeedLoop, FeedSpec};
 pub use source::{WebSocket, WsSource};
 
@@ -30,8 +32,8 @@ pub use source::{WebSocket, WsSource};
 pub static EXCHANGES: &[&dyn Exchange] = &[
     &binance::SPOT,
     &binance::USDM,
-    &coinbase::Coinbase,
-    &kraken::Kraken,
-    &bitstamp::Bitstamp,
-    &gemini::Gemini,
+    &coinbase::COINBASE,
+    &kraken::KRAKEN,
+    &bitstamp::BITSTAMP,
+    &gemini::GEMINI,
 ];
