@@ -54,3 +54,94 @@ fn sink(r: &mut Reader<'_>, kinds: &Kinds, d: &PluginDecl) -> Option<Box<dyn Sin
     let (tag, payload, path) = r.tagged(&d.value, &d.path, &names, "datasink")?;
     kinds.sink(tag)?.parse(r, tag, payload, &path)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::parse_str;
+
+    const BASE: &str = "pipeline_type: Stream
+tubes:
+- Generator: {label: a, datasource: {Synthetic: {rate: 10}}, to_label: s}
+- Sink: {label: s, datasink: [Discard, {CSV: out.csv}], fields: {a: [price]}}
+";
+
+    /// Resolves `text`; returns what resolved and every diagnostic (path, message, help).
+    fn resolved(text: &str) -> (Config, Plugins, Vec<(String, String, String)>) {
+        let (mut config, mut diag) = parse_str(text, Path::new("t.yaml")).unwrap();
+        let plugins = resolve(&mut config, &crate::api::KINDS, &mut diag);
+        let errors = diag
+            .into_errors()
+            .0
+            .into_iter()
+            .map(|d| (d.path, d.message, d.help.unwrap_or_default()))
+            .collect();
+        (config, plugins, errors)
+    }
+
+    #[test]
+    fn every_source_and_sink_output_resolves_to_its_kind() {
+        let (config, plugins, errors) = resolved(BASE);
+        assert!(errors.is_empty(), "{errors:?}");
+        let (src, path) = plugins.sources[0].as_ref().expect("a source");
+        assert_eq!(src.describe(), "Synthetic 10 /s");
+        assert_eq!(path, "tubes[0].Generator.datasource.Synthetic");
+        let outputs = plugins.sinks[1].as_ref().expect("the outputs");
+        let targets: Vec<String> = outputs.iter().map(|o| o.target()).collect();
+        assert_eq!(targets, ["nowhere", "out.csv"]);
+        assert!(matches!(config.tubes[0].kind, TubeKind::Generator(_)));
+    }
+
+    #[test]
+    fn an_unknown_source_tag_names_the_closest_kind_and_leaves_a_placeholder() {
+        let (config, plugins, errors) = resolved(&BASE.replace("Synthetic:", "Synthetc:"));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let (path, message, help) = &errors[0];
+        assert_eq!(path, "tubes[0].Generator.datasource.Synthetc");
+        assert!(message.contains("'Synthetc'"), "{message}");
+        assert!(help.contains("did you mean 'Synthetic'?"), "{help}");
+        assert!(plugins.sources[0].is_none());
+        // The label stays, so edges to and from it still resolve.
+        assert!(matches!(
+            config.tubes[0].kind,
+            TubeKind::Invalid("Generator")
+        ));
+        assert_eq!(config.tubes[0].label, "a");
+    }
+
+    #[test]
+    fn every_bad_sink_output_is_reported_and_the_sink_becomes_a_placeholder() {
+        let text = BASE.replace("[Discard, {CSV: out.csv}]", "[Dicard, {CSV: [x]}]");
+        let (config, plugins, errors) = resolved(&text);
+        let paths: Vec<&str> = errors.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["tubes[1].Sink.datasink[0]", "tubes[1].Sink.datasink[1].CSV"],
+            "{errors:?}"
+        );
+        assert!(
+            errors[0].2.contains("did you mean 'Discard'?"),
+            "{errors:?}"
+        );
+        assert!(plugins.sinks[1].is_none());
+        assert!(matches!(config.tubes[1].kind, TubeKind::Invalid("Sink")));
+    }
+
+    #[test]
+    fn a_kind_reads_its_own_payload_with_every_problem_located() {
+        let text = BASE.replace("{rate: 10}", "{rate: 0, sede: 3}");
+        let (_, plugins, errors) = resolved(&text);
+        let paths: Vec<&str> = errors.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "tubes[0].Generator.datasource.Synthetic.rate",
+                "tubes[0].Generator.datasource.Synthetic.sede"
+            ],
+            "{errors:?}"
+        );
+        assert!(plugins.sources[0].is_none());
+    }
+}
