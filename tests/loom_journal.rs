@@ -1,6 +1,6 @@
 //! Model check of the journal's commit protocol: a reader racing the writer sees an empty slot or the
-//! whole record, never half of one. Loom also reports the body read as a data race if the marker's
-//! Release/Acquire pair is weakened.
+//! whole record, never half of one. Weakening the marker's Release store to Relaxed makes loom find a
+//! reader that saw the marker but not the body (the checksum then calls the record torn).
 //! Run with: RUSTFLAGS="--cfg loom" cargo test --release --test loom_journal
 #![cfg(loom)]
 
