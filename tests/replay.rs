@@ -41,6 +41,23 @@ fn record_and_replay(config: &Path, out: &Path, journal: &Path, extra: &[&str]) 
     let (code, _, err) = tubes(&["replay", s(journal)]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("0 skipped"), "{err}");
+    // Every datapoint of the replay is a record of the journal (its ticks included): none is made anew.
+    let number_before = |word: &str| -> u64 {
+        let at = err
+            .find(word)
+            .unwrap_or_else(|| panic!("'{word}' in {err}"));
+        err[..at]
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        number_before(" datapoints in"),
+        number_before(" records from"),
+        "{err}"
+    );
     let replayed = std::fs::read(out).unwrap();
     assert!(
         recorded == replayed,

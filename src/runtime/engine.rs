@@ -226,7 +226,9 @@ impl Engine {
                 progress: prog,
             });
         }
-        e.sequencer(&mut w, seq_inlets, ticks(g), replaying);
+        // A journal holds the ticks it recorded: a replay makes none of its own.
+        let ticks = if replaying { Vec::new() } else { ticks(g) };
+        e.sequencer(&mut w, seq_inlets, ticks, replaying);
         for (s, (core, stage)) in stages.into_iter().enumerate() {
             let ctx = e.ctx(&w.wakes[s + 1]);
             e.threads.push(Thread {
