@@ -283,3 +283,38 @@ fn a_cycle_is_reported_at_the_edge_that_closes_it() {
     assert_eq!(e.path, "tubes[3].Through.to_label[1]");
     assert_eq!(e.line, line_of(&text, "- btc_vol_sum"), "{e}");
 }
+
+#[test]
+fn a_second_typo_of_a_name_a_misspelt_field_would_make_is_still_reported() {
+    // `Volumen` would make `sum_Volumen` (intended: `sum_Volume`); the sink's `sum_Volme` is neither.
+    let text = BASE
+        .replacen("{SUM: {field: Volume}}", "{SUM: {field: Volumen}}", 1)
+        .replacen("btc_vol_sum: [sum_Volume]", "btc_vol_sum: [sum_Volme]", 1);
+    let d = diagnostics(&text);
+    let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "field 'Volumen' is not provided by 'btc'",
+            "field 'sum_Volme' is not provided by 'btc_vol_sum'"
+        ],
+        "{d:#?}"
+    );
+}
+
+#[test]
+fn the_plugins_of_a_tube_without_a_label_or_fields_are_still_read() {
+    // A Generator without a label is dropped, a Sink without fields is a placeholder: the mistakes in
+    // their datasource and datasink are reported all the same.
+    let text = BASE
+        .replacen(
+            "    label: eth\n    datasource: {CSV: testdata/binance_ETHUSDT_1m.csv}",
+            "    datasource: {CVS: testdata/binance_ETHUSDT_1m.csv}",
+            1,
+        )
+        .replacen("    datasink: {CSV: out.csv}\n    fields:\n      btc_vol_sum: [sum_Volume]\n      eth_counter: [count]\n", "    datasink: {CSV: [out.csv]}\n", 1);
+    let d = diagnostics(&text);
+    let has = |m: &str| d.iter().any(|x| x.to_string().contains(m));
+    assert!(has("unknown datasource 'CVS'"), "{d:#?}");
+    assert!(has("tubes[4].Sink.datasink.CSV"), "{d:#?}");
+}

@@ -77,6 +77,43 @@ def long_functions(path, code):
     return found
 
 
+ITEM = re.compile(r"^pub(\([^)]*\))?\s+(struct|enum|fn|trait|type|const|static|mod)\s+(\w+)", re.M)
+SUPER = re.compile(r"\bsuper::(\{[^}]*\}|\w+)")
+
+
+def sibling_cycles(files, root):
+    """Pairs of sibling files (not mod.rs) that import each other: by `super::file::…`, or by a name
+    that one of them defines and `mod.rs` re-exports (`super::Name`)."""
+    by_dir = {}
+    for p in files:
+        d, n = os.path.split(p)
+        if n != "mod.rs":
+            by_dir.setdefault(d, {})[n[:-3]] = p
+    problems = []
+    for d, sibs in sorted(by_dir.items()):
+        defines = {stem: set(m.group(3) for m in ITEM.finditer(files[p])) for stem, p in sibs.items()}
+        deps = {}
+        for stem, p in sibs.items():
+            names = set()
+            for m in SUPER.finditer(files[p]):
+                g = m.group(1)
+                names.update(re.findall(r"(?:^|[{,])\s*(\w+)", g) if g.startswith("{") else [g])
+            out = set()
+            for n in names:
+                if n in sibs:
+                    if n != stem:
+                        out.add(n)
+                    continue
+                out.update(o for o, items in defines.items() if o != stem and n in items)
+            deps[stem] = out
+        for a in sorted(deps):
+            for b in sorted(deps[a]):
+                if a < b and a in deps.get(b, ()):
+                    rel = os.path.relpath(d, root)
+                    problems.append(f"src/{rel}/{a}.rs and src/{rel}/{b}.rs import each other")
+    return problems
+
+
 def main(root):
     problems = []
     files = {}
@@ -103,20 +140,7 @@ def main(root):
             if RANK[dep] >= RANK[top]:
                 how = "shares a layer with" if RANK[dep] == RANK[top] else "sits below"
                 problems.append(f"{p}: '{top}' imports '{dep}', but '{top}' {how} '{dep}'")
-    # Files of one module that import each other (through super:: or crate::<top>::).
-    deps = {}
-    for p, code in files.items():
-        rel = os.path.relpath(p, root)
-        parent = os.path.dirname(rel)
-        me = os.path.splitext(os.path.basename(rel))[0]
-        out = set()
-        for m in re.finditer(r"\bsuper::(\w+)", code):
-            out.add(os.path.join(os.path.dirname(parent), m.group(1)) if me == "mod" else os.path.join(parent, m.group(1)))
-        deps[os.path.join(parent, me) if me != "mod" else parent] = out
-    for a, outs in sorted(deps.items()):
-        for b in sorted(outs):
-            if b in deps and a in deps[b] and a < b:
-                problems.append(f"src/{a}.rs and src/{b}.rs import each other")
+    problems += sibling_cycles(files, root)
     for pr in problems:
         print(pr)
     if problems:

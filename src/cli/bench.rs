@@ -11,17 +11,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-
 use serde_yaml::{Mapping, Value};
 
 use super::mock_process::MockError;
+use super::point::Point;
 use super::{plot, stop_on_signals, ArgError, MockExchange, EXIT_CONFIG, EXIT_RUNTIME};
 use crate::api;
 use crate::config::{Config, ConfigErrors, TubeKind};
 use crate::graph::{self, Graph};
-use crate::metrics::{duration_ns, human, latency_table, Series, SeriesKind};
-use crate::runtime::{Engine, OnProgress, Report, RunError};
+use crate::metrics::{duration_ns, human, latency_table};
+use crate::runtime::{Engine, OnProgress, RunError};
 
 /// The default pipeline: the example's shape on synthetic BTC and ETH trades.
 pub const DEFAULT_CONFIG: &str = "configs/bench_btc_eth.yaml";
@@ -42,51 +41,6 @@ pub enum BenchError {
     /// The mock exchange could not be started.
     #[error(transparent)]
     Mock(#[from] MockError),
-}
-
-/// What one run at one rate measured.
-pub struct Point {
-    /// Target datapoints per second.
-    pub rate: f64,
-    /// The run's report.
-    pub report: Report,
-}
-
-impl Point {
-    /// Datapoints per second actually sent.
-    pub fn achieved(&self) -> f64 {
-        self.sent() as f64 / self.report.wall.as_secs_f64().max(1e-9)
-    }
-
-    /// Datapoints the generators sent (dropped ones included).
-    pub fn sent(&self) -> u64 {
-        self.report.generators.iter().map(|g| g.rows).sum()
-    }
-
-    /// The end-to-end histogram of the sink that recorded the most values.
-    pub fn end_to_end(&self) -> Option<(&Series, &Histogram<u64>)> {
-        self.report
-            .series
-            .iter()
-            .zip(&self.report.latency)
-            .filter(|(s, h)| s.kind == SeriesKind::EndToEnd && !h.is_empty())
-            .max_by_key(|(_, h)| h.len())
-    }
-
-    /// Datapoints dropped under `backpressure: drop_newest` (0 when rings block).
-    pub fn dropped(&self) -> u64 {
-        self.report.drops.iter().map(|(_, n)| n).sum()
-    }
-
-    /// The largest delay between a datapoint's intended and actual send time.
-    pub fn max_lag(&self) -> u64 {
-        self.report
-            .generators
-            .iter()
-            .map(|g| g.max_lag_ns)
-            .max()
-            .unwrap_or(0)
-    }
 }
 
 /// Parses `100k`, `1.5M`, `20000`.
@@ -147,9 +101,10 @@ fn configured(
     feed_url: Option<&str>,
 ) -> Result<(Graph, usize), ConfigErrors> {
     let (mut config, diag) = api::load_config(path)?;
+    let synthetic = set_rate(&mut config, rate);
     let n = match feed_url {
         Some(url) => point_feeds(&mut config, url),
-        None => set_rate(&mut config, rate),
+        None => synthetic,
     };
     Ok((api::check(config, diag)?, n))
 }
@@ -248,6 +203,11 @@ pub fn bench(args: BenchArgs) -> i32 {
             DEFAULT_CONFIG
         })
     });
+    // The config as written must check before the bench edits its rates and endpoints.
+    if let Err(e) = api::load(&path) {
+        eprintln!("{e}");
+        return EXIT_CONFIG;
+    }
     let placeholder = args.feed.then_some("ws://127.0.0.1:1");
     let (g, sources) = match configured(&path, 1.0, placeholder) {
         Ok(x) => x,

@@ -4,10 +4,12 @@ mod bench;
 mod journal;
 mod mock_process;
 mod plot;
+mod point;
 mod progress;
 
-pub use bench::{parse_rate, run_at, Point};
+pub use bench::{parse_rate, run_at};
 pub use mock_process::MockExchange;
+pub use point::Point;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 use plotters::prelude::*;
 
-use super::bench::Point;
+use super::point::Point;
 use crate::metrics::human;
 
 /// Nines shown on the x axis: x = k means the percentile 1 − 10⁻ᵏ (0 → 0%, 2 → 99%, 4 → 99.99%).

@@ -29,6 +29,18 @@ pub struct Config {
     pub runtime: RuntimeConfig,
     /// Record the sequenced input stream (`journal:`).
     pub journal: Option<JournalDecl>,
+    /// Plug-in entries of tubes dropped or left placeholders while parsing (no label, a sink without
+    /// fields): their kinds still read them when the graph is checked, so their mistakes are reported.
+    pub unchecked: Vec<(PluginRole, PluginDecl)>,
+}
+
+/// What a plug-in entry names: a generator's source or a sink's output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PluginRole {
+    /// `datasource:`.
+    Source,
+    /// One entry of `datasink:`.
+    Sink,
 }
 
 /// `journal: {dir: out/journal, sync: segment, segment_records: 65536}`.

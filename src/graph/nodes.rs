@@ -4,7 +4,7 @@
 use super::edges::Edges;
 use super::model::{Node, NodeKind, Port};
 use super::resolve::Plugins;
-use super::schema::{input_fields, output_name, sink_columns, through, Input};
+use super::schema::{output_name, sink_columns, through, Input};
 use crate::base::datapoint::{TubeId, MAX_FIELDS};
 use crate::config::{Config, Diagnostics, EventDecl, ReducerDecl, TubeDecl, TubeKind};
 use crate::plugin::CheckSource;
@@ -37,7 +37,6 @@ pub(super) fn build(
                 let cx = CheckSource {
                     pipeline: &config.pipeline,
                     path: &path,
-                    file: &config.file,
                 };
                 src.check(&cx, diag).map(|s| (s, NodeKind::Source(src)))
             }
@@ -153,15 +152,9 @@ fn consumer(
         TubeKind::Through(th) => {
             let mut inputs = Vec::new();
             for &s in &edges.data_in[i] {
-                // An input whose schema failed has already been reported; what this tube would emit
-                // from its fields is unknown.
+                // An input whose schema failed has already been reported.
                 let Some(schema) = schemas[s as usize].as_ref() else {
-                    return Err(th
-                        .reducers
-                        .iter()
-                        .filter(|r| !input_fields(r).is_empty())
-                        .map(output_name)
-                        .collect());
+                    return Err(Vec::new());
                 };
                 inputs.push(Input {
                     label: edges.labels[s as usize],

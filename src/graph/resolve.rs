@@ -2,7 +2,7 @@
 //! its payload read by that kind. A tube whose plug-in has errors becomes a placeholder
 //! ([`TubeKind::Invalid`]) that keeps its label, so the rest of the graph is still checked.
 
-use crate::config::{Config, Diagnostics, PluginDecl, Reader, TubeKind};
+use crate::config::{Config, Diagnostics, PluginDecl, PluginRole, Reader, TubeKind};
 use crate::plugin::{Kinds, SinkOutput, Source};
 
 /// What the plug-ins of each tube resolved to, by tube index.
@@ -39,6 +39,13 @@ pub(super) fn resolve(config: &mut Config, kinds: &Kinds, diag: &mut Diagnostics
             _ => {}
         }
     }
+    // Entries of tubes that did not survive parsing: read for their diagnostics only.
+    for (role, d) in &config.unchecked {
+        match role {
+            PluginRole::Source => drop(source(&mut r, kinds, d)),
+            PluginRole::Sink => drop(sink(&mut r, kinds, d)),
+        }
+    }
     out
 }
 
@@ -52,7 +59,7 @@ fn source(r: &mut Reader<'_>, kinds: &Kinds, d: &PluginDecl) -> Option<(Box<dyn 
 fn sink(r: &mut Reader<'_>, kinds: &Kinds, d: &PluginDecl) -> Option<Box<dyn SinkOutput>> {
     let names = kinds.sink_names();
     let (tag, payload, path) = r.tagged(&d.value, &d.path, &names, "datasink")?;
-    kinds.sink(tag)?.parse(r, tag, payload, &path)
+    kinds.sink(tag)?.parse(r, payload, &path)
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ pub(super) fn missing_field(
         help
     } else {
         format!(
-            "{help}\n  note: what depends on it is checked once this is fixed: {}",
+            "{help}\n  note: until this is fixed, the fields that come of it are not checked where they are read: {}",
             dependents.join(", ")
         )
     };
@@ -108,10 +108,42 @@ pub(super) struct Input<'a> {
     pub unsure: &'a [String],
 }
 
-/// Whether `field`, missing from an input, is likely one of its unsure outputs: then the cause upstream
-/// has been reported, and this would only repeat it.
+/// Whether `field`, missing from an input, is one of its unsure outputs: then the cause upstream has
+/// been reported, and this would only repeat it.
 fn follows_from(field: &str, unsure: &[String]) -> bool {
-    closest(field, unsure.iter().map(String::as_str)).is_some()
+    unsure.iter().any(|u| u == field)
+}
+
+/// Reducer `r` with its input field `k` replaced by `with`.
+fn with_field(r: &ReducerDecl, k: usize, with: &str) -> ReducerDecl {
+    let w = with.to_string();
+    match r {
+        ReducerDecl::Vwap { quantity, .. } if k == 0 => ReducerDecl::Vwap {
+            price: w,
+            quantity: quantity.clone(),
+        },
+        ReducerDecl::Vwap { price, .. } => ReducerDecl::Vwap {
+            price: price.clone(),
+            quantity: w,
+        },
+        ReducerDecl::Sum(_) => ReducerDecl::Sum(w),
+        ReducerDecl::First(_) => ReducerDecl::First(w),
+        ReducerDecl::Last(_) => ReducerDecl::Last(w),
+        ReducerDecl::Min(_) => ReducerDecl::Min(w),
+        ReducerDecl::Max(_) => ReducerDecl::Max(w),
+        ReducerDecl::Mean(_) => ReducerDecl::Mean(w),
+        other => other.clone(),
+    }
+}
+
+/// The names reducer `r` emits or would emit while its input field `k`, missing from `schema`, is
+/// misspelt: what it emits now, and what it would emit with the closest field of `schema`.
+fn unsure_outputs(r: &ReducerDecl, k: usize, field: &str, schema: &[String]) -> Vec<String> {
+    let mut out = vec![output_name(r)];
+    if let Some(c) = closest(field, schema.iter().map(String::as_str)) {
+        out.push(output_name(&with_field(r, k, c)));
+    }
+    out
 }
 
 /// The YAML path of input field `k` of reducer `r` at `rpath`.
@@ -171,7 +203,7 @@ pub(super) fn through(
                                 let fp = field_path(rp, r, k);
                                 missing_field(diag, &fp, f, inp.label, inp.schema, dependents);
                             }
-                            unsure.push(output_name(r));
+                            unsure.extend(unsure_outputs(r, k, f, inp.schema));
                             ok = false;
                         }
                     }

@@ -48,14 +48,9 @@ pub trait RowWriter: Send {
 pub trait SinkKind: Sync {
     /// Its tags in `datasink:` (`NDJSON` and `JSON` name one kind).
     fn names(&self) -> &'static [&'static str];
-    /// Reads the payload of `tag` (at YAML path `path`), recording every problem in `r`.
-    fn parse(
-        &self,
-        r: &mut Reader<'_>,
-        tag: &str,
-        payload: &Value,
-        path: &str,
-    ) -> Option<Box<dyn SinkOutput>>;
+    /// Reads the payload (at YAML path `path`), recording every problem in `r`.
+    fn parse(&self, r: &mut Reader<'_>, payload: &Value, path: &str)
+        -> Option<Box<dyn SinkOutput>>;
 }
 
 /// What the engine gives an output when it opens it.
@@ -80,6 +75,12 @@ pub trait SinkOutput: Debug + Send + Sync {
     /// the run.
     fn is_stdout(&self) -> bool {
         false
+    }
+    /// Whether it can take the sink's rows (a Journal output holds at most 12 columns). Called for every
+    /// output of a sink before any is opened, so a refusal leaves no half-made outputs behind.
+    fn accepts(&self, cx: &OpenSink<'_>) -> Result<(), RunError> {
+        let _ = cx;
+        Ok(())
     }
     /// Opens it (creating files, writing headers) before the run; `None` for an output that writes
     /// nothing.

@@ -2,7 +2,6 @@
 
 use std::any::Any;
 use std::fmt::Debug;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,8 +25,6 @@ pub struct CheckSource<'a> {
     pub pipeline: &'a PipelineType,
     /// The YAML path of the payload (`tubes[0].Generator.datasource.CSV`), for diagnostics.
     pub path: &'a str,
-    /// The config file.
-    pub file: &'a Path,
 }
 
 /// Which thread a source runs on.

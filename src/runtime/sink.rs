@@ -49,6 +49,9 @@ impl Sink {
             with_status: feeds.is_some(),
             meta,
         };
+        for o in outputs {
+            o.accepts(&cx)?;
+        }
         let mut writers = Vec::new();
         for o in outputs {
             if let Some(writer) = o.open(&cx)? {

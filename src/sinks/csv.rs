@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use std::path::Path;
 
-use super::{open_file, Out, PathKind};
+use super::{any_rows, open_file, Out, PathKind};
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
@@ -13,6 +13,7 @@ use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
 /// The `CSV` sink kind: `{CSV: out/rows.csv}`, a file with a header row.
 pub const CSV: PathKind = PathKind {
     names: &["CSV"],
+    accepts: any_rows,
     open: open_csv,
 };
 

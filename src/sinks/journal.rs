@@ -18,10 +18,12 @@ use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
 /// The `Journal` sink kind: `{Journal: out/rows}`, a journal directory a bot tails.
 pub const JOURNAL: PathKind = PathKind {
     names: &["Journal"],
+    accepts: one_record_per_row,
     open: open_journal,
 };
 
-fn open_journal(dir: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
+/// A row must fit one record.
+fn one_record_per_row(cx: &OpenSink<'_>) -> Result<(), RunError> {
     if cx.columns.len() > MAX_FIELDS {
         return Err(RunError::Input(format!(
             "sink '{}' has {} columns; a Journal output holds at most {} (one record per row): split the columns over two sinks",
@@ -30,6 +32,10 @@ fn open_journal(dir: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, Run
             MAX_FIELDS
         )));
     }
+    Ok(())
+}
+
+fn open_journal(dir: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
     let mut meta = (cx.meta)();
     meta.tubes[cx.id as usize].fields = cx.columns.iter().map(|c| c.to_string()).collect();
     let w = JournalWriter::create(dir, meta, cx.id)

@@ -32,7 +32,16 @@ pub static KINDS: &[&dyn SinkKind] = &[
 /// at that path.
 pub struct PathKind {
     names: &'static [&'static str],
+    accepts: Accepts,
     open: OpenAt,
+}
+
+/// Whether an output can take a sink's rows (see [`SinkOutput::accepts`]).
+type Accepts = fn(&OpenSink<'_>) -> Result<(), RunError>;
+
+/// For outputs that take any rows.
+fn any_rows(_: &OpenSink<'_>) -> Result<(), RunError> {
+    Ok(())
 }
 
 /// Opens a writer at a path for a sink.
@@ -46,13 +55,13 @@ impl SinkKind for PathKind {
     fn parse(
         &self,
         r: &mut Reader<'_>,
-        _tag: &str,
         payload: &Value,
         path: &str,
     ) -> Option<Box<dyn SinkOutput>> {
         let at = PathBuf::from(r.string(payload, path)?);
         Some(Box::new(PathOutput {
             path: at,
+            accepts: self.accepts,
             open: self.open,
         }))
     }
@@ -62,12 +71,17 @@ impl SinkKind for PathKind {
 #[derive(Debug)]
 struct PathOutput {
     path: PathBuf,
+    accepts: Accepts,
     open: OpenAt,
 }
 
 impl SinkOutput for PathOutput {
     fn target(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn accepts(&self, cx: &OpenSink<'_>) -> Result<(), RunError> {
+        (self.accepts)(cx)
     }
 
     fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {

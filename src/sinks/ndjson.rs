@@ -4,7 +4,7 @@ use std::io::Write;
 
 use std::path::Path;
 
-use super::{open_file, Out, PathKind};
+use super::{any_rows, open_file, Out, PathKind};
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
@@ -12,6 +12,7 @@ use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
 /// The `NDJSON` sink kind (also spelt `JSON`): `{NDJSON: out/rows.json}`, one JSON object per row.
 pub const NDJSON: PathKind = PathKind {
     names: &["JSON", "NDJSON"],
+    accepts: any_rows,
     open: open_ndjson,
 };
 

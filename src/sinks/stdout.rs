@@ -19,13 +19,7 @@ impl SinkKind for Stdout {
         &["Stdout"]
     }
 
-    fn parse(
-        &self,
-        _: &mut Reader<'_>,
-        _: &str,
-        _: &Value,
-        _: &str,
-    ) -> Option<Box<dyn SinkOutput>> {
+    fn parse(&self, _: &mut Reader<'_>, _: &Value, _: &str) -> Option<Box<dyn SinkOutput>> {
         Some(Box::new(StdoutOutput))
     }
 }

@@ -35,7 +35,8 @@ pub struct Replay {
     /// By recorded tube id: the same tube (by label) in this graph.
     map: Vec<Option<TubeId>>,
     speed: Option<f64>,
-    /// By tube id of this graph: the counters of each generator (set by the engine).
+    /// By tube id of this graph: the counters of each generator (set when the run is built, see
+    /// `api::replay`).
     pub counters: Vec<Option<Arc<GenCounters>>>,
     /// Shared with whoever started the replay.
     pub stats: Arc<ReplayStats>,

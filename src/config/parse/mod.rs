@@ -25,12 +25,15 @@ pub fn config(r: &mut Reader<'_>, doc: &Value) -> Option<Config> {
         "pipeline_type: {Batch: [from, to]} and tubes: [...]",
     )?;
     let pipeline = top.get("pipeline_type").and_then(|v| pipeline(r, v));
+    let mut unchecked = Vec::new();
     let tubes = match top.get("tubes") {
-        Some(Value::Sequence(items)) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| tube(r, t, &format!("tubes[{i}]")))
-            .collect(),
+        Some(Value::Sequence(items)) => {
+            let mut tubes = Vec::new();
+            for (i, t) in items.iter().enumerate() {
+                tubes.extend(tube(r, t, &format!("tubes[{i}]"), &mut unchecked));
+            }
+            tubes
+        }
         Some(other) => {
             r.wrong_type(other, "tubes", "a list of tubes", None);
             Vec::new()
@@ -49,6 +52,7 @@ pub fn config(r: &mut Reader<'_>, doc: &Value) -> Option<Config> {
         tubes,
         runtime,
         journal,
+        unchecked,
     })
 }
 
@@ -154,7 +158,14 @@ fn pipeline(r: &mut Reader<'_>, v: &Value) -> Option<PipelineType> {
     Some(PipelineType::Batch { from, to })
 }
 
-fn tube(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<TubeDecl> {
+/// Reads one tube. The plug-in entries of a tube that is dropped (no label) or left a placeholder go to
+/// `unchecked`, so their kinds still read them and their mistakes are reported too.
+fn tube(
+    r: &mut Reader<'_>,
+    v: &Value,
+    path: &str,
+    unchecked: &mut Vec<(PluginRole, PluginDecl)>,
+) -> Option<TubeDecl> {
     let (tag, body, path) = r.tagged(v, path, TUBE_KINDS, "tube kind")?;
     let (allowed, required, example): (&[&str], &[&str], &str) = match tag {
         "Generator" => (
@@ -207,8 +218,28 @@ fn tube(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<TubeDecl> {
         .find(|k| *k == tag)
         .unwrap_or("tube");
     let kind = kind.unwrap_or(TubeKind::Invalid(name));
+    let Some(label) = label else {
+        match kind {
+            TubeKind::Generator(d) => unchecked.push((PluginRole::Source, d)),
+            TubeKind::Sink(s) => {
+                unchecked.extend(s.outputs.into_iter().map(|o| (PluginRole::Sink, o)))
+            }
+            TubeKind::Invalid("Sink") => unchecked.extend(
+                sink::outputs(m, &path)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|o| (PluginRole::Sink, o)),
+            ),
+            _ => {}
+        }
+        return None;
+    };
+    if let TubeKind::Invalid("Sink") = kind {
+        let outputs = sink::outputs(m, &path).unwrap_or_default();
+        unchecked.extend(outputs.into_iter().map(|o| (PluginRole::Sink, o)));
+    }
     Some(TubeDecl {
-        label: label?,
+        label,
         to,
         kind,
         path,

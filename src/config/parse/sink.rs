@@ -5,9 +5,10 @@ use serde_yaml::{Mapping, Value};
 use crate::config::model::*;
 use crate::config::reader::{field, Reader};
 
-pub(super) fn sink(r: &mut Reader<'_>, m: &Mapping, path: &str) -> Option<SinkDecl> {
+/// The entries of a sink's `datasink:`, as written (one, or a list).
+pub(super) fn outputs(m: &Mapping, path: &str) -> Option<Vec<PluginDecl>> {
     let dpath = field(path, "datasink");
-    let outputs: Vec<PluginDecl> = match m.get("datasink")? {
+    Some(match m.get("datasink")? {
         Value::Sequence(items) => items
             .iter()
             .enumerate()
@@ -20,7 +21,11 @@ pub(super) fn sink(r: &mut Reader<'_>, m: &Mapping, path: &str) -> Option<SinkDe
             value: other.clone(),
             path: dpath,
         }],
-    };
+    })
+}
+
+pub(super) fn sink(r: &mut Reader<'_>, m: &Mapping, path: &str) -> Option<SinkDecl> {
+    let outputs = outputs(m, path)?;
     let fpath = field(path, "fields");
     let mut fields = Vec::new();
     match m.get("fields")? {

@@ -4,6 +4,7 @@
 //! feed costs nothing; it also looks at the stop flags at least every 100 ms. Frames are parsed on this
 //! thread and the datapoints go to the sequencer through one ring, in the order they were read.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,11 +12,46 @@ use mio::{Events, Poll, Token};
 
 use super::conn::{Connection, Market, Settings};
 use super::tls::client_config;
-use super::WsSource;
+use super::Exchange;
 use crate::base::datapoint::TubeId;
 use crate::base::GenCounters;
 use crate::base::{Ctx, Outlet, RunError};
 use crate::plugin::{Limits, SourceRun};
+
+/// `WebSocket: {exchange: Binance, market: btcusdt, channel: trade, url: ws://127.0.0.1:9001, ...}`.
+///
+/// Emits trades with fields `price`, `quantity`, `side` (+1 taker buy, −1 taker sell), `trade_id`; the
+/// exchange's trade time is the event time and the receive time the ingest time.
+#[derive(Clone, Debug)]
+pub struct WsSource {
+    /// The exchange.
+    pub exchange: &'static dyn Exchange,
+    /// The market, spelt as the exchange spells it (`btcusdt`, `BTC-USD`, `XBT/USD`).
+    pub market: String,
+    /// The exchange's channel (Binance: `trade` or `aggTrade`); the exchange's default when not given.
+    pub channel: String,
+    /// Replaces the scheme, host and port of the exchange's endpoint (`ws://127.0.0.1:9001`).
+    pub url: Option<String>,
+    /// A PEM file of CA certificates to trust instead of the built-in roots (for a private CA).
+    pub ca_file: Option<PathBuf>,
+    /// Reconnect when nothing has arrived for this long.
+    pub stale_after: Duration,
+    /// Send a WebSocket ping this often.
+    pub ping_every: Duration,
+    /// Reconnect back-off: first delay and cap; each failure doubles the delay, with jitter.
+    pub backoff: (Duration, Duration),
+    /// Take each datapoint's ingest time from the `mock_sent_ns` stamp the mock exchange adds to every
+    /// frame, so latency figures run from the exchange's send (`mock_stamps: true`, which `tubes bench
+    /// --feed` sets).
+    pub sent_stamps: bool,
+}
+
+impl WsSource {
+    /// How statuses and the summary name this feed: `binance btcusdt`.
+    pub fn feed_name(&self) -> String {
+        format!("{} {}", self.exchange.name(), self.market)
+    }
+}
 
 /// One WebSocket generator of the graph.
 pub struct FeedSpec {

@@ -79,7 +79,7 @@ pub fn lines_with(path: &str, needle: &str) -> usize {
         .count()
 }
 
-/// Non-empty lines of `path`.
+/// Lines of `path`.
 pub fn line_count(path: &str) -> usize {
     lines_with(path, "")
 }

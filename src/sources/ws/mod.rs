@@ -25,8 +25,8 @@ pub mod tls;
 pub use exchange::{
     contains, no_subscribe, Endpoint, Exchange, IdRule, Malformed, Table, Trade, UrlError,
 };
-pub use feed::{FeedLoop, FeedSpec};
-pub use source::{WebSocket, WsSource};
+pub use feed::{FeedLoop, FeedSpec, WsSource};
+pub use source::WebSocket;
 
 /// Every exchange a config may name, in the order errors list them.
 pub static EXCHANGES: &[&dyn Exchange] = &[
