@@ -318,3 +318,41 @@ fn the_plugins_of_a_tube_without_a_label_or_fields_are_still_read() {
     assert!(has("unknown datasource 'CVS'"), "{d:#?}");
     assert!(has("tubes[4].Sink.datasink.CSV"), "{d:#?}");
 }
+
+#[test]
+fn a_sink_writing_the_file_a_generator_reads_is_refused_and_the_file_is_untouched() {
+    let dir = tempdir();
+    let input = dir.path().join("btc.csv");
+    std::fs::copy("testdata/binance_BTCUSDT_1m.csv", &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    // The same file under another spelling: through `.` in its directory.
+    let same = dir.path().join(".").join("btc.csv");
+    let text = format!(
+        "pipeline_type:\n  Batch: [\"2023-03-17T00:00:00Z\", \"2023-03-18T00:00:00Z\"]\ntubes:\n\
+         - Generator: {{label: btc, datasource: {{CSV: {}}}, to_label: sum}}\n\
+         - Through: {{label: sum, reducer: {{SUM: {{field: Volume}}}}, to_label: sink}}\n\
+         - Sink: {{label: sink, datasink: [Discard, {{CSV: {}}}], fields: {{sum: [sum_Volume]}}}}\n",
+        input.display(),
+        same.display()
+    );
+    let d = diagnostics(&text);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].path, "tubes[2].Sink.datasink[1]");
+    assert!(
+        d[0].message.contains("is the file generator 'btc' reads"),
+        "{}",
+        d[0]
+    );
+    let cfg = write_config(dir.path(), "clobber.yaml", &text);
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .arg("run")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2), "nothing runs");
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        before,
+        "the input is untouched"
+    );
+}

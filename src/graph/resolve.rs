@@ -2,6 +2,8 @@
 //! its payload read by that kind. A tube whose plug-in has errors becomes a placeholder
 //! ([`TubeKind::Invalid`]) that keeps its label, so the rest of the graph is still checked.
 
+use std::path::{Path, PathBuf};
+
 use crate::config::{Config, Diagnostics, PluginDecl, PluginRole, Reader, TubeKind};
 use crate::plugin::{Kinds, SinkOutput, Source};
 
@@ -21,6 +23,8 @@ pub(super) fn resolve(config: &mut Config, kinds: &Kinds, diag: &mut Diagnostics
         sinks: (0..n).map(|_| None).collect(),
     };
     let mut r = Reader { diag };
+    // (YAML path of a sink output, what it writes).
+    let mut written: Vec<(String, PathBuf)> = Vec::new();
     for (i, t) in config.tubes.iter_mut().enumerate() {
         match &t.kind {
             TubeKind::Generator(d) => match source(&mut r, kinds, d) {
@@ -31,14 +35,22 @@ pub(super) fn resolve(config: &mut Config, kinds: &Kinds, diag: &mut Diagnostics
                 // Every output is read, so every mistake is reported.
                 let outputs: Vec<Option<Box<dyn SinkOutput>>> =
                     s.outputs.iter().map(|o| sink(&mut r, kinds, o)).collect();
-                match outputs.into_iter().collect() {
-                    Some(o) => out.sinks[i] = Some(o),
+                match outputs.into_iter().collect::<Option<Vec<_>>>() {
+                    Some(o) => {
+                        for (decl, output) in s.outputs.iter().zip(&o) {
+                            if let Some(w) = output.writes() {
+                                written.push((decl.path.clone(), w.to_path_buf()));
+                            }
+                        }
+                        out.sinks[i] = Some(o);
+                    }
                     None => t.kind = TubeKind::Invalid("Sink"),
                 }
             }
             _ => {}
         }
     }
+    no_output_is_an_input(config, &out, &written, r.diag);
     // Entries of tubes that did not survive parsing: read for their diagnostics only.
     for (role, d) in &config.unchecked {
         match role {
@@ -47,6 +59,50 @@ pub(super) fn resolve(config: &mut Config, kinds: &Kinds, diag: &mut Diagnostics
         }
     }
     out
+}
+
+/// Whether `a` and `b` name one file: both canonical paths, or for a file that does not exist yet, its
+/// directory's canonical path and its name.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let canonical = |p: &Path| {
+        std::fs::canonicalize(p).ok().or_else(|| {
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+        })
+    };
+    match (canonical(a), canonical(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// A sink that writes a file a generator of the same run reads would destroy that input (the file is
+/// truncated when the sink opens, while the generator maps it).
+fn no_output_is_an_input(
+    config: &Config,
+    plugins: &Plugins,
+    written: &[(String, PathBuf)],
+    diag: &mut Diagnostics,
+) {
+    for (path, w) in written {
+        for (i, s) in plugins.sources.iter().enumerate() {
+            let Some((src, _)) = s else { continue };
+            if src.reads().iter().any(|input| same_file(input, w)) {
+                diag.error(
+                    path,
+                    format!(
+                        "'{}' is the file generator '{}' reads: writing rows to it would destroy that input",
+                        w.display(),
+                        config.tubes[i].label
+                    ),
+                    Some("write the rows to another file".into()),
+                );
+            }
+        }
+    }
 }
 
 fn source(r: &mut Reader<'_>, kinds: &Kinds, d: &PluginDecl) -> Option<(Box<dyn Source>, String)> {

@@ -2,6 +2,7 @@
 
 use std::error::Error;
 use std::fmt::Debug;
+use std::path::Path;
 
 use serde_yaml::Value;
 
@@ -71,6 +72,10 @@ pub struct OpenSink<'a> {
 pub trait SinkOutput: Debug + Send + Sync {
     /// How errors name it: `stdout` or its path.
     fn target(&self) -> String;
+    /// The file or directory it writes, if any, so that it may not be an input of the same run.
+    fn writes(&self) -> Option<&Path> {
+        None
+    }
     /// Whether it is the process's stdout, which may be closed by its reader (`| head`) without failing
     /// the run.
     fn is_stdout(&self) -> bool {

@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::fmt::Debug;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,6 +64,10 @@ pub trait Source: Debug + Send + Sync {
     /// A live feed's name (`binance btcusdt`): sinks downstream of one get a `status` column.
     fn feed(&self) -> Option<String> {
         None
+    }
+    /// The files it reads, so that no sink of the same run may write one of them.
+    fn reads(&self) -> Vec<&Path> {
+        Vec::new()
     }
     /// Which thread it runs on.
     fn thread(&self) -> Thread {

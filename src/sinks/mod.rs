@@ -80,6 +80,10 @@ impl SinkOutput for PathOutput {
         self.path.display().to_string()
     }
 
+    fn writes(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
+
     fn accepts(&self, cx: &OpenSink<'_>) -> Result<(), RunError> {
         (self.accepts)(cx)
     }

@@ -9,7 +9,7 @@ mod layout;
 mod run;
 
 use std::any::Any;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
@@ -109,6 +109,10 @@ impl Source for CsvSource {
 
     fn describe(&self) -> String {
         format!("CSV {}", self.path.display())
+    }
+
+    fn reads(&self) -> Vec<&Path> {
+        vec![&self.path]
     }
 
     fn open(&self, at: OpenSource) -> Result<Box<dyn SourceRun>, RunError> {
