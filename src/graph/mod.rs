@@ -10,6 +10,8 @@ mod placement;
 mod plan;
 mod resolve;
 mod schema;
+#[cfg(test)]
+mod testing;
 mod topo;
 
 pub use check::check;

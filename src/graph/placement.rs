@@ -144,29 +144,7 @@ mod tests {
     use std::path::Path;
 
     use crate::config::{parse_str, Diagnostic};
-
-    /// btc → vol, eth → count, vol's event → count, and both throughs → sink.
-    const BASE: &str = "pipeline_type: Stream
-tubes:
-- Generator: {label: btc, datasource: {Synthetic: {rate: 10}}, to_label: vol}
-- Generator: {label: eth, datasource: {Synthetic: {rate: 10}}, to_label: count}
-- Through:
-    label: vol
-    to_label: sink
-    reducer: {SUM: {field: quantity}}
-    event: {Produce: {GREATER: {field: sum_quantity, threshold: 10}}}
-- Through:
-    label: count
-    to_label: sink
-    reducer: COUNT
-    event: {Consume: vol}
-- Sink:
-    label: sink
-    datasink: Discard
-    fields:
-      vol: [sum_quantity]
-      count: [count]
-";
+    use crate::graph::testing::{line_of, BASE};
 
     /// The whole check of `BASE` with `placement` as its runtime placement: its text and its errors.
     fn check(placement: &str) -> (String, Vec<Diagnostic>) {
@@ -177,10 +155,6 @@ tubes:
             Err(e) => e.0,
         };
         (text, errors)
-    }
-
-    fn placement_line(text: &str) -> usize {
-        1 + text.lines().position(|l| l.contains("placement:")).unwrap()
     }
 
     #[test]
@@ -199,7 +173,7 @@ tubes:
             d.message,
             "'btc' is a Generator: generators and external events run on their own threads"
         );
-        assert_eq!(d.line, placement_line(&text));
+        assert_eq!(d.line, line_of(&text, "placement:"));
     }
 
     #[test]
@@ -209,7 +183,7 @@ tubes:
         let d = &errors[0];
         assert_eq!(d.path, "runtime.placement");
         assert_eq!(d.message, "these tubes are in no stage: count");
-        assert_eq!(d.line, placement_line(&text));
+        assert_eq!(d.line, line_of(&text, "placement:"));
     }
 
     #[test]
@@ -223,7 +197,7 @@ tubes:
             d.message,
             "stages 0 and 1 feed each other: vol → count goes from stage 0 to stage 1, and count → sink comes back"
         );
-        assert_eq!(d.line, placement_line(&text));
+        assert_eq!(d.line, line_of(&text, "placement:"));
     }
 
     #[test]

@@ -38,12 +38,7 @@ struct Data<'a> {
 const PREFIX: &str = "live_trades_";
 
 fn endpoint(_channel: &str, _markets: &[String]) -> Endpoint {
-    Endpoint {
-        tls: true,
-        host: "ws.bitstamp.net".into(),
-        port: 443,
-        path: "/".into(),
-    }
+    Endpoint::wss("ws.bitstamp.net", "/")
 }
 
 fn subscribe(_channel: &str, markets: &[String]) -> Vec<String> {
@@ -107,7 +102,7 @@ pub const BITSTAMP: Table = Table {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{check_fixture, line_count, lines_with, raw_field, Expect};
+    use super::super::fixtures::{assert_one_trade_per_message, check_fixture, raw_field, Expect};
     use super::BITSTAMP;
 
     fn expect(line: &str) -> Vec<Expect> {
@@ -129,13 +124,6 @@ mod tests {
     fn live_trades_among_order_book_data_and_acknowledgements() {
         let path = "testdata/ws/bitstamp_v2_2022-01-05.ndjson";
         let n = check_fixture(&BITSTAMP, path, expect);
-        let trades = lines_with(path, "\"event\":\"trade\"");
-        assert!(trades > 0);
-        assert_eq!(n.trades, trades);
-        assert_eq!(
-            n.ignored,
-            line_count(path) - trades,
-            "one trade per trade message"
-        );
+        assert_one_trade_per_message(&n, path, |l| l.contains("\"event\":\"trade\""));
     }
 }

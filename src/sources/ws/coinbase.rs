@@ -30,12 +30,7 @@ struct Match<'a> {
 }
 
 fn endpoint(_channel: &str, _markets: &[String]) -> Endpoint {
-    Endpoint {
-        tls: true,
-        host: "ws-feed.exchange.coinbase.com".into(),
-        port: 443,
-        path: "/".into(),
-    }
+    Endpoint::wss("ws-feed.exchange.coinbase.com", "/")
 }
 
 fn subscribe(channel: &str, markets: &[String]) -> Vec<String> {
@@ -85,7 +80,7 @@ pub const COINBASE: Table = Table {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{check_fixture, line_count, lines_with, raw_field, Expect};
+    use super::super::fixtures::{assert_one_trade_per_message, check_fixture, raw_field, Expect};
     use super::COINBASE;
 
     fn expect(line: &str) -> Vec<Expect> {
@@ -111,14 +106,7 @@ mod tests {
     fn matches_among_level2_ticker_and_last_match() {
         let path = "testdata/ws/coinbase_exchange_2021-04-17.ndjson";
         let n = check_fixture(&COINBASE, path, expect);
-        let trades = lines_with(path, "\"type\":\"match\"");
-        assert!(trades > 0);
-        assert_eq!(n.trades, trades);
-        assert_eq!(
-            n.ignored,
-            line_count(path) - trades,
-            "one trade per trade message"
-        );
+        assert_one_trade_per_message(&n, path, |l| l.contains("\"type\":\"match\""));
     }
 
     #[test]

@@ -138,6 +138,16 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// `wss://host:443` and `path`: where most exchanges listen.
+    pub fn wss(host: &str, path: &str) -> Endpoint {
+        Endpoint {
+            tls: true,
+            host: host.into(),
+            port: 443,
+            path: path.into(),
+        }
+    }
+
     /// The URL, e.g. `wss://stream.binance.com:9443/stream?streams=btcusdt@trade`.
     pub fn url(&self) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };

@@ -70,25 +70,22 @@ pub fn check_fixture(
     counts
 }
 
-/// Lines of `path` that contain `needle`: a plain text count, independent of the parsers.
-pub fn lines_with(path: &str, needle: &str) -> usize {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains(needle))
-        .count()
+/// Checks a capture of one trade per trade message: the parser found a trade in exactly the lines
+/// `is_trade` picks (a plain text test, independent of the parsers), there are some, and every other line
+/// was ignored.
+pub fn assert_one_trade_per_message(n: &Counts, path: &str, is_trade: impl Fn(&str) -> bool) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let trades = text.lines().filter(|l| is_trade(l)).count();
+    assert!(trades > 0, "{path} holds trades");
+    assert_eq!(n.trades, trades, "{path}: one trade per trade message");
+    assert_eq!(
+        n.ignored,
+        text.lines().count() - trades,
+        "{path}: the rest ignored"
+    );
 }
 
 /// Lines of `path`.
 pub fn line_count(path: &str) -> usize {
-    lines_with(path, "")
-}
-
-/// Lines of `path` that start with `prefix`.
-pub fn lines_starting(path: &str, prefix: &str) -> usize {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with(prefix))
-        .count()
+    std::fs::read_to_string(path).unwrap().lines().count()
 }

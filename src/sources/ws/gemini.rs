@@ -29,12 +29,7 @@ struct Message<'a> {
 }
 
 fn endpoint(_channel: &str, _markets: &[String]) -> Endpoint {
-    Endpoint {
-        tls: true,
-        host: "api.gemini.com".into(),
-        port: 443,
-        path: "/v2/marketdata".into(),
-    }
+    Endpoint::wss("api.gemini.com", "/v2/marketdata")
 }
 
 fn subscribe(_channel: &str, markets: &[String]) -> Vec<String> {
@@ -83,7 +78,7 @@ pub const GEMINI: Table = Table {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{check_fixture, line_count, lines_starting, raw_field, Expect};
+    use super::super::fixtures::{assert_one_trade_per_message, check_fixture, raw_field, Expect};
     use super::GEMINI;
 
     fn expect(line: &str) -> Vec<Expect> {
@@ -105,13 +100,6 @@ mod tests {
     fn standalone_trades_not_the_snapshot_history_inside_l2_updates() {
         let path = "testdata/ws/gemini_v2_marketdata_2021-06-24.ndjson";
         let n = check_fixture(&GEMINI, path, expect);
-        let trades = lines_starting(path, "{\"type\":\"trade\"");
-        assert!(trades > 0);
-        assert_eq!(n.trades, trades);
-        assert_eq!(
-            n.ignored,
-            line_count(path) - trades,
-            "one trade per trade message"
-        );
+        assert_one_trade_per_message(&n, path, |l| l.starts_with("{\"type\":\"trade\""));
     }
 }

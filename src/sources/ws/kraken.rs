@@ -48,12 +48,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Row<'a> {
 struct Message<'a>(IgnoredAny, #[serde(borrow)] Vec<Row<'a>>, &'a str, &'a str);
 
 fn endpoint(_channel: &str, _markets: &[String]) -> Endpoint {
-    Endpoint {
-        tls: true,
-        host: "ws.kraken.com".into(),
-        port: 443,
-        path: "/".into(),
-    }
+    Endpoint::wss("ws.kraken.com", "/")
 }
 
 fn subscribe(_channel: &str, markets: &[String]) -> Vec<String> {
