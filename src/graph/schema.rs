@@ -381,3 +381,144 @@ pub(super) fn reaches(data_in: &[Vec<TubeId>], from: TubeId, to: TubeId) -> bool
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{CmpOp, ConditionDecl, Positions};
+
+    fn diag() -> Diagnostics {
+        Diagnostics::new(Path::new("t.yaml"), Positions::default())
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn decl(reducers: Vec<ReducerDecl>, event: Option<EventDecl>) -> ThroughDecl {
+        let reducer_paths = (0..reducers.len())
+            .map(|i| format!("tubes[0].Through.reducer.MULTI[{i}].R"))
+            .collect();
+        ThroughDecl {
+            reducers,
+            reducer_paths,
+            event,
+        }
+    }
+
+    fn produce(field: &str) -> Option<EventDecl> {
+        Some(EventDecl::Produce(ConditionDecl {
+            op: CmpOp::Greater,
+            field: field.into(),
+            threshold: 1.0,
+        }))
+    }
+
+    #[test]
+    fn each_reducer_reads_its_field_from_each_ports_own_slot() {
+        let (a, b) = (strings(&["p", "q"]), strings(&["q", "x", "p"]));
+        let inputs = [
+            Input {
+                label: "a",
+                schema: &a,
+                unsure: &[],
+            },
+            Input {
+                label: "b",
+                schema: &b,
+                unsure: &[],
+            },
+        ];
+        let th = decl(
+            vec![
+                ReducerDecl::Count,
+                ReducerDecl::Sum("p".into()),
+                ReducerDecl::Vwap {
+                    price: "p".into(),
+                    quantity: "q".into(),
+                },
+            ],
+            produce("sum_p"),
+        );
+        let mut d = diag();
+        let (schema, spec) = through(&mut d, "tubes[0].Through", &th, &inputs, &[]).unwrap();
+        assert!(d.is_empty());
+        assert_eq!(schema, ["count", "sum_p", "vwap"]);
+        assert_eq!(
+            spec.ops[1].slots,
+            [0, 2],
+            "p is slot 0 of a and slot 2 of b"
+        );
+        assert_eq!(
+            (spec.ops[2].slots.clone(), spec.ops[2].slots2.clone()),
+            (vec![0, 2], vec![1, 0])
+        );
+        assert_eq!(
+            spec.trigger,
+            TriggerSpec::Produce {
+                op: CmpOp::Greater,
+                slot: 1,
+                threshold: 1.0
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_field_leaves_its_output_and_the_intended_one_unsure() {
+        let a = strings(&["Volume"]);
+        let inputs = [Input {
+            label: "a",
+            schema: &a,
+            unsure: &[],
+        }];
+        let th = decl(
+            vec![ReducerDecl::Sum("Volumen".into())],
+            produce("sum_Volume"),
+        );
+        let mut d = diag();
+        let unsure = through(&mut d, "tubes[0].Through", &th, &inputs, &[]).unwrap_err();
+        assert_eq!(unsure, ["sum_Volumen", "sum_Volume"]);
+        // The field is reported; the Produce on the intended name is not.
+        let errors = d.into_errors().0;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "tubes[0].Through.reducer.MULTI[0].R.field");
+    }
+
+    #[test]
+    fn a_field_an_upstream_typo_leaves_unsure_is_not_reported_again() {
+        let a = strings(&["sum_Volumen"]);
+        let unsure = strings(&["sum_Volumen", "sum_Volume"]);
+        let inputs = [Input {
+            label: "a",
+            schema: &a,
+            unsure: &unsure,
+        }];
+        let th = decl(vec![ReducerDecl::Max("sum_Volume".into())], None);
+        let mut d = diag();
+        let out = through(&mut d, "tubes[0].Through", &th, &inputs, &[]).unwrap_err();
+        assert!(d.is_empty(), "no second error");
+        assert!(out.contains(&"max_sum_Volume".to_string()), "{out:?}");
+    }
+
+    #[test]
+    fn two_reducers_emitting_one_name_are_refused() {
+        let a = strings(&["p"]);
+        let inputs = [Input {
+            label: "a",
+            schema: &a,
+            unsure: &[],
+        }];
+        let th = decl(
+            vec![ReducerDecl::Sum("p".into()), ReducerDecl::Sum("p".into())],
+            None,
+        );
+        let mut d = diag();
+        assert_eq!(
+            through(&mut d, "t", &th, &inputs, &[]).unwrap_err(),
+            Vec::<String>::new()
+        );
+        assert!(d.into_errors().0[0].message.contains("both emit 'sum_p'"));
+    }
+}
