@@ -8,12 +8,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::base::{GenCounters, RunError};
-use crate::config::{Config, ConfigErrors, Diagnostics};
+use crate::config::{Config, ConfigErrors, Diagnostics, Template};
 use crate::graph::{self, Graph};
 use crate::journal::Reader;
 use crate::plugin::{Kinds, SourceRun};
 use crate::runtime::{Engine, Observer, OnProgress, Progressing, Report};
 use crate::sources::replay::{NoMatch, Replay, ReplayStats};
+use crate::sweep::{Expansion, Prepared, Shard, SweepError};
 
 /// Every source and sink kind of this build.
 pub static KINDS: Kinds = Kinds {
@@ -36,6 +37,23 @@ pub fn check(config: Config, diag: Diagnostics) -> Result<Graph, ConfigErrors> {
 pub fn load(path: &Path) -> Result<Graph, ConfigErrors> {
     let (config, diag) = load_config(path)?;
     check(config, diag)
+}
+
+/// Reads a config file as written: its YAML and, if it has one, its sweep. A config with a sweep runs
+/// through [`sweep`]; one without, through [`check`] of [`crate::config::Template::single`].
+pub fn load_template(path: &Path) -> Result<Template, ConfigErrors> {
+    crate::config::load_template(path)
+}
+
+/// Checks a sweep's combinations (those of `shard`, or all) against [`KINDS`].
+pub fn expand(t: &Template, shard: Option<Shard>) -> Result<Expansion, ConfigErrors> {
+    crate::sweep::expand(t, &KINDS, shard)
+}
+
+/// Checks a sweep, reads its inputs once each and merges its streams, ready to run
+/// ([`Prepared::run`]).
+pub fn sweep(t: Template, shard: Option<Shard>, threads: usize) -> Result<Prepared, SweepError> {
+    crate::sweep::prepare(t, &KINDS, shard, threads)
 }
 
 /// Parses and checks config text; `file` names it in diagnostics.

@@ -21,4 +21,5 @@ pub mod plugin;
 pub mod runtime;
 pub mod sinks;
 pub mod sources;
+pub mod sweep;
 pub mod throughs;

@@ -19,7 +19,7 @@ LAYERS = [
     ["events"],
     ["throughs"],
     ["runtime"],
-    ["sources", "sinks"],
+    ["sources", "sinks", "sweep"],
     ["api"],
     ["cli"],
 ]

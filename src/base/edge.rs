@@ -32,6 +32,45 @@ impl Ctx {
     pub fn stopped(&self) -> bool {
         self.shutdown.load(Ordering::Relaxed)
     }
+
+    /// The context of a thread that is joined to no other by a ring (a sweep's worker), stopped by
+    /// `stop`.
+    pub fn detached(stop: Arc<AtomicBool>) -> Ctx {
+        Ctx {
+            wake: Arc::new(Wake::default()),
+            waiter: Waiter::new(super::wait::WaitStrategy::Park),
+            shutdown: Arc::new(AtomicBool::new(false)),
+            stop,
+        }
+    }
+}
+
+/// Where a source's loop puts its datapoints: a ring to the sequencer ([`Outlet`]), or memory (a sweep
+/// reads each input once, then runs every combination over it).
+pub trait Push {
+    /// Takes one datapoint; `now` as in [`Outlet::push`].
+    fn push(&mut self, dp: Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError>;
+    /// Wakes whoever takes the datapoints, if anyone waits.
+    fn notify(&self) {}
+}
+
+impl Push for Outlet {
+    #[inline]
+    fn push(&mut self, dp: Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
+        Outlet::push(self, dp, now, ctx)
+    }
+
+    fn notify(&self) {
+        Outlet::notify(self)
+    }
+}
+
+impl Push for Vec<Datapoint> {
+    #[inline]
+    fn push(&mut self, dp: Datapoint, _: u64, _: &mut Ctx) -> Result<(), RunError> {
+        Vec::push(self, dp);
+        Ok(())
+    }
 }
 
 /// The producing end of an edge: a ring and the consumer's doorbell.

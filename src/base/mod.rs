@@ -14,5 +14,5 @@ pub mod time;
 pub mod wait;
 
 pub use counters::GenCounters;
-pub use edge::{notify_all, Ctx, Inlet, Outlet};
+pub use edge::{notify_all, Ctx, Inlet, Outlet, Push};
 pub use error::{RunError, SinkError};

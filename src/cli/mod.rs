@@ -6,6 +6,7 @@ mod mock_process;
 mod plot;
 mod point;
 mod progress;
+mod sweep;
 
 pub use bench::{parse_rate, run_at};
 pub use mock_process::MockExchange;
@@ -207,6 +208,18 @@ struct RunArgs {
     /// directory, for `tubes replay`. Overrides the config's `journal: {dir}`.
     #[arg(long, value_name = "DIR")]
     journal: Option<PathBuf>,
+    /// For a sweep: run only the I-th of N consecutive slices of its combinations (I from 1). The N
+    /// outputs concatenated in shard order are exactly the whole sweep's output (only shard 1 writes the
+    /// CSV header). In a Kubernetes Indexed Job: --shard $((JOB_COMPLETION_INDEX + 1))/N.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<crate::sweep::Shard>,
+    /// For a sweep: worker threads, each running whole combinations [default: one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+}
+
+fn parse_shard(s: &str) -> Result<crate::sweep::Shard, ArgError> {
+    crate::sweep::Shard::parse(s).map_err(ArgError)
 }
 
 /// A flag set by SIGINT or SIGTERM: the run stops cleanly (generators stop, the rest drains and flushes).
@@ -292,7 +305,70 @@ impl Observer for Watch {
     }
 }
 
+/// A config as written, or the exit code after printing why it cannot be read.
+fn template(config: &Path) -> Result<crate::config::Template, i32> {
+    crate::api::load_template(config).map_err(|e| {
+        eprintln!("{e}");
+        EXIT_CONFIG
+    })
+}
+
+/// The checked graph of a config without a sweep, or the exit code after printing why not.
+fn single(t: &crate::config::Template) -> Result<Graph, i32> {
+    t.single()
+        .and_then(|(c, d)| crate::api::check(c, d))
+        .map_err(|e| {
+            eprintln!("{e}");
+            EXIT_CONFIG
+        })
+}
+
+/// `tubes run` on a sweep: the options of single runs do not apply.
+fn run_sweep(t: crate::config::Template, args: RunArgs) -> i32 {
+    let single_only = [
+        ("--metrics-interval", args.metrics_interval.is_some()),
+        ("--latency-log", args.latency_log.is_some()),
+        ("--duration", args.duration.is_some()),
+        ("--idle-exit", args.idle_exit.is_some()),
+        ("--journal", args.journal.is_some()),
+    ];
+    if let Some((flag, _)) = single_only.iter().find(|(_, given)| *given) {
+        eprintln!(
+            "error: {flag} applies to a single run; {} is a sweep (see the README's Parameter sweeps)",
+            args.config.display()
+        );
+        return EXIT_CONFIG;
+    }
+    sweep::run(
+        t,
+        sweep::SweepArgs {
+            quiet: args.quiet,
+            no_progress: args.no_progress,
+            shard: args.shard,
+            threads: args.threads.map(usize::from),
+        },
+    )
+}
+
 fn run(args: RunArgs) -> i32 {
+    let t = match template(&args.config) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    if t.sweep.is_some() {
+        return run_sweep(t, args);
+    }
+    if args.shard.is_some() || args.threads.is_some() {
+        eprintln!(
+            "error: --shard and --threads split a sweep; {} has no sweep: section",
+            args.config.display()
+        );
+        return EXIT_CONFIG;
+    }
+    let g = match single(&t) {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
     let RunArgs {
         config,
         quiet,
@@ -302,15 +378,9 @@ fn run(args: RunArgs) -> i32 {
         duration,
         idle_exit,
         journal,
+        ..
     } = args;
     let config = config.as_path();
-    let g = match crate::api::load(config) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_CONFIG;
-        }
-    };
     if (interval.is_some() || latency_log.is_some()) && !g.runtime.metrics {
         eprintln!(
             "error: --metrics-interval and --latency-log need latency recording, which {} switches off (runtime: {{metrics: off}})",
@@ -421,7 +491,14 @@ fn open_journal(
 }
 
 fn check(config: &Path) -> i32 {
-    match crate::api::load(config) {
+    let t = match template(config) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    if t.sweep.is_some() {
+        return sweep::check(&t, config);
+    }
+    match single(&t) {
         Ok(g) => {
             let plan = graph::plan(&g);
             println!(
@@ -432,23 +509,24 @@ fn check(config: &Path) -> i32 {
             );
             0
         }
-        Err(e) => {
-            eprintln!("{e}");
-            EXIT_CONFIG
-        }
+        Err(code) => code,
     }
 }
 
 fn dot(config: &Path) -> i32 {
-    match crate::api::load(config) {
+    let t = match template(config) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    if t.sweep.is_some() {
+        return sweep::dot(&t);
+    }
+    match single(&t) {
         Ok(g) => {
             print!("{}", graph::to_dot(&g));
             0
         }
-        Err(e) => {
-            eprintln!("{e}");
-            EXIT_CONFIG
-        }
+        Err(code) => code,
     }
 }
 

@@ -25,16 +25,20 @@ impl Bar {
 
     /// Redraws with the latest numbers.
     pub fn update(&mut self, p: Progressing) {
-        if !self.on || p.bytes_total == 0 {
+        if p.bytes_total == 0 {
             return;
         }
-        let frac = (p.bytes_done as f64 / p.bytes_total as f64).clamp(0.0, 1.0);
+        self.draw(p.bytes_done as f64 / p.bytes_total as f64, p.rows, "rows");
+    }
+
+    /// Redraws: `frac` of the work is done, `count` things (`unit`) so far.
+    pub fn draw(&mut self, frac: f64, count: u64, unit: &str) {
+        if !self.on {
+            return;
+        }
+        let frac = frac.clamp(0.0, 1.0);
         let secs = self.t0.elapsed().as_secs_f64();
-        let rate = if secs > 0.0 {
-            p.rows as f64 / secs
-        } else {
-            0.0
-        };
+        let rate = if secs > 0.0 { count as f64 / secs } else { 0.0 };
         let eta = if frac > 0.0 {
             secs * (1.0 - frac) / frac
         } else {
@@ -42,7 +46,7 @@ impl Bar {
         };
         let filled = (frac * 30.0) as usize;
         eprint!(
-            "\r[{}{}] {:>3.0}%  {} rows/s  eta {:.0} s ",
+            "\r[{}{}] {:>3.0}%  {} {unit}/s  eta {:.0} s ",
             "#".repeat(filled),
             ".".repeat(30 - filled),
             frac * 100.0,

@@ -5,20 +5,20 @@ mod model;
 mod parse;
 mod positions;
 pub mod reader;
+mod sweep;
 
 pub use error::{closest, suggest, ConfigErrors, Diagnostic, Diagnostics};
 pub use model::*;
 pub use positions::Positions;
 pub use reader::{field, parse_duration, Reader};
+pub use sweep::{
+    is_name, template, Axis, ParamValue, Placeholder, Sweep, Template, MAX_COMBINATIONS,
+};
 
 use std::path::Path;
 
-/// Reads and parses a config file. Graph-level checks (labels, fields, cycles, files) are [`crate::graph::check`]'s.
-///
-/// Returns the config and the diagnostics collected so far, which may already hold errors: the graph is
-/// checked anyway so that every error is reported at once ([`crate::graph::check`] returns them all).
-/// `Err` only when the text is not YAML or its top level is unusable.
-pub fn load(path: &Path) -> Result<(Config, Diagnostics), ConfigErrors> {
+/// Reads a config file as written: its YAML, and its sweep if it has one.
+pub fn load_template(path: &Path) -> Result<Template, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
@@ -31,34 +31,20 @@ pub fn load(path: &Path) -> Result<(Config, Diagnostics), ConfigErrors> {
             ),
         }])
     })?;
-    parse_str(&text, path)
+    sweep::template(&text, path)
 }
 
-/// Parses config text; `file` is the name used in diagnostics.
+/// Reads and parses a config file that is not a sweep. Graph-level checks (labels, fields, cycles,
+/// files) are [`crate::graph::check`]'s.
+///
+/// Returns the config and the diagnostics collected so far, which may already hold errors: the graph is
+/// checked anyway so that every error is reported at once ([`crate::graph::check`] returns them all).
+/// `Err` only when the text is not YAML, its top level is unusable, or it is a sweep.
+pub fn load(path: &Path) -> Result<(Config, Diagnostics), ConfigErrors> {
+    load_template(path)?.single()
+}
+
+/// Parses config text that is not a sweep; `file` is the name used in diagnostics.
 pub fn parse_str(text: &str, file: &Path) -> Result<(Config, Diagnostics), ConfigErrors> {
-    let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        ConfigErrors(vec![Diagnostic {
-            file: file.to_path_buf(),
-            line,
-            column,
-            path: String::new(),
-            message: format!("not valid YAML: {e}"),
-            help: Some("check the indentation and the brackets near this line".into()),
-        }])
-    })?;
-    let mut diag = Diagnostics::new(file, Positions::index(text));
-    let config = parse::config(&mut reader::Reader { diag: &mut diag }, &doc);
-    match config {
-        Some(c) => Ok((c, diag)),
-        None => {
-            if diag.is_empty() {
-                diag.error("", "the config is incomplete", None);
-            }
-            Err(diag.into_errors())
-        }
-    }
+    sweep::template(text, file)?.single()
 }

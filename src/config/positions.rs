@@ -9,7 +9,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 /// Positions of every node and mapping key, by YAML path (`tubes[3].Through.event`).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Positions {
     at: HashMap<String, (usize, usize)>,
 }

@@ -10,9 +10,22 @@ fn quote(s: &str) -> String {
 
 /// Tubes as nodes (shape by kind); data edges solid, event edges dashed.
 pub fn to_dot(g: &Graph) -> String {
+    to_dot_with(g, &|_| None, None)
+}
+
+/// [`to_dot`], with `note(i)` replacing the second line of tube `i`'s node when it gives one (a sweep's
+/// template: the datasource as written, the parameters a tube uses), and a title under the graph.
+pub fn to_dot_with(
+    g: &Graph,
+    note: &dyn Fn(usize) -> Option<String>,
+    title: Option<&str>,
+) -> String {
     let mut out =
         String::from("digraph tubes {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
-    for n in &g.nodes {
+    if let Some(t) = title {
+        let _ = writeln!(out, "  label={};\n  labelloc=b;", quote(t));
+    }
+    for (i, n) in g.nodes.iter().enumerate() {
         let (shape, what) = match &n.kind {
             NodeKind::Source(s) => ("box", s.describe()),
             NodeKind::Through(t) if t.nop => ("ellipse", "NOP".to_string()),
@@ -20,6 +33,7 @@ pub fn to_dot(g: &Graph) -> String {
             NodeKind::Sink { .. } => ("cds", "Sink".to_string()),
             NodeKind::Tick(_) => ("diamond", "StaticTimeTick".to_string()),
         };
+        let what = note(i).unwrap_or(what);
         let label = format!("{}\\n{}", n.label, what.replace('"', "'"));
         let _ = writeln!(
             out,

@@ -15,7 +15,7 @@ mod testing;
 mod topo;
 
 pub use check::check;
-pub use dot::to_dot;
+pub use dot::{to_dot, to_dot_with};
 pub use meta::journal_meta;
 pub use model::{Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
 pub use plan::{plan, plan_with_sources, Plan, StagePlan};

@@ -2,13 +2,15 @@
 
 use std::error::Error;
 use std::fmt::Debug;
+use std::fs::File;
+use std::io::{self, Write};
 use std::path::Path;
 
 use serde_yaml::Value;
 
 use crate::base::datapoint::{Datapoint, TubeId};
 use crate::base::RunError;
-use crate::config::Reader;
+use crate::config::{ParamValue, Reader};
 use crate::journal::Meta;
 
 /// One finished row: its time and one cell per column (`None` when no value arrived for it).
@@ -66,6 +68,35 @@ pub struct OpenSink<'a> {
     pub with_status: bool,
     /// Describes the run for outputs that record it (a journal's `meta.json`).
     pub meta: &'a dyn Fn() -> Meta,
+    /// A sweep's parameters, whose columns lead every row (empty outside a sweep).
+    pub params: &'a [&'a str],
+    /// This combination's value of each parameter (empty when only the header is written).
+    pub values: &'a [&'a ParamValue],
+    /// Whether the writer starts with a header (a sweep writes it once, before the first combination).
+    pub header: bool,
+}
+
+/// Where a sweep writes one output's bytes. The output is created once; each combination's rows are
+/// then written through a writer of their own ([`SinkOutput::format`]), one after the other, in
+/// combination order.
+pub enum Destination {
+    /// A file, created (truncated) before the first combination.
+    File(File),
+    /// The process's standard output.
+    Stdout,
+    /// Nowhere (`Discard`).
+    Nowhere,
+}
+
+impl Destination {
+    /// A new handle on it; bytes written through any handle follow those written before.
+    pub fn handle(&self) -> io::Result<Box<dyn Write + Send>> {
+        Ok(match self {
+            Destination::File(f) => Box::new(f.try_clone()?),
+            Destination::Stdout => Box::new(io::stdout()),
+            Destination::Nowhere => Box::new(io::sink()),
+        })
+    }
 }
 
 /// A sink output of a checked config.
@@ -90,4 +121,22 @@ pub trait SinkOutput: Debug + Send + Sync {
     /// Opens it (creating files, writing headers) before the run; `None` for an output that writes
     /// nothing.
     fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError>;
+    /// For a sweep: creates the output once. `None` when the kind cannot take a sweep's rows (a
+    /// journal's records have no room for parameter columns).
+    fn destination(&self) -> Option<Result<Destination, RunError>> {
+        None
+    }
+    /// For a sweep: a writer of rows in this output's format into `out`, with a header when
+    /// `cx.header`, every row led by `cx.values`. Called only when [`SinkOutput::destination`] gave one.
+    fn format(
+        &self,
+        out: Box<dyn Write + Send>,
+        cx: &OpenSink<'_>,
+    ) -> Result<Box<dyn RowWriter>, RunError> {
+        let _ = (out, cx);
+        Err(RunError::Input(format!(
+            "{} cannot be written by a sweep",
+            self.target()
+        )))
+    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_yaml::Value;
 
-use crate::base::datapoint::TubeId;
+use crate::base::datapoint::{Datapoint, TubeId};
 use crate::base::{Ctx, GenCounters, Outlet, RunError};
 use crate::config::{Diagnostics, PipelineType, Reader};
 
@@ -101,6 +101,14 @@ pub struct Limits {
 pub trait SourceRun: Send {
     /// Pushes every datapoint into `out` until the input ends, the run is stopped or it fails.
     fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError>;
+    /// Reads every datapoint into `into` on the calling thread (a sweep reads each input once); only
+    /// sources that end by themselves can.
+    fn collect(&mut self, into: &mut Vec<Datapoint>, ctx: &mut Ctx) -> Result<(), RunError> {
+        let _ = (into, ctx);
+        Err(RunError::Input(
+            "this source runs live; a sweep reads inputs that end (Batch files)".into(),
+        ))
+    }
     /// Bytes of input in all, for the progress bar (0 when unknown).
     fn bytes(&self) -> u64 {
         0

@@ -7,6 +7,7 @@
 //! same order on every run and under every placement.
 
 mod engine;
+mod fused;
 mod recording;
 mod report;
 mod running;
@@ -18,6 +19,7 @@ mod wiring;
 
 pub use crate::base::{Ctx, Inlet, Outlet, RunError};
 pub use engine::{Engine, ReplayInto};
+pub use fused::{Fused, OpenWriters};
 pub use report::{FeedReport, GenReport, Observer, OnProgress, Progressing, Report};
 pub use running::Running;
 pub use summary::summary;

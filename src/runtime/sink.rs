@@ -48,6 +48,9 @@ impl Sink {
             columns: &names,
             with_status: feeds.is_some(),
             meta,
+            params: &[],
+            values: &[],
+            header: true,
         };
         for o in outputs {
             o.accepts(&cx)?;
@@ -55,14 +58,28 @@ impl Sink {
         let mut writers = Vec::new();
         for o in outputs {
             if let Some(writer) = o.open(&cx)? {
-                writers.push(Output {
-                    target: o.target(),
-                    writer,
-                    stdout: o.is_stdout(),
-                });
+                writers.push((o.as_ref(), writer));
             }
         }
-        Ok(Sink {
+        Ok(Self::with_writers(columns, feeds, writers))
+    }
+
+    /// A sink writing through writers already opened, one per output (a sweep opens them per
+    /// combination).
+    pub fn with_writers(
+        columns: &[SinkColumn],
+        feeds: Option<Vec<String>>,
+        writers: Vec<(&dyn SinkOutput, Box<dyn RowWriter>)>,
+    ) -> Sink {
+        let writers = writers
+            .into_iter()
+            .map(|(o, writer)| Output {
+                target: o.target(),
+                writer,
+                stdout: o.is_stdout(),
+            })
+            .collect();
+        Sink {
             columns: columns.to_vec(),
             values: vec![f64::NAN; columns.len()],
             present: vec![false; columns.len()],
@@ -73,7 +90,7 @@ impl Sink {
             feeds,
             status: None,
             status_text: String::with_capacity(128),
-        })
+        }
     }
 
     /// Takes a datapoint that arrived on `port` for the current sequence number.

@@ -142,6 +142,24 @@ impl Stage {
         Ok(())
     }
 
+    /// Runs one datapoint of an already numbered stream through every tube (a stage with no rings: see
+    /// [`super::Fused`]).
+    pub(super) fn step(&mut self, dp: &Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
+        self.deliver(dp);
+        self.run_seq(0, ctx)
+    }
+
+    /// Flushes every sink; returns the rows each wrote.
+    pub(super) fn finish_sinks(&mut self) -> Result<Vec<(TubeId, u64)>, RunError> {
+        let mut rows = Vec::new();
+        for t in &mut self.tubes {
+            if let Tube::Sink(s) = &mut t.tube {
+                rows.push((t.id, s.finish()?));
+            }
+        }
+        Ok(rows)
+    }
+
     fn publish(&mut self, seq: u64) {
         if seq > self.published {
             self.published = seq;
@@ -239,12 +257,7 @@ impl Stage {
                 notify_all(self.inlets.iter().map(|i| &i.producer));
             }
         }
-        let mut rows = Vec::new();
-        for t in &mut self.tubes {
-            if let Tube::Sink(s) = &mut t.tube {
-                rows.push((t.id, s.finish()?));
-            }
-        }
+        let rows = self.finish_sinks()?;
         self.rec.flush();
         self.progress.end();
         notify_all(self.outlets.iter().map(|o| &o.consumer));

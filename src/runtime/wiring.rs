@@ -50,7 +50,7 @@ fn unit_name(unit: usize) -> String {
 
 /// Feed names by tube id, when a live feed is upstream of `t` through data edges (its sink then has a
 /// `status` column).
-fn feed_names(g: &Graph, t: TubeId) -> Option<Vec<String>> {
+pub(super) fn feed_names(g: &Graph, t: TubeId) -> Option<Vec<String>> {
     let mut seen = vec![false; g.nodes.len()];
     let mut todo = vec![t];
     let mut found = false;
@@ -75,8 +75,52 @@ fn feed_names(g: &Graph, t: TubeId) -> Option<Vec<String>> {
     })
 }
 
+/// Opens the sink with tube id `t`.
+pub(super) type OpenSinkFn<'a> = dyn FnMut(TubeId) -> Result<Sink, RunError> + 'a;
+
+/// A stage's tubes with their inboxes, the routes from each source tube to their ports, and the scratch
+/// capacity the stage needs; `open_sink` opens its sinks.
+#[allow(clippy::type_complexity)]
+pub(super) fn stage_tubes(
+    g: &Graph,
+    st: &StagePlan,
+    bound: &[usize],
+    open_sink: &mut OpenSinkFn<'_>,
+) -> Result<(Vec<Local>, Vec<Vec<Route>>, usize), RunError> {
+    let mut routes: Vec<Vec<Route>> = vec![Vec::new(); g.nodes.len()];
+    let mut tubes = Vec::new();
+    let mut scratch = 1;
+    for (local, &t) in st.tubes.iter().enumerate() {
+        let node = &g.nodes[t as usize];
+        for (port, p) in node.ports.iter().enumerate() {
+            routes[p.source() as usize].push(Route {
+                local: local as u16,
+                port: port as u8,
+                events_only: matches!(p, Port::Event(_)),
+            });
+        }
+        let data_ports = node
+            .ports
+            .iter()
+            .filter(|p| matches!(p, Port::Data(_)))
+            .count();
+        let tube = match &node.kind {
+            NodeKind::Through(spec) => Tube::Through(Through::new(t, spec, data_ports)),
+            NodeKind::Sink { .. } => Tube::Sink(open_sink(t)?),
+            _ => unreachable!("only throughs and sinks are placed in stages"),
+        };
+        scratch = scratch.max(bound[t as usize]);
+        tubes.push(Local {
+            id: t,
+            tube,
+            inbox: Vec::with_capacity(bound[t as usize]),
+        });
+    }
+    Ok((tubes, routes, scratch))
+}
+
 /// How many datapoints one sequence number can put in each tube's inbox.
-fn inbox_bounds(g: &Graph) -> Vec<usize> {
+pub(super) fn inbox_bounds(g: &Graph) -> Vec<usize> {
     let mut bound = vec![1usize; g.nodes.len()];
     for &t in &g.topo {
         let node = &g.nodes[t as usize];
@@ -137,7 +181,15 @@ impl<'g> Wiring<'g> {
         let placeholder = Shared::new(Vec::new());
         let mut stages = Vec::new();
         for (s, st) in plan.stages.iter().enumerate() {
-            let (tubes, routes, scratch) = self.stage_tubes(st, &bound)?;
+            let g = self.g;
+            let (tubes, routes, scratch) = stage_tubes(g, st, &bound, &mut |t| {
+                let node = &g.nodes[t as usize];
+                let NodeKind::Sink { outputs, columns } = &node.kind else {
+                    unreachable!("only sinks are opened")
+                };
+                let meta = || journal_meta(g, "output", OUTPUT_SEGMENT_RECORDS);
+                Sink::open(t, &node.label, outputs, columns, feed_names(g, t), &meta)
+            })?;
             let (inlets, inlet_names) = self.stage_inlets(s + 1, st);
             let e2e = self.stage_series(s, st, &inlet_names);
             stages.push((
@@ -161,51 +213,6 @@ impl<'g> Wiring<'g> {
             stage.out_routes = std::mem::take(&mut self.out_routes[s + 1]);
         }
         Ok(stages)
-    }
-
-    /// A stage's tubes with their inboxes, the routes from each source tube to their ports, and the
-    /// scratch capacity the stage needs.
-    #[allow(clippy::type_complexity)]
-    fn stage_tubes(
-        &self,
-        st: &StagePlan,
-        bound: &[usize],
-    ) -> Result<(Vec<Local>, Vec<Vec<Route>>, usize), RunError> {
-        let g = self.g;
-        let mut routes: Vec<Vec<Route>> = vec![Vec::new(); g.nodes.len()];
-        let mut tubes = Vec::new();
-        let mut scratch = 1;
-        for (local, &t) in st.tubes.iter().enumerate() {
-            let node = &g.nodes[t as usize];
-            for (port, p) in node.ports.iter().enumerate() {
-                routes[p.source() as usize].push(Route {
-                    local: local as u16,
-                    port: port as u8,
-                    events_only: matches!(p, Port::Event(_)),
-                });
-            }
-            let data_ports = node
-                .ports
-                .iter()
-                .filter(|p| matches!(p, Port::Data(_)))
-                .count();
-            let tube = match &node.kind {
-                NodeKind::Through(spec) => Tube::Through(Through::new(t, spec, data_ports)),
-                NodeKind::Sink { outputs, columns } => {
-                    let meta = || journal_meta(g, "output", OUTPUT_SEGMENT_RECORDS);
-                    let feeds = feed_names(g, t);
-                    Tube::Sink(Sink::open(t, &node.label, outputs, columns, feeds, &meta)?)
-                }
-                _ => unreachable!("only throughs and sinks are placed in stages"),
-            };
-            scratch = scratch.max(bound[t as usize]);
-            tubes.push(Local {
-                id: t,
-                tube,
-                inbox: Vec::with_capacity(bound[t as usize]),
-            });
-        }
-        Ok((tubes, routes, scratch))
     }
 
     /// One ring from every other unit that hosts a source of the stage's tubes; returns the stage's

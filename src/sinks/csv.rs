@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use std::path::Path;
 
+use super::lead::Lead;
 use super::{any_rows, open_file, Out, PathKind};
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
@@ -15,40 +16,67 @@ pub const CSV: PathKind = PathKind {
     names: &["CSV"],
     accepts: any_rows,
     open: open_csv,
+    format: Some(csv_rows),
 };
 
 fn open_csv(path: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
     let err = |e: io::Error| SinkError::new(path.display().to_string(), e);
     let out = open_file(path).map_err(err)?;
-    Ok(Box::new(
-        CsvWriter::new(out, cx.columns, cx.with_status).map_err(err)?,
-    ))
+    csv_rows(out, cx).map_err(|e| err(e).into())
+}
+
+fn csv_rows(out: Out, cx: &OpenSink<'_>) -> io::Result<Box<dyn RowWriter>> {
+    let w = CsvWriter::with_lead(out, cx.columns, cx.with_status, Lead::of(cx), cx.header)?;
+    Ok(Box::new(w))
 }
 
 /// Writes a header, then comma-separated rows.
 pub struct CsvWriter {
     out: Out,
     status: bool,
+    /// A sweep's parameter cells, first in every row.
+    lead: Vec<u8>,
 }
 
 impl CsvWriter {
     /// Writes the header row.
     /// With `status`, a last column says what a live feed reported (empty in ordinary rows).
-    pub fn new(mut out: Out, names: &[&str], status: bool) -> io::Result<Self> {
-        out.write_all(b"timestamp")?;
-        for n in names {
-            write!(out, ",{n}")?;
+    #[cfg(test)]
+    pub fn new(out: Out, names: &[&str], status: bool) -> io::Result<Self> {
+        Self::with_lead(out, names, status, Lead::default(), true)
+    }
+
+    /// A writer whose rows start with `lead`'s cells; the header (with the parameters' names first) is
+    /// written when `header`.
+    pub fn with_lead(
+        mut out: Out,
+        names: &[&str],
+        status: bool,
+        lead: Lead,
+        header: bool,
+    ) -> io::Result<Self> {
+        if header {
+            out.write_all(lead.csv_header().as_bytes())?;
+            out.write_all(b"timestamp")?;
+            for n in names {
+                write!(out, ",{}", super::lead::csv_cell(n))?;
+            }
+            if status {
+                out.write_all(b",status")?;
+            }
+            out.write_all(b"\n")?;
         }
-        if status {
-            out.write_all(b",status")?;
-        }
-        out.write_all(b"\n")?;
-        Ok(CsvWriter { out, status })
+        Ok(CsvWriter {
+            out,
+            status,
+            lead: lead.csv,
+        })
     }
 }
 
 impl RowWriter for CsvWriter {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
+        self.out.write_all(&self.lead)?;
         self.out.write_all(&format_rfc3339_millis(row.time))?;
         for i in 0..row.values.len() {
             match row.cell(i) {

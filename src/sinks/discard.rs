@@ -4,7 +4,9 @@ use serde_yaml::Value;
 
 use crate::base::RunError;
 use crate::config::Reader;
-use crate::plugin::{OpenSink, RowWriter, SinkKind, SinkOutput};
+use std::io::Write;
+
+use crate::plugin::{Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
 
 /// The `Discard` sink kind.
 pub struct Discard;
@@ -30,5 +32,27 @@ impl SinkOutput for Nowhere {
 
     fn open(&self, _: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
         Ok(None)
+    }
+
+    fn destination(&self) -> Option<Result<Destination, RunError>> {
+        Some(Ok(Destination::Nowhere))
+    }
+
+    fn format(
+        &self,
+        _: Box<dyn Write + Send>,
+        _: &OpenSink<'_>,
+    ) -> Result<Box<dyn RowWriter>, RunError> {
+        Ok(Box::new(Nowhere))
+    }
+}
+
+impl RowWriter for Nowhere {
+    fn write_row(&mut self, _: &Row<'_>) -> Result<(), WriteError> {
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), WriteError> {
+        Ok(())
     }
 }

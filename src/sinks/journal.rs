@@ -20,6 +20,7 @@ pub const JOURNAL: PathKind = PathKind {
     names: &["Journal"],
     accepts: one_record_per_row,
     open: open_journal,
+    format: None,
 };
 
 /// A row must fit one record.

@@ -5,6 +5,7 @@
 mod csv;
 mod discard;
 mod journal;
+mod lead;
 mod ndjson;
 mod stdout;
 mod table;
@@ -16,8 +17,9 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 use crate::base::RunError;
+use crate::base::SinkError;
 use crate::config::Reader;
-use crate::plugin::{OpenSink, RowWriter, SinkKind, SinkOutput};
+use crate::plugin::{Destination, OpenSink, RowWriter, SinkKind, SinkOutput};
 
 /// Every sink kind a config may name (`datasink: Tag` or `{Tag: ...}`), in the order errors list them.
 pub static KINDS: &[&dyn SinkKind] = &[
@@ -34,7 +36,12 @@ pub struct PathKind {
     names: &'static [&'static str],
     accepts: Accepts,
     open: OpenAt,
+    /// Its rows into any writer, for a sweep; `None` when it cannot write one.
+    format: Option<Format>,
 }
+
+/// Rows in a kind's format into a writer (the header first when `cx.header`).
+type Format = fn(Out, &OpenSink<'_>) -> io::Result<Box<dyn RowWriter>>;
 
 /// Whether an output can take a sink's rows (see [`SinkOutput::accepts`]).
 type Accepts = fn(&OpenSink<'_>) -> Result<(), RunError>;
@@ -63,6 +70,7 @@ impl SinkKind for PathKind {
             path: at,
             accepts: self.accepts,
             open: self.open,
+            format: self.format,
         }))
     }
 }
@@ -73,6 +81,7 @@ struct PathOutput {
     path: PathBuf,
     accepts: Accepts,
     open: OpenAt,
+    format: Option<Format>,
 }
 
 impl SinkOutput for PathOutput {
@@ -91,15 +100,40 @@ impl SinkOutput for PathOutput {
     fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
         (self.open)(&self.path, cx).map(Some)
     }
+
+    fn destination(&self) -> Option<Result<Destination, RunError>> {
+        self.format?;
+        let file = create_file(&self.path)
+            .map_err(|e| SinkError::new(self.target(), e).into())
+            .map(Destination::File);
+        Some(file)
+    }
+
+    fn format(
+        &self,
+        out: Box<dyn Write + Send>,
+        cx: &OpenSink<'_>,
+    ) -> Result<Box<dyn RowWriter>, RunError> {
+        let format = self
+            .format
+            .expect("format is called only when destination gave one");
+        format(BufWriter::with_capacity(1 << 16, out), cx)
+            .map_err(|e| SinkError::new(self.target(), e).into())
+    }
 }
 
 type Out = BufWriter<Box<dyn Write + Send>>;
 
-fn open_file(path: &Path) -> io::Result<Out> {
+/// Creates (or truncates) the file at `path`, and its parent directories.
+fn create_file(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let f = File::create(path)?;
+    File::create(path)
+}
+
+fn open_file(path: &Path) -> io::Result<Out> {
+    let f = create_file(path)?;
     Ok(BufWriter::with_capacity(1 << 16, Box::new(f)))
 }
 

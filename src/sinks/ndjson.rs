@@ -4,6 +4,7 @@ use std::io::Write;
 
 use std::path::Path;
 
+use super::lead::{json_string, Lead};
 use super::{any_rows, open_file, Out, PathKind};
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
@@ -14,11 +15,19 @@ pub const NDJSON: PathKind = PathKind {
     names: &["JSON", "NDJSON"],
     accepts: any_rows,
     open: open_ndjson,
+    format: Some(ndjson_rows),
 };
 
 fn open_ndjson(path: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
-    let out = open_file(path).map_err(|e| SinkError::new(path.display().to_string(), e))?;
-    Ok(Box::new(NdjsonWriter::new(out, cx.columns, cx.with_status)))
+    let err = |e| SinkError::new(path.display().to_string(), e);
+    let out = open_file(path).map_err(err)?;
+    Ok(ndjson_rows(out, cx).map_err(err)?)
+}
+
+fn ndjson_rows(out: Out, cx: &OpenSink<'_>) -> std::io::Result<Box<dyn RowWriter>> {
+    let mut w = NdjsonWriter::new(out, cx.columns, cx.with_status);
+    w.lead = Lead::of(cx).json;
+    Ok(Box::new(w))
 }
 
 /// Writes one JSON object per row.
@@ -27,21 +36,8 @@ pub struct NdjsonWriter {
     /// Each column's key, already quoted and followed by a colon.
     keys: Vec<String>,
     status: bool,
-}
-
-fn quote(s: &str) -> String {
-    let mut q = String::with_capacity(s.len() + 2);
-    q.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => q.push_str("\\\""),
-            '\\' => q.push_str("\\\\"),
-            c if (c as u32) < 0x20 => q.push_str(&format!("\\u{:04x}", c as u32)),
-            c => q.push(c),
-        }
-    }
-    q.push('"');
-    q
+    /// A sweep's parameter members, first in every object.
+    lead: Vec<u8>,
 }
 
 impl NdjsonWriter {
@@ -50,15 +46,21 @@ impl NdjsonWriter {
     pub fn new(out: Out, names: &[&str], status: bool) -> Self {
         NdjsonWriter {
             out,
-            keys: names.iter().map(|n| format!("{}:", quote(n))).collect(),
+            keys: names
+                .iter()
+                .map(|n| format!("{}:", json_string(n)))
+                .collect(),
             status,
+            lead: Vec::new(),
         }
     }
 }
 
 impl RowWriter for NdjsonWriter {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
-        self.out.write_all(b"{\"timestamp\":\"")?;
+        self.out.write_all(b"{")?;
+        self.out.write_all(&self.lead)?;
+        self.out.write_all(b"\"timestamp\":\"")?;
         self.out.write_all(&format_rfc3339_millis(row.time))?;
         self.out.write_all(b"\"")?;
         for (i, key) in self.keys.iter().enumerate() {

@@ -1,15 +1,16 @@
 //! The `Stdout` sink kind: an aligned table on a terminal, CSV when piped.
 
-use std::io::{self, BufWriter, IsTerminal};
+use std::io::{self, BufWriter, IsTerminal, Write};
 
 use serde_yaml::Value;
 
 use super::csv::CsvWriter;
+use super::lead::Lead;
 use super::table::TableWriter;
 use super::Out;
 use crate::base::{RunError, SinkError};
 use crate::config::Reader;
-use crate::plugin::{OpenSink, RowWriter, SinkKind, SinkOutput};
+use crate::plugin::{Destination, OpenSink, RowWriter, SinkKind, SinkOutput};
 
 /// The `Stdout` sink kind.
 pub struct Stdout;
@@ -38,13 +39,32 @@ impl SinkOutput for StdoutOutput {
     }
 
     fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
+        self.format(Box::new(io::stdout()), cx).map(Some)
+    }
+
+    fn destination(&self) -> Option<Result<Destination, RunError>> {
+        Some(Ok(Destination::Stdout))
+    }
+
+    /// A table on a terminal, CSV when piped.
+    fn format(
+        &self,
+        out: Box<dyn Write + Send>,
+        cx: &OpenSink<'_>,
+    ) -> Result<Box<dyn RowWriter>, RunError> {
         let err = |e| SinkError::new(self.target(), e);
-        let stdout: Out = BufWriter::with_capacity(1 << 16, Box::new(io::stdout()));
+        let out: Out = BufWriter::with_capacity(1 << 16, out);
+        let (lead, header) = (Lead::of(cx), cx.header);
         let w: Box<dyn RowWriter> = if io::stdout().is_terminal() {
-            Box::new(TableWriter::new(stdout, cx.columns, cx.with_status).map_err(err)?)
+            Box::new(
+                TableWriter::with_lead(out, cx.columns, cx.with_status, lead, header)
+                    .map_err(err)?,
+            )
         } else {
-            Box::new(CsvWriter::new(stdout, cx.columns, cx.with_status).map_err(err)?)
+            Box::new(
+                CsvWriter::with_lead(out, cx.columns, cx.with_status, lead, header).map_err(err)?,
+            )
         };
-        Ok(Some(w))
+        Ok(w)
     }
 }

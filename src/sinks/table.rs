@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::lead::Lead;
 use super::Out;
 use crate::base::time::{format_rfc3339_millis, RFC3339_MILLIS_LEN};
 use crate::plugin::{Row, RowWriter, WriteError};
@@ -13,32 +14,61 @@ pub struct TableWriter {
     out: Out,
     widths: Vec<usize>,
     status: bool,
+    /// A sweep's parameter cells, aligned under their names, first in every row.
+    lead: String,
 }
 
 impl TableWriter {
     /// Writes the header.
     /// With `status`, a last, left-aligned column says what a live feed reported.
-    pub fn new(mut out: Out, names: &[&str], status: bool) -> io::Result<Self> {
+    #[cfg(test)]
+    pub fn new(out: Out, names: &[&str], status: bool) -> io::Result<Self> {
+        Self::with_lead(out, names, status, Lead::default(), true)
+    }
+
+    /// A table whose rows start with `lead`'s cells (left-aligned under the parameters' names); the
+    /// header is written when `header`.
+    pub fn with_lead(
+        mut out: Out,
+        names: &[&str],
+        status: bool,
+        lead: Lead,
+        header: bool,
+    ) -> io::Result<Self> {
         let widths: Vec<usize> = names.iter().map(|n| n.len().max(MIN_WIDTH)).collect();
-        write!(out, "{:<w$}", "timestamp", w = RFC3339_MILLIS_LEN)?;
-        for (n, w) in names.iter().zip(&widths) {
-            write!(out, "  {n:>w$}")?;
+        let lead_widths: Vec<usize> = lead.names.iter().map(|n| n.len().max(8)).collect();
+        if header {
+            for (n, w) in lead.names.iter().zip(&lead_widths) {
+                write!(out, "{n:<w$}  ")?;
+            }
+            write!(out, "{:<w$}", "timestamp", w = RFC3339_MILLIS_LEN)?;
+            for (n, w) in names.iter().zip(&widths) {
+                write!(out, "  {n:>w$}")?;
+            }
+            if status {
+                out.write_all(b"  status")?;
+            }
+            out.write_all(b"\n")?;
+            out.flush()?;
         }
-        if status {
-            out.write_all(b"  status")?;
-        }
-        out.write_all(b"\n")?;
-        out.flush()?;
+        let lead = lead
+            .cells
+            .iter()
+            .zip(&lead_widths)
+            .map(|(c, w)| format!("{c:<w$}  "))
+            .collect();
         Ok(TableWriter {
             out,
             widths,
             status,
+            lead,
         })
     }
 }
 
 impl RowWriter for TableWriter {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
+        self.out.write_all(self.lead.as_bytes())?;
         self.out.write_all(&format_rfc3339_millis(row.time))?;
         for (i, w) in self.widths.iter().enumerate() {
             match row.cell(i) {

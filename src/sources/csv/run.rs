@@ -11,7 +11,7 @@ use super::{CsvSource, OnError};
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::time::{monotonic_ns, parse_timestamp};
 use crate::base::GenCounters;
-use crate::base::{Ctx, Outlet, RunError};
+use crate::base::{Ctx, Outlet, Push, RunError};
 use crate::plugin::SourceRun;
 
 /// A CSV generator ready to run.
@@ -119,7 +119,7 @@ impl CsvGenerator {
     }
 
     /// Parses every row and pushes it to the sequencer, oldest first.
-    fn run_rows(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
+    fn run_rows<P: Push>(&mut self, out: &mut P, ctx: &mut Ctx) -> Result<(), RunError> {
         let data: &[u8] = &self.map;
         let start = self.layout.data_start;
         let body = &data[start..];
@@ -206,6 +206,10 @@ impl CsvGenerator {
 impl SourceRun for CsvGenerator {
     fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
         self.run_rows(out, ctx)
+    }
+
+    fn collect(&mut self, into: &mut Vec<Datapoint>, ctx: &mut Ctx) -> Result<(), RunError> {
+        self.run_rows(into, ctx)
     }
 
     fn bytes(&self) -> u64 {

@@ -1,0 +1,155 @@
+//! `tubes run`, `check` and `graph` on a config with a `sweep:` section.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use super::progress::Bar;
+use super::{EXIT_CONFIG, EXIT_RUNTIME};
+use crate::config::Template;
+use crate::graph;
+use crate::sweep::{summary, Shard, SweepError};
+
+/// What `tubes run` takes for a sweep.
+pub struct SweepArgs {
+    /// Print no summary or progress bar.
+    pub quiet: bool,
+    /// Print no progress bar.
+    pub no_progress: bool,
+    /// Run only this slice of the combinations.
+    pub shard: Option<Shard>,
+    /// Worker threads (default: one per core).
+    pub threads: Option<usize>,
+}
+
+/// Runs every combination of a sweep (or a shard of them).
+pub fn run(t: Template, args: SweepArgs) -> i32 {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let prepared = match crate::api::sweep(t, args.shard, threads) {
+        Ok(p) => p,
+        Err(SweepError::Config(e)) => {
+            eprintln!("{e}");
+            return EXIT_CONFIG;
+        }
+        Err(SweepError::Run(e)) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let show = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
+    let mut bar = Bar::new(show);
+    let stop = super::stop_on_signals();
+    let result = prepared.run(threads, &stop, &mut |p| {
+        let frac = p.updates as f64 / p.updates_total.max(1) as f64;
+        bar.draw(frac, p.updates, "datapoint-updates");
+    });
+    bar.clear();
+    match result {
+        Ok(report) => {
+            if !args.quiet {
+                eprintln!("{}", summary(&report));
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_RUNTIME
+        }
+    }
+}
+
+/// Checks every combination; prints the size of the expansion.
+pub fn check(t: &Template, config: &Path) -> i32 {
+    let sweep = t.sweep.as_ref().expect("a sweep");
+    match crate::api::expand(t, None) {
+        Ok(x) => {
+            let template_tubes = x.graphs.first().map_or(0, |g| g.nodes.len());
+            let mut per_label: Vec<(String, usize)> = Vec::new();
+            for input in &x.inputs {
+                let label = &x.graphs[input.combo].nodes[input.id as usize].label;
+                match per_label.iter_mut().find(|(l, _)| l == label) {
+                    Some((_, n)) => *n += 1,
+                    None => per_label.push((label.clone(), 1)),
+                }
+            }
+            let opened: Vec<String> = per_label.iter().map(|(l, n)| format!("{l} {n}")).collect();
+            println!(
+                "{}: ok — a sweep of {} combinations ({}); {template_tubes} tubes in the template, {} in all; {} inputs opened, each once ({}); {} merged streams",
+                config.display(),
+                sweep.len(),
+                sweep.shape(),
+                x.tubes(),
+                x.inputs.len(),
+                opened.join(", "),
+                x.streams.len()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            EXIT_CONFIG
+        }
+    }
+}
+
+/// The template as DOT: one node per template tube, each annotated with the parameters it uses.
+pub fn dot(t: &Template) -> i32 {
+    let sweep = t.sweep.as_ref().expect("a sweep");
+    let x = match crate::api::expand(
+        t,
+        Some(Shard {
+            index: 1,
+            count: sweep.len(),
+        }),
+    ) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_CONFIG;
+        }
+    };
+    let g = &x.graphs[0];
+    let note = |i: usize| {
+        let used = t.params_at(&format!("tubes[{i}]"));
+        if used.is_empty() {
+            return None;
+        }
+        let what = match &g.nodes[i].kind {
+            graph::NodeKind::Source(_) => written_datasource(t, i),
+            _ => None,
+        };
+        let axes: Vec<String> = used.iter().map(|p| format!("${{{p}}}")).collect();
+        Some(match what {
+            Some(w) => format!("{w}\\nswept: {}", axes.join(", ")),
+            None => format!("swept: {}", axes.join(", ")),
+        })
+    };
+    let title = format!("sweep: {} = {} combinations", sweep.shape(), sweep.len());
+    print!("{}", graph::to_dot_with(g, &note, Some(&title)));
+    0
+}
+
+/// Tube `i`'s datasource as the template writes it (`CSV testdata/binance_${coin}USDT.csv`).
+fn written_datasource(t: &Template, i: usize) -> Option<String> {
+    let tube = t
+        .doc
+        .get("tubes")?
+        .get(i)?
+        .get("Generator")?
+        .get("datasource")?;
+    match tube {
+        serde_yaml::Value::Mapping(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next()?;
+            let v = match v {
+                serde_yaml::Value::String(s) => s.clone(),
+                other => serde_yaml::to_string(other)
+                    .ok()?
+                    .trim()
+                    .replace('\n', "; "),
+            };
+            Some(format!("{} {v}", k.as_str()?))
+        }
+        other => Some(serde_yaml::to_string(other).ok()?.trim().to_string()),
+    }
+}

@@ -1,0 +1,198 @@
+//! `${name}` placeholders: finding them in a config's YAML, and replacing them with a combination's values.
+//!
+//! A scalar that is exactly `${name}` becomes the value itself (a number stays a number: `threshold:
+//! "${N}"` is the number 50); a placeholder inside longer text is replaced by the value's text
+//! (`"testdata/binance_${coin}USDT.csv"`). Mapping keys are replaced too. `$${` writes a literal `${`.
+
+use serde_yaml::Value;
+
+use super::axes::{is_name, ParamValue};
+use crate::config::error::Diagnostics;
+use crate::config::reader::field;
+
+/// One `${name}` of a config.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placeholder {
+    /// The parameter it names.
+    pub name: String,
+    /// The YAML path of the scalar that holds it.
+    pub path: String,
+}
+
+/// A piece of a scalar: literal text or a parameter.
+enum Piece<'a> {
+    Text(&'a str),
+    Param(&'a str),
+}
+
+/// Splits `s` into text and `${name}` pieces; `Err` describes a malformed placeholder.
+fn pieces(s: &str) -> Result<Vec<Piece<'_>>, String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        if rest[..i].ends_with('$') {
+            // `$${` is a literal `${`.
+            out.push(Piece::Text(&rest[..i]));
+            out.push(Piece::Text("{"));
+            rest = &rest[i + 2..];
+            continue;
+        }
+        out.push(Piece::Text(&rest[..i]));
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(format!("'${{' without a closing '}}' in '{s}'"));
+        };
+        let name = &after[..end];
+        if !is_name(name) {
+            return Err(format!("'${{{name}}}' is not a parameter name"));
+        }
+        out.push(Piece::Param(name));
+        rest = &after[end + 1..];
+    }
+    out.push(Piece::Text(rest));
+    Ok(out)
+}
+
+/// Every placeholder in `doc`, in document order; malformed ones are reported in `diag`.
+pub fn placeholders(doc: &Value, diag: &mut Diagnostics) -> Vec<Placeholder> {
+    let mut found = Vec::new();
+    walk(doc, "", &mut |s, path| {
+        if !s.contains("${") {
+            return;
+        }
+        match pieces(s) {
+            Ok(ps) => found.extend(ps.into_iter().filter_map(|p| match p {
+                Piece::Param(name) => Some(Placeholder {
+                    name: name.to_string(),
+                    path: path.to_string(),
+                }),
+                Piece::Text(_) => None,
+            })),
+            Err(e) => diag.error(
+                path,
+                e,
+                Some("write a parameter as ${name}, and a literal ${ as $${".into()),
+            ),
+        }
+    });
+    found
+}
+
+fn walk(v: &Value, path: &str, f: &mut dyn FnMut(&str, &str)) {
+    match v {
+        Value::String(s) => f(s, path),
+        Value::Sequence(items) => {
+            for (i, x) in items.iter().enumerate() {
+                walk(x, &format!("{path}[{i}]"), f);
+            }
+        }
+        Value::Mapping(m) => {
+            for (k, x) in m {
+                let key = k.as_str().unwrap_or("?");
+                let at = field(path, key);
+                if let Value::String(s) = k {
+                    f(s, &at);
+                }
+                walk(x, &at, f);
+            }
+        }
+        Value::Tagged(t) => walk(&t.value, path, f),
+        _ => {}
+    }
+}
+
+/// `doc` with every placeholder replaced by `value(name)` (names the template check found defined).
+pub fn substitute<'a>(doc: &Value, value: &dyn Fn(&str) -> Option<&'a ParamValue>) -> Value {
+    match doc {
+        Value::String(s) if s.contains("${") => replace(s, value),
+        Value::Sequence(items) => {
+            Value::Sequence(items.iter().map(|x| substitute(x, value)).collect())
+        }
+        Value::Mapping(m) => Value::Mapping(
+            m.iter()
+                .map(|(k, x)| (substitute(k, value), substitute(x, value)))
+                .collect(),
+        ),
+        Value::Tagged(t) => {
+            let mut t = t.clone();
+            t.value = substitute(&t.value, value);
+            Value::Tagged(t)
+        }
+        other => other.clone(),
+    }
+}
+
+fn replace<'a>(s: &str, value: &dyn Fn(&str) -> Option<&'a ParamValue>) -> Value {
+    let Ok(ps) = pieces(s) else {
+        return Value::String(s.to_string());
+    };
+    if let [Piece::Text(""), Piece::Param(name), Piece::Text("")] = ps.as_slice() {
+        if let Some(v) = value(name) {
+            return v.yaml();
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    for p in ps {
+        match p {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Param(name) => match value(name) {
+                Some(v) => out.push_str(&v.to_string()),
+                None => {
+                    out.push_str("${");
+                    out.push_str(name);
+                    out.push('}');
+                }
+            },
+        }
+    }
+    Value::String(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Positions;
+    use std::path::Path;
+
+    fn values(name: &str) -> Option<&'static ParamValue> {
+        static N: ParamValue = ParamValue::Int(50);
+        static COIN: std::sync::OnceLock<ParamValue> = std::sync::OnceLock::new();
+        match name {
+            "N" => Some(&N),
+            "coin" => Some(COIN.get_or_init(|| ParamValue::Text("ETH".into()))),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_whole_scalar_keeps_its_type_and_text_is_interpolated() {
+        let doc: Value = serde_yaml::from_str(
+            "a: '${N}'\nb: 'x_${coin}_${N}.csv'\nc: ['$${N}', 3]\n'${coin}': k",
+        )
+        .unwrap();
+        let out = substitute(&doc, &values);
+        let want: Value =
+            serde_yaml::from_str("a: 50\nb: x_ETH_50.csv\nc: ['${N}', 3]\nETH: k").unwrap();
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn placeholders_are_found_with_their_paths_and_malformed_ones_reported() {
+        let doc: Value = serde_yaml::from_str("t: [{x: 'a${N}'}, '${coin}']\nu: '${bad'").unwrap();
+        let mut diag = Diagnostics::new(Path::new("c.yaml"), Positions::default());
+        let found = placeholders(&doc, &mut diag);
+        let got: Vec<(&str, &str)> = found
+            .iter()
+            .map(|p| (p.name.as_str(), p.path.as_str()))
+            .collect();
+        assert_eq!(got, [("N", "t[0].x"), ("coin", "t[1]")]);
+        let errors = diag.into_errors().0;
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, "u");
+        assert!(
+            errors[0].message.contains("without a closing"),
+            "{}",
+            errors[0].message
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! A whole graph's throughs and sinks on the calling thread, fed a stream that is already merged and
+//! numbered: what a sweep runs for each combination. The tubes are the engine's own (a [`Stage`] with
+//! no rings), so each combination's rows are exactly those of a run of its config.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::sink::Sink;
+use super::stage::Stage;
+use super::wiring::{feed_names, inbox_bounds, stage_tubes};
+use crate::base::datapoint::{Datapoint, TubeId};
+use crate::base::ring::Progress;
+use crate::base::{Ctx, RunError};
+use crate::graph::{Graph, NodeKind, SinkColumn, StagePlan};
+use crate::metrics::{Recorder, Shared};
+use crate::plugin::{RowWriter, SinkOutput};
+
+/// Opens the writers of a sink: its tube id, label, outputs and columns → one writer per output.
+pub type OpenWriters<'a> = dyn FnMut(
+        TubeId,
+        &str,
+        &[Box<dyn SinkOutput>],
+        &[SinkColumn],
+    ) -> Result<Vec<Box<dyn RowWriter>>, RunError>
+    + 'a;
+
+/// Every through and sink of a graph, fused on one thread.
+pub struct Fused {
+    stage: Stage,
+    ctx: Ctx,
+}
+
+impl Fused {
+    /// Builds `g`'s throughs and sinks in topological order; `open` gives each sink its writers.
+    pub fn new(g: &Graph, open: &mut OpenWriters<'_>) -> Result<Fused, RunError> {
+        let tubes: Vec<TubeId> = g
+            .topo
+            .iter()
+            .copied()
+            .filter(|&t| {
+                matches!(
+                    g.nodes[t as usize].kind,
+                    NodeKind::Through(_) | NodeKind::Sink { .. }
+                )
+            })
+            .collect();
+        let plan = StagePlan { tubes, core: None };
+        let bound = inbox_bounds(g);
+        let (tubes, routes, scratch) = stage_tubes(g, &plan, &bound, &mut |t| {
+            let node = &g.nodes[t as usize];
+            let NodeKind::Sink { outputs, columns } = &node.kind else {
+                unreachable!("only sinks are opened")
+            };
+            let writers = open(t, &node.label, outputs, columns)?;
+            let pairs = outputs.iter().map(|o| o.as_ref()).zip(writers).collect();
+            Ok(Sink::with_writers(columns, feed_names(g, t), pairs))
+        })?;
+        let stage = Stage {
+            inlets: Vec::new(),
+            outlets: Vec::new(),
+            tubes,
+            routes,
+            out_routes: vec![Vec::new(); g.nodes.len()],
+            progress: Arc::new(Progress::new()),
+            published: 0,
+            scratch: Vec::with_capacity(scratch),
+            rec: Recorder::off(&Shared::new(Vec::new())),
+            e2e: vec![None; plan.tubes.len()],
+        };
+        let ctx = Ctx::detached(Arc::new(AtomicBool::new(false)));
+        Ok(Fused { stage, ctx })
+    }
+
+    /// Runs one numbered datapoint (a generator's row or a tick) through the tubes.
+    #[inline]
+    pub fn push(&mut self, dp: &Datapoint) -> Result<(), RunError> {
+        self.stage.step(dp, &mut self.ctx)
+    }
+
+    /// Flushes the sinks; returns the rows each wrote.
+    pub fn finish(mut self) -> Result<Vec<(TubeId, u64)>, RunError> {
+        self.stage.finish_sinks()
+    }
+}

@@ -1,0 +1,188 @@
+//! A sweep's template → one checked graph per combination, the distinct inputs they read, and the
+//! distinct merged streams they run over.
+//!
+//! Two generators read the same input when their datasource (after substitution), the Batch range and the
+//! fields the graph reads of them are the same: that input is opened and parsed once and feeds every
+//! combination that reads it. Combinations whose generators and ticks are all the same run over the
+//! same merged stream, which is merged once.
+
+use std::collections::HashMap;
+
+use crate::base::datapoint::TubeId;
+use crate::config::{ConfigErrors, Diagnostic, PipelineType, Template, TubeKind};
+use crate::graph::{self, Graph, NodeKind};
+use crate::plugin::Kinds;
+
+/// One input a sweep opens: a generator of the template with one substituted datasource.
+pub struct Input {
+    /// The first combination that reads it, counted from the shard's first (its graph opens the
+    /// source).
+    pub combo: usize,
+    /// The generator's tube id.
+    pub id: TubeId,
+}
+
+/// The combinations of a sweep (or a shard of it), checked and grouped.
+pub struct Expansion {
+    /// The first combination of the shard (0 unless sharded).
+    pub first: usize,
+    /// Each combination's checked graph, for combinations `first..first + graphs.len()`.
+    pub graphs: Vec<Graph>,
+    /// The distinct inputs, in the order they are first read.
+    pub inputs: Vec<Input>,
+    /// The distinct merged streams: for each, the inputs it merges (in declaration order of their
+    /// generators).
+    pub streams: Vec<Vec<usize>>,
+    /// Each combination's stream.
+    pub stream_of: Vec<usize>,
+    /// Each stream's first combination (its graph says which ticks the stream holds).
+    pub stream_first: Vec<usize>,
+}
+
+impl Expansion {
+    /// How many tubes all the combinations hold together.
+    pub fn tubes(&self) -> usize {
+        self.graphs.iter().map(|g| g.nodes.len()).sum()
+    }
+}
+
+/// The identity of generator `id`'s input in `g`, whose datasource was written as `yaml`.
+fn input_key(g: &Graph, id: TubeId, yaml: &str) -> String {
+    let range = match g.pipeline {
+        PipelineType::Batch { from, to } => format!("{from}..{to}"),
+        PipelineType::Stream => "stream".into(),
+    };
+    format!("{id}|{range}|{:?}|{yaml}", g.used_fields(id))
+}
+
+/// The identity of the ticks of `g`.
+fn ticks_key(g: &Graph) -> String {
+    let ticks: Vec<String> = g
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Tick(t) => Some(format!("{t:?}")),
+            _ => None,
+        })
+        .collect();
+    format!("{:?}|{}", g.pipeline, ticks.join(","))
+}
+
+/// Every error of combination `k`, each saying which parameter values produced it (those the YAML
+/// entry at its path uses).
+fn annotate(t: &Template, k: usize, errors: ConfigErrors) -> Vec<Diagnostic> {
+    let sweep = t.sweep.as_ref().expect("a sweep");
+    let names = sweep.params();
+    let values = sweep.values(k);
+    errors
+        .0
+        .into_iter()
+        .map(|mut d| {
+            let used = t.params_at(&d.path);
+            if !used.is_empty() {
+                let with: Vec<String> = used
+                    .iter()
+                    .map(|u| {
+                        let i = names.iter().position(|n| n == u).expect("a parameter");
+                        format!("{u}={}", values[i])
+                    })
+                    .collect();
+                d.message = format!("{} (with {})", d.message, with.join(", "));
+            }
+            d
+        })
+        .collect()
+}
+
+/// Checks combinations `range` of the template's sweep against `kinds`. Every error of every
+/// combination is reported once, with the parameter values that produced it.
+pub fn expand(
+    t: &Template,
+    kinds: &Kinds,
+    range: std::ops::Range<usize>,
+) -> Result<Expansion, ConfigErrors> {
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut graphs = Vec::new();
+    let mut keys: Vec<Vec<String>> = Vec::new();
+    for k in range.clone() {
+        let checked = t.config(Some(k)).and_then(|(config, diag)| {
+            let yaml: Vec<(TubeId, String)> = config
+                .tubes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| match &d.kind {
+                    TubeKind::Generator(p) => Some((
+                        i as TubeId,
+                        serde_yaml::to_string(&p.value).unwrap_or_default(),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            graph::check(config, diag, kinds).map(|g| (g, yaml))
+        });
+        match checked {
+            Ok((g, yaml)) => {
+                let mut key: Vec<String> =
+                    yaml.iter().map(|(id, y)| input_key(&g, *id, y)).collect();
+                key.push(ticks_key(&g));
+                keys.push(key);
+                graphs.push(g);
+            }
+            Err(e) => {
+                for d in annotate(t, k, e) {
+                    if !errors.contains(&d) {
+                        errors.push(d);
+                    }
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|d| (d.line, d.column));
+        return Err(ConfigErrors(errors));
+    }
+    Ok(group(range.start, graphs, &keys))
+}
+
+/// Groups checked combinations by the inputs and streams they share.
+fn group(first: usize, graphs: Vec<Graph>, keys: &[Vec<String>]) -> Expansion {
+    let mut inputs = Vec::new();
+    let mut input_of: HashMap<&str, usize> = HashMap::new();
+    let mut streams: Vec<Vec<usize>> = Vec::new();
+    let mut stream_index: HashMap<(Vec<usize>, &str), usize> = HashMap::new();
+    let mut stream_of = Vec::new();
+    let mut stream_first = Vec::new();
+    for (c, (g, key)) in graphs.iter().zip(keys).enumerate() {
+        let (gens, ticks) = key.split_at(key.len() - 1);
+        let generators: Vec<TubeId> = (0..g.nodes.len() as TubeId)
+            .filter(|&id| g.nodes[id as usize].kind.is_generator())
+            .collect();
+        let used: Vec<usize> = gens
+            .iter()
+            .zip(&generators)
+            .map(|(k, &id)| {
+                *input_of.entry(k.as_str()).or_insert_with(|| {
+                    inputs.push(Input { combo: c, id });
+                    inputs.len() - 1
+                })
+            })
+            .collect();
+        let n = streams.len();
+        let s = *stream_index
+            .entry((used.clone(), ticks[0].as_str()))
+            .or_insert(n);
+        if s == n {
+            streams.push(used);
+            stream_first.push(c);
+        }
+        stream_of.push(s);
+    }
+    Expansion {
+        first,
+        graphs,
+        inputs,
+        streams,
+        stream_of,
+        stream_first,
+    }
+}

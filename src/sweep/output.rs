@@ -1,0 +1,209 @@
+//! A sweep's outputs: each distinct output is created once, with one header (parameter columns first);
+//! the workers write each chunk of combinations into a part file of their own, and the parts are
+//! appended to the outputs in chunk order, so the rows come out grouped by combination, in order,
+//! whatever the number of threads.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Seek, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::base::datapoint::TubeId;
+use crate::base::{RunError, SinkError};
+use crate::config::ParamValue;
+use crate::graph::{journal_meta, Graph, NodeKind};
+use crate::plugin::{Destination, OpenSink, RowWriter, SinkOutput};
+
+/// One output a sweep writes.
+pub struct Output {
+    /// How errors name it.
+    pub target: String,
+    dest: Destination,
+    /// Stdout closed by its reader: nothing more is written to it.
+    closed: AtomicBool,
+}
+
+/// Every distinct output of a sweep, and which one each combination's sink outputs write.
+pub struct Outputs {
+    /// The outputs, in the order they are first written.
+    pub list: Vec<Output>,
+    /// By combination: (sink tube id, output index in the sink) → output.
+    of: Vec<HashMap<(TubeId, usize), usize>>,
+}
+
+/// The sink outputs of `g`: (sink id, output index, output).
+fn sink_outputs(g: &Graph) -> impl Iterator<Item = (TubeId, usize, &dyn SinkOutput)> {
+    g.nodes.iter().enumerate().flat_map(|(id, n)| {
+        let outputs: &[Box<dyn SinkOutput>] = match &n.kind {
+            NodeKind::Sink { outputs, .. } => outputs,
+            _ => &[],
+        };
+        outputs
+            .iter()
+            .enumerate()
+            .map(move |(j, o)| (id as TubeId, j, o.as_ref()))
+    })
+}
+
+/// The cx an output of sink `id` in `g` is opened with.
+fn open_cx<'a>(
+    g: &'a Graph,
+    id: TubeId,
+    names: &'a [&'a str],
+    params: &'a [&'a str],
+    values: &'a [&'a ParamValue],
+    meta: &'a dyn Fn() -> crate::journal::Meta,
+) -> OpenSink<'a> {
+    OpenSink {
+        id,
+        label: &g.nodes[id as usize].label,
+        columns: names,
+        with_status: false,
+        meta,
+        params,
+        values,
+        header: values.is_empty(),
+    }
+}
+
+fn column_names(g: &Graph, id: TubeId) -> Vec<&str> {
+    match &g.nodes[id as usize].kind {
+        NodeKind::Sink { columns, .. } => columns.iter().map(|c| c.name.as_str()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Outputs {
+    /// Creates every distinct output of `graphs` (by target) and writes its header when `header`
+    /// (only the first shard of a sharded sweep writes one).
+    pub fn open(graphs: &[Graph], params: &[&str], header: bool) -> Result<Outputs, RunError> {
+        let mut list: Vec<Output> = Vec::new();
+        let mut by_target: HashMap<String, usize> = HashMap::new();
+        let mut of = Vec::with_capacity(graphs.len());
+        for g in graphs {
+            let mut map = HashMap::new();
+            for (id, j, o) in sink_outputs(g) {
+                let target = o.target();
+                let k = match by_target.get(&target) {
+                    Some(&k) => k,
+                    None => {
+                        let out = Self::create(g, id, o, params, header)?;
+                        list.push(out);
+                        by_target.insert(target, list.len() - 1);
+                        list.len() - 1
+                    }
+                };
+                map.insert((id, j), k);
+            }
+            of.push(map);
+        }
+        Ok(Outputs { list, of })
+    }
+
+    fn create(
+        g: &Graph,
+        id: TubeId,
+        o: &dyn SinkOutput,
+        params: &[&str],
+        header: bool,
+    ) -> Result<Output, RunError> {
+        let Some(dest) = o.destination() else {
+            return Err(RunError::Input(format!(
+                "{} cannot be a sweep's output: its records have no room for the parameter columns; write the sweep to CSV, NDJSON or Stdout",
+                o.target()
+            )));
+        };
+        let dest = dest?;
+        if header {
+            let names = column_names(g, id);
+            let meta = || journal_meta(g, "output", 1);
+            let cx = open_cx(g, id, &names, params, &[], &meta);
+            let mut w = o.format(dest.handle().map_err(|e| sink_err(o, e))?, &cx)?;
+            w.flush()
+                .map_err(|e| RunError::Sink(SinkError::new(o.target(), e)))?;
+        }
+        Ok(Output {
+            target: o.target(),
+            dest,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The writers of sink `id` of combination `c` (graph `g`), one per output, each writing into that
+    /// output's part file in `parts`.
+    pub fn writers(
+        &self,
+        c: usize,
+        g: &Graph,
+        id: TubeId,
+        params: &[&str],
+        values: &[&ParamValue],
+        parts: &[File],
+    ) -> Result<Vec<Box<dyn RowWriter>>, RunError> {
+        let NodeKind::Sink { outputs, .. } = &g.nodes[id as usize].kind else {
+            unreachable!("writers are opened for sinks")
+        };
+        let names = column_names(g, id);
+        let meta = || journal_meta(g, "output", 1);
+        let cx = open_cx(g, id, &names, params, values, &meta);
+        let mut writers = Vec::with_capacity(outputs.len());
+        for (j, o) in outputs.iter().enumerate() {
+            let part = &parts[self.of[c][&(id, j)]];
+            let handle = part.try_clone().map_err(|e| sink_err(o.as_ref(), e))?;
+            writers.push(o.format(Box::new(handle), &cx)?);
+        }
+        Ok(writers)
+    }
+
+    /// Appends a finished chunk's part files to the outputs.
+    pub fn append(&self, parts: Vec<File>, bytes: &AtomicU64) -> Result<(), RunError> {
+        for (out, mut part) in self.list.iter().zip(parts) {
+            if out.closed.load(Ordering::Relaxed) {
+                continue;
+            }
+            let target = out.target.clone();
+            let err = |e: io::Error| RunError::Sink(SinkError::new(target.clone(), e));
+            part.rewind().map_err(err)?;
+            let mut w = out.dest.handle().map_err(err)?;
+            match io::copy(&mut part, &mut w).and_then(|n| w.flush().map(|()| n)) {
+                Ok(n) => {
+                    bytes.fetch_add(n, Ordering::Relaxed);
+                }
+                Err(e)
+                    if matches!(out.dest, Destination::Stdout)
+                        && e.kind() == io::ErrorKind::BrokenPipe =>
+                {
+                    out.closed.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// One new part file per output, for one chunk: unnamed (removed as soon as it is made), so nothing
+    /// is left behind whatever happens to the run.
+    pub fn parts(&self, chunk: usize) -> Result<Vec<File>, RunError> {
+        (0..self.list.len())
+            .map(|k| {
+                let path: PathBuf = std::env::temp_dir()
+                    .join(format!(".tubes-sweep-{}-{chunk}-{k}", std::process::id()));
+                let err = |e| RunError::Sink(SinkError::new(path.display().to_string(), e));
+                let f = File::options()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)
+                    .map_err(err)?;
+                std::fs::remove_file(&path).map_err(err)?;
+                Ok(f)
+            })
+            .collect()
+    }
+}
+
+fn sink_err(o: &dyn SinkOutput, e: io::Error) -> RunError {
+    RunError::Sink(SinkError::new(o.target(), e))
+}

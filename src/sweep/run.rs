@@ -1,0 +1,190 @@
+//! Running a prepared sweep: worker threads take chunks of consecutive combinations; each combination
+//! runs the engine's own tubes ([`Fused`]) over its merged stream, writing its rows into the chunk's
+//! part files; the calling thread appends finished chunks to the outputs in order and reports progress.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::output::Outputs;
+use super::Prepared;
+use crate::base::RunError;
+use crate::config::ParamValue;
+use crate::runtime::Fused;
+
+/// How far a running sweep has got.
+#[derive(Clone, Copy, Debug)]
+pub struct SweepProgress {
+    /// Combinations finished.
+    pub done: usize,
+    /// Combinations in all.
+    pub total: usize,
+    /// Datapoint-updates so far (each datapoint of a combination's stream counts once).
+    pub updates: u64,
+    /// Datapoint-updates in all.
+    pub updates_total: u64,
+}
+
+/// What the workers share.
+struct Shared<'p> {
+    p: &'p Prepared,
+    outputs: &'p Outputs,
+    params: Vec<&'p str>,
+    chunk: usize,
+    next: AtomicUsize,
+    stop: AtomicBool,
+    done: AtomicUsize,
+    updates: AtomicU64,
+    /// Rows written by each combination (all its sinks together).
+    rows: Vec<AtomicU64>,
+}
+
+/// A finished chunk: its index and its part files, or why it failed.
+type Finished = (usize, Result<Vec<File>, RunError>);
+
+impl Shared<'_> {
+    fn combos(&self) -> usize {
+        self.p.x.graphs.len()
+    }
+
+    /// Runs combination `c` (local index) into `parts`.
+    fn run_one(&self, c: usize, parts: &[File]) -> Result<(), RunError> {
+        let p = self.p;
+        let g = &p.x.graphs[c];
+        let values: Vec<&ParamValue> = p.values(c);
+        let mut fused = Fused::new(g, &mut |id, _, _, _| {
+            self.outputs.writers(c, g, id, &self.params, &values, parts)
+        })?;
+        let stream = &p.streams[p.x.stream_of[c]];
+        for dp in stream {
+            fused.push(dp)?;
+        }
+        let rows: u64 = fused.finish()?.iter().map(|(_, n)| n).sum();
+        self.rows[c].store(rows, Ordering::Relaxed);
+        self.updates
+            .fetch_add(stream.len() as u64, Ordering::Relaxed);
+        self.done.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn run_chunk(&self, k: usize) -> Result<Vec<File>, RunError> {
+        let parts = self.outputs.parts(k)?;
+        let end = ((k + 1) * self.chunk).min(self.combos());
+        for c in k * self.chunk..end {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(RunError::Stopped);
+            }
+            self.run_one(c, &parts)?;
+        }
+        Ok(parts)
+    }
+
+    fn worker(&self, tx: mpsc::Sender<Finished>) {
+        let chunks = self.combos().div_ceil(self.chunk);
+        loop {
+            let k = self.next.fetch_add(1, Ordering::Relaxed);
+            if k >= chunks || self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let r = self.run_chunk(k);
+            if r.is_err() {
+                self.stop.store(true, Ordering::Relaxed);
+            }
+            if tx.send((k, r)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Runs every combination of `p` on `threads` workers, writing `outputs`; calls `on_progress` about
+/// every 200 ms. Returns the rows each combination wrote.
+pub fn run(
+    p: &Prepared,
+    outputs: &Outputs,
+    threads: usize,
+    stop: &AtomicBool,
+    on_progress: &mut dyn FnMut(SweepProgress),
+) -> Result<Vec<u64>, RunError> {
+    let combos = p.x.graphs.len();
+    let threads = threads.clamp(1, combos.max(1));
+    let updates_total: u64 =
+        p.x.stream_of
+            .iter()
+            .map(|&s| p.streams[s].len() as u64)
+            .sum();
+    let shared = Shared {
+        p,
+        outputs,
+        params: p.params(),
+        // Several chunks per worker, so that a slow one does not hold the others up at the end.
+        chunk: combos.div_ceil(threads * 8).max(1),
+        next: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        done: AtomicUsize::new(0),
+        updates: AtomicU64::new(0),
+        rows: (0..combos).map(|_| AtomicU64::new(0)).collect(),
+    };
+    let chunks = combos.div_ceil(shared.chunk);
+    let (tx, rx) = mpsc::channel::<Finished>();
+    let mut finished: BTreeMap<usize, Vec<File>> = BTreeMap::new();
+    let mut appended = 0;
+    let bytes = AtomicU64::new(0);
+    let mut failure = None;
+    let progress = |s: &Shared<'_>| SweepProgress {
+        done: s.done.load(Ordering::Relaxed),
+        total: combos,
+        updates: s.updates.load(Ordering::Relaxed),
+        updates_total,
+    };
+    let mut ready = Vec::new();
+    std::thread::scope(|scope| {
+        for w in 0..threads {
+            let tx = tx.clone();
+            let shared = &shared;
+            std::thread::Builder::new()
+                .name(format!("tubes-sweep-{w}"))
+                .spawn_scoped(scope, move || shared.worker(tx))
+                .expect("a sweep worker thread starts");
+        }
+        drop(tx);
+        while appended < chunks && failure.is_none() {
+            if stop.load(Ordering::Relaxed) {
+                shared.stop.store(true, Ordering::Relaxed);
+                failure = Some(RunError::Input(
+                    "the sweep was stopped before its end; its outputs hold the combinations finished in order so far".into(),
+                ));
+                break;
+            }
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok((k, Ok(parts))) => {
+                    finished.insert(k, parts);
+                }
+                Ok((_, Err(e))) => failure = Some(e),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            while let Some(parts) = finished.remove(&appended) {
+                ready.push(parts);
+                appended += 1;
+            }
+            for parts in ready.drain(..) {
+                if let Err(e) = shared.outputs.append(parts, &bytes) {
+                    failure = Some(e);
+                }
+            }
+            on_progress(progress(&shared));
+        }
+        shared.stop.store(true, Ordering::Relaxed);
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(shared
+        .rows
+        .iter()
+        .map(|r| r.load(Ordering::Relaxed))
+        .collect())
+}
