@@ -55,11 +55,13 @@ impl Fused {
             let pairs = outputs.iter().map(|o| o.as_ref()).zip(writers).collect();
             Ok(Sink::with_writers(columns, feed_names(g, t), pairs))
         })?;
+        let st_len = tubes.len();
         let stage = Stage {
             inlets: Vec::new(),
             outlets: Vec::new(),
             tubes,
-            routes,
+            filled: vec![false; st_len],
+            routes: routes.into(),
             out_routes: vec![Vec::new(); g.nodes.len()],
             progress: Arc::new(Progress::new()),
             published: 0,

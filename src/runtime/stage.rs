@@ -29,14 +29,45 @@ pub struct Route {
     pub events_only: bool,
 }
 
+/// By source tube id, where its datapoints go in a stage: one flat table, so a delivery reads one
+/// slice.
+pub struct Routes {
+    /// By source tube id: the range of `all` holding its routes.
+    at: Vec<(u32, u32)>,
+    all: Vec<Route>,
+}
+
+impl From<Vec<Vec<Route>>> for Routes {
+    fn from(by_source: Vec<Vec<Route>>) -> Self {
+        let mut at = Vec::with_capacity(by_source.len());
+        let mut all = Vec::new();
+        for rs in by_source {
+            let start = all.len() as u32;
+            all.extend(rs);
+            at.push((start, all.len() as u32));
+        }
+        Routes { at, all }
+    }
+}
+
+impl Routes {
+    /// The routes of source `src`.
+    #[inline]
+    fn of(&self, src: TubeId) -> &[Route] {
+        let (a, b) = self.at[src as usize];
+        &self.all[a as usize..b as usize]
+    }
+}
+
 /// A tube with its inbox for the current sequence number.
 pub struct Local {
     /// Tube id (for the report).
     pub id: TubeId,
     /// The tube.
     pub tube: Tube,
-    /// (port, datapoint) received for the current sequence number; capacity reserved at build time.
-    pub inbox: Vec<(u8, Datapoint)>,
+    /// (port, index in the stage's `scratch`) of each datapoint received for the current sequence
+    /// number; capacity reserved at build time.
+    pub inbox: Vec<(u8, u32)>,
 }
 
 /// A stage, ready to run.
@@ -45,11 +76,15 @@ pub struct Stage {
     pub(super) outlets: Vec<Outlet>,
     pub(super) tubes: Vec<Local>,
     /// By source tube id: where its datapoints go in this stage.
-    pub(super) routes: Vec<Vec<Route>>,
+    pub(super) routes: Routes,
+    /// By local tube: whether its inbox holds anything (one compact array, scanned per number).
+    pub(super) filled: Vec<bool>,
     /// By source tube id: (outlet, whether plain data goes too, not only events).
     pub(super) out_routes: Vec<Vec<(u16, bool)>>,
     pub(super) progress: Arc<Progress>,
     pub(super) published: u64,
+    /// Every datapoint of the current sequence number, received or emitted; inboxes index it. Cleared
+    /// after each number; capacity reserved at build time.
     pub(super) scratch: Vec<Datapoint>,
     /// Series: each inlet's queue wait, then each tube's service time, then each sink's end-to-end time.
     pub(super) rec: Recorder,
@@ -58,7 +93,7 @@ pub struct Stage {
 }
 
 /// Sorts an inbox by port, keeping arrival order within a port (insertion sort: inboxes are tiny).
-fn sort_by_port(inbox: &mut [(u8, Datapoint)]) {
+fn sort_by_port(inbox: &mut [(u8, u32)]) {
     for i in 1..inbox.len() {
         let mut j = i;
         while j > 0 && inbox[j - 1].0 > inbox[j].0 {
@@ -69,17 +104,31 @@ fn sort_by_port(inbox: &mut [(u8, Datapoint)]) {
 }
 
 impl Stage {
-    fn deliver(&mut self, dp: &Datapoint) {
-        for r in &self.routes[dp.source as usize] {
-            if r.events_only && !dp.kind.is_event() {
+    /// Hands the datapoint at `scratch[i]` to the local tubes that take it.
+    #[inline]
+    fn deliver_at(&mut self, i: u32) {
+        let dp = &self.scratch[i as usize];
+        let event = dp.kind.is_event();
+        for r in self.routes.of(dp.source) {
+            if r.events_only && !event {
                 continue;
             }
-            self.tubes[r.local as usize].inbox.push((r.port, *dp));
+            self.tubes[r.local as usize].inbox.push((r.port, i));
+            self.filled[r.local as usize] = true;
         }
     }
 
-    fn emit(&mut self, dp: Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
-        self.deliver(&dp);
+    /// Takes a datapoint from an inlet (or a numbered stream) for the current sequence number.
+    #[inline]
+    fn deliver(&mut self, dp: &Datapoint) {
+        self.scratch.push(*dp);
+        self.deliver_at(self.scratch.len() as u32 - 1);
+    }
+
+    /// Sends the datapoint at `scratch[i]`, which a local tube emitted, on to local tubes and outlets.
+    fn emit(&mut self, i: u32, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
+        self.deliver_at(i);
+        let dp = self.scratch[i as usize];
         for &(o, data_too) in &self.out_routes[dp.source as usize] {
             if !dp.kind.is_event() && !data_too {
                 continue;
@@ -97,48 +146,63 @@ impl Stage {
         }
     }
 
-    /// Runs every tube that received something for the current sequence number, in topological order.
-    /// `t0` is when the stage took the sequence number up (0 when latency recording is off).
+    /// Runs one tube on its inbox; returns whether it wrote a row (a sink). What it emits is appended
+    /// to `scratch`.
+    #[inline]
+    fn run_tube(&mut self, t: usize, inbox: &mut [(u8, u32)]) -> Result<bool, RunError> {
+        if inbox.len() > 1 {
+            sort_by_port(inbox);
+        }
+        let (tubes, scratch) = (&mut self.tubes, &mut self.scratch);
+        match &mut tubes[t].tube {
+            Tube::Through(th) => {
+                for &(port, i) in inbox.iter() {
+                    if let Some(e) = th.on_input(port, &scratch[i as usize]) {
+                        scratch.push(e);
+                    }
+                }
+                Ok(false)
+            }
+            Tube::Sink(s) => {
+                for &(port, i) in inbox.iter() {
+                    s.on_input(port, &scratch[i as usize]);
+                }
+                Ok(s.end_seq()?)
+            }
+        }
+    }
+
+    /// Runs every tube that received something for the current sequence number, in topological order,
+    /// then forgets the number's datapoints. `t0` is when the stage took the sequence number up (0 when
+    /// latency recording is off).
     fn run_seq(&mut self, t0: u64, ctx: &mut Ctx) -> Result<(), RunError> {
         let services = self.inlets.len();
         let mut t_prev = t0;
         for t in 0..self.tubes.len() {
-            if self.tubes[t].inbox.is_empty() {
+            if !self.filled[t] {
                 continue;
             }
+            self.filled[t] = false;
             let mut inbox = std::mem::take(&mut self.tubes[t].inbox);
-            let mut out = std::mem::take(&mut self.scratch);
-            sort_by_port(&mut inbox);
-            let mut wrote = false;
-            match &mut self.tubes[t].tube {
-                Tube::Through(th) => {
-                    for (port, dp) in &inbox {
-                        if let Some(e) = th.on_input(*port, dp) {
-                            out.push(e);
-                        }
-                    }
-                }
-                Tube::Sink(s) => {
-                    for (port, dp) in &inbox {
-                        s.on_input(*port, dp);
-                    }
-                    wrote = s.end_seq()?;
-                }
-            }
+            let emitted = self.scratch.len() as u32;
+            let wrote = self.run_tube(t, &mut inbox)?;
             let now = self.now();
-            self.rec.record(services + t, now.saturating_sub(t_prev));
-            if let (true, Some(series)) = (wrote, self.e2e[t]) {
-                self.rec
-                    .record(series, now.saturating_sub(inbox[0].1.ingest_time));
+            if self.rec.on() {
+                self.rec.record(services + t, now.saturating_sub(t_prev));
+                if let (true, Some(series)) = (wrote, self.e2e[t]) {
+                    let cause = &self.scratch[inbox[0].1 as usize];
+                    self.rec
+                        .record(series, now.saturating_sub(cause.ingest_time));
+                }
             }
             t_prev = now;
             inbox.clear();
             self.tubes[t].inbox = inbox;
-            for e in out.drain(..) {
-                self.emit(e, now, ctx)?;
+            for i in emitted..self.scratch.len() as u32 {
+                self.emit(i, now, ctx)?;
             }
-            self.scratch = out;
         }
+        self.scratch.clear();
         Ok(())
     }
 

@@ -89,6 +89,8 @@ pub(super) fn stage_tubes(
 ) -> Result<(Vec<Local>, Vec<Vec<Route>>, usize), RunError> {
     let mut routes: Vec<Vec<Route>> = vec![Vec::new(); g.nodes.len()];
     let mut tubes = Vec::new();
+    // Every datapoint a sequence number brings in, and every one the tubes emit (at most one per
+    // input), fits at once.
     let mut scratch = 1;
     for (local, &t) in st.tubes.iter().enumerate() {
         let node = &g.nodes[t as usize];
@@ -109,7 +111,7 @@ pub(super) fn stage_tubes(
             NodeKind::Sink { .. } => Tube::Sink(open_sink(t)?),
             _ => unreachable!("only throughs and sinks are placed in stages"),
         };
-        scratch = scratch.max(bound[t as usize]);
+        scratch += 2 * bound[t as usize];
         tubes.push(Local {
             id: t,
             tube,
@@ -190,6 +192,7 @@ impl<'g> Wiring<'g> {
                 let meta = || journal_meta(g, "output", OUTPUT_SEGMENT_RECORDS);
                 Sink::open(t, &node.label, outputs, columns, feed_names(g, t), &meta)
             })?;
+            let st_len = tubes.len();
             let (inlets, inlet_names) = self.stage_inlets(s + 1, st);
             let e2e = self.stage_series(s, st, &inlet_names);
             stages.push((
@@ -198,7 +201,8 @@ impl<'g> Wiring<'g> {
                     inlets,
                     outlets: Vec::new(),
                     tubes,
-                    routes,
+                    filled: vec![false; st_len],
+                    routes: routes.into(),
                     out_routes: Vec::new(),
                     progress: self.progress[s + 1].clone(),
                     published: 0,

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{self, Seek, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use crate::base::datapoint::TubeId;
 use crate::base::{RunError, SinkError};
@@ -30,6 +31,11 @@ pub struct Outputs {
     pub list: Vec<Output>,
     /// By combination: (sink tube id, output index in the sink) → output.
     of: Vec<HashMap<(TubeId, usize), usize>>,
+    /// Part files already appended, emptied for the next combination (making files costs more than
+    /// writing them).
+    free: Mutex<Vec<File>>,
+    /// Part files made so far, to name new ones.
+    made: AtomicU64,
 }
 
 /// The sink outputs of `g`: (sink id, output index, output).
@@ -98,7 +104,12 @@ impl Outputs {
             }
             of.push(map);
         }
-        Ok(Outputs { list, of })
+        Ok(Outputs {
+            list,
+            of,
+            free: Mutex::new(Vec::new()),
+            made: AtomicU64::new(0),
+        })
     }
 
     fn create(
@@ -156,7 +167,7 @@ impl Outputs {
         Ok(writers)
     }
 
-    /// Appends a finished chunk's part files to the outputs.
+    /// Appends a finished combination's part files to the outputs.
     pub fn append(&self, parts: Vec<File>, bytes: &AtomicU64) -> Result<(), RunError> {
         for (out, mut part) in self.list.iter().zip(parts) {
             if out.closed.load(Ordering::Relaxed) {
@@ -165,8 +176,16 @@ impl Outputs {
             let target = out.target.clone();
             let err = |e: io::Error| RunError::Sink(SinkError::new(target.clone(), e));
             part.rewind().map_err(err)?;
-            let mut w = out.dest.handle().map_err(err)?;
-            match io::copy(&mut part, &mut w).and_then(|n| w.flush().map(|()| n)) {
+            let copied = match &out.dest {
+                // File to file: the kernel copies (copy_file_range), no bytes pass through here.
+                Destination::File(f) => io::copy(&mut part, &mut &*f),
+                other => {
+                    let mut w = other.handle().map_err(err)?;
+                    io::copy(&mut part, &mut w).and_then(|n| w.flush().map(|()| n))
+                }
+            };
+            self.recycle(part);
+            match copied {
                 Ok(n) => {
                     bytes.fetch_add(n, Ordering::Relaxed);
                 }
@@ -182,19 +201,32 @@ impl Outputs {
         Ok(())
     }
 
-    /// One new part file per output, for one chunk: unnamed (removed as soon as it is made), so nothing
-    /// is left behind whatever happens to the run.
-    pub fn parts(&self, chunk: usize) -> Result<Vec<File>, RunError> {
+    /// A part file, emptied, for the next combination; one that cannot be emptied is dropped.
+    fn recycle(&self, mut part: File) {
+        if part.set_len(0).and_then(|()| part.rewind()).is_ok() {
+            self.free
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(part);
+        }
+    }
+
+    /// One part file per output, for one combination: a recycled one, or a new one that is unnamed
+    /// (removed as soon as it is made), so nothing is left behind whatever happens to the run.
+    pub fn parts(&self) -> Result<Vec<File>, RunError> {
         (0..self.list.len())
-            .map(|k| {
-                let path: PathBuf = std::env::temp_dir()
-                    .join(format!(".tubes-sweep-{}-{chunk}-{k}", std::process::id()));
+            .map(|_| {
+                if let Some(f) = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+                    return Ok(f);
+                }
+                let n = self.made.fetch_add(1, Ordering::Relaxed);
+                let path: PathBuf =
+                    std::env::temp_dir().join(format!(".tubes-sweep-{}-{n}", std::process::id()));
                 let err = |e| RunError::Sink(SinkError::new(path.display().to_string(), e));
                 let f = File::options()
                     .read(true)
                     .write(true)
-                    .create(true)
-                    .truncate(true)
+                    .create_new(true)
                     .open(&path)
                     .map_err(err)?;
                 std::fs::remove_file(&path).map_err(err)?;

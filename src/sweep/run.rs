@@ -41,42 +41,78 @@ struct Shared<'p> {
     rows: Vec<AtomicU64>,
 }
 
-/// A finished chunk: its index and its part files, or why it failed.
-type Finished = (usize, Result<Vec<File>, RunError>);
+/// A finished chunk: its index and, for each of its combinations in order, its part files (one per
+/// output), or why it failed.
+type Finished = (usize, Result<Vec<Vec<File>>, RunError>);
+
+/// Datapoints of a stream run through every combination of a group before the next block: a block
+/// stays in the core's cache while each combination takes it.
+const BLOCK: usize = 1024;
 
 impl Shared<'_> {
     fn combos(&self) -> usize {
         self.p.x.graphs.len()
     }
 
-    /// Runs combination `c` (local index) into `parts`.
-    fn run_one(&self, c: usize, parts: &[File]) -> Result<(), RunError> {
-        let p = self.p;
-        let g = &p.x.graphs[c];
-        let values: Vec<&ParamValue> = p.values(c);
-        let mut fused = Fused::new(g, &mut |id, _, _, _| {
+    /// Combination `c`'s tubes, writing into `parts`.
+    fn fused(&self, c: usize, parts: &[File]) -> Result<Fused, RunError> {
+        let g = &self.p.x.graphs[c];
+        let values: Vec<&ParamValue> = self.p.values(c);
+        Fused::new(g, &mut |id, _, _, _| {
             self.outputs.writers(c, g, id, &self.params, &values, parts)
-        })?;
-        let stream = &p.streams[p.x.stream_of[c]];
-        for dp in stream {
-            fused.push(dp)?;
-        }
-        let rows: u64 = fused.finish()?.iter().map(|(_, n)| n).sum();
-        self.rows[c].store(rows, Ordering::Relaxed);
-        self.updates
-            .fetch_add(stream.len() as u64, Ordering::Relaxed);
-        self.done.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        })
     }
 
-    fn run_chunk(&self, k: usize) -> Result<Vec<File>, RunError> {
-        let parts = self.outputs.parts(k)?;
-        let end = ((k + 1) * self.chunk).min(self.combos());
-        for c in k * self.chunk..end {
+    /// Runs combinations `combos`, which share stream `s`, together: block by block of the stream.
+    fn run_group(
+        &self,
+        s: usize,
+        combos: &[usize],
+        parts: &[Vec<File>],
+        first: usize,
+    ) -> Result<(), RunError> {
+        let mut fused = combos
+            .iter()
+            .map(|&c| self.fused(c, &parts[c - first]))
+            .collect::<Result<Vec<Fused>, RunError>>()?;
+        let stream = &self.p.streams[s];
+        for block in stream.chunks(BLOCK) {
             if self.stop.load(Ordering::Relaxed) {
                 return Err(RunError::Stopped);
             }
-            self.run_one(c, &parts)?;
+            for f in &mut fused {
+                for dp in block {
+                    f.push(dp)?;
+                }
+            }
+        }
+        for (&c, f) in combos.iter().zip(fused) {
+            let rows: u64 = f.finish()?.iter().map(|(_, n)| n).sum();
+            self.rows[c].store(rows, Ordering::Relaxed);
+            self.updates
+                .fetch_add(stream.len() as u64, Ordering::Relaxed);
+            self.done.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Runs chunk `k`: its combinations grouped by the stream they share, each into part files of its own.
+    fn run_chunk(&self, k: usize) -> Result<Vec<Vec<File>>, RunError> {
+        let first = k * self.chunk;
+        let end = (first + self.chunk).min(self.combos());
+        let parts = (first..end)
+            .map(|_| self.outputs.parts())
+            .collect::<Result<Vec<_>, RunError>>()?;
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for c in first..end {
+            let s = self.p.x.stream_of[c];
+            match groups.iter_mut().find(|(x, _)| *x == s) {
+                Some((_, cs)) => cs.push(c),
+                None => groups.push((s, vec![c])),
+            }
+        }
+        for (s, combos) in &groups {
+            self.run_group(*s, combos, &parts, first)?;
         }
         Ok(parts)
     }
@@ -119,8 +155,9 @@ pub fn run(
         p,
         outputs,
         params: p.params(),
-        // Several chunks per worker, so that a slow one does not hold the others up at the end.
-        chunk: combos.div_ceil(threads * 8).max(1),
+        // Several chunks per worker, so that a slow one does not hold the others up at the end; at most
+        // 256 combinations (each holds a part file open until it is appended).
+        chunk: combos.div_ceil(threads * 4).clamp(1, 256),
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         done: AtomicUsize::new(0),
@@ -129,7 +166,7 @@ pub fn run(
     };
     let chunks = combos.div_ceil(shared.chunk);
     let (tx, rx) = mpsc::channel::<Finished>();
-    let mut finished: BTreeMap<usize, Vec<File>> = BTreeMap::new();
+    let mut finished: BTreeMap<usize, Vec<Vec<File>>> = BTreeMap::new();
     let mut appended = 0;
     let bytes = AtomicU64::new(0);
     let mut failure = None;
@@ -170,7 +207,7 @@ pub fn run(
                 ready.push(parts);
                 appended += 1;
             }
-            for parts in ready.drain(..) {
+            for parts in ready.drain(..).flatten() {
                 if let Err(e) = shared.outputs.append(parts, &bytes) {
                     failure = Some(e);
                 }
