@@ -34,6 +34,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static A: Counting = Counting;
 
+/// The counter is global: the tests of this file take turns, so none counts another's allocations.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Allocations between the start signal and the end of the run, and the datapoints that flowed.
 fn allocations_while_running(config: &str, batch_to: &str) -> (u64, u64) {
     let dir = tempdir();
@@ -55,6 +58,7 @@ fn allocations_while_running(config: &str, batch_to: &str) -> (u64, u64) {
 
 #[test]
 fn allocations_do_not_grow_with_the_number_of_datapoints() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     for config in ["configs/btc_eth_volume.yaml", "configs/talk.yaml"] {
         let (short_allocs, short_n) = allocations_while_running(config, "2023-03-18T00:00:00Z");
         let (long_allocs, long_n) = allocations_while_running(config, "2023-05-01T00:00:00Z");
@@ -67,4 +71,43 @@ fn allocations_do_not_grow_with_the_number_of_datapoints() {
             "{config}: {short_allocs} allocations for {short_n} datapoints but {long_allocs} for {long_n}"
         );
     }
+}
+
+/// Allocations while a sweep's combinations run (its inputs already read), and its datapoint-updates.
+fn sweep_allocations(batch_to: &str) -> (u64, u64) {
+    let dir = tempdir();
+    let out = dir.path().join("sweep.csv");
+    let text = std::fs::read_to_string("configs/sweep_btc_altcoins.yaml")
+        .unwrap()
+        .replace("N: {from: 50, to: 5000, step: 50}", "N: [100, 400, 1000]")
+        .replace("coin: [ETH, BNB, LTC, XMR, XRP, XTZ]", "coin: [ETH, XRP]")
+        .replace("2021-05-14T20:00:00Z\"]", &format!("{batch_to}\"]"))
+        .replace("out/sweep_btc_altcoins.csv", &out.display().to_string());
+    let path = write_config(dir.path(), "s.yaml", &text);
+    let t = tubes::api::load_template(&path).unwrap();
+    let prepared = tubes::api::sweep(t, None, 2).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let before = ALLOCS.load(Ordering::SeqCst);
+    let report = prepared.run(2, &stop, &mut |_| {}).unwrap();
+    let after = ALLOCS.load(Ordering::SeqCst);
+    (after - before, report.updates)
+}
+
+#[test]
+fn a_sweep_allocates_per_combination_not_per_datapoint() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let (short_allocs, short_n) = sweep_allocations("2021-04-03T00:00:00Z");
+    let (long_allocs, long_n) = sweep_allocations("2021-05-14T20:00:00Z");
+    assert!(long_n > 40 * short_n, "{short_n} vs {long_n} updates");
+    // Opening each combination's tubes and writers allocates the same in both; the pool of part files
+    // may make a few more files in one run than in the other, depending on when the parts of finished
+    // combinations are appended. One allocation per datapoint would add millions.
+    let diff = long_allocs.abs_diff(short_allocs);
+    eprintln!(
+        "sweep: {short_allocs} allocations for {short_n} updates, {long_allocs} for {long_n}"
+    );
+    assert!(
+        diff <= 6 * 8,
+        "{short_allocs} allocations for {short_n} updates, {long_allocs} for {long_n}"
+    );
 }

@@ -68,30 +68,85 @@ fn ticks_key(g: &Graph) -> String {
     format!("{:?}|{}", g.pipeline, ticks.join(","))
 }
 
-/// Every error of combination `k`, each saying which parameter values produced it (those the YAML
-/// entry at its path uses).
-fn annotate(t: &Template, k: usize, errors: ConfigErrors) -> Vec<Diagnostic> {
+/// The values of the parameters the YAML entry at `path` uses in combination `k`: `N=50, coin=ETH`
+/// (empty when it uses none).
+fn values_at(t: &Template, k: usize, path: &str) -> String {
     let sweep = t.sweep.as_ref().expect("a sweep");
     let names = sweep.params();
     let values = sweep.values(k);
-    errors
-        .0
-        .into_iter()
-        .map(|mut d| {
-            let used = t.params_at(&d.path);
-            if !used.is_empty() {
-                let with: Vec<String> = used
-                    .iter()
-                    .map(|u| {
-                        let i = names.iter().position(|n| n == u).expect("a parameter");
-                        format!("{u}={}", values[i])
-                    })
-                    .collect();
-                d.message = format!("{} (with {})", d.message, with.join(", "));
-            }
-            d
+    let with: Vec<String> = t
+        .params_at(path)
+        .iter()
+        .map(|u| {
+            let i = names.iter().position(|n| n == u).expect("a parameter");
+            format!("{u}={}", values[i])
         })
-        .collect()
+        .collect();
+    with.join(", ")
+}
+
+/// One error found in one or more combinations: where, and the parameter values of each.
+struct Found {
+    first: Diagnostic,
+    with: Vec<String>,
+}
+
+/// Collects the errors of every combination: an error at the same place with the same help is one
+/// error, reported once with the values of the first combination that made it and a count of the others.
+#[derive(Default)]
+struct Collected(Vec<Found>);
+
+impl Collected {
+    fn add(&mut self, t: &Template, k: usize, errors: ConfigErrors) {
+        for d in errors.0 {
+            let with = values_at(t, k, &d.path);
+            let same = |f: &&mut Found| {
+                (f.first.line, f.first.column, &f.first.path, &f.first.help)
+                    == (d.line, d.column, &d.path, &d.help)
+            };
+            match self.0.iter_mut().find(same) {
+                Some(f) => {
+                    if !f.with.contains(&with) {
+                        f.with.push(with);
+                    }
+                }
+                None => self.0.push(Found {
+                    first: d,
+                    with: vec![with],
+                }),
+            }
+        }
+    }
+
+    fn into_errors(self) -> Option<ConfigErrors> {
+        let mut out: Vec<Diagnostic> = self
+            .0
+            .into_iter()
+            .map(|f| {
+                let mut d = f.first;
+                if !f.with[0].is_empty() {
+                    let more = match f.with.len() - 1 {
+                        0 => String::new(),
+                        n => {
+                            let shown: Vec<&str> =
+                                f.with[1..].iter().take(3).map(String::as_str).collect();
+                            let rest = n.saturating_sub(3);
+                            let tail = if rest > 0 {
+                                format!(" and {rest} more")
+                            } else {
+                                String::new()
+                            };
+                            format!("; also with {}{tail}", shown.join("; "))
+                        }
+                    };
+                    d.message = format!("{} (with {}{more})", d.message, f.with[0]);
+                }
+                d
+            })
+            .collect();
+        out.sort_by_key(|d| (d.line, d.column));
+        (!out.is_empty()).then_some(ConfigErrors(out))
+    }
 }
 
 /// Checks combinations `range` of the template's sweep against `kinds`. Every error of every
@@ -101,7 +156,7 @@ pub fn expand(
     kinds: &Kinds,
     range: std::ops::Range<usize>,
 ) -> Result<Expansion, ConfigErrors> {
-    let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut errors = Collected::default();
     let mut graphs = Vec::new();
     let mut keys: Vec<Vec<String>> = Vec::new();
     for k in range.clone() {
@@ -128,18 +183,11 @@ pub fn expand(
                 keys.push(key);
                 graphs.push(g);
             }
-            Err(e) => {
-                for d in annotate(t, k, e) {
-                    if !errors.contains(&d) {
-                        errors.push(d);
-                    }
-                }
-            }
+            Err(e) => errors.add(t, k, e),
         }
     }
-    if !errors.is_empty() {
-        errors.sort_by_key(|d| (d.line, d.column));
-        return Err(ConfigErrors(errors));
+    if let Some(e) = errors.into_errors() {
+        return Err(e);
     }
     Ok(group(range.start, graphs, &keys))
 }

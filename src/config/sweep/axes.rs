@@ -327,7 +327,7 @@ pub fn sweep(r: &mut Reader<'_>, v: &Value) -> Option<Vec<Axis>> {
             .collect();
         r.diag.error(
             "sweep",
-            format!("the sweep has {} combinations ({}), more than the {MAX_COMBINATIONS} one run may take", total.map_or("too many".into(), |t| t.to_string()), sizes.join(" × ")),
+            format!("the sweep has {} combinations ({}), more than the {MAX_COMBINATIONS} a sweep may run", total.map_or("too many".into(), |t| t.to_string()), sizes.join(" × ")),
             Some("split it over several configs, or use fewer values per axis".into()),
         );
         ok = false;

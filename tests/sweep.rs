@@ -1,0 +1,360 @@
+//! Parameter sweeps on the shipped sweep configs: each combination's rows equal a single run of its
+//! config, an independent Python recomputation agrees, shards concatenate to the whole, the output does
+//! not depend on the number of threads, and bad sweeps are refused at the template's lines.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+use tubes::sweep::{Shard, SweepReport};
+
+const SHIPPED: &str = "configs/sweep_btc_altcoins.yaml";
+
+/// The shipped sweep with other axes and its rows written to `out`.
+fn sweep_text(n_axis: &str, coin_axis: &str, out: &Path) -> String {
+    let text = std::fs::read_to_string(SHIPPED).unwrap();
+    for line in [
+        "N: {from: 50, to: 5000, step: 50}",
+        "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+    ] {
+        assert!(text.contains(line), "{SHIPPED} still holds `{line}`");
+    }
+    text.replace("N: {from: 50, to: 5000, step: 50}", n_axis)
+        .replace("coin: [ETH, BNB, LTC, XMR, XRP, XTZ]", coin_axis)
+        .replace("out/sweep_btc_altcoins.csv", &out.display().to_string())
+}
+
+fn run_sweep(path: &Path, shard: Option<Shard>, threads: usize) -> SweepReport {
+    let t = tubes::api::load_template(path).unwrap();
+    let p = tubes::api::sweep(t, shard, threads).unwrap_or_else(|e| panic!("{e}"));
+    p.run(threads, &AtomicBool::new(false), &mut |_| {})
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A small grid of the shipped sweep written to `dir/name`: (config path, output path).
+fn small_grid(dir: &Path, name: &str, n_axis: &str, coin_axis: &str) -> (PathBuf, PathBuf) {
+    let out = dir.join(format!("{name}.csv"));
+    let path = write_config(
+        dir,
+        &format!("{name}.yaml"),
+        &sweep_text(n_axis, coin_axis, &out),
+    );
+    (path, out)
+}
+
+#[test]
+fn every_combination_writes_what_a_single_run_of_its_config_writes() {
+    let dir = tempdir();
+    let (path, out) = small_grid(
+        dir.path(),
+        "sweep",
+        "N: [300, 1000, 4200]",
+        "coin: [XTZ, ETH]",
+    );
+    let report = run_sweep(&path, None, 2);
+    assert_eq!(report.rows.len(), 6);
+    let sweep = std::fs::read_to_string(&out).unwrap();
+    let mut lines = sweep.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "N,coin,timestamp,btc_vol_sum.sum_Volume,alt_counter.count,alt_counter.sum_Volume"
+    );
+    let body: Vec<&str> = lines.collect();
+    let template = std::fs::read_to_string(SHIPPED).unwrap();
+    let mut at = 0;
+    // First axis outermost: N varies slowest.
+    for n in ["300", "1000", "4200"] {
+        for coin in ["XTZ", "ETH"] {
+            let single_out = dir.path().join(format!("single_{n}_{coin}.csv"));
+            let single = template
+                .lines()
+                .skip_while(|l| !l.starts_with("pipeline_type"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .replace("${coin}", coin)
+                .replace("\"${N}\"", n)
+                .replace(
+                    "out/sweep_btc_altcoins.csv",
+                    &single_out.display().to_string(),
+                );
+            run_text(dir.path(), &single).unwrap();
+            let expected = std::fs::read_to_string(&single_out).unwrap();
+            let rows: Vec<&str> = expected.lines().skip(1).collect();
+            assert!(rows.len() > 100, "N={n} {coin}: {} rows", rows.len());
+            let prefix = format!("{n},{coin},");
+            for (k, row) in rows.iter().enumerate() {
+                assert_eq!(
+                    body[at + k],
+                    format!("{prefix}{row}"),
+                    "N={n} {coin}, row {k}"
+                );
+            }
+            at += rows.len();
+        }
+    }
+    assert_eq!(at, body.len(), "no rows beyond the six combinations");
+    assert_eq!(report.rows.iter().sum::<u64>() as usize, body.len());
+}
+
+#[test]
+fn an_independent_recomputation_agrees_with_every_combination() {
+    let dir = tempdir();
+    let (path, out) = small_grid(
+        dir.path(),
+        "grid",
+        "N: {from: 400, to: 5000, step: 1150}",
+        "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+    );
+    let report = run_sweep(&path, None, 2);
+    assert_eq!(
+        report.rows.len(),
+        5 * 6,
+        "400, 1550, 2700, 3850, 5000 × six coins"
+    );
+    let check = Command::new("python3")
+        .args(["tools/check_sweep.py", &out.display().to_string()])
+        .args(["--n-from", "400", "--n-to", "5000", "--n-step", "1150"])
+        .output()
+        .expect("python3 runs tools/check_sweep.py");
+    let said = String::from_utf8_lossy(&check.stdout).to_string()
+        + &String::from_utf8_lossy(&check.stderr);
+    assert!(check.status.success(), "{said}");
+    assert!(said.contains("ok: 30 combinations"), "{said}");
+}
+
+#[test]
+fn a_record_axis_pairs_each_coin_with_its_own_files() {
+    let dir = tempdir();
+    let out = dir.path().join("xlm.csv");
+    let text = std::fs::read_to_string("configs/sweep_btc_altcoins_xlm.yaml")
+        .unwrap()
+        .replace("N: {from: 50, to: 5000, step: 50}", "N: [2000, 3500]")
+        .replace("out/sweep_btc_altcoins_xlm.csv", &out.display().to_string());
+    let path = write_config(dir.path(), "xlm.yaml", &text);
+    let report = run_sweep(&path, None, 2);
+    assert_eq!(report.rows.len(), 14);
+    // BTC 1m is read once for six coins, BTC 5m once for XLM.
+    let btc: Vec<_> = report.inputs.iter().filter(|i| i.label == "btc").collect();
+    assert_eq!(btc.len(), 2);
+    assert_eq!(btc.iter().map(|i| i.feeds).collect::<Vec<_>>(), [12, 2]);
+    let check = Command::new("python3")
+        .args(["tools/check_sweep.py", &out.display().to_string()])
+        .args(["--n-from", "2000", "--n-to", "3500", "--n-step", "1500"])
+        .args(["--coins", "ETH,BNB,LTC,XMR,XRP,XLM,XTZ"])
+        .args(["--bars-of", "XLM=5m_2020-12-01_2021-07-17"])
+        .output()
+        .expect("python3 runs tools/check_sweep.py");
+    let said = String::from_utf8_lossy(&check.stdout).to_string()
+        + &String::from_utf8_lossy(&check.stderr);
+    assert!(check.status.success(), "{said}");
+    let head = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        head.starts_with("N,coin,bars,timestamp,"),
+        "{}",
+        &head[..80]
+    );
+}
+
+#[test]
+fn shards_concatenated_in_order_are_the_whole_sweep() {
+    let dir = tempdir();
+    let (path, out) = small_grid(
+        dir.path(),
+        "whole",
+        "N: [500, 2500, 4500]",
+        "coin: [LTC, XRP]",
+    );
+    run_sweep(&path, None, 2);
+    let whole = std::fs::read(&out).unwrap();
+    for count in [2, 4] {
+        let mut joined = Vec::new();
+        for index in 1..=count {
+            let part = dir.path().join(format!("part{index}of{count}.csv"));
+            let text = std::fs::read_to_string(&path)
+                .unwrap()
+                .replace(&out.display().to_string(), &part.display().to_string());
+            let p = write_config(dir.path(), "shard.yaml", &text);
+            let r = run_sweep(&p, Some(Shard { index, count }), 1);
+            assert_eq!(r.first, (index - 1) * 6 / count);
+            joined.extend(std::fs::read(&part).unwrap());
+        }
+        assert!(joined == whole, "{count} shards differ from the whole");
+    }
+}
+
+#[test]
+fn the_output_does_not_depend_on_the_number_of_threads() {
+    let dir = tempdir();
+    let (path, out) = small_grid(
+        dir.path(),
+        "t",
+        "N: {from: 100, to: 1000, step: 300}",
+        "coin: [BNB, XMR, ETH]",
+    );
+    let mut outputs = Vec::new();
+    for threads in [1, 2, 3] {
+        run_sweep(&path, None, threads);
+        outputs.push(std::fs::read(&out).unwrap());
+    }
+    assert!(outputs[0].len() > 1000);
+    assert!(outputs[0] == outputs[1] && outputs[1] == outputs[2]);
+}
+
+#[test]
+fn ndjson_rows_lead_with_the_parameters() {
+    let dir = tempdir();
+    let out = dir.path().join("rows.ndjson");
+    let text = sweep_text(
+        "N: [1000, 1500.5]",
+        "coin: [ETH]",
+        &dir.path().join("x.csv"),
+    )
+    .replace(
+        &format!("CSV: {}", dir.path().join("x.csv").display()),
+        &format!("NDJSON: {}", out.display()),
+    );
+    let path = write_config(dir.path(), "j.yaml", &text);
+    run_sweep(&path, None, 1);
+    let rows = std::fs::read_to_string(&out).unwrap();
+    let first = rows.lines().next().unwrap();
+    assert!(
+        first.starts_with(r#"{"N":1000,"coin":"ETH","timestamp":"2021-04-02T"#),
+        "{first}"
+    );
+    assert!(rows
+        .lines()
+        .any(|l| l.starts_with(r#"{"N":1500.5,"coin":"ETH","#)));
+}
+
+/// `tubes` with `args`: (exit code, stdout, stderr).
+fn tubes(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn check_prints_the_size_of_the_expansion_and_graph_draws_the_template() {
+    let (code, out, _) = tubes(&["check", SHIPPED]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("a sweep of 600 combinations (N: 100 values × coin: 6 values)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("5 tubes in the template, 3000 in all"),
+        "{out}"
+    );
+    assert!(
+        out.contains("7 inputs opened, each once (btc 1, alt 6)"),
+        "{out}"
+    );
+    let (code, dot, _) = tubes(&["graph", SHIPPED]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        dot.matches("shape=").count(),
+        5,
+        "one node per template tube:\n{dot}"
+    );
+    assert!(
+        dot.contains("CSV testdata/binance_${coin}USDT_1m_2021-04-02_2021-05-14.csv"),
+        "{dot}"
+    );
+    assert!(dot.contains("600 combinations"), "{dot}");
+}
+
+/// The error `tubes check` prints for the shipped sweep with `from` replaced by `to`.
+fn sweep_error(from: &str, to: &str) -> (i32, String) {
+    let dir = tempdir();
+    let text = std::fs::read_to_string(SHIPPED).unwrap();
+    assert!(text.contains(from), "{SHIPPED} holds `{from}`");
+    let path = write_config(dir.path(), "bad.yaml", &text.replacen(from, to, 1));
+    let (code, _, err) = tubes(&["check", &path.display().to_string()]);
+    (code, err.replace(&path.display().to_string(), "bad.yaml"))
+}
+
+#[test]
+fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+            "coin: []",
+            "bad.yaml:6:3: sweep.coin: the axis has no values",
+        ),
+        (
+            "step: 50}",
+            "step: 0}",
+            "bad.yaml:5:27: sweep.N.step: the step is 0",
+        ),
+        (
+            "step: 50}",
+            "step: -50}",
+            "sweep.N.step: a step of -50 goes away from to (5000)",
+        ),
+        (
+            "${coin}USDT",
+            "${coins}USDT",
+            "bad.yaml:16:18: tubes[1].Generator.datasource.CSV: unknown parameter '${coins}'",
+        ),
+        (
+            "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+            "pair: [{N: 1, coin: ETH}]",
+            "bad.yaml:6:11: sweep.pair[0].N: the parameter 'N' is defined twice (first at sweep.N)",
+        ),
+        (
+            "step: 50}",
+            "step: 0.001}",
+            "sweep.N: this range has 4950001 values, more than the 1000000 a sweep may run",
+        ),
+        (
+            "to: 5000, step: 50}",
+            "to: 200000, step: 1}",
+            "bad.yaml:4:1: sweep: the sweep has 1199706 combinations (N: 199951 × coin: 6), more than the 1000000 a sweep may run",
+        ),
+        (
+            "XRP, XTZ]",
+            "XRP, XTZ, DOGE]",
+            "bad.yaml:16:18: tubes[1].Generator.datasource.CSV: cannot read 'testdata/binance_DOGEUSDT_1m_2021-04-02_2021-05-14.csv'",
+        ),
+        (
+            "threshold: \"${N}\"",
+            "threshold: \"${N}x\"",
+            "bad.yaml:22:52: tubes[2].Through.event.Produce.GREATER.threshold: expected a number, found a string ('50x') (with N=50; also with N=100; N=150; N=200 and 96 more)",
+        ),
+    ];
+    for (from, to, want) in cases {
+        let (code, err) = sweep_error(from, to);
+        assert_eq!(code, 2, "{to}: {err}");
+        assert!(err.contains(want), "{to}:\n{err}\nwant: {want}");
+    }
+    // The missing file is one coin's: the error names that coin, and only once for its 100 Ns.
+    let (_, err) = sweep_error("XRP, XTZ]", "XRP, XTZ, DOGE]");
+    assert!(err.contains("(with coin=DOGE)"), "{err}");
+    assert_eq!(err.matches("error:").count(), 1, "{err}");
+    // A threshold that is not a number is one error, not one per N.
+    let (_, err) = sweep_error("threshold: \"${N}\"", "threshold: \"${N}x\"");
+    assert!(err.contains("1 error found"), "{err}");
+}
+
+#[test]
+fn a_range_includes_its_end_only_when_a_step_lands_on_it() {
+    let dir = tempdir();
+    for (axis, n) in [
+        ("N: {from: 1000, to: 2000, step: 500}", 3),
+        ("N: {from: 1000, to: 1999, step: 500}", 2),
+        ("N: {from: 2000, to: 1000, step: -250}", 5),
+    ] {
+        let (path, _) = small_grid(dir.path(), "r", axis, "coin: [ETH]");
+        let t = tubes::api::load_template(&path).unwrap();
+        assert_eq!(t.sweep.unwrap().len(), n, "{axis}");
+    }
+}
