@@ -93,6 +93,8 @@ pub struct Prepared {
     reads: Vec<inputs::Read>,
     /// Each distinct merged stream.
     streams: Vec<Vec<Datapoint>>,
+    /// How long checking, reading and merging took.
+    prepared_in: std::time::Duration,
 }
 
 /// Checks the sweep, then reads its inputs (on up to `threads` threads) and merges its streams.
@@ -102,6 +104,7 @@ pub fn prepare(
     shard: Option<Shard>,
     threads: usize,
 ) -> Result<Prepared, SweepError> {
+    let t0 = Instant::now();
     if t.sweep.is_none() {
         return Err(RunError::Input("the config has no sweep: section".into()).into());
     }
@@ -132,6 +135,7 @@ pub fn prepare(
         x,
         reads,
         streams,
+        prepared_in: t0.elapsed(),
     })
 }
 

@@ -50,6 +50,8 @@ pub struct SweepReport {
     pub streams: usize,
     /// Wall time of the run (after the inputs were read).
     pub wall: Duration,
+    /// Wall time of checking every combination, reading the inputs and merging the streams.
+    pub prepared_in: Duration,
 }
 
 impl SweepReport {
@@ -105,6 +107,7 @@ impl SweepReport {
             threads,
             streams: x.streams.len(),
             wall,
+            prepared_in: p.prepared_in,
             rows,
         }
     }
@@ -128,8 +131,10 @@ pub fn summary(r: &SweepReport) -> String {
     };
     let _ = writeln!(
         s,
-        "tubes sweep: {which} ({}), {total} rows out, {:.3} s wall, {} datapoint-updates/s",
+        "tubes sweep: {which} ({}), {total} rows out, {:.3} s wall ({:.3} s checking, reading and merging, {:.3} s running), {} datapoint-updates/s",
         r.shape,
+        (r.prepared_in + r.wall).as_secs_f64(),
+        r.prepared_in.as_secs_f64(),
         r.wall.as_secs_f64(),
         human(r.updates as f64 / secs)
     );
