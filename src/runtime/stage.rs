@@ -146,30 +146,34 @@ impl Stage {
         }
     }
 
-    /// Runs one tube on its inbox; returns whether it wrote a row (a sink). What it emits is appended
-    /// to `scratch`.
+    /// Runs local tube `t` on its inbox, which it then empties; returns whether it wrote a row (a
+    /// sink) and the arena index of its first input. What it emits is appended to `scratch`.
     #[inline]
-    fn run_tube(&mut self, t: usize, inbox: &mut [(u8, u32)]) -> Result<bool, RunError> {
+    fn run_tube(&mut self, t: usize) -> Result<(bool, u32), RunError> {
+        let Local { tube, inbox, .. } = &mut self.tubes[t];
+        let scratch = &mut self.scratch;
         if inbox.len() > 1 {
             sort_by_port(inbox);
         }
-        let (tubes, scratch) = (&mut self.tubes, &mut self.scratch);
-        match &mut tubes[t].tube {
+        let first = inbox[0].1;
+        let wrote = match tube {
             Tube::Through(th) => {
                 for &(port, i) in inbox.iter() {
                     if let Some(e) = th.on_input(port, &scratch[i as usize]) {
                         scratch.push(e);
                     }
                 }
-                Ok(false)
+                false
             }
             Tube::Sink(s) => {
                 for &(port, i) in inbox.iter() {
                     s.on_input(port, &scratch[i as usize]);
                 }
-                Ok(s.end_seq()?)
+                s.end_seq()?
             }
-        }
+        };
+        inbox.clear();
+        Ok((wrote, first))
     }
 
     /// Runs every tube that received something for the current sequence number, in topological order,
@@ -183,21 +187,18 @@ impl Stage {
                 continue;
             }
             self.filled[t] = false;
-            let mut inbox = std::mem::take(&mut self.tubes[t].inbox);
             let emitted = self.scratch.len() as u32;
-            let wrote = self.run_tube(t, &mut inbox)?;
+            let (wrote, first) = self.run_tube(t)?;
             let now = self.now();
             if self.rec.on() {
                 self.rec.record(services + t, now.saturating_sub(t_prev));
                 if let (true, Some(series)) = (wrote, self.e2e[t]) {
-                    let cause = &self.scratch[inbox[0].1 as usize];
+                    let cause = &self.scratch[first as usize];
                     self.rec
                         .record(series, now.saturating_sub(cause.ingest_time));
                 }
             }
             t_prev = now;
-            inbox.clear();
-            self.tubes[t].inbox = inbox;
             for i in emitted..self.scratch.len() as u32 {
                 self.emit(i, now, ctx)?;
             }
@@ -209,6 +210,22 @@ impl Stage {
     /// Runs one datapoint of an already numbered stream through every tube (a stage with no rings: see
     /// [`super::Fused`]).
     pub(super) fn step(&mut self, dp: &Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
+        // Most datapoints go to one through, which takes them without emitting: run it directly.
+        // What it does emit goes on exactly as `run_seq` would send it, to the tubes after it.
+        if let [r] = self.routes.of(dp.source) {
+            let (local, port) = (r.local as usize, r.port);
+            if !r.events_only || dp.kind.is_event() {
+                if let Tube::Through(th) = &mut self.tubes[local].tube {
+                    let Some(e) = th.on_input(port, dp) else {
+                        return Ok(());
+                    };
+                    self.scratch.push(*dp);
+                    self.scratch.push(e);
+                    self.emit(1, 0, ctx)?;
+                    return self.run_seq(0, ctx);
+                }
+            }
+        }
         self.deliver(dp);
         self.run_seq(0, ctx)
     }
