@@ -5,6 +5,7 @@
 //! callers that edit a config before checking it (`tubes bench` sets the rate of its synthetic sources).
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::base::{GenCounters, RunError};
@@ -51,9 +52,14 @@ pub fn expand(t: &Template, shard: Option<Shard>) -> Result<Expansion, ConfigErr
 }
 
 /// Checks a sweep, reads its inputs once each and merges its streams, ready to run
-/// ([`Prepared::run`]).
-pub fn sweep(t: Template, shard: Option<Shard>, threads: usize) -> Result<Prepared, SweepError> {
-    crate::sweep::prepare(t, &KINDS, shard, threads)
+/// ([`Prepared::run`]); `stop` (set by a signal) ends the reading early, with an error.
+pub fn sweep(
+    t: Template,
+    shard: Option<Shard>,
+    threads: usize,
+    stop: &Arc<AtomicBool>,
+) -> Result<Prepared, SweepError> {
+    crate::sweep::prepare(t, &KINDS, shard, threads, stop)
 }
 
 /// Parses and checks config text; `file` names it in diagnostics.

@@ -85,7 +85,7 @@ fn sweep_allocations(batch_to: &str) -> (u64, u64) {
         .replace("out/sweep_btc_altcoins.csv", &out.display().to_string());
     let path = write_config(dir.path(), "s.yaml", &text);
     let t = tubes::api::load_template(&path).unwrap();
-    let prepared = tubes::api::sweep(t, None, 2).unwrap();
+    let prepared = tubes::api::sweep(t, None, 2, &Default::default()).unwrap();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let before = ALLOCS.load(Ordering::SeqCst);
     let report = prepared.run(2, &stop, &mut |_| {}).unwrap();

@@ -29,7 +29,8 @@ fn sweep_text(n_axis: &str, coin_axis: &str, out: &Path) -> String {
 
 fn run_sweep(path: &Path, shard: Option<Shard>, threads: usize) -> SweepReport {
     let t = tubes::api::load_template(path).unwrap();
-    let p = tubes::api::sweep(t, shard, threads).unwrap_or_else(|e| panic!("{e}"));
+    let p =
+        tubes::api::sweep(t, shard, threads, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     p.run(threads, &AtomicBool::new(false), &mut |_| {})
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -313,12 +314,12 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
         (
             "step: 50}",
             "step: 0.001}",
-            "sweep.N: this range has 4950001 values, more than the 1000000 a sweep may run",
+            "sweep.N: this range has 4950001 values, more than the 100000 a sweep may run",
         ),
         (
             "to: 5000, step: 50}",
-            "to: 200000, step: 1}",
-            "bad.yaml:4:1: sweep: the sweep has 1199706 combinations (N: 199951 × coin: 6), more than the 1000000 a sweep may run",
+            "to: 100000, step: 5}",
+            "bad.yaml:4:1: sweep: the sweep has 119946 combinations (N: 19991 × coin: 6), more than the 100000 a sweep may run",
         ),
         (
             "XRP, XTZ]",
@@ -331,11 +332,63 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
             "bad.yaml:22:52: tubes[2].Through.event.Produce.GREATER.threshold: expected a number, found a string ('50x') (with N=50; also with N=100; N=150; N=200 and 96 more)",
         ),
     ];
-    for (from, to, want) in cases {
+    let more: &[(&str, &str, &str)] = &[
+        // A range without its step: an error, not a crash.
+        (
+            "N: {from: 50, to: 5000, step: 50}",
+            "N: {from: 50, to: 5000}",
+            "bad.yaml:5:3: sweep.N: missing key 'step'",
+        ),
+        (
+            "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+            "coin: [{}, {}]",
+            "bad.yaml:6:10: sweep.coin[0]: a record with no keys defines no parameter",
+        ),
+        (
+            "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+            "coin: [ETH]\n  timestamp: [1]",
+            "sweep: the parameter 'timestamp' has the name of an output column of sink 'sink'",
+        ),
+        (
+            "datasink: {CSV: out/sweep_btc_altcoins.csv}",
+            "datasink: [{CSV: out/s.csv}, {NDJSON: ./out/s.csv}]",
+            "bad.yaml:30:5: tubes[4].Sink.datasink: two outputs of this sweep write ./out/s.csv",
+        ),
+        (
+            "datasink: {CSV: out/sweep_btc_altcoins.csv}",
+            "datasink: {Journal: out/sweep_journal}",
+            "out/sweep_journal cannot be a sweep's output",
+        ),
+        (
+            "pipeline_type:\n  Batch: [\"2021-04-02T00:00:00Z\", \"2021-05-14T20:00:00Z\"]",
+            "pipeline_type: Stream",
+            "bad.yaml:7:1: pipeline_type: a sweep runs over history, not live",
+        ),
+    ];
+    for (from, to, want) in cases.iter().chain(more) {
         let (code, err) = sweep_error(from, to);
         assert_eq!(code, 2, "{to}: {err}");
         assert!(err.contains(want), "{to}:\n{err}\nwant: {want}");
     }
+    // Combinations that write one file must write the same columns.
+    let dir = tempdir();
+    let text = std::fs::read_to_string(SHIPPED)
+        .unwrap()
+        .replace(
+            "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+            "coin: [ETH]\n  col: [count, sum_Volume]",
+        )
+        .replace(
+            "alt_counter: [count, sum_Volume]",
+            "alt_counter: [\"${col}\"]",
+        );
+    let path = write_config(dir.path(), "cols.yaml", &text);
+    let (code, _, err) = tubes(&["check", &path.display().to_string()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("tubes[4].Sink.datasink: out/sweep_btc_altcoins.csv gets the columns [timestamp, btc_vol_sum.sum_Volume, alt_counter.sum_Volume] here, but [timestamp, btc_vol_sum.sum_Volume, alt_counter.count] from combination 1 (with col=sum_Volume)"),
+        "{err}"
+    );
     // The missing file is one coin's: the error names that coin, and only once for its 100 Ns.
     let (_, err) = sweep_error("XRP, XTZ]", "XRP, XTZ, DOGE]");
     assert!(err.contains("(with coin=DOGE)"), "{err}");
@@ -357,4 +410,45 @@ fn a_range_includes_its_end_only_when_a_step_lands_on_it() {
         let t = tubes::api::load_template(&path).unwrap();
         assert_eq!(t.sweep.unwrap().len(), n, "{axis}");
     }
+}
+
+#[test]
+fn a_file_per_value_gets_its_header_from_its_first_combination_even_in_a_later_shard() {
+    let dir = tempdir();
+    let per_coin = dir.path().join("by_coin");
+    let text = sweep_text(
+        "N: [300, 3000]",
+        "coin: [ETH, XRP]",
+        &dir.path().join("unused.csv"),
+    )
+    .replace(
+        &dir.path().join("unused.csv").display().to_string(),
+        &format!("\"{}/${{coin}}.csv\"", per_coin.display()),
+    );
+    let path = write_config(dir.path(), "p.yaml", &text);
+    run_sweep(&path, None, 2);
+    let whole: Vec<Vec<u8>> = ["ETH", "XRP"]
+        .iter()
+        .map(|c| std::fs::read(per_coin.join(format!("{c}.csv"))).unwrap())
+        .collect();
+    assert!(whole[0].starts_with(b"N,coin,timestamp,"));
+    // Combinations: (300, ETH), (300, XRP) | (3000, ETH), (3000, XRP). Shard 2 writes the second half
+    // of both files, without a header.
+    let mut joined = vec![Vec::new(), Vec::new()];
+    for index in 1..=2 {
+        run_sweep(&path, Some(Shard { index, count: 2 }), 1);
+        for (k, c) in ["ETH", "XRP"].iter().enumerate() {
+            joined[k].extend(std::fs::read(per_coin.join(format!("{c}.csv"))).unwrap());
+        }
+    }
+    assert!(
+        joined == whole,
+        "per-coin files of the two shards concatenate to the whole"
+    );
+    let (code, _, err) = tubes(&["run", &path.display().to_string(), "--shard", "1/5"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("4 combinations cannot be split into 5 shards"),
+        "{err}"
+    );
 }

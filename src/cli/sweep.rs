@@ -26,7 +26,9 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let prepared = match crate::api::sweep(t, args.shard, threads) {
+    // Signals stop the reading of the inputs too, so the handler goes in first.
+    let stop = super::stop_on_signals();
+    let prepared = match crate::api::sweep(t, args.shard, threads, &stop) {
         Ok(p) => p,
         Err(SweepError::Config(e)) => {
             eprintln!("{e}");
@@ -39,7 +41,6 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
     };
     let show = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
     let mut bar = Bar::new(show);
-    let stop = super::stop_on_signals();
     let result = prepared.run(threads, &stop, &mut |p| {
         let frac = p.updates as f64 / p.updates_total.max(1) as f64;
         bar.draw(frac, p.updates, "datapoint-updates");

@@ -121,8 +121,12 @@ pub trait SinkOutput: Debug + Send + Sync {
     /// Opens it (creating files, writing headers) before the run; `None` for an output that writes
     /// nothing.
     fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError>;
-    /// For a sweep: creates the output once. `None` when the kind cannot take a sweep's rows (a
-    /// journal's records have no room for parameter columns).
+    /// Whether a sweep can write it ([`SinkOutput::destination`] and [`SinkOutput::format`]); a
+    /// journal's records, for one, have no room for parameter columns.
+    fn can_sweep(&self) -> bool {
+        false
+    }
+    /// For a sweep: creates the output once. `None` when it cannot take a sweep's rows.
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         None
     }

@@ -138,8 +138,8 @@ fn batch_range(g: &Graph) -> Option<(i64, i64)> {
     }
 }
 
-/// The tick schedules of `g`'s external events.
-fn ticks(g: &Graph) -> Vec<TickSchedule> {
+/// The tick schedules of `g`'s external events, clipped to its Batch range.
+pub fn ticks(g: &Graph) -> Vec<TickSchedule> {
     let (lo, hi) = batch_range(g).unwrap_or((i64::MIN, i64::MAX));
     g.nodes
         .iter()

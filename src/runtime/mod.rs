@@ -18,7 +18,7 @@ mod summary;
 mod wiring;
 
 pub use crate::base::{Ctx, Inlet, Outlet, RunError};
-pub use engine::{Engine, ReplayInto};
+pub use engine::{ticks, Engine, ReplayInto};
 pub use fused::{Fused, OpenWriters};
 pub use report::{FeedReport, GenReport, Observer, OnProgress, Progressing, Report};
 pub use running::Running;

@@ -34,6 +34,10 @@ impl SinkOutput for Nowhere {
         Ok(None)
     }
 
+    fn can_sweep(&self) -> bool {
+        true
+    }
+
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         Some(Ok(Destination::Nowhere))
     }

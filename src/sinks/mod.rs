@@ -101,6 +101,10 @@ impl SinkOutput for PathOutput {
         (self.open)(&self.path, cx).map(Some)
     }
 
+    fn can_sweep(&self) -> bool {
+        self.format.is_some()
+    }
+
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         self.format?;
         let file = create_file(&self.path)

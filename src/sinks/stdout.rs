@@ -42,6 +42,10 @@ impl SinkOutput for StdoutOutput {
         self.format(Box::new(io::stdout()), cx).map(Some)
     }
 
+    fn can_sweep(&self) -> bool {
+        true
+    }
+
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         Some(Ok(Destination::Stdout))
     }

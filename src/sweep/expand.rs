@@ -6,10 +6,11 @@
 //! combination that reads it. Combinations whose generators and ticks are all the same run over the
 //! same merged stream, which is merged once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use super::collected::Collected;
 use crate::base::datapoint::TubeId;
-use crate::config::{ConfigErrors, Diagnostic, PipelineType, Template, TubeKind};
+use crate::config::{ConfigErrors, PipelineType, Template, TubeKind};
 use crate::graph::{self, Graph, NodeKind};
 use crate::plugin::Kinds;
 
@@ -68,87 +69,6 @@ fn ticks_key(g: &Graph) -> String {
     format!("{:?}|{}", g.pipeline, ticks.join(","))
 }
 
-/// The values of the parameters the YAML entry at `path` uses in combination `k`: `N=50, coin=ETH`
-/// (empty when it uses none).
-fn values_at(t: &Template, k: usize, path: &str) -> String {
-    let sweep = t.sweep.as_ref().expect("a sweep");
-    let names = sweep.params();
-    let values = sweep.values(k);
-    let with: Vec<String> = t
-        .params_at(path)
-        .iter()
-        .map(|u| {
-            let i = names.iter().position(|n| n == u).expect("a parameter");
-            format!("{u}={}", values[i])
-        })
-        .collect();
-    with.join(", ")
-}
-
-/// One error found in one or more combinations: where, and the parameter values of each.
-struct Found {
-    first: Diagnostic,
-    with: Vec<String>,
-}
-
-/// Collects the errors of every combination: an error at the same place with the same help is one
-/// error, reported once with the values of the first combination that made it and a count of the others.
-#[derive(Default)]
-struct Collected(Vec<Found>);
-
-impl Collected {
-    fn add(&mut self, t: &Template, k: usize, errors: ConfigErrors) {
-        for d in errors.0 {
-            let with = values_at(t, k, &d.path);
-            let same = |f: &&mut Found| {
-                (f.first.line, f.first.column, &f.first.path, &f.first.help)
-                    == (d.line, d.column, &d.path, &d.help)
-            };
-            match self.0.iter_mut().find(same) {
-                Some(f) => {
-                    if !f.with.contains(&with) {
-                        f.with.push(with);
-                    }
-                }
-                None => self.0.push(Found {
-                    first: d,
-                    with: vec![with],
-                }),
-            }
-        }
-    }
-
-    fn into_errors(self) -> Option<ConfigErrors> {
-        let mut out: Vec<Diagnostic> = self
-            .0
-            .into_iter()
-            .map(|f| {
-                let mut d = f.first;
-                if !f.with[0].is_empty() {
-                    let more = match f.with.len() - 1 {
-                        0 => String::new(),
-                        n => {
-                            let shown: Vec<&str> =
-                                f.with[1..].iter().take(3).map(String::as_str).collect();
-                            let rest = n.saturating_sub(3);
-                            let tail = if rest > 0 {
-                                format!(" and {rest} more")
-                            } else {
-                                String::new()
-                            };
-                            format!("; also with {}{tail}", shown.join("; "))
-                        }
-                    };
-                    d.message = format!("{} (with {}{more})", d.message, f.with[0]);
-                }
-                d
-            })
-            .collect();
-        out.sort_by_key(|d| (d.line, d.column));
-        (!out.is_empty()).then_some(ConfigErrors(out))
-    }
-}
-
 /// Checks combinations `range` of the template's sweep against `kinds`. Every error of every
 /// combination is reported once, with the parameter values that produced it.
 pub fn expand(
@@ -157,6 +77,7 @@ pub fn expand(
     range: std::ops::Range<usize>,
 ) -> Result<Expansion, ConfigErrors> {
     let mut errors = Collected::default();
+    let mut outputs = super::rules::Outputs::default();
     let mut graphs = Vec::new();
     let mut keys: Vec<Vec<String>> = Vec::new();
     for k in range.clone() {
@@ -177,6 +98,10 @@ pub fn expand(
         });
         match checked {
             Ok((g, yaml)) => {
+                let rules = super::rules::combination(t, k, &g, &mut outputs);
+                if !rules.0.is_empty() {
+                    errors.add(t, k, rules);
+                }
                 let mut key: Vec<String> =
                     yaml.iter().map(|(id, y)| input_key(&g, *id, y)).collect();
                 key.push(ticks_key(&g));
@@ -186,7 +111,7 @@ pub fn expand(
             Err(e) => errors.add(t, k, e),
         }
     }
-    if let Some(e) = errors.into_errors() {
+    if let Some(e) = errors.into_errors(t, range.len()) {
         return Err(e);
     }
     Ok(group(range.start, graphs, &keys))
@@ -233,4 +158,23 @@ fn group(first: usize, graphs: Vec<Graph>, keys: &[Vec<String>]) -> Expansion {
         stream_of,
         stream_first,
     }
+}
+
+/// The outputs (normalised targets) that combinations `0..first` write, each checked again for this.
+pub fn targets_before(
+    t: &Template,
+    kinds: &Kinds,
+    first: usize,
+) -> Result<HashSet<String>, ConfigErrors> {
+    let mut targets = HashSet::new();
+    for k in 0..first {
+        let (config, diag) = t.config(Some(k))?;
+        let g = graph::check(config, diag, kinds)?;
+        for n in &g.nodes {
+            if let NodeKind::Sink { outputs, .. } = &n.kind {
+                targets.extend(outputs.iter().map(|o| super::rules::target_key(o.as_ref())));
+            }
+        }
+    }
+    Ok(targets)
 }

@@ -18,10 +18,14 @@ pub struct Read {
     pub counters: Arc<GenCounters>,
 }
 
-/// Reads every input of `x` on up to `threads` threads; the first failure stops the others.
-pub fn read_all(x: &Expansion, threads: usize) -> Result<Vec<Read>, RunError> {
+/// Reads every input of `x` on up to `threads` threads; the first failure, or `stop` (a signal), stops
+/// the others.
+pub fn read_all(
+    x: &Expansion,
+    threads: usize,
+    stop: &Arc<AtomicBool>,
+) -> Result<Vec<Read>, RunError> {
     let next = AtomicUsize::new(0);
-    let stop = Arc::new(AtomicBool::new(false));
     let slots: Vec<Mutex<Option<Result<Read, RunError>>>> =
         x.inputs.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|s| {
@@ -55,6 +59,9 @@ pub fn read_all(x: &Expansion, threads: usize) -> Result<Vec<Read>, RunError> {
     }
     match first_err {
         Some(e) => Err(e),
+        None if stop.load(Ordering::Relaxed) => Err(RunError::Input(
+            "the sweep was stopped while it read its inputs; nothing was written".into(),
+        )),
         None => Ok(out),
     }
 }

@@ -8,11 +8,13 @@
 //! thread) over its stream, on several worker threads, and writes the rows grouped by combination, in
 //! order, parameter columns first.
 
+mod collected;
 mod expand;
 mod inputs;
 mod merge;
 mod output;
 mod report;
+mod rules;
 mod run;
 
 pub use expand::Expansion;
@@ -25,9 +27,7 @@ use std::time::Instant;
 
 use crate::base::datapoint::Datapoint;
 use crate::base::RunError;
-use crate::config::{ConfigErrors, ExternalDecl, ParamValue, PipelineType, Template};
-use crate::events::tick::TickSchedule;
-use crate::graph::{Graph, NodeKind};
+use crate::config::{ConfigErrors, ParamValue, Template};
 use crate::plugin::Kinds;
 
 /// The `I`-th of `N` slices of a sweep's combinations (`--shard I/N`, `I` from 1): consecutive
@@ -57,7 +57,8 @@ impl Shard {
 
     /// Its combinations, out of `total`.
     pub fn range(&self, total: usize) -> Range<usize> {
-        (self.index - 1) * total / self.count..self.index * total / self.count
+        let at = |i: usize| (i as u128 * total as u128 / self.count as u128) as usize;
+        at(self.index - 1)..at(self.index)
     }
 }
 
@@ -79,6 +80,15 @@ pub fn expand(
     shard: Option<Shard>,
 ) -> Result<Expansion, ConfigErrors> {
     let total = t.sweep.as_ref().map_or(1, |s| s.len());
+    if let Some(s) = shard.filter(|s| s.count > total) {
+        let mut diag = t.diagnostics();
+        diag.error(
+            "sweep",
+            format!("--shard {}/{}: {total} combinations cannot be split into {} shards", s.index, s.count, s.count),
+            Some(format!("split it into at most {total} shards, so that every shard has a combination to write")),
+        );
+        return Err(diag.into_errors());
+    }
     let range = shard.map_or(0..total, |s| s.range(total));
     expand::expand(t, kinds, range)
 }
@@ -95,30 +105,28 @@ pub struct Prepared {
     streams: Vec<Vec<Datapoint>>,
     /// How long checking, reading and merging took.
     prepared_in: std::time::Duration,
+    /// Outputs that combinations before this shard write (they have their header already).
+    written_before: std::collections::HashSet<String>,
 }
 
-/// Checks the sweep, then reads its inputs (on up to `threads` threads) and merges its streams.
+/// Checks the sweep, then reads its inputs (on up to `threads` threads) and merges its streams; `stop`
+/// (a signal) ends the reading early, with an error.
 pub fn prepare(
     t: Template,
     kinds: &Kinds,
     shard: Option<Shard>,
     threads: usize,
+    stop: &std::sync::Arc<AtomicBool>,
 ) -> Result<Prepared, SweepError> {
     let t0 = Instant::now();
     if t.sweep.is_none() {
         return Err(RunError::Input("the config has no sweep: section".into()).into());
     }
     let x = expand(&t, kinds, shard)?;
-    if let Some(g) = x.graphs.first() {
-        if g.pipeline == PipelineType::Stream || g.journal.is_some() {
-            return Err(RunError::Input(
-                "a sweep runs over history: use pipeline_type: {Batch: [from, to]} and no journal:"
-                    .into(),
-            )
-            .into());
-        }
-    }
-    let reads = inputs::read_all(&x, threads)?;
+    // A file gets its header from the first combination of the whole sweep that writes it: in a
+    // later shard, only files no earlier combination writes.
+    let before = expand::targets_before(&t, kinds, x.first)?;
+    let reads = inputs::read_all(&x, threads, stop)?;
     let streams = x
         .streams
         .iter()
@@ -127,7 +135,7 @@ pub fn prepare(
             let g = &x.graphs[first];
             let points: Vec<&[Datapoint]> =
                 ids.iter().map(|&i| reads[i].points.as_slice()).collect();
-            merge::merge(&points, ticks(g))
+            merge::merge(&points, crate::runtime::ticks(g))
         })
         .collect();
     Ok(Prepared {
@@ -136,25 +144,8 @@ pub fn prepare(
         reads,
         streams,
         prepared_in: t0.elapsed(),
+        written_before: before,
     })
-}
-
-/// The tick schedules of `g` (as the engine makes them).
-fn ticks(g: &Graph) -> Vec<TickSchedule> {
-    let (lo, hi) = match g.pipeline {
-        PipelineType::Batch { from, to } => (from, to),
-        PipelineType::Stream => (i64::MIN, i64::MAX),
-    };
-    g.nodes
-        .iter()
-        .enumerate()
-        .filter_map(|(id, n)| match &n.kind {
-            NodeKind::Tick(ExternalDecl::StaticTimeTick { from, to, interval }) => Some(
-                TickSchedule::new(id as _, *from, *to, interval.as_nanos() as i64, lo, hi),
-            ),
-            _ => None,
-        })
-        .collect()
 }
 
 impl Prepared {
@@ -183,7 +174,8 @@ impl Prepared {
         on_progress: &mut dyn FnMut(SweepProgress),
     ) -> Result<SweepReport, RunError> {
         let t0 = Instant::now();
-        let outputs = output::Outputs::open(&self.x.graphs, &self.params(), self.x.first == 0)?;
+        let outputs = output::Outputs::open(&self.x.graphs, &self.params(), &self.written_before)?;
+        let threads = threads.clamp(1, self.x.graphs.len().max(1));
         let rows = run::run(self, &outputs, threads, stop, on_progress)?;
         Ok(SweepReport::new(self, rows, threads, t0.elapsed()))
     }

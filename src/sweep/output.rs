@@ -3,13 +3,14 @@
 //! appended to the outputs in chunk order, so the rows come out grouped by combination, in order,
 //! whatever the number of threads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Seek, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use super::rules::target_key;
 use crate::base::datapoint::TubeId;
 use crate::base::{RunError, SinkError};
 use crate::config::ParamValue;
@@ -81,19 +82,24 @@ fn column_names(g: &Graph, id: TubeId) -> Vec<&str> {
 }
 
 impl Outputs {
-    /// Creates every distinct output of `graphs` (by target) and writes its header when `header`
-    /// (only the first shard of a sharded sweep writes one).
-    pub fn open(graphs: &[Graph], params: &[&str], header: bool) -> Result<Outputs, RunError> {
+    /// Creates every distinct output of `graphs` (by target) and writes its header, unless an earlier
+    /// shard's combinations write it (`before`).
+    pub fn open(
+        graphs: &[Graph],
+        params: &[&str],
+        before: &HashSet<String>,
+    ) -> Result<Outputs, RunError> {
         let mut list: Vec<Output> = Vec::new();
         let mut by_target: HashMap<String, usize> = HashMap::new();
         let mut of = Vec::with_capacity(graphs.len());
         for g in graphs {
             let mut map = HashMap::new();
             for (id, j, o) in sink_outputs(g) {
-                let target = o.target();
+                let target = target_key(o);
                 let k = match by_target.get(&target) {
                     Some(&k) => k,
                     None => {
+                        let header = !before.contains(&target);
                         let out = Self::create(g, id, o, params, header)?;
                         list.push(out);
                         by_target.insert(target, list.len() - 1);
@@ -126,18 +132,27 @@ impl Outputs {
             )));
         };
         let dest = dest?;
+        let mut closed = false;
         if header {
             let names = column_names(g, id);
             let meta = || journal_meta(g, "output", 1);
             let cx = open_cx(g, id, &names, params, &[], &meta);
-            let mut w = o.format(dest.handle().map_err(|e| sink_err(o, e))?, &cx)?;
-            w.flush()
-                .map_err(|e| RunError::Sink(SinkError::new(o.target(), e)))?;
+            let handle = dest.handle().map_err(|e| sink_err(o, e))?;
+            let written = o.format(handle, &cx).and_then(|mut w| {
+                w.flush()
+                    .map_err(|e| RunError::Sink(SinkError::new(o.target(), e)))
+            });
+            match written {
+                Ok(()) => {}
+                // Stdout's reader went away (`| head`): like a single run, carry on without it.
+                Err(RunError::Sink(e)) if o.is_stdout() && e.is_broken_pipe() => closed = true,
+                Err(e) => return Err(e),
+            }
         }
         Ok(Output {
             target: o.target(),
             dest,
-            closed: AtomicBool::new(false),
+            closed: AtomicBool::new(closed),
         })
     }
 
@@ -150,7 +165,7 @@ impl Outputs {
         id: TubeId,
         params: &[&str],
         values: &[&ParamValue],
-        parts: &[File],
+        parts: &[Option<File>],
     ) -> Result<Vec<Box<dyn RowWriter>>, RunError> {
         let NodeKind::Sink { outputs, .. } = &g.nodes[id as usize].kind else {
             unreachable!("writers are opened for sinks")
@@ -160,7 +175,9 @@ impl Outputs {
         let cx = open_cx(g, id, &names, params, values, &meta);
         let mut writers = Vec::with_capacity(outputs.len());
         for (j, o) in outputs.iter().enumerate() {
-            let part = &parts[self.of[c][&(id, j)]];
+            let part = parts[self.of[c][&(id, j)]]
+                .as_ref()
+                .expect("a part file for every output the combination writes");
             let handle = part.try_clone().map_err(|e| sink_err(o.as_ref(), e))?;
             writers.push(o.format(Box::new(handle), &cx)?);
         }
@@ -168,9 +185,11 @@ impl Outputs {
     }
 
     /// Appends a finished combination's part files to the outputs.
-    pub fn append(&self, parts: Vec<File>, bytes: &AtomicU64) -> Result<(), RunError> {
-        for (out, mut part) in self.list.iter().zip(parts) {
+    pub fn append(&self, parts: Vec<Option<File>>, bytes: &AtomicU64) -> Result<(), RunError> {
+        for (out, part) in self.list.iter().zip(parts) {
+            let Some(mut part) = part else { continue };
             if out.closed.load(Ordering::Relaxed) {
+                self.recycle(part);
                 continue;
             }
             let target = out.target.clone();
@@ -211,18 +230,29 @@ impl Outputs {
         }
     }
 
-    /// One part file per output, for one combination: a recycled one, or a new one that is unnamed
-    /// (removed as soon as it is made), so nothing is left behind whatever happens to the run.
-    pub fn parts(&self) -> Result<Vec<File>, RunError> {
+    /// A part file for each output combination `c` writes (`None` for the others): a recycled one, or
+    /// a new one that is unnamed (removed as soon as it is made), so nothing is left behind whatever
+    /// happens to the run.
+    pub fn parts(&self, c: usize) -> Result<Vec<Option<File>>, RunError> {
         (0..self.list.len())
-            .map(|_| {
+            .map(|k| {
+                if !self.of[c].values().any(|&o| o == k) {
+                    return Ok(None);
+                }
                 if let Some(f) = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-                    return Ok(f);
+                    return Ok(Some(f));
                 }
                 let n = self.made.fetch_add(1, Ordering::Relaxed);
                 let path: PathBuf =
                     std::env::temp_dir().join(format!(".tubes-sweep-{}-{n}", std::process::id()));
-                let err = |e| RunError::Sink(SinkError::new(path.display().to_string(), e));
+                let err = |e: io::Error| {
+                    let hint = if e.raw_os_error() == Some(24) {
+                        " (a sweep keeps every output file open, and a part file for each combination being written or waiting to be appended: raise the limit with ulimit -n, or write fewer files)"
+                    } else {
+                        ""
+                    };
+                    RunError::Sink(SinkError::new(path.display().to_string(), format!("{e}{hint}")))
+                };
                 let f = File::options()
                     .read(true)
                     .write(true)
@@ -230,7 +260,7 @@ impl Outputs {
                     .open(&path)
                     .map_err(err)?;
                 std::fs::remove_file(&path).map_err(err)?;
-                Ok(f)
+                Ok(Some(f))
             })
             .collect()
     }

@@ -113,6 +113,11 @@ impl SweepReport {
     }
 }
 
+/// `1 combination`, `2 combinations`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The report as printed after a sweep (stderr).
 pub fn summary(r: &SweepReport) -> String {
     let mut s = String::new();
@@ -120,7 +125,7 @@ pub fn summary(r: &SweepReport) -> String {
     let secs = r.wall.as_secs_f64().max(1e-9);
     let n = r.rows.len();
     let which = if n == r.total {
-        format!("{n} combinations")
+        count(n, "combination")
     } else {
         format!(
             "combinations {}–{} of {}",
@@ -154,17 +159,22 @@ pub fn summary(r: &SweepReport) -> String {
     }
     let _ = writeln!(
         s,
-        "  inputs: {} read once each, {} datapoints; {} datapoint-updates over {} merged streams",
+        "  inputs: {} read once each, {} datapoints; {} datapoint-updates over {}",
         r.inputs.len(),
         r.datapoints,
         r.updates,
-        r.streams
+        count(r.streams, "merged stream")
     );
     for i in &r.inputs {
         let _ = writeln!(
             s,
-            "  {}: {} — {} rows read, {} malformed rows skipped, {} rows outside the Batch range; feeds {} combinations",
-            i.label, i.source, i.rows, i.skipped, i.outside, i.feeds
+            "  {}: {} — {} rows read, {} malformed rows skipped, {} rows outside the Batch range; feeds {}",
+            i.label,
+            i.source,
+            i.rows,
+            i.skipped,
+            i.outside,
+            count(i.feeds, "combination")
         );
     }
     let _ = write!(

@@ -43,7 +43,7 @@ struct Shared<'p> {
 
 /// A finished chunk: its index and, for each of its combinations in order, its part files (one per
 /// output), or why it failed.
-type Finished = (usize, Result<Vec<Vec<File>>, RunError>);
+type Finished = (usize, Result<Vec<Vec<Option<File>>>, RunError>);
 
 /// Datapoints of a stream run through every combination of a group before the next block: a block
 /// stays in the core's cache while each combination takes it.
@@ -55,7 +55,7 @@ impl Shared<'_> {
     }
 
     /// Combination `c`'s tubes, writing into `parts`.
-    fn fused(&self, c: usize, parts: &[File]) -> Result<Fused, RunError> {
+    fn fused(&self, c: usize, parts: &[Option<File>]) -> Result<Fused, RunError> {
         let g = &self.p.x.graphs[c];
         let values: Vec<&ParamValue> = self.p.values(c);
         Fused::new(g, &mut |id, _, _, _| {
@@ -68,7 +68,7 @@ impl Shared<'_> {
         &self,
         s: usize,
         combos: &[usize],
-        parts: &[Vec<File>],
+        parts: &[Vec<Option<File>>],
         first: usize,
     ) -> Result<(), RunError> {
         let mut fused = combos
@@ -97,11 +97,11 @@ impl Shared<'_> {
     }
 
     /// Runs chunk `k`: its combinations grouped by the stream they share, each into part files of its own.
-    fn run_chunk(&self, k: usize) -> Result<Vec<Vec<File>>, RunError> {
+    fn run_chunk(&self, k: usize) -> Result<Vec<Vec<Option<File>>>, RunError> {
         let first = k * self.chunk;
         let end = (first + self.chunk).min(self.combos());
         let parts = (first..end)
-            .map(|_| self.outputs.parts())
+            .map(|c| self.outputs.parts(c))
             .collect::<Result<Vec<_>, RunError>>()?;
         let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
         for c in first..end {
@@ -156,8 +156,8 @@ pub fn run(
         outputs,
         params: p.params(),
         // Several chunks per worker, so that a slow one does not hold the others up at the end; at most
-        // 256 combinations (each holds a part file open until it is appended).
-        chunk: combos.div_ceil(threads * 4).clamp(1, 256),
+        // 64 combinations (each holds a part file per output open until it is appended).
+        chunk: combos.div_ceil(threads * 4).clamp(1, 64),
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         done: AtomicUsize::new(0),
@@ -166,7 +166,7 @@ pub fn run(
     };
     let chunks = combos.div_ceil(shared.chunk);
     let (tx, rx) = mpsc::channel::<Finished>();
-    let mut finished: BTreeMap<usize, Vec<Vec<File>>> = BTreeMap::new();
+    let mut finished: BTreeMap<usize, Vec<Vec<Option<File>>>> = BTreeMap::new();
     let mut appended = 0;
     let bytes = AtomicU64::new(0);
     let mut failure = None;
@@ -199,7 +199,15 @@ pub fn run(
                 Ok((k, Ok(parts))) => {
                     finished.insert(k, parts);
                 }
-                Ok((_, Err(e))) => failure = Some(e),
+                // A worker stopped because another failed says less than the failure itself.
+                Ok((_, Err(e))) => {
+                    if failure
+                        .as_ref()
+                        .is_none_or(|f| matches!(f, RunError::Stopped))
+                    {
+                        failure = Some(e);
+                    }
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }

@@ -15,8 +15,9 @@ use serde_yaml::Value;
 
 use crate::config::reader::{describe, field, Reader};
 
-/// At most this many combinations in one sweep (split a larger one into several configs, or shard it).
-pub const MAX_COMBINATIONS: usize = 1_000_000;
+/// At most this many combinations in one sweep: every combination's checked graph is held while the
+/// sweep runs (a few kilobytes each). Split a larger sweep over several configs.
+pub const MAX_COMBINATIONS: usize = 100_000;
 
 /// One value of a parameter: a number as written in the config, or text.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,8 +97,21 @@ fn scalar(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<ParamValue> {
     }
 }
 
+/// Decimal places of a number as written (`0.05` → 2), at most 15.
+fn decimals(v: &Value) -> i32 {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        _ => return 0,
+    };
+    match text.split_once('.') {
+        Some((_, frac)) if !text.contains(['e', 'E']) => frac.len().min(15) as i32,
+        _ => 15,
+    }
+}
+
 /// `{from, to, step}`: the values from `from` towards `to` by `step`; `to` is included when a step lands
-/// on it. Whole numbers stay whole; otherwise value *i* is `from + i·step` (no accumulated rounding).
+/// on it. Whole numbers stay whole; otherwise value *i* is `from + i·step`, rounded to the decimals
+/// `from` and `step` are written with (so `{from: 0.1, to: 0.3, step: 0.1}` is 0.1, 0.2, 0.3).
 fn range(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Vec<ParamValue>> {
     let m = r.mapping(
         v,
@@ -106,9 +120,10 @@ fn range(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Vec<ParamValue>> {
         &["from", "to", "step"],
         "N: {from: 50, to: 5000, step: 50}",
     )?;
-    let from = r.number(&m["from"], &field(path, "from"));
-    let to = r.number(&m["to"], &field(path, "to"));
-    let step = r.number(&m["step"], &field(path, "step"));
+    let (fv, tv, sv) = (m.get("from")?, m.get("to")?, m.get("step")?);
+    let from = r.number(fv, &field(path, "from"));
+    let to = r.number(tv, &field(path, "to"));
+    let step = r.number(sv, &field(path, "step"));
     let (from, to, step) = (from?, to?, step?);
     let step_path = field(path, "step");
     if step == 0.0 {
@@ -138,21 +153,27 @@ fn range(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Vec<ParamValue>> {
         );
         return None;
     }
-    let whole = [&m["from"], &m["step"]]
-        .iter()
-        .all(|x| x.as_i64().is_some());
+    if let (Some(f), Some(s)) = (fv.as_i64(), sv.as_i64()) {
+        let values: Option<Vec<ParamValue>> = (0..count as i64)
+            .map(|i| {
+                i.checked_mul(s)
+                    .and_then(|x| x.checked_add(f))
+                    .map(ParamValue::Int)
+            })
+            .collect();
+        if values.is_none() {
+            r.diag.error(
+                path,
+                "the range goes beyond the whole numbers a parameter can hold (±9.2·10¹⁸)",
+                None,
+            );
+        }
+        return values;
+    }
+    let scale = 10f64.powi(decimals(fv).max(decimals(sv)));
     Some(
         (0..count)
-            .map(|i| {
-                if whole {
-                    ParamValue::Int(
-                        m["from"].as_i64().unwrap_or(0)
-                            + i as i64 * m["step"].as_i64().unwrap_or(0),
-                    )
-                } else {
-                    ParamValue::Float(from + i as f64 * step)
-                }
-            })
+            .map(|i| ParamValue::Float(((from + i as f64 * step) * scale).round() / scale))
             .collect(),
     )
 }
@@ -164,10 +185,32 @@ fn records(
     path: &str,
 ) -> Option<(Vec<String>, Vec<Vec<ParamValue>>)> {
     let keys: Vec<String> = match &items[0] {
-        Value::Mapping(m) => m
-            .keys()
-            .filter_map(|k| k.as_str().map(str::to_string))
-            .collect(),
+        Value::Mapping(m) if m.is_empty() => {
+            r.diag.error(
+                &format!("{path}[0]"),
+                "a record with no keys defines no parameter",
+                Some("write each record's parameters: [{coin: ETH, bars: 1m}, …]".into()),
+            );
+            return None;
+        }
+        Value::Mapping(m) => {
+            let mut keys = Vec::new();
+            for k in m.keys() {
+                match k.as_str() {
+                    Some(k) => keys.push(k.to_string()),
+                    None => {
+                        r.wrong_type(
+                            k,
+                            &format!("{path}[0]"),
+                            "parameter names (strings) as keys",
+                            None,
+                        );
+                        return None;
+                    }
+                }
+            }
+            keys
+        }
         _ => return None,
     };
     let mut points = Vec::new();

@@ -157,6 +157,11 @@ pub fn template(text: &str, file: &Path) -> Result<Template, ConfigErrors> {
 }
 
 impl Template {
+    /// A collector of diagnostics located in this config's text.
+    pub fn diagnostics(&self) -> Diagnostics {
+        Diagnostics::new(&self.file, self.positions.clone())
+    }
+
     /// The config, when it is not a sweep: a sweep is refused here (its callers run it as one).
     pub fn single(&self) -> Result<(Config, Diagnostics), ConfigErrors> {
         if let Some(s) = &self.sweep {
@@ -178,16 +183,27 @@ impl Template {
     /// diagnostics found while reading it; errors point at the template's lines.
     pub fn config(&self, k: Option<usize>) -> Result<(Config, Diagnostics), ConfigErrors> {
         let mut diag = Diagnostics::new(&self.file, self.positions.clone());
+        let mut clashes = Vec::new();
         let doc = match (k, &self.sweep) {
             (Some(k), Some(s)) => {
                 let names = s.params();
                 let values = s.values(k);
-                substitute(&self.doc, &|name| {
-                    names.iter().position(|n| *n == name).map(|i| values[i])
-                })
+                substitute(
+                    &self.doc,
+                    &|name| names.iter().position(|n| *n == name).map(|i| values[i]),
+                    &mut clashes,
+                )
             }
-            _ => self.doc.clone(),
+            // No values: only `$${` becomes `${`.
+            _ => substitute(&self.doc, &|_| None, &mut clashes),
         };
+        for at in clashes {
+            diag.error(
+                &at,
+                "with these values this key becomes the same as another key of its mapping",
+                Some("keys that hold placeholders must stay distinct for every combination".into()),
+            );
+        }
         let config = super::parse::config(&mut Reader { diag: &mut diag }, &doc);
         match config {
             Some(c) => Ok((c, diag)),

@@ -101,21 +101,49 @@ fn walk(v: &Value, path: &str, f: &mut dyn FnMut(&str, &str)) {
     }
 }
 
-/// `doc` with every placeholder replaced by `value(name)` (names the template check found defined).
-pub fn substitute<'a>(doc: &Value, value: &dyn Fn(&str) -> Option<&'a ParamValue>) -> Value {
+/// `doc` with every placeholder replaced by `value(name)` (names the template check found defined), and
+/// `$${` by `${`. A mapping whose keys become equal keeps the first; the YAML path of each later one
+/// goes to `clashes`.
+pub fn substitute<'a>(
+    doc: &Value,
+    value: &dyn Fn(&str) -> Option<&'a ParamValue>,
+    clashes: &mut Vec<String>,
+) -> Value {
+    walk_subst(doc, "", value, clashes)
+}
+
+fn walk_subst<'a>(
+    doc: &Value,
+    path: &str,
+    value: &dyn Fn(&str) -> Option<&'a ParamValue>,
+    clashes: &mut Vec<String>,
+) -> Value {
     match doc {
         Value::String(s) if s.contains("${") => replace(s, value),
-        Value::Sequence(items) => {
-            Value::Sequence(items.iter().map(|x| substitute(x, value)).collect())
-        }
-        Value::Mapping(m) => Value::Mapping(
-            m.iter()
-                .map(|(k, x)| (substitute(k, value), substitute(x, value)))
+        Value::Sequence(items) => Value::Sequence(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| walk_subst(x, &format!("{path}[{i}]"), value, clashes))
                 .collect(),
         ),
+        Value::Mapping(m) => {
+            let mut out = serde_yaml::Mapping::with_capacity(m.len());
+            for (k, x) in m {
+                let at = field(path, k.as_str().unwrap_or("?"));
+                let key = walk_subst(k, &at, value, clashes);
+                if out.contains_key(&key) {
+                    clashes.push(at);
+                    continue;
+                }
+                let x = walk_subst(x, &at, value, clashes);
+                out.insert(key, x);
+            }
+            Value::Mapping(out)
+        }
         Value::Tagged(t) => {
             let mut t = t.clone();
-            t.value = substitute(&t.value, value);
+            t.value = walk_subst(&t.value, path, value, clashes);
             Value::Tagged(t)
         }
         other => other.clone(),
@@ -170,7 +198,7 @@ mod tests {
             "a: '${N}'\nb: 'x_${coin}_${N}.csv'\nc: ['$${N}', 3]\n'${coin}': k",
         )
         .unwrap();
-        let out = substitute(&doc, &values);
+        let out = substitute(&doc, &values, &mut Vec::new());
         let want: Value =
             serde_yaml::from_str("a: 50\nb: x_ETH_50.csv\nc: ['${N}', 3]\nETH: k").unwrap();
         assert_eq!(out, want);
