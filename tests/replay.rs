@@ -6,19 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{main_job_windows, read_csv, shipped_config_to, tempdir, write_config, Mock};
-
-fn tubes(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tubes"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::{main_job_windows, read_csv, shipped_config_to, tempdir, tubes, write_config, Mock};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -230,19 +230,6 @@ fn ndjson_rows_lead_with_the_parameters() {
         .any(|l| l.starts_with(r#"{"N":1500.5,"coin":"ETH","#)));
 }
 
-/// `tubes` with `args`: (exit code, stdout, stderr).
-fn tubes(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tubes"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
 #[test]
 fn check_prints_the_size_of_the_expansion_and_graph_draws_the_template() {
     let (code, out, _) = tubes(&["check", SHIPPED]);

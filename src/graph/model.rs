@@ -156,6 +156,20 @@ impl Graph {
         own
     }
 
+    /// The throughs and sinks, in topological order: what stages run.
+    pub fn placeable(&self) -> Vec<TubeId> {
+        self.topo
+            .iter()
+            .copied()
+            .filter(|&t| {
+                matches!(
+                    self.nodes[t as usize].kind,
+                    NodeKind::Through(_) | NodeKind::Sink { .. }
+                )
+            })
+            .collect()
+    }
+
     /// The live feed behind generator `id`, if it is one.
     pub fn feed(&self, id: TubeId) -> Option<String> {
         match &self.nodes[id as usize].kind {

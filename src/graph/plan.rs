@@ -1,6 +1,6 @@
 //! Planning: which tubes share a thread (a stage) and which core each stage is pinned to.
 
-use super::model::{Graph, NodeKind};
+use super::model::Graph;
 use crate::base::datapoint::TubeId;
 use crate::base::pin::core_count;
 use crate::config::Placement;
@@ -31,17 +31,7 @@ pub fn plan(g: &Graph) -> Plan {
 /// Plans the stages of `g` when `generators` threads feed the sequencer (a replay has one: the journal).
 pub fn plan_with_sources(g: &Graph, generators: usize) -> Plan {
     let cores = core_count();
-    let placeable: Vec<TubeId> = g
-        .topo
-        .iter()
-        .copied()
-        .filter(|&t| {
-            matches!(
-                g.nodes[t as usize].kind,
-                NodeKind::Through(_) | NodeKind::Sink { .. }
-            )
-        })
-        .collect();
+    let placeable = g.placeable();
     let chunked = |k: usize| -> Vec<Vec<TubeId>> {
         let k = k.clamp(1, placeable.len().max(1));
         let per = placeable.len().div_ceil(k).max(1);

@@ -33,18 +33,10 @@ pub struct Fused {
 impl Fused {
     /// Builds `g`'s throughs and sinks in topological order; `open` gives each sink its writers.
     pub fn new(g: &Graph, open: &mut OpenWriters<'_>) -> Result<Fused, RunError> {
-        let tubes: Vec<TubeId> = g
-            .topo
-            .iter()
-            .copied()
-            .filter(|&t| {
-                matches!(
-                    g.nodes[t as usize].kind,
-                    NodeKind::Through(_) | NodeKind::Sink { .. }
-                )
-            })
-            .collect();
-        let plan = StagePlan { tubes, core: None };
+        let plan = StagePlan {
+            tubes: g.placeable(),
+            core: None,
+        };
         let bound = inbox_bounds(g);
         let (tubes, routes, scratch) = stage_tubes(g, &plan, &bound, &mut |t| {
             let node = &g.nodes[t as usize];

@@ -298,3 +298,16 @@ pub fn main_job_windows() -> Vec<(i64, f64, u64, f64)> {
     }
     out
 }
+
+/// `tubes` with `args`: (exit code, stdout, stderr).
+pub fn tubes(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
