@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Seek, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -244,7 +244,7 @@ impl Outputs {
                 }
                 let n = self.made.fetch_add(1, Ordering::Relaxed);
                 let path: PathBuf =
-                    std::env::temp_dir().join(format!(".tubes-sweep-{}-{n}", std::process::id()));
+                    part_dir().join(format!(".tubes-sweep-{}-{n}", std::process::id()));
                 let err = |e: io::Error| {
                     let hint = if e.raw_os_error() == Some(24) {
                         " (a sweep keeps every output file open, and a part file for each combination being written or waiting to be appended: raise the limit with ulimit -n, or write fewer files)"
@@ -263,6 +263,18 @@ impl Outputs {
                 Ok(Some(f))
             })
             .collect()
+    }
+}
+
+/// Where part files go: `$TMPDIR` when set; else `/dev/shm` where there is one (memory: making and
+/// removing thousands of small files there costs far less than on a disk's file system); else the
+/// system's temporary directory.
+fn part_dir() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if std::env::var_os("TMPDIR").is_none() && shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
     }
 }
 
