@@ -439,3 +439,28 @@ fn a_file_per_value_gets_its_header_from_its_first_combination_even_in_a_later_s
         "{err}"
     );
 }
+
+#[test]
+fn a_record_axis_can_carry_each_coins_own_batch_range() {
+    let dir = tempdir();
+    let out = dir.path().join("ranges.csv");
+    let text = sweep_text("N: [700]", "span: [{coin: ETH, to: \"2021-04-10T00:00:00Z\"}, {coin: BNB, to: \"2021-04-20T00:00:00Z\"}]", &out)
+        .replace("\"2021-05-14T20:00:00Z\"]", "\"${to}\"]");
+    let path = write_config(dir.path(), "ranges.yaml", &text);
+    let report = run_sweep(&path, None, 2);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let last = |coin: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("700,{coin},")))
+            .last()
+            .unwrap()
+            .split(',')
+            .nth(3)
+            .unwrap()
+            .to_string()
+    };
+    assert!(last("ETH").as_str() < "2021-04-10T", "{}", last("ETH"));
+    assert!(last("BNB").as_str() > "2021-04-19T", "{}", last("BNB"));
+    // Two ranges: BTC is read once per range, since a range is part of what an input is.
+    assert_eq!(report.inputs.iter().filter(|i| i.label == "btc").count(), 2);
+}
