@@ -451,8 +451,8 @@ fn a_record_axis_can_carry_each_coins_own_batch_range() {
     let text = std::fs::read_to_string(&out).unwrap();
     let last = |coin: &str| {
         text.lines()
-            .filter(|l| l.starts_with(&format!("700,{coin},")))
-            .last()
+            .rev()
+            .find(|l| l.starts_with(&format!("700,{coin},")))
             .unwrap()
             .split(',')
             .nth(3)
