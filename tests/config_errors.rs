@@ -80,6 +80,7 @@ const CASES: &[Case] = &[
     Case { what: "empty market", from: "datasource: {CSV: testdata/binance_ETHUSDT_1m.csv}", to: "datasource: {WebSocket: {exchange: Coinbase, market: ''}}", line: 10, message: "WebSocket.market: must not be empty", help: "" },
     Case { what: "WebSocket URL without ws://", from: "datasource: {CSV: testdata/binance_ETHUSDT_1m.csv}", to: "datasource: {WebSocket: {exchange: Binance, market: ethusdt, url: 'http://127.0.0.1:9001'}}", line: 10, message: "'http://127.0.0.1:9001' does not start with ws:// or wss://", help: "" },
     Case { what: "missing CA file", from: "datasource: {CSV: testdata/binance_ETHUSDT_1m.csv}", to: "datasource: {WebSocket: {exchange: Binance, market: ethusdt, tls: {ca_file: testdata/nope.pem}}}", line: 10, message: "cannot read testdata/nope.pem", help: "PEM file of CA certificates" },
+    Case { what: "two outputs on one file", from: "datasink: {CSV: out.csv}", to: "datasink: [{CSV: out.csv}, {JSON: ./out.csv}]", line: 24, message: "'./out.csv' is also written by the output at tubes[4].Sink.datasink[0]: two outputs would interleave their rows in one file", help: "a file of its own" },
     Case { what: "invalid YAML", from: "reducer: COUNT", to: "reducer: [COUNT", line: 21, message: "not valid YAML", help: "indentation" },
 ];
 

@@ -339,7 +339,7 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
         (
             "datasink: {CSV: out/sweep_btc_altcoins.csv}",
             "datasink: [{CSV: out/s.csv}, {NDJSON: ./out/s.csv}]",
-            "bad.yaml:30:5: tubes[4].Sink.datasink: two outputs of this sweep write ./out/s.csv",
+            "bad.yaml:30:34: tubes[4].Sink.datasink[1]: './out/s.csv' is also written by the output at tubes[4].Sink.datasink[0]",
         ),
         (
             "datasink: {CSV: out/sweep_btc_altcoins.csv}",

@@ -51,6 +51,7 @@ pub(super) fn resolve(config: &mut Config, kinds: &Kinds, diag: &mut Diagnostics
         }
     }
     no_output_is_an_input(config, &out, &written, r.diag);
+    no_file_is_written_twice(&written, r.diag);
     // Entries of tubes that did not survive parsing: read for their diagnostics only.
     for (role, d) in &config.unchecked {
         match role {
@@ -61,8 +62,29 @@ pub(super) fn resolve(config: &mut Config, kinds: &Kinds, diag: &mut Diagnostics
     out
 }
 
-/// Whether `a` and `b` name one file: both canonical paths, or for a file that does not exist yet, its
-/// directory's canonical path and its name.
+/// `p` made absolute and cleaned of `.` and `..` without asking the file system (for paths that do not
+/// exist yet).
+fn lexical(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = std::env::current_dir().unwrap_or_default();
+    if p.is_absolute() {
+        out = PathBuf::new();
+    }
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Whether `a` and `b` name one file: both canonical paths; for a file that does not exist yet, its
+/// directory's canonical path and its name; for a directory that does not exist yet either, both paths
+/// cleaned of `.` and `..`.
 fn same_file(a: &Path, b: &Path) -> bool {
     let canonical = |p: &Path| {
         std::fs::canonicalize(p).ok().or_else(|| {
@@ -75,7 +97,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
     };
     match (canonical(a), canonical(b)) {
         (Some(x), Some(y)) => x == y,
-        _ => a == b,
+        _ => lexical(a) == lexical(b),
     }
 }
 
@@ -101,6 +123,23 @@ fn no_output_is_an_input(
                     Some("write the rows to another file".into()),
                 );
             }
+        }
+    }
+}
+
+/// Two outputs writing one file would interleave their rows (and the second to open would truncate what
+/// the first wrote).
+fn no_file_is_written_twice(written: &[(String, PathBuf)], diag: &mut Diagnostics) {
+    for (k, (path, w)) in written.iter().enumerate() {
+        if let Some((first, _)) = written[..k].iter().find(|(_, v)| same_file(v, w)) {
+            diag.error(
+                path,
+                format!(
+                    "'{}' is also written by the output at {first}: two outputs would interleave their rows in one file",
+                    w.display()
+                ),
+                Some("give each output a file of its own".into()),
+            );
         }
     }
 }

@@ -239,6 +239,20 @@ mod tests {
     }
 
     #[test]
+    fn csv_headers_quote_names_with_commas_and_quotes() {
+        let a = Shared::default();
+        let names = ["btc, 1m.sum_Volume", "say \"hi\".count"];
+        let mut c =
+            csv::CsvWriter::new(BufWriter::new(Box::new(a.clone())), &names, false).unwrap();
+        c.flush().unwrap();
+        let text = String::from_utf8(a.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "timestamp,\"btc, 1m.sum_Volume\",\"say \"\"hi\"\".count\"\n"
+        );
+    }
+
+    #[test]
     fn a_status_fills_the_last_column_of_csv_ndjson_and_the_table() {
         let t = crate::base::time::parse_timestamp(b"2024-08-08T23:54:56Z").unwrap();
         let write = |w: &mut dyn RowWriter| {

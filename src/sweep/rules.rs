@@ -1,6 +1,7 @@
 //! What a sweep asks of its combinations beyond being valid configs: a Batch range and no journal,
-//! outputs a sweep can write, one output per file in each combination, the same columns in every
-//! combination that writes a file, and parameter names that are not column names.
+//! outputs a sweep can write, the same columns in every combination that writes a file, and parameter
+//! names that are not column names. (That no two outputs of one combination write a file is every
+//! config's rule.)
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -48,7 +49,6 @@ pub(super) fn combination(
         );
     }
     let params = t.sweep.as_ref().map_or(Vec::new(), |s| s.params());
-    let mut mine: Vec<String> = Vec::new();
     for node in &g.nodes {
         let NodeKind::Sink {
             outputs: outs,
@@ -80,15 +80,6 @@ pub(super) fn combination(
                 );
                 continue;
             }
-            if mine.contains(&target) {
-                diag.error(
-                    &at,
-                    format!("two outputs of this sweep write {}", o.target()),
-                    Some("give each output a file of its own".into()),
-                );
-                continue;
-            }
-            mine.push(target.clone());
             match outputs.0.get(&target) {
                 Some((first, cols)) if *cols != header => diag.error(
                     &at,
