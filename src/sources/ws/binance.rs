@@ -15,7 +15,9 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, no_subscribe, number, Endpoint, IdRule, Malformed, Table, Trade};
+use super::exchange::{
+    has_member, no_subscribe, number, Endpoint, IdRule, Malformed, Table, Trade,
+};
 
 #[derive(Deserialize)]
 struct Combined<'a> {
@@ -57,7 +59,7 @@ fn endpoint(futures: bool, channel: &str, markets: &[String]) -> Endpoint {
 }
 
 fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
-    if !contains(text, "\"e\":\"trade\"") && !contains(text, "\"e\":\"aggTrade\"") {
+    if !has_member(text, "e", "trade") && !has_member(text, "e", "aggTrade") {
         return Ok(());
     }
     let ev: Event<'_> = if text.starts_with("{\"stream\"") {
@@ -162,6 +164,23 @@ mod tests {
         assert_one_trade_per_message(&check_fixture(&SPOT, path, expect), path, agg);
         let path = "testdata/ws/binance_usdm_aggtrade_2021-07-22.ndjson";
         assert_one_trade_per_message(&check_fixture(&USDM, path, expect), path, agg);
+    }
+
+    #[test]
+    fn a_trade_with_spaces_parses_and_one_with_a_nan_quantity_is_malformed() {
+        let spaced = r#"{"e": "trade", "E": 1, "s": "BTCUSDT", "t": 3, "p": "6.5", "q": "2", "T": 5, "m": true}"#;
+        let mut got = Vec::new();
+        parse(spaced, &mut |t| got.push((t.price, t.quantity, t.side))).unwrap();
+        assert_eq!(got, [(6.5, 2.0, -1.0)]);
+        for q in ["NaN", "inf", "-2", "0"] {
+            let bad = spaced.replace(r#""q": "2""#, &format!(r#""q": "{q}""#));
+            let e = parse(&bad, &mut |_| panic!("{q} is not a quantity")).unwrap_err();
+            assert!(
+                e.0.contains("not a finite number above zero"),
+                "{q}: {}",
+                e.0
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, IdRule, Malformed, Table, Trade};
+use super::exchange::{has_member, number, Endpoint, IdRule, Malformed, Table, Trade};
 
 #[derive(Deserialize)]
 struct Message<'a> {
@@ -54,7 +54,7 @@ fn subscribe(_channel: &str, markets: &[String]) -> Vec<String> {
 }
 
 fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
-    if !contains(text, "\"event\":\"trade\"") {
+    if !has_member(text, "event", "trade") {
         return Ok(());
     }
     let m: Message<'_> = serde_json::from_str(text).map_err(Malformed::json)?;

@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, IdRule, Malformed, Table, Trade};
+use super::exchange::{has_member, number, Endpoint, IdRule, Malformed, Table, Trade};
 
 #[derive(Deserialize)]
 struct Match<'a> {
@@ -42,7 +42,7 @@ fn subscribe(channel: &str, markets: &[String]) -> Vec<String> {
 }
 
 fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
-    if !contains(text, "\"type\":\"match\"") {
+    if !has_member(text, "type", "match") {
         return Ok(());
     }
     let m: Match<'_> = serde_json::from_str(text).map_err(Malformed::json)?;

@@ -217,10 +217,17 @@ impl Malformed {
     }
 }
 
-/// Reads a decimal string as a number.
+/// Reads a price or a quantity: a decimal string holding a finite number above zero. Anything else
+/// (`NaN`, `inf`, `-1`, `0`) would poison every reducer it reached, so the message is malformed.
 pub fn number(field: &str, s: &str) -> Result<f64, Malformed> {
-    s.parse::<f64>()
-        .map_err(|_| Malformed(format!("{field} '{s}' is not a number")))
+    let shown: String = s.chars().take(40).collect();
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(_) => Err(Malformed(format!(
+            "{field} '{shown}' is not a finite number above zero"
+        ))),
+        Err(_) => Err(Malformed(format!("{field} '{shown}' is not a number"))),
+    }
 }
 
 /// Whether `needle` occurs in `text` (a cheap test before decoding).
@@ -228,10 +235,77 @@ pub fn contains(text: &str, needle: &str) -> bool {
     memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
 }
 
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// Whether `text` holds the member `"key":"value"`, with or without JSON whitespace around the colon:
+/// the cheap test before decoding (exchanges send no spaces, but a message with them is valid JSON).
+pub fn has_member(text: &str, key: &str, value: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memmem::find_iter(b, key.as_bytes()).any(|at| {
+        let end = at + key.len();
+        if at == 0 || b[at - 1] != b'"' || b.get(end) != Some(&b'"') {
+            return false;
+        }
+        let i = skip_ws(b, end + 1);
+        if b.get(i) != Some(&b':') {
+            return false;
+        }
+        let i = skip_ws(b, i + 1);
+        b.get(i) == Some(&b'"')
+            && b[i + 1..].starts_with(value.as_bytes())
+            && b.get(i + 1 + value.len()) == Some(&b'"')
+    })
+}
+
+/// Whether `text` holds `"value"` as an element of an array between two others (`,"trade",`), with
+/// or without JSON whitespace.
+pub fn has_element(text: &str, value: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memmem::find_iter(b, value.as_bytes()).any(|at| {
+        let end = at + value.len();
+        if at < 2 || b[at - 1] != b'"' || b.get(end) != Some(&b'"') {
+            return false;
+        }
+        let before = b[..at - 1].iter().rev().find(|c| !c.is_ascii_whitespace());
+        let after = skip_ws(b, end + 1);
+        before == Some(&b',') && b.get(after) == Some(&b',')
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sources::ws::binance::SPOT;
+
+    #[test]
+    fn prices_and_quantities_are_finite_and_above_zero() {
+        assert_eq!(number("price", "6.5"), Ok(6.5));
+        for bad in ["NaN", "nan", "inf", "-inf", "-1", "0", "0.0", "1e999"] {
+            let e = number("price", bad).unwrap_err().0;
+            assert!(e.contains("not a finite number above zero"), "{bad}: {e}");
+        }
+        assert!(number("quantity", "x")
+            .unwrap_err()
+            .0
+            .contains("not a number"));
+    }
+
+    #[test]
+    fn members_and_elements_are_found_with_or_without_whitespace() {
+        assert!(has_member(r#"{"e":"trade","s":"X"}"#, "e", "trade"));
+        assert!(has_member("{\"e\" :\n \"trade\"}", "e", "trade"));
+        assert!(!has_member(r#"{"e":"trades"}"#, "e", "trade"));
+        assert!(!has_member(r#"{"ee":"trade"}"#, "e", "trade"));
+        assert!(!has_member(r#"{"x":"e","y":"trade"}"#, "e", "trade"));
+        assert!(has_element(r#"[1,[],"trade","XBT/USD"]"#, "trade"));
+        assert!(has_element(r#"[1, [], "trade" , "XBT/USD"]"#, "trade"));
+        assert!(!has_element(r#"{"channel":"trade"}"#, "trade"));
+    }
 
     #[test]
     fn a_base_url_replaces_scheme_host_and_port_but_keeps_the_path() {

@@ -14,7 +14,7 @@
 
 use serde::Deserialize;
 
-use super::exchange::{contains, number, Endpoint, IdRule, Malformed, Table, Trade};
+use super::exchange::{contains, has_member, number, Endpoint, IdRule, Malformed, Table, Trade};
 
 #[derive(Deserialize)]
 struct Message<'a> {
@@ -42,7 +42,7 @@ fn subscribe(_channel: &str, markets: &[String]) -> Vec<String> {
 
 fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
     // The recent trades inside l2_updates also say "type":"trade", so only a message that *is* a trade.
-    if !contains(text, "\"type\":\"trade\"") || contains(text, "\"changes\"") {
+    if !has_member(text, "type", "trade") || contains(text, "\"changes\"") {
         return Ok(());
     }
     let m: Message<'_> = serde_json::from_str(text).map_err(Malformed::json)?;

@@ -16,7 +16,7 @@ use std::fmt;
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::exchange::{contains, number, Endpoint, IdRule, Malformed, Table, Trade};
+use super::exchange::{has_element, number, Endpoint, IdRule, Malformed, Table, Trade};
 
 /// The first four strings of a trade array; the rest is ignored.
 struct Row<'a>([&'a str; 4]);
@@ -76,7 +76,7 @@ fn seconds(s: &str) -> Result<i64, Malformed> {
 }
 
 fn parse(text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
-    if !text.starts_with('[') || !contains(text, ",\"trade\",\"") {
+    if !text.starts_with('[') || !has_element(text, "trade") {
         return Ok(());
     }
     let m: Message<'_> = serde_json::from_str(text).map_err(Malformed::json)?;
