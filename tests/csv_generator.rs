@@ -268,3 +268,36 @@ tubes:
     let err = run_text(dir.path(), &graph("Open")).unwrap_err();
     assert!(err.contains("c.csv:51: column 'Open'"), "{err}");
 }
+
+#[test]
+fn a_time_far_past_the_range_in_the_middle_is_a_row_out_of_order_not_the_end() {
+    let dir = tempdir();
+    let lines = head("testdata/binance_BTCUSDT_1m.csv", 201); // header + 200 rows
+    let mut bad = lines.clone();
+    // Line 101 jumps to 2040, after the range's end (2030); line 102 and the rest are back in order.
+    let (_, rest) = bad[100].split_once(',').unwrap();
+    bad[100] = format!("2208988800000,{rest}");
+    let csv = dir.path().join("future.csv");
+    write_lines(&csv, &bad);
+    let out = dir.path().join("o.csv");
+    let err = run_text(dir.path(), &passthrough(&csv, "", &out)).unwrap_err();
+    assert!(
+        err.contains("future.csv:101: this row's time is later than the rows around it (line 102"),
+        "{err}"
+    );
+    let report = run_text(dir.path(), &passthrough(&csv, ", on_error: skip", &out)).unwrap();
+    let g = &report.generators[0];
+    assert_eq!(
+        (g.rows, g.skipped, g.outside),
+        (199, 1, 0),
+        "not 100 rows 'outside the range'"
+    );
+    let kept: Vec<String> = read_csv(&out)[1..].iter().map(|r| r[2].clone()).collect();
+    let expected: Vec<String> = lines[1..]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 99)
+        .map(|(_, l)| l.rsplit(',').next().unwrap().to_string())
+        .collect();
+    assert_eq!(kept, expected, "every other row is kept, in order");
+}

@@ -98,7 +98,60 @@ impl CsvGenerator {
         Ok(())
     }
 
-    fn describe(&self, line_no: usize, line: &[u8], bad: Bad, prev: i64) -> String {
+    /// Parses a row; past the range's end, only its time (to see that the order holds).
+    fn parse(&self, line: &[u8], dp: &mut Datapoint, time_only: bool) -> Result<(), Bad> {
+        if time_only {
+            dp.event_time = self.parse_time(line)?;
+            Ok(())
+        } else {
+            self.parse_row(line, dp)
+        }
+    }
+
+    /// A row that cannot be taken: the run's error, or (with `on_error: skip`) nothing, and the caller
+    /// counts it.
+    fn bad_row(
+        &self,
+        line_no: usize,
+        line: &[u8],
+        bad: Bad,
+        order: &Order,
+    ) -> Result<(), RunError> {
+        match self.on_error {
+            OnError::Skip => Ok(()),
+            OnError::Fail => {
+                let msg = self.describe(line_no, line, bad, (order.prev, order.prev_line));
+                Err(RunError::Input(format!(
+                    "{msg}\n  help: fix the row, or set on_error: skip on this CSV datasource to skip and count bad rows"
+                )))
+            }
+        }
+    }
+
+    /// The row at `jump` went past the range's end, but the row at `line_no` after it is back in
+    /// order with the rows before it: the run's error, or (with `on_error: skip`) nothing, and the
+    /// caller counts it as skipped instead of outside the range.
+    fn out_of_order(&self, jump: usize, line_no: usize) -> Result<(), RunError> {
+        match self.on_error {
+            OnError::Skip => Ok(()),
+            OnError::Fail => Err(RunError::Input(format!(
+                "{}:{jump}: this row's time is later than the rows around it (line {line_no}, after it, is back in order with the rows before): the row is out of order\n  help: fix the row, or set on_error: skip on this CSV datasource to skip and count bad rows",
+                self.path.display()
+            ))),
+        }
+    }
+
+    /// The time of a row, its other cells unread.
+    fn parse_time(&self, line: &[u8]) -> Result<i64, Bad> {
+        let col = self.layout.time_col;
+        line.split(|&b| b == b',')
+            .nth(col)
+            .and_then(parse_timestamp)
+            .ok_or(Bad::Cell(col))
+    }
+
+    /// What is wrong with row `line_no`; `prev` is the time and line of the row before it.
+    fn describe(&self, line_no: usize, line: &[u8], bad: Bad, prev: (i64, usize)) -> String {
         let file = self.path.display();
         match bad {
             Bad::Columns(n) => format!("{file}:{line_no}: {n} columns, but the header has {}", self.layout.ncols),
@@ -112,8 +165,9 @@ impl CsvGenerator {
                 )
             }
             Bad::Backwards => format!(
-                "{file}:{line_no}: time goes backwards (this row is older than the previous one, {})",
-                crate::base::time::rfc3339(prev)
+                "{file}:{line_no}: time goes backwards: this row is older than line {} ({}); one of the two is out of order",
+                prev.1,
+                crate::base::time::rfc3339(prev.0)
             ),
         }
     }
@@ -137,7 +191,7 @@ impl CsvGenerator {
         template.len = self.layout.fields.len() as u8;
         // Fields no tube reads are not parsed: NaN says "no value" (to a journal reader, for one).
         template.values = [f64::NAN; crate::base::datapoint::MAX_FIELDS];
-        let mut prev = i64::MIN;
+        let mut order = Order::default();
         let (mut rows, mut skipped, mut outside, mut done) = (0u64, 0u64, 0u64, 0u64);
         let mut unread = 0u64;
         while let Some((line_no, _, line)) = lines.next() {
@@ -151,36 +205,33 @@ impl CsvGenerator {
                 break;
             }
             let mut dp = template;
-            let mut parsed = self.parse_row(line, &mut dp);
-            if parsed.is_ok() && dp.event_time < prev {
-                parsed = Err(Bad::Backwards);
-            }
-            if let Err(bad) = parsed {
-                match self.on_error {
-                    OnError::Skip => {
-                        skipped += 1;
-                        continue;
-                    }
-                    OnError::Fail => {
-                        let msg = self.describe(line_no, line, bad, prev);
-                        return Err(RunError::Input(format!(
-                            "{msg}\n  help: fix the row, or set on_error: skip on this CSV datasource to skip and count bad rows"
-                        )));
+            let mut parsed = self.parse(line, &mut dp, order.past_end);
+            if parsed.is_ok() {
+                match order.check(dp.event_time) {
+                    Verdict::InOrder => {}
+                    Verdict::Backwards => parsed = Err(Bad::Backwards),
+                    Verdict::JumpedAhead(jump) => {
+                        // The one row past the range's end was the row out of order, not the end.
+                        self.out_of_order(jump, line_no)?;
+                        (outside, skipped) = (outside - 1, skipped + 1);
+                        order.retract();
+                        parsed = self.parse(line, &mut dp, false);
                     }
                 }
             }
-            prev = dp.event_time;
+            if let Err(bad) = parsed {
+                self.bad_row(line_no, line, bad, &order)?;
+                skipped += 1;
+                continue;
+            }
             if let Some((from, to)) = self.range {
-                if dp.event_time < from {
+                if dp.event_time < from || dp.event_time >= to {
+                    order.accept(dp.event_time, line_no, dp.event_time >= to);
                     outside += 1;
                     continue;
                 }
-                if dp.event_time >= to {
-                    // Rows are in time order: this and every later row are past the range.
-                    outside += 1 + (&mut *lines).filter(|(_, _, l)| !l.is_empty()).count() as u64;
-                    break;
-                }
             }
+            order.accept(dp.event_time, line_no, false);
             dp.ingest_time = monotonic_ns();
             out.push(dp, dp.ingest_time, ctx)?;
             rows += 1;
@@ -229,4 +280,64 @@ fn reverse_lines(body: &[u8], last_line: usize) -> impl Iterator<Item = (usize, 
         n = n.saturating_sub(1);
         Some(item)
     })
+}
+
+/// The order check of a file's rows: each row's time against the rows before it.
+struct Order {
+    /// The last row taken: its time (`i64::MIN` before the first) and line.
+    prev: i64,
+    prev_line: usize,
+    /// Whether a row has gone past the range's end: later rows are read for their time only.
+    past_end: bool,
+    /// While the row that went past the end is the last one taken: its line, and the time and line of
+    /// the row before it.
+    jump: Option<(usize, i64, usize)>,
+}
+
+impl Default for Order {
+    fn default() -> Self {
+        Order {
+            prev: i64::MIN,
+            prev_line: 0,
+            past_end: false,
+            jump: None,
+        }
+    }
+}
+
+/// What a row's time says about the order.
+enum Verdict {
+    InOrder,
+    /// Older than the row before it.
+    Backwards,
+    /// Older than the row before it, which had just jumped past the range's end, but not older than the
+    /// row before that one: the jump (at this line) was out of order.
+    JumpedAhead(usize),
+}
+
+impl Order {
+    fn check(&self, t: i64) -> Verdict {
+        if t >= self.prev {
+            return Verdict::InOrder;
+        }
+        match self.jump {
+            Some((line, before, _)) if t >= before => Verdict::JumpedAhead(line),
+            _ => Verdict::Backwards,
+        }
+    }
+
+    /// Takes a row at time `t`; `past_end` when it is at or after the range's end.
+    fn accept(&mut self, t: i64, line: usize, past_end: bool) {
+        self.jump = (past_end && !self.past_end).then_some((line, self.prev, self.prev_line));
+        self.past_end |= past_end;
+        (self.prev, self.prev_line) = (t, line);
+    }
+
+    /// Forgets the row that jumped past the end: the rows go on from the one before it.
+    fn retract(&mut self) {
+        if let Some((_, before, before_line)) = self.jump.take() {
+            (self.prev, self.prev_line) = (before, before_line);
+            self.past_end = false;
+        }
+    }
 }
