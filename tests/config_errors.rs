@@ -80,6 +80,7 @@ const CASES: &[Case] = &[
     Case { what: "empty market", from: "datasource: {CSV: testdata/binance_ETHUSDT_1m.csv}", to: "datasource: {WebSocket: {exchange: Coinbase, market: ''}}", line: 10, message: "WebSocket.market: must not be empty", help: "" },
     Case { what: "WebSocket URL without ws://", from: "datasource: {CSV: testdata/binance_ETHUSDT_1m.csv}", to: "datasource: {WebSocket: {exchange: Binance, market: ethusdt, url: 'http://127.0.0.1:9001'}}", line: 10, message: "'http://127.0.0.1:9001' does not start with ws:// or wss://", help: "" },
     Case { what: "missing CA file", from: "datasource: {CSV: testdata/binance_ETHUSDT_1m.csv}", to: "datasource: {WebSocket: {exchange: Binance, market: ethusdt, tls: {ca_file: testdata/nope.pem}}}", line: 10, message: "cannot read testdata/nope.pem", help: "PEM file of CA certificates" },
+    Case { what: "a threshold that is not finite", from: "threshold: 1000", to: "threshold: .nan", line: 16, message: "expected a finite number, found NaN", help: "" },
     Case { what: "two outputs on one file", from: "datasink: {CSV: out.csv}", to: "datasink: [{CSV: out.csv}, {JSON: ./out.csv}]", line: 24, message: "'./out.csv' is also written by the output at tubes[4].Sink.datasink[0]: two outputs would interleave their rows in one file", help: "a file of its own" },
     Case { what: "invalid YAML", from: "reducer: COUNT", to: "reducer: [COUNT", line: 21, message: "not valid YAML", help: "indentation" },
 ];
@@ -361,5 +362,24 @@ fn a_sink_writing_the_file_a_generator_reads_is_refused_and_the_file_is_untouche
         std::fs::read(&input).unwrap(),
         before,
         "the input is untouched"
+    );
+}
+
+#[test]
+fn a_config_that_is_not_utf8_is_reported_at_its_first_bad_byte() {
+    let dir = tempdir();
+    let mut bytes = BASE.as_bytes().to_vec();
+    let at = BASE.find("label: eth").unwrap() + "label: e".len();
+    bytes[at] = 0xff;
+    let path = dir.path().join("latin1.yaml");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = tubes::api::load(&path).unwrap_err().0;
+    let line = 1 + BASE[..at].matches('\n').count();
+    let column = at - BASE[..at].rfind('\n').unwrap();
+    assert_eq!((err[0].line, err[0].column), (line, column), "{}", err[0]);
+    assert!(
+        err[0].message.contains("not UTF-8 text: byte 0xff"),
+        "{}",
+        err[0]
     );
 }

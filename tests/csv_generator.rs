@@ -301,3 +301,30 @@ fn a_time_far_past_the_range_in_the_middle_is_a_row_out_of_order_not_the_end() {
         .collect();
     assert_eq!(kept, expected, "every other row is kept, in order");
 }
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_first_column_and_a_huge_bad_cell_is_not_echoed_whole() {
+    let dir = tempdir();
+    let mut lines = head("testdata/binance_BTCUSDT_1m.csv", 101);
+    lines[0] = format!("\u{feff}{}", lines[0]);
+    let csv = dir.path().join("bom.csv");
+    write_lines(&csv, &lines);
+    let out = dir.path().join("o.csv");
+    let report = run_text(
+        dir.path(),
+        &passthrough(&csv, ", time_column: Unix Timestamp", &out),
+    )
+    .unwrap_or_else(|e| panic!("the BOM is skipped: {e}"));
+    assert_eq!(report.generators[0].rows, 100);
+    // A 1 MB cell where a number should be: the error quotes 80 characters and says how long it is.
+    let (_, tail) = lines[50].rsplit_once(',').unwrap();
+    lines[50] = lines[50].replacen(tail, &"9x".repeat(500_000), 1);
+    write_lines(&csv, &lines);
+    let err = run_text(dir.path(), &passthrough(&csv, "", &out)).unwrap_err();
+    assert!(
+        err.contains(&format!("'{}…' (1000000 bytes)", "9x".repeat(40))),
+        "{}",
+        &err[..300.min(err.len())]
+    );
+    assert!(err.len() < 1000, "{} bytes of error", err.len());
+}

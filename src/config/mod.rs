@@ -19,7 +19,7 @@ use std::path::Path;
 
 /// Reads a config file as written: its YAML, and its sweep if it has one.
 pub fn load_template(path: &Path) -> Result<Template, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
             line: 0,
@@ -29,6 +29,30 @@ pub fn load_template(path: &Path) -> Result<Template, ConfigErrors> {
             help: Some(
                 "check the path; relative paths resolve against the current directory".into(),
             ),
+        }])
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let line_start = bytes[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        // Columns count characters, as YAML positions do.
+        let column = 1 + String::from_utf8_lossy(&bytes[line_start..at])
+            .chars()
+            .count();
+        ConfigErrors(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line,
+            column,
+            path: String::new(),
+            message: format!(
+                "the config is not UTF-8 text: byte 0x{:02x} here starts no character",
+                bytes[at]
+            ),
+            help: Some("save the config as UTF-8".into()),
         }])
     })?;
     sweep::template(&text, path)

@@ -178,11 +178,21 @@ impl Reader<'_> {
         }
     }
 
-    /// A number.
+    /// A finite number.
     pub fn number(&mut self, v: &Value, path: &str) -> Option<f64> {
         match v.as_f64() {
             Some(x) if x.is_finite() => Some(x),
-            _ => {
+            Some(x) => {
+                self.diag.error(
+                    path,
+                    format!(
+                        "expected a finite number, found {x} (.nan and .inf are not usable here)"
+                    ),
+                    None,
+                );
+                None
+            }
+            None => {
                 self.wrong_type(v, path, "a number", None);
                 None
             }

@@ -217,11 +217,17 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
             None => return fail(format!("'{shown}' has no header row"), None),
         }
     }
-    let names: Vec<String> = header
+    let mut names: Vec<String> = header
         .2
         .split(|&b| b == b',')
         .map(|c| String::from_utf8_lossy(unquote(c)).into_owned())
         .collect();
+    // A byte-order mark (spreadsheets write one) is not part of the first column's name.
+    if let Some(first) = names.first_mut() {
+        if let Some(rest) = first.strip_prefix('\u{feff}') {
+            *first = String::from_utf8_lossy(unquote(rest.as_bytes())).into_owned();
+        }
+    }
     let time_col = time_column(&names, src, &shown)?;
     let Some((first_line, first_off, first)) = lines.next() else {
         return fail(format!("'{shown}' has no data rows"), None);

@@ -159,9 +159,9 @@ impl CsvGenerator {
                 let cell = line.split(|&b| b == b',').nth(col).unwrap_or_default();
                 let what = if col == self.layout.time_col { "a time" } else { "a number" };
                 format!(
-                    "{file}:{line_no}: column '{}': cannot read '{}' as {what}",
+                    "{file}:{line_no}: column '{}': cannot read {} as {what}",
                     self.names[col],
-                    String::from_utf8_lossy(cell)
+                    shown(cell)
                 )
             }
             Bad::Backwards => format!(
@@ -280,6 +280,16 @@ fn reverse_lines(body: &[u8], last_line: usize) -> impl Iterator<Item = (usize, 
         n = n.saturating_sub(1);
         Some(item)
     })
+}
+
+/// A cell as an error quotes it: at most 80 characters, with its length when it is longer.
+fn shown(cell: &[u8]) -> String {
+    let text = String::from_utf8_lossy(cell);
+    if text.chars().count() <= 80 {
+        return format!("'{text}'");
+    }
+    let head: String = text.chars().take(80).collect();
+    format!("'{head}…' ({} bytes)", cell.len())
 }
 
 /// The order check of a file's rows: each row's time against the rows before it.
