@@ -35,5 +35,18 @@ pub(super) fn external(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Exte
         );
         return None;
     }
+    let ticks = (to - from) as u128 / interval.as_nanos().max(1);
+    if ticks > MAX_TICKS {
+        r.diag.error(
+            &field(&path, "interval"),
+            format!("this tick fires {ticks} times between from and to, more than the {MAX_TICKS} a tick may"),
+            Some("use a longer interval or a shorter range; a tick per second over a year is 31.5 million".into()),
+        );
+        return None;
+    }
     Some(ExternalDecl::StaticTimeTick { from, to, interval })
 }
+
+/// At most this many ticks from one `StaticTimeTick` (one per second for about three years): more is
+/// almost surely a mistake (`interval: 1ns` over a day), which would write rows by the billion.
+pub const MAX_TICKS: u128 = 100_000_000;
