@@ -67,9 +67,10 @@ fn fail<T>(message: String, help: Option<&str>) -> Result<T, InspectError> {
 
 pub(super) fn map_file(path: &Path) -> Result<Mmap, std::io::Error> {
     let file = File::open(path)?;
-    // SAFETY: the map is read-only and private to this process. If another process truncates the file while
-    // we run, reads past the new end fault (SIGBUS); the README documents that input files must not be
-    // modified during a run, which is the usual contract for memory-mapped inputs.
+    // SAFETY: the map is read-only and private to this process, and lives only while the header and the
+    // first and last rows are read (a run reads the file into memory instead). If another process
+    // truncates the file in that moment, a read past the new end faults (SIGBUS); the README says input
+    // files must not be rewritten while tubes checks them.
     unsafe { Mmap::map(&file) }
 }
 

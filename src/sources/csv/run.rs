@@ -4,9 +4,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use memmap2::Mmap;
-
-use super::layout::{lines_from, map_file, parse_number, trim_line, CsvLayout};
+use super::layout::{lines_from, parse_number, trim_line, CsvLayout};
 use super::{CsvSource, OnError};
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::time::{monotonic_ns, parse_timestamp};
@@ -18,7 +16,10 @@ use crate::plugin::SourceRun;
 pub struct CsvGenerator {
     id: TubeId,
     path: PathBuf,
-    map: Mmap,
+    /// The file's bytes, read when the generator starts ([`CsvGenerator::load`]): a copy, so a file
+    /// truncated or rewritten while the run reads it cannot make it fault (a memory map would, with
+    /// SIGBUS).
+    data: Vec<u8>,
     layout: CsvLayout,
     names: Vec<String>,
     on_error: OnError,
@@ -46,8 +47,8 @@ impl CsvGenerator {
         used: &[bool],
         counters: Arc<GenCounters>,
     ) -> Result<Self, RunError> {
-        let map = map_file(&src.path)
-            .map_err(|e| RunError::Input(format!("cannot read '{}': {e}", src.path.display())))?;
+        // The file is read on the generator's own thread, when it starts: generators read in parallel.
+        let data = Vec::new();
         let mut slot_of = vec![-1i8; layout.ncols];
         for (slot, (col, _)) in layout.fields.iter().enumerate() {
             if used.get(slot).copied().unwrap_or(true) {
@@ -62,7 +63,7 @@ impl CsvGenerator {
         Ok(CsvGenerator {
             id,
             path: src.path.clone(),
-            map,
+            data,
             layout: layout.clone(),
             names,
             on_error: src.on_error,
@@ -172,9 +173,25 @@ impl CsvGenerator {
         }
     }
 
+    /// Reads the file into memory, checking it is the file the config was checked against.
+    fn load(&mut self) -> Result<(), RunError> {
+        let shown = self.path.display();
+        self.data = std::fs::read(&self.path)
+            .map_err(|e| RunError::Input(format!("cannot read '{shown}': {e}")))?;
+        if self.data.len() as u64 != self.layout.bytes {
+            return Err(RunError::Input(format!(
+                "'{shown}' changed after the config was checked: it was {} bytes, it is {}; run again on the file as it is now",
+                self.layout.bytes,
+                self.data.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// Parses every row and pushes it to the sequencer, oldest first.
     fn run_rows<P: Push>(&mut self, out: &mut P, ctx: &mut Ctx) -> Result<(), RunError> {
-        let data: &[u8] = &self.map;
+        self.load()?;
+        let data: &[u8] = &self.data;
         let start = self.layout.data_start;
         let body = &data[start..];
         let mut fwd;
