@@ -17,36 +17,12 @@ use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::{Message, WebSocket};
 
 use super::exchange::{Endpoint, Exchange, IdRule, Trade};
+use super::market::{Market, MAX_LEAP};
 use super::net::NetStream;
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::status::{self, Reason};
 use crate::base::time::{monotonic_ns, wall_ns};
-use crate::base::GenCounters;
 use crate::base::{Ctx, Outlet, RunError};
-
-/// One market of a connection: the generator it feeds and what it has seen.
-pub(super) struct Market {
-    /// As configured (compared with the message's market ignoring case).
-    pub name: String,
-    /// The generator tube.
-    pub id: TubeId,
-    /// Its counters.
-    pub counters: Arc<GenCounters>,
-    last_id: Option<u64>,
-    last_time: i64,
-}
-
-impl Market {
-    pub fn new(name: String, id: TubeId, counters: Arc<GenCounters>) -> Self {
-        Market {
-            name,
-            id,
-            counters,
-            last_id: None,
-            last_time: i64::MIN,
-        }
-    }
-}
 
 /// What reading needs, apart from the socket.
 struct Router {
@@ -95,6 +71,14 @@ impl Router {
             else {
                 return;
             };
+            if let (IdRule::Contiguous | IdRule::Increasing, Some(id), Some(last)) =
+                (ids, t.id, m.last_id)
+            {
+                if id > last.saturating_add(MAX_LEAP) && !m.leap_confirmed(id) {
+                    m.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
             let duplicate = match (ids, t.id, m.last_id) {
                 (IdRule::Contiguous | IdRule::Increasing, Some(id), Some(last)) => id <= last,
                 (IdRule::None, ..) => t.time_ns < m.last_time,
@@ -118,6 +102,7 @@ impl Router {
             }
             m.last_id = t.id.or(m.last_id);
             m.last_time = m.last_time.max(t.time_ns);
+            m.leap = None;
             let mut dp = Datapoint::new(Kind::Data, m.id, t.time_ns, ingest);
             dp.len = 4;
             dp.values[..4].copy_from_slice(&[
@@ -597,6 +582,7 @@ mod tests {
     use super::*;
     use crate::base::ring::ring;
     use crate::base::wait::{WaitStrategy, Waiter, Wake};
+    use crate::base::GenCounters;
     use std::sync::atomic::AtomicBool;
 
     /// An exchange with the given id rule whose frames are space-separated `id@time` trades of BTCUSDT
@@ -733,6 +719,34 @@ mod tests {
             &[status::GAP, missed as f64, 0.0, TUBE as f64]
         );
         assert_eq!(pushed[2].values[3], b as f64);
+    }
+
+    #[test]
+    fn one_absurd_trade_id_is_malformed_and_does_not_make_later_trades_duplicates() {
+        let (pushed, c) = route(&CONTIGUOUS, &["5@1", "1000000000000@2", "6@3 7@4"]);
+        assert_eq!(trade_ids(&pushed), [5.0, 6.0, 7.0]);
+        assert_eq!(
+            (count(&c.malformed), count(&c.duplicates), count(&c.gaps)),
+            (1, 0, 0)
+        );
+        // A feed that really moved that far: the third trade in a row with consecutive ids is taken,
+        // with a gap for every id between (the two before it among them, also counted as malformed).
+        let far = 5 + MAX_LEAP + 10;
+        let frames: Vec<String> = (0..4).map(|k| format!("{}@{}", far + k, 2 + k)).collect();
+        let mut all = vec!["5@1".to_string()];
+        all.extend(frames);
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let (pushed, c) = route(&CONTIGUOUS, &all);
+        let data: Vec<f64> = pushed
+            .iter()
+            .filter(|d| d.kind == Kind::Data)
+            .map(|d| d.values[3])
+            .collect();
+        assert_eq!(data, [5.0, (far + 2) as f64, (far + 3) as f64]);
+        assert_eq!(
+            (count(&c.malformed), count(&c.gaps), count(&c.missed)),
+            (2, 1, far + 2 - 5 - 1)
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 
-use super::conn::{Connection, Market, Settings};
+use super::conn::{Connection, Settings};
+use super::market::Market;
 use super::tls::client_config;
 use super::Exchange;
 use crate::base::datapoint::TubeId;

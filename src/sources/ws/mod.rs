@@ -17,6 +17,7 @@ mod feed;
 mod fixtures;
 mod gemini;
 mod kraken;
+mod market;
 mod net;
 mod source;
 
