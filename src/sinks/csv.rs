@@ -39,15 +39,9 @@ pub struct CsvWriter {
 }
 
 impl CsvWriter {
-    /// Writes the header row.
-    /// With `status`, a last column says what a live feed reported (empty in ordinary rows).
-    #[cfg(test)]
-    pub fn new(out: Out, names: &[&str], status: bool) -> io::Result<Self> {
-        Self::with_lead(out, names, status, Lead::default(), true)
-    }
-
-    /// A writer whose rows start with `lead`'s cells; the header (with the parameters' names first) is
-    /// written when `header`.
+    /// A writer whose rows start with `lead`'s cells (a sweep's parameters; none otherwise); the header
+    /// (with the parameters' names first) is written when `header`. With `status`, a last column says
+    /// what a live feed reported (empty in ordinary rows).
     pub fn with_lead(
         mut out: Out,
         names: &[&str],

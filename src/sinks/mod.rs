@@ -143,6 +143,7 @@ fn open_file(path: &Path) -> io::Result<Out> {
 
 #[cfg(test)]
 mod tests {
+    use super::lead::Lead;
     use super::*;
     use crate::plugin::{Row, RowWriter};
     use std::sync::{Arc, Mutex};
@@ -194,7 +195,14 @@ mod tests {
     fn the_table_aligns_columns_under_their_headers() {
         let buf = Shared::default();
         let out: Out = BufWriter::new(Box::new(buf.clone()));
-        let mut t = table::TableWriter::new(out, &["btc.sum_Volume", "eth.count"], false).unwrap();
+        let mut t = table::TableWriter::with_lead(
+            out,
+            &["btc.sum_Volume", "eth.count"],
+            false,
+            Lead::default(),
+            true,
+        )
+        .unwrap();
         rows(&mut t);
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -219,9 +227,14 @@ mod tests {
     #[test]
     fn csv_and_ndjson_leave_missing_values_empty_and_null() {
         let (a, b) = (Shared::default(), Shared::default());
-        let mut c =
-            csv::CsvWriter::new(BufWriter::new(Box::new(a.clone())), &["x.v", "y.n"], false)
-                .unwrap();
+        let mut c = csv::CsvWriter::with_lead(
+            BufWriter::new(Box::new(a.clone())),
+            &["x.v", "y.n"],
+            false,
+            Lead::default(),
+            true,
+        )
+        .unwrap();
         rows(&mut c);
         let mut j =
             ndjson::NdjsonWriter::new(BufWriter::new(Box::new(b.clone())), &["x.v", "y.n"], false);
@@ -242,8 +255,14 @@ mod tests {
     fn csv_headers_quote_names_with_commas_and_quotes() {
         let a = Shared::default();
         let names = ["btc, 1m.sum_Volume", "say \"hi\".count"];
-        let mut c =
-            csv::CsvWriter::new(BufWriter::new(Box::new(a.clone())), &names, false).unwrap();
+        let mut c = csv::CsvWriter::with_lead(
+            BufWriter::new(Box::new(a.clone())),
+            &names,
+            false,
+            Lead::default(),
+            true,
+        )
+        .unwrap();
         c.flush().unwrap();
         let text = String::from_utf8(a.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
@@ -277,7 +296,14 @@ mod tests {
         let text = |b: &Shared| String::from_utf8(b.0.lock().unwrap().clone()).unwrap();
         let (a, b, c) = (Shared::default(), Shared::default(), Shared::default());
         write(
-            &mut csv::CsvWriter::new(BufWriter::new(Box::new(a.clone())), &["x.v"], true).unwrap(),
+            &mut csv::CsvWriter::with_lead(
+                BufWriter::new(Box::new(a.clone())),
+                &["x.v"],
+                true,
+                Lead::default(),
+                true,
+            )
+            .unwrap(),
         );
         write(&mut ndjson::NdjsonWriter::new(
             BufWriter::new(Box::new(b.clone())),
@@ -285,8 +311,14 @@ mod tests {
             true,
         ));
         write(
-            &mut table::TableWriter::new(BufWriter::new(Box::new(c.clone())), &["x.v"], true)
-                .unwrap(),
+            &mut table::TableWriter::with_lead(
+                BufWriter::new(Box::new(c.clone())),
+                &["x.v"],
+                true,
+                Lead::default(),
+                true,
+            )
+            .unwrap(),
         );
         assert_eq!(
             text(&a),

@@ -19,15 +19,9 @@ pub struct TableWriter {
 }
 
 impl TableWriter {
-    /// Writes the header.
-    /// With `status`, a last, left-aligned column says what a live feed reported.
-    #[cfg(test)]
-    pub fn new(out: Out, names: &[&str], status: bool) -> io::Result<Self> {
-        Self::with_lead(out, names, status, Lead::default(), true)
-    }
-
-    /// A table whose rows start with `lead`'s cells (left-aligned under the parameters' names); the
-    /// header is written when `header`.
+    /// A table whose rows start with `lead`'s cells (a sweep's parameters, left-aligned under their
+    /// names; none otherwise); the header is written when `header`. With `status`, a last,
+    /// left-aligned column says what a live feed reported.
     pub fn with_lead(
         mut out: Out,
         names: &[&str],
