@@ -41,7 +41,9 @@ Throughs reduce them (SUM, COUNT, FIRST, LAST, MIN, MAX, MEAN, VWAP, NOP) and em
 Example: whenever 1000 BTC have traded, how many ETH bars happened in that window?\n  \
 tubes run configs/btc_eth_volume.yaml\n\
 The same question live from Binance (every 10 BTC), until Ctrl-C:\n  \
-tubes run configs/live_binance_btc_eth.yaml\n\n\
+tubes run configs/live_binance_btc_eth.yaml\n\
+The question for N = 50..5000 BTC and six altcoins, 600 combinations in one run (a `sweep:` section):\n  \
+tubes run configs/sweep_btc_altcoins.yaml\n\n\
 Exit codes: 0 success, 1 the run failed, 2 the config is invalid.",
     after_help = "Start with `tubes check CONFIG` to validate, `tubes graph CONFIG | dot -Tsvg > g.svg` to see the graph."
 )]
@@ -58,6 +60,11 @@ enum Command {
     /// against the current directory. A long run shows a progress bar when stderr is a terminal.
     /// Latency is recorded per ring (time waiting in it), per tube (time spent in it) and per sink
     /// (end to end, from ingest); switch it off with `runtime: {metrics: off}`.
+    ///
+    /// A config with a `sweep:` section runs every combination of its parameters in one pass, each
+    /// input read once, the rows grouped by combination with the parameters as the first columns:
+    ///   tubes run configs/sweep_btc_altcoins.yaml
+    ///   tubes run configs/sweep_btc_altcoins.yaml --shard 2/4   (the second of four slices)
     Run(RunArgs),
     /// Measure latency: drive a pipeline with synthetic trades, or live feeds (--feed), at fixed rates.
     ///
