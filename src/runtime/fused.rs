@@ -11,18 +11,12 @@ use super::wiring::{feed_names, inbox_bounds, stage_tubes};
 use crate::base::datapoint::{Datapoint, TubeId};
 use crate::base::ring::Progress;
 use crate::base::{Ctx, RunError};
-use crate::graph::{Graph, NodeKind, SinkColumn, StagePlan};
+use crate::graph::{Graph, NodeKind, StagePlan};
 use crate::metrics::{Recorder, Shared};
-use crate::plugin::{RowWriter, SinkOutput};
+use crate::plugin::RowWriter;
 
-/// Opens the writers of a sink: its tube id, label, outputs and columns → one writer per output.
-pub type OpenWriters<'a> = dyn FnMut(
-        TubeId,
-        &str,
-        &[Box<dyn SinkOutput>],
-        &[SinkColumn],
-    ) -> Result<Vec<Box<dyn RowWriter>>, RunError>
-    + 'a;
+/// Opens the writers of the sink with this tube id, one per output.
+pub type OpenWriters<'a> = dyn FnMut(TubeId) -> Result<Vec<Box<dyn RowWriter>>, RunError> + 'a;
 
 /// Every through and sink of a graph, fused on one thread.
 pub struct Fused {
@@ -43,7 +37,7 @@ impl Fused {
             let NodeKind::Sink { outputs, columns } = &node.kind else {
                 unreachable!("only sinks are opened")
             };
-            let writers = open(t, &node.label, outputs, columns)?;
+            let writers = open(t)?;
             let pairs = outputs.iter().map(|o| o.as_ref()).zip(writers).collect();
             Ok(Sink::with_writers(columns, feed_names(g, t), pairs))
         })?;

@@ -170,11 +170,8 @@ pub fn targets_before(
     for k in 0..first {
         let (config, diag) = t.config(Some(k))?;
         let g = graph::check(config, diag, kinds)?;
-        for n in &g.nodes {
-            if let NodeKind::Sink { outputs, .. } = &n.kind {
-                targets.extend(outputs.iter().map(|o| super::rules::target_key(o.as_ref())));
-            }
-        }
+        targets
+            .extend(super::output::sink_outputs(&g).map(|(_, _, o)| super::rules::target_key(o)));
     }
     Ok(targets)
 }

@@ -40,7 +40,7 @@ pub struct Outputs {
 }
 
 /// The sink outputs of `g`: (sink id, output index, output).
-fn sink_outputs(g: &Graph) -> impl Iterator<Item = (TubeId, usize, &dyn SinkOutput)> {
+pub(super) fn sink_outputs(g: &Graph) -> impl Iterator<Item = (TubeId, usize, &dyn SinkOutput)> {
     g.nodes.iter().enumerate().flat_map(|(id, n)| {
         let outputs: &[Box<dyn SinkOutput>] = match &n.kind {
             NodeKind::Sink { outputs, .. } => outputs,

@@ -58,7 +58,7 @@ impl Shared<'_> {
     fn fused(&self, c: usize, parts: &[Option<File>]) -> Result<Fused, RunError> {
         let g = &self.p.x.graphs[c];
         let values: Vec<&ParamValue> = self.p.values(c);
-        Fused::new(g, &mut |id, _, _, _| {
+        Fused::new(g, &mut |id| {
             self.outputs.writers(c, g, id, &self.params, &values, parts)
         })
     }
@@ -176,7 +176,6 @@ pub fn run(
         updates: s.updates.load(Ordering::Relaxed),
         updates_total,
     };
-    let mut ready = Vec::new();
     std::thread::scope(|scope| {
         for w in 0..threads {
             let tx = tx.clone();
@@ -199,31 +198,32 @@ pub fn run(
                 Ok((k, Ok(parts))) => {
                     finished.insert(k, parts);
                 }
-                // A worker stopped because another failed says less than the failure itself.
-                Ok((_, Err(e))) => {
-                    if failure
-                        .as_ref()
-                        .is_none_or(|f| matches!(f, RunError::Stopped))
-                    {
-                        failure = Some(e);
-                    }
-                }
+                Ok((_, Err(e))) => failure = Some(e),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
             while let Some(parts) = finished.remove(&appended) {
-                ready.push(parts);
                 appended += 1;
-            }
-            for parts in ready.drain(..).flatten() {
-                if let Err(e) = shared.outputs.append(parts, &bytes) {
-                    failure = Some(e);
+                for combination in parts {
+                    if let Err(e) = shared.outputs.append(combination, &bytes) {
+                        failure = Some(e);
+                    }
                 }
             }
             on_progress(progress(&shared));
         }
         shared.stop.store(true, Ordering::Relaxed);
     });
+    // A worker stopped because another failed says less than the failure itself, which may have
+    // arrived after it: look among what the workers sent before they ended.
+    if matches!(failure, Some(RunError::Stopped)) {
+        if let Some(e) = rx
+            .try_iter()
+            .find_map(|(_, r)| r.err().filter(|e| !matches!(e, RunError::Stopped)))
+        {
+            failure = Some(e);
+        }
+    }
     if let Some(e) = failure {
         return Err(e);
     }
