@@ -205,24 +205,24 @@ pub fn bench(args: BenchArgs) -> i32 {
     });
     // The config as written must check before the bench edits its rates and endpoints.
     if let Err(e) = api::load(&path) {
-        eprintln!("{e}");
+        errln!("{e}");
         return EXIT_CONFIG;
     }
     let placeholder = args.feed.then_some("ws://127.0.0.1:1");
     let (g, sources) = match configured(&path, 1.0, placeholder) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return EXIT_CONFIG;
         }
     };
     if !g.runtime.metrics {
-        eprintln!("error: tubes bench measures latency, which {} switches off (runtime: {{metrics: off}})", path.display());
+        errln!("error: tubes bench measures latency, which {} switches off (runtime: {{metrics: off}})", path.display());
         return EXIT_CONFIG;
     }
     let feed = if args.feed {
         if sources == 0 {
-            eprintln!(
+            errln!(
                 "error: {} has no WebSocket generator for tubes bench --feed to drive",
                 path.display()
             );
@@ -239,7 +239,7 @@ pub fn bench(args: BenchArgs) -> i32 {
         }
     } else {
         if sources == 0 {
-            eprintln!(
+            errln!(
                 "error: {} has no Synthetic generator for tubes bench to drive (for WebSocket feeds use --feed)",
                 path.display()
             );
@@ -248,7 +248,7 @@ pub fn bench(args: BenchArgs) -> i32 {
         None
     };
     let feed = feed.as_deref();
-    eprintln!(
+    errln!(
         "tubes bench: {} on {}; {}",
         path.display(),
         host(),
@@ -268,9 +268,9 @@ pub fn bench(args: BenchArgs) -> i32 {
                 }
                 match run_until(&path, rate, args.duration, Some(&stop), feed) {
                     Ok(p) => {
-                        println!("{}", point_line(&p));
+                        outln!("{}", point_line(&p));
                         if args.rates.len() == 1 {
-                            print!(
+                            out!(
                                 "{}",
                                 latency_table("latency", &p.report.series, &p.report.latency)
                             );
@@ -287,13 +287,13 @@ pub fn bench(args: BenchArgs) -> i32 {
         if let Err(e) = plot::percentiles(svg, &points) {
             return fail(&format!("cannot draw {}: {e}", svg.display()));
         }
-        eprintln!("wrote {}", svg.display());
+        errln!("wrote {}", svg.display());
     }
     0
 }
 
 fn fail(e: &str) -> i32 {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     EXIT_RUNTIME
 }
 
@@ -327,7 +327,7 @@ fn find_max(
             break;
         }
         let p = run_until(path, rate, duration, Some(stop), feed)?;
-        println!(
+        outln!(
             "{}  {}",
             point_line(&p),
             if good(&p) { "ok" } else { "over" }
@@ -349,7 +349,7 @@ fn find_max(
             break;
         }
         let p = run_until(path, mid, duration, Some(stop), feed)?;
-        println!(
+        outln!(
             "{}  {}",
             point_line(&p),
             if good(&p) { "ok" } else { "over" }
@@ -362,13 +362,13 @@ fn find_max(
         points.push(p);
     }
     if lo == 0.0 {
-        println!(
+        outln!(
             "no rate from {}/s keeps the end-to-end p99 under {}",
             human(start),
             duration_ns(bound_ns)
         );
     } else {
-        println!(
+        outln!(
             "highest rate with end-to-end p99 under {}: {}/s",
             duration_ns(bound_ns),
             human(lo)

@@ -15,7 +15,7 @@ use crate::graph::Graph;
 use crate::journal::{Meta, Next, Reader, Tailer};
 
 fn fail(e: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     EXIT_RUNTIME
 }
 
@@ -59,14 +59,14 @@ pub fn replay(dir: &Path, config: Option<&Path>, speed: Option<f64>, quiet: bool
     let g = match g {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return EXIT_CONFIG;
         }
     };
     let (mut engine, stats) = match crate::api::replay(reader, &g, speed) {
         Ok(r) => r,
         Err(ReplayError::Config(e)) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return EXIT_CONFIG;
         }
         Err(ReplayError::Run(e)) => return fail(e),
@@ -78,8 +78,8 @@ pub fn replay(dir: &Path, config: Option<&Path>, speed: Option<f64>, quiet: bool
         Err(e) => return fail(e),
     };
     if !quiet {
-        eprintln!("{}", crate::runtime::summary(&report));
-        eprintln!(
+        errln!("{}", crate::runtime::summary(&report));
+        errln!(
             "  replay: {} records from {}; {} skipped (no such tube in the config){}",
             stats.records.load(Ordering::Relaxed),
             dir.display(),
@@ -119,32 +119,32 @@ pub fn info(dir: &Path) -> i32 {
             Err(e) => return fail(e),
         }
     }
-    println!(
+    outln!(
         "journal {} ({}, format version {})",
         dir.display(),
         meta.content,
         meta.version
     );
-    println!(
+    outln!(
         "  {} records in {} segments of {} records",
         n,
         r.segments(),
         meta.segment_records
     );
     if let (Some(a), Some(b)) = (first, last) {
-        println!("  event time {} → {}", rfc3339(a), rfc3339(b));
+        outln!("  event time {} → {}", rfc3339(a), rfc3339(b));
     }
-    println!("  config {} (hash {})", meta.config_file, meta.config_hash);
+    outln!("  config {} (hash {})", meta.config_file, meta.config_hash);
     for (id, count) in &per {
         let t = meta.tubes.get(*id as usize);
-        println!(
+        outln!(
             "  {:<20} {:>10} records  fields: {}",
             t.map_or("?", |t| t.label.as_str()),
             count,
             t.map_or(String::new(), |t| t.fields.join(", "))
         );
     }
-    println!(
+    outln!(
         "  torn records: {}",
         if torn {
             format!("yes, at record {n} (damage; records before it are whole)")
@@ -303,7 +303,7 @@ pub fn dump(dir: &Path, from: Option<i64>, to: Option<i64>, format: Format) -> i
     match result {
         Ok(torn) => {
             if torn {
-                eprintln!("note: the journal ends in a torn record (damage); records before it were printed");
+                errln!("note: the journal ends in a torn record (damage); records before it were printed");
             }
             0
         }
@@ -334,7 +334,7 @@ pub fn tail(dir: &Path, from: u64, format: Format) -> i32 {
             Err(e) => return fail(e),
         }
     }
-    eprintln!(
+    errln!(
         "stopped at record {} (resume with --from {})",
         t.position(),
         t.position()

@@ -1,5 +1,7 @@
 //! The `tubes` command line: `run`, `check`, `graph`.
 
+#[macro_use]
+mod say;
 mod bench;
 mod journal;
 mod mock_process;
@@ -7,6 +9,7 @@ mod plot;
 mod point;
 mod progress;
 mod sweep;
+mod watch;
 
 pub use bench::{parse_rate, run_at};
 pub use mock_process::MockExchange;
@@ -16,14 +19,14 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use hdrhistogram::Histogram;
 
 use crate::graph::{self, Graph};
-use crate::metrics::{latency_table, HdrLog, LogError, Series};
-use crate::runtime::{Engine, Observer, Progressing};
+use crate::metrics::{latency_table, LogError};
+use crate::runtime::Engine;
+use watch::Watch;
 
 /// Exit code: the config is invalid.
 pub const EXIT_CONFIG: i32 = 2;
@@ -250,72 +253,10 @@ fn parse_interval(s: &str) -> Result<Duration, ArgError> {
     }
 }
 
-/// What `tubes run` shows and writes while a pipeline runs.
-struct Watch {
-    bar: progress::Bar,
-    interval: Option<Duration>,
-    log_path: Option<PathBuf>,
-    log: Option<HdrLog>,
-    log_error: Option<LogError>,
-}
-
-impl Watch {
-    fn write_log(
-        &mut self,
-        start: Duration,
-        length: Duration,
-        series: &[Series],
-        hists: &[Histogram<u64>],
-    ) -> Result<(), LogError> {
-        let Some(path) = &self.log_path else {
-            return Ok(());
-        };
-        if self.log.is_none() {
-            let run_start = SystemTime::now() - (start + length);
-            self.log = Some(HdrLog::create(path, series, run_start)?);
-        }
-        self.log
-            .as_mut()
-            .expect("created above")
-            .write(start, length, hists)
-    }
-}
-
-impl Observer for Watch {
-    fn interval(&self) -> Option<Duration> {
-        self.interval
-    }
-
-    fn progress(&mut self, p: Progressing) {
-        self.bar.update(p);
-    }
-
-    fn latency(
-        &mut self,
-        start: Duration,
-        length: Duration,
-        series: &[Series],
-        hists: &[Histogram<u64>],
-    ) {
-        if let Err(e) = self.write_log(start, length, series, hists) {
-            self.log_error.get_or_insert(e);
-        }
-        if self.interval.is_some() {
-            self.bar.clear();
-            let title = format!(
-                "latency {:.1}–{:.1} s",
-                start.as_secs_f64(),
-                (start + length).as_secs_f64()
-            );
-            eprint!("{}", latency_table(&title, series, hists));
-        }
-    }
-}
-
 /// A config as written, or the exit code after printing why it cannot be read.
 fn template(config: &Path) -> Result<crate::config::Template, i32> {
     crate::api::load_template(config).map_err(|e| {
-        eprintln!("{e}");
+        errln!("{e}");
         EXIT_CONFIG
     })
 }
@@ -325,7 +266,7 @@ fn single(t: &crate::config::Template) -> Result<Graph, i32> {
     t.single()
         .and_then(|(c, d)| crate::api::check(c, d))
         .map_err(|e| {
-            eprintln!("{e}");
+            errln!("{e}");
             EXIT_CONFIG
         })
 }
@@ -340,7 +281,7 @@ fn run_sweep(t: crate::config::Template, args: RunArgs) -> i32 {
         ("--journal", args.journal.is_some()),
     ];
     if let Some((flag, _)) = single_only.iter().find(|(_, given)| *given) {
-        eprintln!(
+        errln!(
             "error: {flag} applies to a single run; {} is a sweep (see the README's Parameter sweeps)",
             args.config.display()
         );
@@ -366,7 +307,7 @@ fn run(args: RunArgs) -> i32 {
         return run_sweep(t, args);
     }
     if args.shard.is_some() || args.threads.is_some() {
-        eprintln!(
+        errln!(
             "error: --shard and --threads split a sweep; {} has no sweep: section",
             args.config.display()
         );
@@ -388,28 +329,8 @@ fn run(args: RunArgs) -> i32 {
         ..
     } = args;
     let config = config.as_path();
-    if (interval.is_some() || latency_log.is_some()) && !g.runtime.metrics {
-        eprintln!(
-            "error: --metrics-interval and --latency-log need latency recording, which {} switches off (runtime: {{metrics: off}})",
-            config.display()
-        );
-        return EXIT_CONFIG;
-    }
-    if duration.is_some() && g.pipeline != crate::config::PipelineType::Stream {
-        eprintln!(
-            "error: --duration ends Stream runs; {} is a Batch pipeline, which ends with its range",
-            config.display()
-        );
-        return EXIT_CONFIG;
-    }
-    let has_feeds =
-        (0..g.nodes.len()).any(|id| g.feed(id as crate::base::datapoint::TubeId).is_some());
-    if idle_exit.is_some() && !has_feeds {
-        eprintln!(
-            "error: --idle-exit ends live runs when their WebSocket feeds fall silent; {} has no WebSocket generator",
-            config.display()
-        );
-        return EXIT_CONFIG;
+    if let Err(code) = flags_fit(&g, config, &interval, &latency_log, &duration, &idle_exit) {
+        return code;
     }
     let show = !quiet && !no_progress && std::io::stderr().is_terminal();
     let mut watch = Watch {
@@ -422,7 +343,7 @@ fn run(args: RunArgs) -> i32 {
     let recording = match open_journal(&g, journal) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return EXIT_RUNTIME;
         }
     };
@@ -451,31 +372,80 @@ fn run(args: RunArgs) -> i32 {
     let report = match result {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
+            partials_note(&g);
             return EXIT_RUNTIME;
         }
     };
     if !quiet {
-        eprintln!("{}", crate::runtime::summary(&report));
+        errln!("{}", crate::runtime::summary(&report));
         if let (Some(dir), Some(n)) = (&journal_dir, report.journal) {
-            eprintln!(
+            errln!(
                 "  journal: {n} records in {} (replay: tubes replay {})",
                 dir.display(),
                 dir.display()
             );
         }
         if !report.series.is_empty() {
-            eprint!(
+            err!(
                 "{}",
                 latency_table("latency (whole run)", &report.series, &report.latency)
             );
         }
     }
     if let Err(e) = log_result {
-        eprintln!("error: writing the latency log: {e}");
+        errln!("error: writing the latency log: {e}");
         return EXIT_RUNTIME;
     }
     0
+}
+
+/// Whether the options of a single run fit its config; the exit code after saying why not.
+fn flags_fit(
+    g: &Graph,
+    config: &Path,
+    interval: &Option<Duration>,
+    latency_log: &Option<PathBuf>,
+    duration: &Option<Duration>,
+    idle_exit: &Option<Duration>,
+) -> Result<(), i32> {
+    if (interval.is_some() || latency_log.is_some()) && !g.runtime.metrics {
+        errln!(
+            "error: --metrics-interval and --latency-log need latency recording, which {} switches off (runtime: {{metrics: off}})",
+            config.display()
+        );
+        return Err(EXIT_CONFIG);
+    }
+    if duration.is_some() && g.pipeline != crate::config::PipelineType::Stream {
+        errln!(
+            "error: --duration ends Stream runs; {} is a Batch pipeline, which ends with its range",
+            config.display()
+        );
+        return Err(EXIT_CONFIG);
+    }
+    let has_feeds =
+        (0..g.nodes.len()).any(|id| g.feed(id as crate::base::datapoint::TubeId).is_some());
+    if idle_exit.is_some() && !has_feeds {
+        errln!(
+            "error: --idle-exit ends live runs when their WebSocket feeds fall silent; {} has no WebSocket generator",
+            config.display()
+        );
+        return Err(EXIT_CONFIG);
+    }
+    Ok(())
+}
+
+/// After a failed run: where its rows are, and that the outputs of earlier runs were left as they were.
+pub(crate) fn partials_note(g: &Graph) {
+    for (_, _, o) in g.sink_outputs() {
+        if let Some(s) = o.staged().filter(|s| s.partial.exists()) {
+            errln!(
+                "  note: {} is unchanged; the rows this run wrote are in {}",
+                s.path.display(),
+                s.partial.display()
+            );
+        }
+    }
 }
 
 /// The journal a run records into: `--journal DIR`, else the config's `journal:`, else none.
@@ -508,7 +478,7 @@ fn check(config: &Path) -> i32 {
     match single(&t) {
         Ok(g) => {
             let plan = graph::plan(&g);
-            println!(
+            outln!(
                 "{}: ok — {} tubes; {}",
                 config.display(),
                 g.nodes.len(),
@@ -530,7 +500,7 @@ fn dot(config: &Path) -> i32 {
     }
     match single(&t) {
         Ok(g) => {
-            print!("{}", graph::to_dot(&g));
+            out!("{}", graph::to_dot(&g));
             0
         }
         Err(code) => code,
@@ -551,7 +521,7 @@ pub fn main() -> i32 {
         } => match journal::parse_speed(&speed) {
             Ok(speed) => journal::replay(&dir, config.as_deref(), speed, quiet),
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 EXIT_CONFIG
             }
         },

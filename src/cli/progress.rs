@@ -45,7 +45,7 @@ impl Bar {
             0.0
         };
         let filled = (frac * 30.0) as usize;
-        eprint!(
+        err!(
             "\r[{}{}] {:>3.0}%  {} {unit}/s  eta {:.0} s ",
             "#".repeat(filled),
             ".".repeat(30 - filled),
@@ -60,7 +60,7 @@ impl Bar {
     /// Erases the bar.
     pub fn clear(&mut self) {
         if self.drawn {
-            eprint!("\r{}\r", " ".repeat(72));
+            err!("\r{}\r", " ".repeat(72));
             self.drawn = false;
         }
     }

@@ -31,11 +31,11 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
     let prepared = match crate::api::sweep(t, args.shard, threads, &stop) {
         Ok(p) => p,
         Err(SweepError::Config(e)) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return EXIT_CONFIG;
         }
         Err(SweepError::Run(e)) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return EXIT_RUNTIME;
         }
     };
@@ -49,12 +49,12 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
     match result {
         Ok(report) => {
             if !args.quiet {
-                eprintln!("{}", summary(&report));
+                errln!("{}", summary(&report));
             }
             0
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             EXIT_RUNTIME
         }
     }
@@ -75,7 +75,7 @@ pub fn check(t: &Template, config: &Path) -> i32 {
                 }
             }
             let opened: Vec<String> = per_label.iter().map(|(l, n)| format!("{l} {n}")).collect();
-            println!(
+            outln!(
                 "{}: ok — a sweep of {} combinations ({}); {template_tubes} tubes in the template, {} in all; {} inputs opened, each once ({}); {} merged streams",
                 config.display(),
                 sweep.len(),
@@ -88,7 +88,7 @@ pub fn check(t: &Template, config: &Path) -> i32 {
             0
         }
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             EXIT_CONFIG
         }
     }
@@ -106,7 +106,7 @@ pub fn dot(t: &Template) -> i32 {
     ) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return EXIT_CONFIG;
         }
     };
@@ -127,7 +127,7 @@ pub fn dot(t: &Template) -> i32 {
         })
     };
     let title = format!("sweep: {} = {} combinations", sweep.shape(), sweep.len());
-    print!("{}", graph::to_dot_with(g, &note, Some(&title)));
+    out!("{}", graph::to_dot_with(g, &note, Some(&title)));
     0
 }
 

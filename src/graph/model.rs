@@ -135,6 +135,20 @@ impl NodeKind {
 }
 
 impl Graph {
+    /// Every sink output: (sink id, index among the sink's outputs, output), in declaration order.
+    pub fn sink_outputs(&self) -> impl Iterator<Item = (TubeId, usize, &dyn SinkOutput)> {
+        self.nodes.iter().enumerate().flat_map(|(id, n)| {
+            let outputs: &[Box<dyn SinkOutput>] = match &n.kind {
+                NodeKind::Sink { outputs, .. } => outputs,
+                _ => &[],
+            };
+            outputs
+                .iter()
+                .enumerate()
+                .map(move |(j, o)| (id as TubeId, j, o.as_ref()))
+        })
+    }
+
     /// The threads that feed the sequencer, each with the generators it runs: one per [`Thread::Own`]
     /// source in declaration order, then one per [`Thread::Shared`] name (the live feeds' I/O thread).
     pub fn source_threads(&self) -> Vec<(Thread, Vec<TubeId>)> {

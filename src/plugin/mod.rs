@@ -12,5 +12,5 @@ mod sink;
 mod source;
 
 pub use kinds::Kinds;
-pub use sink::{Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
+pub use sink::{Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, Staged, WriteError};
 pub use source::{CheckSource, Limits, OpenSource, Source, SourceKind, SourceRun, Thread};

@@ -4,7 +4,7 @@ use std::error::Error;
 use std::fmt::Debug;
 use std::fs::File;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
@@ -99,6 +99,71 @@ impl Destination {
     }
 }
 
+/// A file output written under a temporary name beside its own (`rows.csv.partial` for `rows.csv`) and
+/// renamed to it only when the run ends cleanly (completed, or stopped by a signal or `--duration`), so
+/// the previous run's file stays whole until then, and stays whole after a run that failed or was
+/// killed (which leave their rows in the `.partial` file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    /// Where the rows are written while the run goes on.
+    pub partial: PathBuf,
+    /// The output's own path.
+    pub path: PathBuf,
+}
+
+impl Staged {
+    /// How an output at `path` is written: through a partial file (`Some`) when `path` is a regular file
+    /// or does not exist yet; in place (`None`) when it is a device such as `/dev/null`. A FIFO (which
+    /// would block the run until a reader came) and a directory are refused.
+    pub fn of(path: &Path) -> io::Result<Option<Staged>> {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = match std::fs::metadata(path) {
+            Ok(m) => m.file_type(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(Self::beside(path))),
+            Err(e) => return Err(e),
+        };
+        let refuse = |what: &str| {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("it is {what}, not a file; tubes writes rows to files, devices and stdout"),
+            ))
+        };
+        if kind.is_file() {
+            Ok(Some(Self::beside(path)))
+        } else if kind.is_dir() {
+            refuse("a directory")
+        } else if kind.is_fifo() || kind.is_socket() {
+            refuse("a FIFO or socket (a run would wait for its reader); use the Stdout output and a pipe instead")
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn beside(path: &Path) -> Staged {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".partial");
+        Staged {
+            partial: path.with_file_name(name),
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// Creates (or truncates) the partial file.
+    pub fn create(&self) -> io::Result<File> {
+        File::create(&self.partial)
+    }
+
+    /// Makes the partial file the output (an atomic rename within one directory).
+    pub fn commit(&self) -> io::Result<()> {
+        std::fs::rename(&self.partial, &self.path)
+    }
+
+    /// Removes the partial file of a run that never started.
+    pub fn discard(&self) {
+        let _ = std::fs::remove_file(&self.partial);
+    }
+}
+
 /// A sink output of a checked config.
 pub trait SinkOutput: Debug + Send + Sync {
     /// How errors name it: `stdout` or its path.
@@ -111,6 +176,11 @@ pub trait SinkOutput: Debug + Send + Sync {
     /// the run.
     fn is_stdout(&self) -> bool {
         false
+    }
+    /// When it writes a file under a temporary name ([`Staged`]), the names: the engine renames the
+    /// partial file to the output's own only after a clean end. Asked after opening.
+    fn staged(&self) -> Option<Staged> {
+        None
     }
     /// Whether it can take the sink's rows (a Journal output holds at most 12 columns). Called for every
     /// output of a sink before any is opened, so a refusal leaves no half-made outputs behind.

@@ -17,7 +17,7 @@ use crate::config::{ExternalDecl, PipelineType, WaitStrategy};
 use crate::events::tick::TickSchedule;
 use crate::graph::{Graph, NodeKind, Plan};
 use crate::metrics::{Recorder, Shared};
-use crate::plugin::{Limits, OpenSource, Source, SourceRun, Thread as SourceThread};
+use crate::plugin::{Limits, OpenSource, Source, SourceRun, Staged, Thread as SourceThread};
 
 /// What a thread does.
 enum Job {
@@ -56,6 +56,23 @@ pub struct Engine {
     stop: Arc<AtomicBool>,
     ring_capacity: usize,
     wait: WaitStrategy,
+    /// The file outputs written under temporary names, renamed after a clean end.
+    staged: Vec<Staged>,
+}
+
+/// What a panic said (its message, when it has one).
+fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {
+    p.downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}
+
+/// The file outputs of `g` that are written under a temporary name ([`Staged`]).
+fn staged_outputs(g: &Graph) -> Vec<Staged> {
+    g.sink_outputs()
+        .filter_map(|(_, _, o)| o.staged())
+        .collect()
 }
 
 /// A generator has returned: it publishes that it has ended and wakes the sequencer, whatever the result.
@@ -138,9 +155,10 @@ fn batch_range(g: &Graph) -> Option<(i64, i64)> {
     }
 }
 
-/// The tick schedules of `g`'s external events, clipped to its Batch range.
+/// The tick schedules of `g`'s external events, clipped to its Batch range; in Stream, ticks start
+/// now (a schedule that began in the past does not fire its past ticks all at once).
 pub fn ticks(g: &Graph) -> Vec<TickSchedule> {
-    let (lo, hi) = batch_range(g).unwrap_or((i64::MIN, i64::MAX));
+    let (lo, hi) = batch_range(g).unwrap_or((crate::base::time::wall_ns(), i64::MAX));
     g.nodes
         .iter()
         .enumerate()
@@ -169,6 +187,26 @@ impl Engine {
     }
 
     fn build_with(g: &Graph, plan: &Plan, replay: Option<ReplayInto>) -> Result<Engine, RunError> {
+        let staged = staged_outputs(g);
+        let built = Self::build_opened(g, plan, replay);
+        match built {
+            Ok(mut e) => {
+                e.staged = staged;
+                Ok(e)
+            }
+            Err(e) => {
+                // A run that never started replaces nothing and leaves nothing behind.
+                staged.iter().for_each(Staged::discard);
+                Err(e)
+            }
+        }
+    }
+
+    fn build_opened(
+        g: &Graph,
+        plan: &Plan,
+        replay: Option<ReplayInto>,
+    ) -> Result<Engine, RunError> {
         // Calibrate the clock now rather than on the first datapoint.
         crate::base::time::monotonic_ns();
         let replaying = replay.is_some();
@@ -212,6 +250,7 @@ impl Engine {
             stop: Arc::new(AtomicBool::new(false)),
             ring_capacity: w.ring_cap,
             wait: g.runtime.wait,
+            staged: Vec::new(),
         };
         let mut seq_inlets = Vec::new();
         for (ring_name, thread, run) in feeders {
@@ -411,6 +450,7 @@ impl Engine {
             let caller = caller.clone();
             let shutdown = self.shutdown.clone();
             let wakes = self.wakes.clone();
+            let name = t.name.clone();
             let h = std::thread::Builder::new()
                 .name(t.name.clone())
                 .spawn(move || {
@@ -428,7 +468,9 @@ impl Engine {
                     ready.fetch_add(1, Ordering::SeqCst);
                     caller.unpark();
                     start.wait();
-                    let r = match &mut job {
+                    // A panic is this thread's failure like any other: it stops the run, and the
+                    // thread still counts itself finished, so the caller never waits for it forever.
+                    let run = std::panic::AssertUnwindSafe(|| match &mut job {
                         Job::Source(src, out) => {
                             let r = src.run(out, &mut ctx);
                             generator_ended(r, out, &progress)
@@ -439,7 +481,16 @@ impl Engine {
                         }
                         Job::Sequencer(s) => s.run(&mut ctx).map(Done::Sequencer),
                         Job::Stage(s) => s.run(&mut ctx).map(Done::Stage),
-                    };
+                    });
+                    let r = std::panic::catch_unwind(run).unwrap_or_else(|p| {
+                        if let Job::Source(_, out) = &job {
+                            generator_ended(Ok(()), out, &progress).ok();
+                        }
+                        Err(RunError::Thread(format!(
+                            "{name} panicked: {}",
+                            panic_text(&*p)
+                        )))
+                    });
                     if r.is_err() {
                         shutdown.store(true, Ordering::SeqCst);
                         for w in &wakes {
@@ -469,6 +520,7 @@ impl Engine {
             metrics: self.metrics,
             drops: self.drops,
             stop: self.stop,
+            staged: self.staged,
         })
     }
 }

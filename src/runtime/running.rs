@@ -9,8 +9,9 @@ use hdrhistogram::Histogram;
 
 use super::report::{FeedReport, GenReport, Observer, OnProgress, Progressing, Report};
 use crate::base::datapoint::TubeId;
-use crate::base::{GenCounters, RunError};
+use crate::base::{GenCounters, RunError, SinkError};
 use crate::metrics::{histogram, Series, Shared};
+use crate::plugin::Staged;
 
 /// What a thread returned.
 pub(super) enum Done {
@@ -65,6 +66,7 @@ pub struct Running {
     pub(super) metrics: Arc<Shared>,
     pub(super) drops: Vec<(String, Arc<AtomicU64>)>,
     pub(super) stop: Arc<AtomicBool>,
+    pub(super) staged: Vec<Staged>,
 }
 
 /// Time the waiting thread gives engine threads to flush their histograms after a new interval starts
@@ -86,6 +88,11 @@ impl Running {
         let t0 = Instant::now();
         self.watch(obs, &mut totals, t0);
         let ended = self.join()?;
+        // A clean end: what this run wrote becomes the outputs.
+        for s in &self.staged {
+            s.commit()
+                .map_err(|e| SinkError::new(s.path.display().to_string(), e))?;
+        }
         Ok(self.report(ended, series, totals, t0))
     }
 

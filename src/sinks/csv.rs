@@ -17,6 +17,7 @@ pub const CSV: PathKind = PathKind {
     accepts: any_rows,
     open: open_csv,
     format: Some(csv_rows),
+    file: true,
 };
 
 fn open_csv(path: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {

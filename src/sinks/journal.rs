@@ -21,6 +21,7 @@ pub const JOURNAL: PathKind = PathKind {
     accepts: one_record_per_row,
     open: open_journal,
     format: None,
+    file: false,
 };
 
 /// A row must fit one record.

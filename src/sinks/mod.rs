@@ -19,7 +19,7 @@ use serde_yaml::Value;
 use crate::base::RunError;
 use crate::base::SinkError;
 use crate::config::Reader;
-use crate::plugin::{Destination, OpenSink, RowWriter, SinkKind, SinkOutput};
+use crate::plugin::{Destination, OpenSink, RowWriter, SinkKind, SinkOutput, Staged};
 
 /// Every sink kind a config may name (`datasink: Tag` or `{Tag: ...}`), in the order errors list them.
 pub static KINDS: &[&dyn SinkKind] = &[
@@ -38,6 +38,9 @@ pub struct PathKind {
     open: OpenAt,
     /// Its rows into any writer, for a sweep; `None` when it cannot write one.
     format: Option<Format>,
+    /// Whether it writes one file, through a partial file renamed at a clean end ([`Staged`]); a
+    /// journal is a directory, written in place.
+    file: bool,
 }
 
 /// Rows in a kind's format into a writer (the header first when `cx.header`).
@@ -71,6 +74,7 @@ impl SinkKind for PathKind {
             accepts: self.accepts,
             open: self.open,
             format: self.format,
+            file: self.file,
         }))
     }
 }
@@ -82,6 +86,7 @@ struct PathOutput {
     accepts: Accepts,
     open: OpenAt,
     format: Option<Format>,
+    file: bool,
 }
 
 impl SinkOutput for PathOutput {
@@ -91,6 +96,10 @@ impl SinkOutput for PathOutput {
 
     fn writes(&self) -> Option<&Path> {
         Some(&self.path)
+    }
+
+    fn staged(&self) -> Option<Staged> {
+        Staged::of(&self.path).ok().flatten().filter(|_| self.file)
     }
 
     fn accepts(&self, cx: &OpenSink<'_>) -> Result<(), RunError> {
@@ -128,12 +137,16 @@ impl SinkOutput for PathOutput {
 
 type Out = BufWriter<Box<dyn Write + Send>>;
 
-/// Creates (or truncates) the file at `path`, and its parent directories.
+/// Creates the file the rows for `path` go to, and its parent directories: the partial file beside it
+/// ([`Staged`]), or `path` itself when it is a device.
 fn create_file(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    File::create(path)
+    match Staged::of(path)? {
+        Some(staged) => staged.create(),
+        None => std::fs::OpenOptions::new().write(true).open(path),
+    }
 }
 
 fn open_file(path: &Path) -> io::Result<Out> {

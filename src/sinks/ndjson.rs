@@ -16,6 +16,7 @@ pub const NDJSON: PathKind = PathKind {
     accepts: any_rows,
     open: open_ndjson,
     format: Some(ndjson_rows),
+    file: true,
 };
 
 fn open_ndjson(path: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {

@@ -183,6 +183,10 @@ impl SyntheticGenerator {
                     now = monotonic_ns();
                 }
             }
+            // `--duration` is wall time: a sender that cannot keep up with its rate stops on time too.
+            if end.is_some_and(|e| now >= e) {
+                break;
+            }
             if now < due {
                 let gap = due - now;
                 if gap > 200_000 {

@@ -170,8 +170,10 @@ pub fn targets_before(
     for k in 0..first {
         let (config, diag) = t.config(Some(k))?;
         let g = graph::check(config, diag, kinds)?;
-        targets
-            .extend(super::output::sink_outputs(&g).map(|(_, _, o)| super::rules::target_key(o)));
+        targets.extend(
+            g.sink_outputs()
+                .map(|(_, _, o)| super::rules::target_key(o)),
+        );
     }
     Ok(targets)
 }

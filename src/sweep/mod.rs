@@ -177,6 +177,7 @@ impl Prepared {
         let outputs = output::Outputs::open(&self.x.graphs, &self.params(), &self.written_before)?;
         let threads = threads.clamp(1, self.x.graphs.len().max(1));
         let rows = run::run(self, &outputs, threads, stop, on_progress)?;
+        outputs.commit()?;
         Ok(SweepReport::new(self, rows, threads, t0.elapsed()))
     }
 }

@@ -15,7 +15,7 @@ use crate::base::datapoint::TubeId;
 use crate::base::{RunError, SinkError};
 use crate::config::ParamValue;
 use crate::graph::{journal_meta, Graph, NodeKind};
-use crate::plugin::{Destination, OpenSink, RowWriter, SinkOutput};
+use crate::plugin::{Destination, OpenSink, RowWriter, SinkOutput, Staged};
 
 /// One output a sweep writes.
 pub struct Output {
@@ -24,6 +24,8 @@ pub struct Output {
     dest: Destination,
     /// Stdout closed by its reader: nothing more is written to it.
     closed: AtomicBool,
+    /// A file written under a temporary name, renamed when the sweep ends cleanly.
+    staged: Option<Staged>,
 }
 
 /// Every distinct output of a sweep, and which one each combination's sink outputs write.
@@ -37,20 +39,6 @@ pub struct Outputs {
     free: Mutex<Vec<File>>,
     /// Part files made so far, to name new ones.
     made: AtomicU64,
-}
-
-/// The sink outputs of `g`: (sink id, output index, output).
-pub(super) fn sink_outputs(g: &Graph) -> impl Iterator<Item = (TubeId, usize, &dyn SinkOutput)> {
-    g.nodes.iter().enumerate().flat_map(|(id, n)| {
-        let outputs: &[Box<dyn SinkOutput>] = match &n.kind {
-            NodeKind::Sink { outputs, .. } => outputs,
-            _ => &[],
-        };
-        outputs
-            .iter()
-            .enumerate()
-            .map(move |(j, o)| (id as TubeId, j, o.as_ref()))
-    })
 }
 
 /// The cx an output of sink `id` in `g` is opened with.
@@ -94,13 +82,21 @@ impl Outputs {
         let mut of = Vec::with_capacity(graphs.len());
         for g in graphs {
             let mut map = HashMap::new();
-            for (id, j, o) in sink_outputs(g) {
+            for (id, j, o) in g.sink_outputs() {
                 let target = target_key(o);
                 let k = match by_target.get(&target) {
                     Some(&k) => k,
                     None => {
                         let header = !before.contains(&target);
-                        let out = Self::create(g, id, o, params, header)?;
+                        let out = match Self::create(g, id, o, params, header) {
+                            Ok(out) => out,
+                            Err(e) => {
+                                // A sweep that never started replaces nothing and leaves nothing.
+                                let made = list.iter().filter_map(|o| o.staged.clone());
+                                made.chain(o.staged()).for_each(|s| s.discard());
+                                return Err(e);
+                            }
+                        };
                         list.push(out);
                         by_target.insert(target, list.len() - 1);
                         list.len() - 1
@@ -153,7 +149,17 @@ impl Outputs {
             target: o.target(),
             dest,
             closed: AtomicBool::new(closed),
+            staged: o.staged(),
         })
+    }
+
+    /// After a clean end: every file output written under a temporary name becomes the output.
+    pub fn commit(&self) -> Result<(), RunError> {
+        for s in self.list.iter().filter_map(|o| o.staged.as_ref()) {
+            s.commit()
+                .map_err(|e| SinkError::new(s.path.display().to_string(), e))?;
+        }
+        Ok(())
     }
 
     /// The writers of sink `id` of combination `c` (graph `g`), one per output, each writing into that

@@ -2,9 +2,8 @@
 //! ([`inspect`]), and the cell and line helpers the run loop shares.
 
 use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
-
-use memmap2::Mmap;
 
 use super::CsvSource;
 use crate::base::datapoint::MAX_FIELDS;
@@ -65,13 +64,63 @@ fn fail<T>(message: String, help: Option<&str>) -> Result<T, InspectError> {
     })
 }
 
-pub(super) fn map_file(path: &Path) -> Result<Mmap, std::io::Error> {
-    let file = File::open(path)?;
-    // SAFETY: the map is read-only and private to this process, and lives only while the header and the
-    // first and last rows are read (a run reads the file into memory instead). If another process
-    // truncates the file in that moment, a read past the new end faults (SIGBUS); the README says input
-    // files must not be rewritten while tubes checks them.
-    unsafe { Mmap::map(&file) }
+/// Bytes read from the start of a file to find its header and first row.
+const HEAD: u64 = 1 << 20;
+/// Bytes read from the end of a file to find its last row.
+const TAIL: u64 = 1 << 16;
+
+/// The length of the regular file at `path`. A FIFO, a device or a directory is refused: tubes reads
+/// an input whole, and would wait forever on a FIFO without a writer or read a device without end.
+pub(super) fn regular_file(path: &Path) -> io::Result<(File, u64)> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::metadata(path)?.file_type();
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        return Ok((file, len));
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {what}, not a regular file; copy the data into a file first"),
+    ))
+}
+
+/// The first [`HEAD`] bytes of a file, cut after their last whole line when the file goes on, and its
+/// last [`TAIL`] bytes with their offset; read, not mapped, so a file that changes meanwhile cannot
+/// fault the process.
+struct Ends {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    tail_at: u64,
+    len: u64,
+}
+
+fn read_ends(path: &Path) -> io::Result<Ends> {
+    let (mut file, len) = regular_file(path)?;
+    let mut head = Vec::new();
+    (&mut file).take(HEAD).read_to_end(&mut head)?;
+    if (head.len() as u64) < len {
+        let whole = memchr::memrchr(b'\n', &head).map_or(0, |i| i + 1);
+        head.truncate(whole);
+    }
+    let tail_at = len.saturating_sub(TAIL);
+    file.seek(SeekFrom::Start(tail_at))?;
+    let mut tail = Vec::new();
+    file.take(TAIL).read_to_end(&mut tail)?;
+    Ok(Ends {
+        head,
+        tail,
+        tail_at,
+        len,
+    })
 }
 
 pub(super) fn unquote(cell: &[u8]) -> &[u8] {
@@ -192,8 +241,11 @@ fn exposed_fields(
 /// Reads the header and the first and last rows: time column, fields, order. Used by `tubes check`.
 pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> {
     let shown = path.display().to_string();
-    let map = match map_file(path) {
+    let ends = match read_ends(path) {
         Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+            return fail(format!("cannot read '{shown}': {e}"), None)
+        }
         Err(e) => {
             let cwd = std::env::current_dir()
                 .map(|d| d.display().to_string())
@@ -206,7 +258,7 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
             );
         }
     };
-    let data: &[u8] = &map;
+    let data: &[u8] = &ends.head;
     let mut lines = lines_from(data, 0, 1).filter(|(_, _, l)| !l.is_empty());
     let Some(mut header) = lines.next() else {
         return fail(format!("'{shown}' is empty"), None);
@@ -264,10 +316,14 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
             Some("choose the columns you need with fields: [a, b, ...]"),
         );
     }
-    // The last non-empty row decides the order.
-    let tail = data[..data.len()].trim_ascii_end();
-    let last_start = memchr::memrchr(b'\n', tail).map_or(0, |i| i + 1);
+    // The last non-empty row decides the order (a last row longer than the tail read decides nothing).
+    let tail = ends.tail.trim_ascii_end();
+    let last_start = memchr::memrchr(b'\n', tail)
+        .map(|i| i + 1)
+        .or((ends.tail_at == 0).then_some(0))
+        .unwrap_or(tail.len());
     let last = trim_line(&tail[last_start..]);
+    let last_start = ends.tail_at as usize + last_start;
     let t_last = last
         .split(|&b| b == b',')
         .nth(time_col)
@@ -280,6 +336,6 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
         data_start: first_off,
         first_data_line: first_line,
         descending: last_start > first_off && t_last < t_first,
-        bytes: data.len() as u64,
+        bytes: ends.len,
     })
 }

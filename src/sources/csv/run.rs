@@ -176,8 +176,11 @@ impl CsvGenerator {
     /// Reads the file into memory, checking it is the file the config was checked against.
     fn load(&mut self) -> Result<(), RunError> {
         let shown = self.path.display();
-        self.data = std::fs::read(&self.path)
-            .map_err(|e| RunError::Input(format!("cannot read '{shown}': {e}")))?;
+        let cannot = |e: std::io::Error| RunError::Input(format!("cannot read '{shown}': {e}"));
+        let (mut file, len) = super::layout::regular_file(&self.path).map_err(cannot)?;
+        self.data.clear();
+        self.data.reserve_exact(len as usize);
+        std::io::Read::read_to_end(&mut file, &mut self.data).map_err(cannot)?;
         if self.data.len() as u64 != self.layout.bytes {
             return Err(RunError::Input(format!(
                 "'{shown}' changed after the config was checked: it was {} bytes, it is {}; run again on the file as it is now",
