@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::base::{GenCounters, RunError};
 use crate::config::{Config, ConfigErrors, Diagnostics, Template};
 use crate::graph::{self, Graph};
-use crate::journal::Reader;
+use crate::journal::{JournalError, Reader};
 use crate::plugin::{Kinds, SourceRun};
 use crate::runtime::{Engine, Observer, OnProgress, Progressing, Report};
 use crate::sources::replay::{NoMatch, Replay, ReplayStats};
@@ -79,13 +79,27 @@ pub fn run_observed(g: &Graph, obs: &mut dyn Observer) -> Result<Report, RunErro
     Engine::build(g, &plan)?.start()?.finish_observed(obs)
 }
 
-/// A journal ready to replay through `g`, with the numbers it keeps while it runs.
+/// A journal ready to replay through `g`, with the numbers it keeps while it runs. A journal with
+/// damage (whole records after unreadable ones) is refused unless `skip_damaged`, which steps over
+/// each damaged stretch and counts its records.
 pub fn replay(
     reader: Reader,
     g: &Graph,
     speed: Option<f64>,
+    skip_damaged: bool,
 ) -> Result<(Engine, Arc<ReplayStats>), ReplayError> {
-    let mut replay = Replay::new(reader, g, speed)?;
+    let survey = reader
+        .survey()
+        .map_err(|e| RunError::Journal(Box::new(e)))?;
+    if let (Some(first), false) = (survey.damage.first(), skip_damaged) {
+        let damaged = JournalError::Damaged {
+            path: reader.dir().to_path_buf(),
+            first: first.clone(),
+            stretches: survey.damage.len(),
+        };
+        return Err(RunError::Journal(Box::new(damaged)).into());
+    }
+    let mut replay = Replay::new(reader, g, speed, survey.damage)?;
     let stats = replay.stats.clone();
     // One thread, the journal reader, replaces every generator.
     let plan = graph::plan_with_sources(g, 1);

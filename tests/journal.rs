@@ -53,6 +53,7 @@ fn meta(segment_records: u64) -> Meta {
             label: "src".into(),
             kind: "Generator".into(),
             fields: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            recorded: None,
         }],
     }
 }

@@ -47,7 +47,13 @@ pub fn parse_speed(s: &str) -> Result<Option<f64>, ArgError> {
 }
 
 /// `tubes replay DIR [--config FILE] [--speed S]`.
-pub fn replay(dir: &Path, config: Option<&Path>, speed: Option<f64>, quiet: bool) -> i32 {
+pub fn replay(
+    dir: &Path,
+    config: Option<&Path>,
+    speed: Option<f64>,
+    skip_damaged: bool,
+    quiet: bool,
+) -> i32 {
     let reader = match Reader::open(dir) {
         Ok(r) => r,
         Err(e) => return fail(e),
@@ -63,7 +69,7 @@ pub fn replay(dir: &Path, config: Option<&Path>, speed: Option<f64>, quiet: bool
             return EXIT_CONFIG;
         }
     };
-    let (mut engine, stats) = match crate::api::replay(reader, &g, speed) {
+    let (mut engine, stats) = match crate::api::replay(reader, &g, speed, skip_damaged) {
         Ok(r) => r,
         Err(ReplayError::Config(e)) => {
             errln!("error: {e}");
@@ -90,32 +96,39 @@ pub fn replay(dir: &Path, config: Option<&Path>, speed: Option<f64>, quiet: bool
                 ""
             }
         );
+        let damaged = stats.damaged.load(Ordering::Relaxed);
+        if damaged > 0 {
+            errln!("  replay: {damaged} records in damaged stretches skipped (--skip-damaged)");
+        }
     }
     0
 }
 
-/// `tubes journal info DIR`.
+/// `tubes journal info DIR`: exit 1 when the journal is damaged (not merely torn at its tail).
 pub fn info(dir: &Path) -> i32 {
     let mut r = match Reader::open(dir) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    let survey = match r.survey() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
     let meta = r.meta().clone();
     let mut per: BTreeMap<u16, u64> = BTreeMap::new();
-    let (mut n, mut first, mut last, mut torn) = (0u64, None, None, false);
+    let (mut first, mut last) = (None, None);
+    let mut skip = survey.damage.iter().peekable();
     loop {
+        if let Some(d) = skip.next_if(|d| d.from == r.position()) {
+            r.seek(d.to);
+        }
         match r.next_record() {
             Ok(Next::Record(dp)) => {
-                n += 1;
                 *per.entry(dp.source).or_default() += 1;
                 first.get_or_insert(dp.event_time);
                 last = Some(dp.event_time);
             }
-            Ok(Next::End) => break,
-            Ok(Next::Torn) => {
-                torn = true;
-                break;
-            }
+            Ok(Next::End | Next::Torn) => break,
             Err(e) => return fail(e),
         }
     }
@@ -127,8 +140,8 @@ pub fn info(dir: &Path) -> i32 {
     );
     outln!(
         "  {} records in {} segments of {} records",
-        n,
-        r.segments(),
+        survey.records,
+        survey.segments,
         meta.segment_records
     );
     if let (Some(a), Some(b)) = (first, last) {
@@ -146,13 +159,25 @@ pub fn info(dir: &Path) -> i32 {
     }
     outln!(
         "  torn records: {}",
-        if torn {
-            format!("yes, at record {n} (damage; records before it are whole)")
-        } else {
-            "none".into()
+        match survey.torn_tail {
+            Some(at) => format!("yes, at record {at} (a torn tail; records before it are whole)"),
+            None => "none".into(),
         }
     );
-    0
+    if survey.damage.is_empty() {
+        outln!("  damage: none");
+        return 0;
+    }
+    for d in &survey.damage {
+        outln!("  damage: {d}");
+    }
+    errln!(
+        "error: journal {} is damaged ({} damaged stretch{}); `tubes replay` refuses it, `tubes replay --skip-damaged` replays around the damage",
+        dir.display(),
+        survey.damage.len(),
+        if survey.damage.len() == 1 { "" } else { "es" }
+    );
+    EXIT_RUNTIME
 }
 
 /// How `dump` and `tail` print records.
@@ -274,6 +299,8 @@ pub fn dump(dir: &Path, from: Option<i64>, to: Option<i64>, format: Format) -> i
     let p = Printer::new(r.meta().clone(), format);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    // Whether the dump read to where the records stop (the end, a torn tail or damage), rather than to
+    // a reader that went away.
     let mut run = || -> Result<bool, DumpError> {
         p.header(&mut out)?;
         loop {
@@ -293,20 +320,27 @@ pub fn dump(dir: &Path, from: Option<i64>, to: Option<i64>, format: Format) -> i
                         };
                     }
                 }
-                Next::End => return Ok(false),
-                Next::Torn => return Ok(true),
+                Next::End | Next::Torn => return Ok(true),
             }
         }
     };
     let result = run();
     let _ = out.flush();
-    match result {
-        Ok(torn) => {
-            if torn {
-                errln!("note: the journal ends in a torn record (damage); records before it were printed");
+    match result.and_then(|to_the_end| Ok(to_the_end.then(|| r.survey()).transpose()?)) {
+        Ok(Some(survey)) => match survey.damage.first() {
+            Some(first) => fail(crate::journal::JournalError::Damaged {
+                path: dir.to_path_buf(),
+                first: first.clone(),
+                stretches: survey.damage.len(),
+            }),
+            None => {
+                if let Some(at) = survey.torn_tail {
+                    errln!("note: the journal ends in a torn record (at {at}); records before it were printed");
+                }
+                0
             }
-            0
-        }
+        },
+        Ok(None) => 0,
         Err(e) => fail(e),
     }
 }

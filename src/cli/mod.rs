@@ -118,6 +118,10 @@ enum Command {
         /// max (default): as fast as possible; 1x: the recorded pace; 10x: ten times faster.
         #[arg(long, default_value = "max")]
         speed: String,
+        /// Replay a damaged journal (whole records after unreadable ones, a missing segment) around
+        /// its damage, counting the records skipped; without it such a journal is refused (exit 1).
+        #[arg(long)]
+        skip_damaged: bool,
         /// Print no summary.
         #[arg(short, long)]
         quiet: bool,
@@ -517,9 +521,10 @@ pub fn main() -> i32 {
             dir,
             config,
             speed,
+            skip_damaged,
             quiet,
         } => match journal::parse_speed(&speed) {
-            Ok(speed) => journal::replay(&dir, config.as_deref(), speed, quiet),
+            Ok(speed) => journal::replay(&dir, config.as_deref(), speed, skip_damaged, quiet),
             Err(e) => {
                 errln!("error: {e}");
                 EXIT_CONFIG

@@ -1,6 +1,7 @@
 //! What a journal records about the graph whose datapoints it holds.
 
 use super::model::{Graph, NodeKind};
+use crate::base::datapoint::TubeId;
 use crate::journal::{format, Meta, TubeMeta};
 
 /// The description of a journal recording the input of graph `g`: its config's text and hash, and every
@@ -18,7 +19,8 @@ pub fn journal_meta(g: &Graph, content: &str, segment_records: u64) -> Meta {
         tubes: g
             .nodes
             .iter()
-            .map(|n| TubeMeta {
+            .enumerate()
+            .map(|(id, n)| TubeMeta {
                 label: n.label.clone(),
                 kind: match n.kind {
                     NodeKind::Through(_) => "Through",
@@ -28,6 +30,11 @@ pub fn journal_meta(g: &Graph, content: &str, segment_records: u64) -> Meta {
                 }
                 .into(),
                 fields: n.schema.clone(),
+                recorded: (content == "input" && n.kind.is_generator()).then(|| {
+                    let used = g.used_fields(id as TubeId);
+                    let read = n.schema.iter().zip(used).filter(|(_, u)| *u);
+                    read.map(|(f, _)| f.clone()).collect()
+                }),
             })
             .collect(),
     }

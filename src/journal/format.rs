@@ -28,6 +28,10 @@ pub struct TubeMeta {
     pub kind: String,
     /// Its output fields, in slot order.
     pub fields: Vec<String>,
+    /// For a generator of an `input` journal: the fields whose values were read and recorded (the
+    /// others were not parsed and hold nothing). Absent in journals written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Vec<String>>,
 }
 
 /// `meta.json`: what makes a journal self-describing.

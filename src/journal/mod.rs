@@ -13,12 +13,14 @@ pub mod format;
 mod reader;
 mod segment;
 pub mod slot;
+mod survey;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
 pub use format::{Meta, TubeMeta};
 pub use reader::{Next, Reader, Tailer};
+pub use survey::{survey, Damage, Survey};
 pub use writer::{Recovery, SyncPolicy, Writer};
 
 /// Why a journal could not be written or read. Each message says how to fix it.
@@ -63,6 +65,16 @@ pub enum JournalError {
     /// Another process is writing the journal.
     #[error("journal: {0} is being written by another process (its lock file is held); one writer at a time")]
     Busy(PathBuf),
+    /// Whole records follow unreadable ones or a missing segment: not a crash's torn tail.
+    #[error("journal: {path} is damaged: {first}{more}; `tubes journal info {path}` describes the damage, and `tubes replay --skip-damaged` replays around it, counting what it skips", path = .path.display(), more = if *.stretches > 1 { format!(" (and {} more damaged stretches)", .stretches - 1) } else { String::new() })]
+    Damaged {
+        /// The journal.
+        path: PathBuf,
+        /// The first damaged stretch.
+        first: Damage,
+        /// How many there are.
+        stretches: usize,
+    },
     /// A torn record where a reader expected the next one.
     #[error("journal: {path}: record {index} is torn (the journal was damaged, e.g. by a power loss); `tubes journal info` counts such records")]
     Torn {

@@ -54,6 +54,16 @@ impl Reader {
         self.pos = pos;
     }
 
+    /// Reads the whole journal for damage ([`super::survey`]).
+    pub fn survey(&self) -> Result<super::Survey, JournalError> {
+        super::survey(&self.dir)
+    }
+
+    /// The journal's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Segment files present.
     pub fn segments(&self) -> u64 {
         (0..)

@@ -10,13 +10,34 @@ use crate::base::time::monotonic_ns;
 use crate::base::GenCounters;
 use crate::base::{Ctx, Outlet, RunError};
 use crate::graph::{Graph, NodeKind};
-use crate::journal::{Next, Reader};
+use crate::journal::{Damage, Next, Reader};
 use crate::plugin::SourceRun;
 
 /// A config that has none of the journal's generators.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct NoMatch(String);
+
+/// Every field `g` reads of a generator replayed from the journal was recorded: a field the recorded
+/// run did not read was not parsed, and replaying it would feed nothing but empty values.
+fn fields_were_recorded(reader: &Reader, map: &[Option<TubeId>], g: &Graph) -> Result<(), NoMatch> {
+    for (t, id) in reader.meta().tubes.iter().zip(map) {
+        let (Some(id), Some(recorded)) = (id, &t.recorded) else {
+            continue;
+        };
+        let used = g.used_fields(*id);
+        let schema = &g.nodes[*id as usize].schema;
+        let read = schema.iter().zip(used).filter(|(_, u)| *u);
+        if let Some((missing, _)) = read.into_iter().find(|(f, _)| !recorded.contains(f)) {
+            return Err(NoMatch(format!(
+                "field '{missing}' of generator '{}' was not recorded: the recorded run read only {} of it. Replay a config that reads those fields, or record again with a config that reads '{missing}'",
+                t.label,
+                if recorded.is_empty() { "none".to_string() } else { recorded.join(", ") }
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// What a replay did besides feeding the graph.
 #[derive(Default, Debug)]
@@ -27,6 +48,8 @@ pub struct ReplayStats {
     pub skipped: AtomicU64,
     /// 1 when the journal ended in a torn record (damage), which was not replayed.
     pub torn: AtomicU64,
+    /// Records in damaged stretches skipped (`--skip-damaged`).
+    pub damaged: AtomicU64,
 }
 
 /// A journal as the source of a run.
@@ -35,6 +58,8 @@ pub struct Replay {
     /// By recorded tube id: the same tube (by label) in this graph.
     map: Vec<Option<TubeId>>,
     speed: Option<f64>,
+    /// Damaged stretches still ahead, to step over.
+    skip: Vec<Damage>,
     /// By tube id of this graph: the counters of each generator (set when the run is built, see
     /// `api::replay`).
     pub counters: Vec<Option<Arc<GenCounters>>>,
@@ -44,8 +69,14 @@ pub struct Replay {
 
 impl Replay {
     /// Replays `reader` into graph `g`, matching the journal's generators and tick sources to `g`'s by
-    /// label. `speed`: None for as fast as possible, Some(x) for x times the recorded pace.
-    pub fn new(reader: Reader, g: &Graph, speed: Option<f64>) -> Result<Replay, NoMatch> {
+    /// label. `speed`: None for as fast as possible, Some(x) for x times the recorded pace. The records
+    /// of each stretch of `skip` (damage found by a survey) are stepped over and counted.
+    pub fn new(
+        reader: Reader,
+        g: &Graph,
+        speed: Option<f64>,
+        skip: Vec<Damage>,
+    ) -> Result<Replay, NoMatch> {
         let mut map = Vec::new();
         let mut matched = 0;
         for t in &reader.meta().tubes {
@@ -68,10 +99,12 @@ impl Replay {
                     .join(", ")
             )));
         }
+        fields_were_recorded(&reader, &map, g)?;
         Ok(Replay {
             reader,
             map,
             speed,
+            skip,
             counters: vec![None; g.nodes.len()],
             stats: Arc::default(),
         })
@@ -92,6 +125,17 @@ impl Replay {
             }
             if ctx.stop_requested() {
                 break;
+            }
+            if self
+                .skip
+                .first()
+                .is_some_and(|d| d.from == self.reader.position())
+            {
+                let d = self.skip.remove(0);
+                self.stats
+                    .damaged
+                    .fetch_add(d.to - d.from, Ordering::Relaxed);
+                self.reader.seek(d.to);
             }
             let rec = self
                 .reader

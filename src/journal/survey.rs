@@ -1,0 +1,145 @@
+//! A whole pass over a journal that tells damage from a torn tail.
+//!
+//! A writer that dies (with the power) can leave at most the records it was writing torn, after every
+//! committed one: a *torn tail*, which reopening discards. A stretch of unreadable records (a bad
+//! checksum, zeroed bytes) or a missing or unreadable segment file with whole records *after* it cannot
+//! come from a crash: it is damage, and a reader that stopped there would silently drop what follows.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::format::{decode, segment_name, Meta};
+use super::segment::Segment;
+use super::slot::Found;
+use super::JournalError;
+
+/// One damaged stretch, with whole records after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// The first record index that holds no whole record.
+    pub from: u64,
+    /// The index of the next whole record.
+    pub to: u64,
+    /// What is wrong there, in words.
+    pub cause: String,
+    /// Whole records from `to` to the end of the journal.
+    pub after: u64,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.to - self.from;
+        let s = if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "records {}..{} ({n} record{s}) {}; {} whole records follow",
+            self.from, self.to, self.cause, self.after
+        )
+    }
+}
+
+/// What a pass over every segment found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Survey {
+    /// Whole records.
+    pub records: u64,
+    /// Segment files present.
+    pub segments: u64,
+    /// Damaged stretches, in order.
+    pub damage: Vec<Damage>,
+    /// A torn record after the last whole one (a crash's torn tail), by index.
+    pub torn_tail: Option<u64>,
+}
+
+/// The numbers of the segment files in `dir`.
+fn segment_numbers(dir: &Path) -> Result<BTreeSet<u64>, JournalError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| JournalError::io(dir, "list", e))?;
+    let mut numbers = BTreeSet::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| JournalError::io(dir, "list", e))?;
+        let name = entry.file_name();
+        let Some(n) = name.to_str().and_then(|n| n.strip_suffix(".seg")) else {
+            continue;
+        };
+        if let Ok(n) = n.parse::<u64>() {
+            if segment_name(n) == name.to_string_lossy() {
+                numbers.insert(n);
+            }
+        }
+    }
+    Ok(numbers)
+}
+
+/// A stretch being walked through that holds no whole record.
+struct Open {
+    from: u64,
+    cause: String,
+    /// Whole records before it.
+    before: u64,
+}
+
+/// Reads every slot of every segment of the journal in `dir`.
+pub fn survey(dir: &Path) -> Result<Survey, JournalError> {
+    let meta = Meta::load(dir)?;
+    let slots = meta.segment_records;
+    let numbers = segment_numbers(dir)?;
+    let mut s = Survey {
+        segments: numbers.len() as u64,
+        ..Survey::default()
+    };
+    let mut open: Option<Open> = None;
+    let mut ends = Vec::new();
+    let last = numbers.last().copied();
+    for n in (0..).take_while(|&n| last.is_some_and(|l| n <= l)) {
+        let seg = if numbers.contains(&n) {
+            Segment::open(dir, n, slots, false).map_err(|e| e.to_string())
+        } else {
+            Err(format!("missing (segment file {})", segment_name(n)))
+        };
+        let seg = match seg {
+            Ok(seg) => seg,
+            Err(why) => {
+                open.get_or_insert(Open {
+                    from: n * slots,
+                    cause: format!("unreadable: segment {n} is {why}"),
+                    before: s.records,
+                });
+                continue;
+            }
+        };
+        for i in 0..slots {
+            let index = n * slots + i;
+            match seg.slot(i).read(index) {
+                Found::Record(bytes) if decode(&bytes).is_some() => {
+                    if let Some(o) = open.take() {
+                        ends.push((o, index));
+                    }
+                    s.torn_tail = None;
+                    s.records += 1;
+                }
+                found => {
+                    let torn = !matches!(found, Found::Empty);
+                    if torn && s.torn_tail.is_none() {
+                        s.torn_tail = Some(index);
+                    }
+                    open.get_or_insert(Open {
+                        from: index,
+                        cause: "unreadable (a bad checksum, or bytes zeroed or never written)"
+                            .into(),
+                        before: s.records,
+                    });
+                }
+            }
+        }
+    }
+    s.damage = ends
+        .into_iter()
+        .map(|(o, to)| Damage {
+            from: o.from,
+            to,
+            cause: o.cause,
+            after: s.records - o.before,
+        })
+        .collect();
+    Ok(s)
+}
