@@ -24,7 +24,11 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        // A problem with the file as a whole (it cannot be read) has no line.
+        match self.line {
+            0 => write!(f, "{}: ", self.file.display())?,
+            _ => write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?,
+        }
         if !self.path.is_empty() {
             write!(f, "{}: ", self.path)?;
         }

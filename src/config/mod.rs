@@ -6,6 +6,7 @@ mod parse;
 mod positions;
 pub mod reader;
 mod sweep;
+mod text;
 
 pub use error::{closest, suggest, ConfigErrors, Diagnostic, Diagnostics};
 pub use model::*;

@@ -1,6 +1,7 @@
 //! Replaying a journal: its records feed the sequencer in their recorded order, in place of the graph's
 //! generators and tick sources, so every tube sees exactly what it saw when the journal was recorded.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,33 @@ fn fields_were_recorded(reader: &Reader, map: &[Option<TubeId>], g: &Graph) -> R
                 "field '{missing}' of generator '{}' was not recorded: the recorded run read only {} of it. Replay a config that reads those fields, or record again with a config that reads '{missing}'",
                 t.label,
                 if recorded.is_empty() { "none".to_string() } else { recorded.join(", ") }
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// No sink of `g` writes inside the journal being replayed (it would change the input as it is read).
+fn no_output_in(journal: &Path, g: &Graph) -> Result<(), NoMatch> {
+    let Ok(journal) = journal.canonicalize() else {
+        return Ok(());
+    };
+    // An output's absolute path, through the real directories that exist.
+    let absolute = |p: &Path| -> PathBuf {
+        let real = p.canonicalize().ok().or_else(|| {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty())?;
+            Some(dir.canonicalize().ok()?.join(p.file_name()?))
+        });
+        real.unwrap_or_else(|| std::env::current_dir().unwrap_or_default().join(p))
+    };
+    for (id, _, o) in g.sink_outputs() {
+        let Some(w) = o.writes() else { continue };
+        if absolute(w).starts_with(&journal) {
+            return Err(NoMatch(format!(
+                "sink '{}' writes {}, inside the journal being replayed ({}); write the replay's rows elsewhere",
+                g.nodes[id as usize].label,
+                w.display(),
+                journal.display()
             )));
         }
     }
@@ -100,6 +128,7 @@ impl Replay {
             )));
         }
         fields_were_recorded(&reader, &map, g)?;
+        no_output_in(reader.dir(), g)?;
         Ok(Replay {
             reader,
             map,

@@ -100,19 +100,48 @@ pub struct Template {
 /// Reads config text: its YAML, and its sweep if it has one. `Err` when the text is not YAML or the sweep
 /// or a placeholder is wrong.
 pub fn template(text: &str, file: &Path) -> Result<Template, ConfigErrors> {
-    let mut doc: Value = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
+    let refuse = |(line, column), message: String, help: &str| {
         ConfigErrors(vec![Diagnostic {
             file: file.to_path_buf(),
             line,
             column,
             path: String::new(),
-            message: format!("not valid YAML: {e}"),
-            help: Some("check the indentation and the brackets near this line".into()),
+            message,
+            help: Some(help.into()),
         }])
+    };
+    if let Some(at) = super::text::too_deep(text) {
+        return Err(refuse(
+            at,
+            format!(
+                "the config nests deeper than {} levels here",
+                super::text::MAX_DEPTH
+            ),
+            "a config nests a few levels; check the brackets and the indentation",
+        ));
+    }
+    let mut doc: Value = serde_yaml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        let message = e.to_string();
+        let (at, key) = message
+            .split_once("duplicate entry with key \"")
+            .map_or((message.as_str(), ""), |(at, k)| (at, k));
+        let key = key.split('"').next().unwrap_or("");
+        match super::text::duplicate_key(text, key, line, column) {
+            Some(second) => refuse(
+                second,
+                format!("{at}the key '{key}' appears twice in one mapping (first at line {line})"),
+                "keep one of them",
+            ),
+            None => refuse(
+                (line, column),
+                format!("not valid YAML: {e}"),
+                "check the indentation and the brackets near this line",
+            ),
+        }
     })?;
     let positions = Positions::index(text);
     let mut diag = Diagnostics::new(file, positions.clone());
