@@ -328,34 +328,3 @@ fn a_byte_order_mark_is_not_part_of_the_first_column_and_a_huge_bad_cell_is_not_
     );
     assert!(err.len() < 1000, "{} bytes of error", err.len());
 }
-
-#[test]
-fn a_file_truncated_while_a_run_has_it_open_cannot_crash_the_run() {
-    let dir = tempdir();
-    let lines = head("testdata/binance_BTCUSDT_1m.csv", 5001);
-    let csv = dir.path().join("shrinking.csv");
-    write_lines(&csv, &lines);
-    let out = dir.path().join("o.csv");
-    let path = write_config(dir.path(), "p.yaml", &passthrough(&csv, "", &out));
-    // Truncated after the check, before the run opens it: an error naming the file, not a fault.
-    let g = tubes::api::load(&path).unwrap();
-    std::fs::write(&csv, lines[..100].join("\n")).unwrap();
-    let err = tubes::api::run(&g, |_| {}).unwrap_err().to_string();
-    assert!(
-        err.contains("shrinking.csv' changed after the config was checked"),
-        "{err}"
-    );
-    // Truncated after the run opened it (a memory map, which the run used to read through, faulted
-    // with SIGBUS on the missing pages): the same error.
-    write_lines(&csv, &lines);
-    let g = tubes::api::load(&path).unwrap();
-    let engine = tubes::runtime::Engine::build(&g, &tubes::graph::plan(&g)).unwrap();
-    std::fs::File::create(&csv).unwrap();
-    let err = engine
-        .start()
-        .unwrap()
-        .finish(|_| {})
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("it is 0"), "{err}");
-}

@@ -9,27 +9,11 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{ms, read_csv, run_live, tempdir, within, write_config, Mock, Watched};
+use common::capture::{expected, read_output, Window};
+use common::{read_csv, run_live, tempdir, within, write_config, Mock, Watched};
 
 use common::BINANCE_CAPTURE as CAPTURE;
 const IDLE: Duration = Duration::from_millis(1500);
-
-/// One window: the BTC trade that closed it (ms), BTC volume, ETH trades and ETH volume in it.
-#[derive(Debug, PartialEq)]
-struct Window {
-    time_ms: i64,
-    btc: f64,
-    eth_count: f64,
-    eth: f64,
-}
-
-/// The raw text of `"key":"value"` in a captured line.
-fn raw<'a>(line: &'a str, key: &str) -> &'a str {
-    let pat = format!("\"{key}\":");
-    let rest = &line[line.find(&pat).unwrap() + pat.len()..];
-    let rest = rest.trim_start_matches('"');
-    &rest[..rest.find(['"', ',', '}']).unwrap()]
-}
 
 /// The capture's lines, minus those with indices in `skip`.
 fn capture_lines(skip: std::ops::Range<usize>) -> Vec<String> {
@@ -49,60 +33,6 @@ fn trades_of(symbol: &str) -> u64 {
         .iter()
         .filter(|l| l.contains("\"e\":\"trade\"") && l.contains(&needle))
         .count() as u64
-}
-
-/// Every 10 BTC, the ETH trades since the last window: a plain loop over the capture in its order.
-fn expected(lines: &[String]) -> Vec<Window> {
-    let (mut btc, mut n, mut eth) = (0.0f64, 0.0f64, 0.0f64);
-    let mut out = Vec::new();
-    for l in lines {
-        let q: f64 = raw(l, "q").parse().unwrap();
-        if l.starts_with("{\"stream\":\"btcusdt@trade\"") {
-            btc += q;
-            if btc > 10.0 {
-                out.push(Window {
-                    time_ms: raw(l, "T").parse().unwrap(),
-                    btc,
-                    eth_count: n,
-                    eth,
-                });
-                (btc, n, eth) = (0.0, 0.0, 0.0);
-            }
-        } else {
-            n += 1.0;
-            eth += q;
-        }
-    }
-    out
-}
-
-/// The data rows and the status texts of the sink's CSV, in order.
-fn read_output(path: &Path) -> (Vec<Window>, Vec<String>) {
-    let rows = read_csv(path);
-    assert_eq!(
-        rows[0],
-        [
-            "timestamp",
-            "btc_vol_sum.sum_quantity",
-            "eth_counter.count",
-            "eth_counter.sum_quantity",
-            "status"
-        ]
-    );
-    let (mut windows, mut statuses) = (Vec::new(), Vec::new());
-    for r in &rows[1..] {
-        if !r[4].is_empty() {
-            statuses.push(r[4].clone());
-            continue;
-        }
-        windows.push(Window {
-            time_ms: ms(&r[0]),
-            btc: r[1].parse().unwrap(),
-            eth_count: r[2].parse().unwrap(),
-            eth: r[3].parse().unwrap(),
-        });
-    }
-    (windows, statuses)
 }
 
 /// The shipped live config, pointed at `url`, writing CSV to `out`, with `extra` added to both sources.

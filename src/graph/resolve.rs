@@ -82,10 +82,15 @@ fn lexical(p: &Path) -> PathBuf {
     out
 }
 
-/// Whether `a` and `b` name one file: both canonical paths; for a file that does not exist yet, its
+/// Whether `a` and `b` name one file: when both exist, their device and inode; otherwise both canonical paths; for a file that does not exist yet, its
 /// directory's canonical path and its name; for a directory that does not exist yet either, both paths
 /// cleaned of `.` and `..`.
 fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // Two names of one existing file (a hard link, a symbolic link): the same device and inode.
+    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return (x.dev(), x.ino()) == (y.dev(), y.ino());
+    }
     let canonical = |p: &Path| {
         std::fs::canonicalize(p).ok().or_else(|| {
             let dir = p

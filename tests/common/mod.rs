@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod capture;
+
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -270,8 +272,14 @@ impl Watched {
 /// (window close time in ms, BTC volume in the window, ETH bars in the window, ETH volume in the window).
 /// The main job's answer (configs/btc_eth_volume.yaml), by a plain sequential loop over the CSVs.
 pub fn main_job_windows() -> Vec<(i64, f64, u64, f64)> {
-    let btc = read_bars("testdata/binance_BTCUSDT_1m.csv");
-    let eth = read_bars("testdata/binance_ETHUSDT_1m.csv");
+    main_job_windows_of(
+        &read_bars("testdata/binance_BTCUSDT_1m.csv"),
+        &read_bars("testdata/binance_ETHUSDT_1m.csv"),
+    )
+}
+
+/// The main job's answer over these bars ((open time in ms, volume), each file's rows in order).
+pub fn main_job_windows_of(btc: &[(i64, f64)], eth: &[(i64, f64)]) -> Vec<(i64, f64, u64, f64)> {
     let (from, to) = (ms("2023-03-17T00:00:00Z"), ms("2023-05-01T00:00:00Z"));
     // Merge by time; on equal times BTC (declared first) goes first.
     let mut events: Vec<(i64, u8, f64)> = btc.iter().map(|&(t, v)| (t, 0, v)).collect();

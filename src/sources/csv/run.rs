@@ -158,12 +158,13 @@ impl CsvGenerator {
             Bad::Columns(n) => format!("{file}:{line_no}: {n} columns, but the header has {}", self.layout.ncols),
             Bad::Cell(col) => {
                 let cell = line.split(|&b| b == b',').nth(col).unwrap_or_default();
+                let text = std::str::from_utf8(super::layout::unquote(cell)).unwrap_or("");
+                let name = &self.names[col];
+                if text.parse::<f64>().is_ok_and(|v| !v.is_finite()) {
+                    return format!("{file}:{line_no}: column '{name}': {} is not a finite number", shown(cell));
+                }
                 let what = if col == self.layout.time_col { "a time" } else { "a number" };
-                format!(
-                    "{file}:{line_no}: column '{}': cannot read {} as {what}",
-                    self.names[col],
-                    shown(cell)
-                )
+                format!("{file}:{line_no}: column '{name}': cannot read {} as {what}", shown(cell))
             }
             Bad::Backwards => format!(
                 "{file}:{line_no}: time goes backwards: this row is older than line {} ({}); one of the two is out of order",

@@ -1,0 +1,101 @@
+//! Promise 1: inputs are never written. An output that is an input of the run (under any spelling of
+//! its path, or through a link), two outputs on one file, and an output inside the journal being
+//! replayed are config errors at the output's line; nothing is written.
+
+use super::common::*;
+use super::{line_of, main_job_in};
+
+#[test]
+fn an_output_that_is_an_input_under_another_spelling_is_refused_and_the_input_kept() {
+    let dir = tempdir();
+    let (cfg, btc, _, out) = main_job_in(dir.path());
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let original = std::fs::read(&btc).unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&btc, &link).unwrap();
+    let spellings = [
+        format!("{}/sub/../btc.csv", dir.path().display()),
+        format!("{}/./btc.csv", dir.path().display()),
+        link.display().to_string(),
+    ];
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    for spelling in spellings {
+        let bad = text.replace(
+            &format!("{{CSV: {}}}", out.display()),
+            &format!("{{CSV: {spelling}}}"),
+        );
+        let cfg = write_config(dir.path(), "bad.yaml", &bad);
+        let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+        assert_eq!(code, 2, "{spelling}: {err}");
+        let line = line_of(&bad, &spelling);
+        assert!(
+            err.contains(&format!("bad.yaml:{line}:"))
+                && err.contains("is the file generator 'btc' reads"),
+            "{spelling}: {err}"
+        );
+        assert_eq!(std::fs::read(&btc).unwrap(), original, "{spelling}");
+    }
+}
+
+#[test]
+fn two_outputs_on_one_file_through_a_hard_link_are_refused() {
+    let dir = tempdir();
+    let (cfg, _, _, out) = main_job_in(dir.path());
+    std::fs::write(&out, "kept\n").unwrap();
+    let twin = dir.path().join("twin.json");
+    std::fs::hard_link(&out, &twin).unwrap();
+    let bad = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("{{CSV: {}}}", out.display()),
+        &format!(
+            "[{{CSV: {}}}, {{NDJSON: {}}}]",
+            out.display(),
+            twin.display()
+        ),
+    );
+    let cfg = write_config(dir.path(), "twin.yaml", &bad);
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("two outputs would interleave their rows"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "kept\n");
+}
+
+#[test]
+fn a_replay_may_not_write_inside_the_journal_it_reads() {
+    let dir = tempdir();
+    let (cfg, _, _, out) = main_job_in(dir.path());
+    let journal = dir.path().join("journal");
+    let (code, _, err) = tubes(&[
+        "run",
+        "-q",
+        cfg.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let listing = |d: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing(&journal);
+    let inside = std::fs::read_to_string(&cfg).unwrap().replace(
+        &out.display().to_string(),
+        &journal.join("rows.csv").display().to_string(),
+    );
+    let what_if = write_config(dir.path(), "inside.yaml", &inside);
+    let (code, _, err) = tubes(&[
+        "replay",
+        journal.to_str().unwrap(),
+        "--config",
+        what_if.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("inside the journal being replayed"), "{err}");
+    assert_eq!(listing(&journal), before, "nothing was written there");
+}

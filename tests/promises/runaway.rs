@@ -1,0 +1,78 @@
+//! Promise 7: runaway work is refused or bounded. A tick schedule over the limit is a config error
+//! with its count; Stream ticks start now; `--duration` is wall time even for a sender that cannot
+//! keep its rate; one signal stops a run (`tests/signals.rs`, and `outputs.rs` here under load).
+
+use std::time::Duration;
+
+use super::common::*;
+use super::line_of;
+
+/// A Stream pipeline: synthetic BTC trades counted, a row at every tick of `tick`.
+fn ticking(tick: &str, rate: &str, out: &std::path::Path) -> String {
+    format!(
+        r#"pipeline_type: Stream
+tubes:
+- Generator: {{label: btc, datasource: {{Synthetic: {{rate: {rate}, price: 60000, seed: 1}}}}, to_label: counter}}
+- Through: {{label: counter, to_label: sink, reducer: COUNT, event: {{Consume: tick}}}}
+- Sink: {{label: sink, datasink: {{CSV: {out}}}, fields: {{counter: [count]}}}}
+- ExternalEvent: {{label: tick, condition: {{StaticTimeTick: {tick}}}}}
+"#,
+        out = out.display()
+    )
+}
+
+#[test]
+fn a_tick_schedule_over_the_limit_is_refused_with_its_count() {
+    let dir = tempdir();
+    let out = dir.path().join("o.csv");
+    let tick = r#"{from: "2024-01-01T00:00:00Z", to: "2024-01-02T00:00:00Z", interval: {secs: 0, nanos: 1}}"#;
+    let text = ticking(tick, "1000", &out);
+    let cfg = write_config(dir.path(), "ns.yaml", &text);
+    let (code, _, err) = tubes(&["check", cfg.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    let per_day: u128 = 86_400 * 1_000_000_000;
+    assert!(
+        err.contains(&format!("ns.yaml:{}:", line_of(&text, "StaticTimeTick")))
+            && err.contains(&format!("this tick fires {per_day} times")),
+        "{err}"
+    );
+}
+
+#[test]
+fn stream_ticks_start_now_not_at_a_schedule_begun_in_the_past() {
+    let dir = tempdir();
+    let out = dir.path().join("o.csv");
+    // Every 10 s since 2020: 3 million ticks would be due at once if past ticks fired.
+    let tick = r#"{from: "2020-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z", interval: {secs: 10, nanos: 0}}"#;
+    let cfg = write_config(dir.path(), "past.yaml", &ticking(tick, "1000", &out));
+    let g = tubes::api::load(&cfg).unwrap();
+    let report = within(60, move || {
+        let mut e = tubes::runtime::Engine::build(&g, &tubes::graph::plan(&g)).unwrap();
+        e.stop_after(Duration::from_secs(1));
+        e.start().unwrap().finish(|_| {})
+    })
+    .unwrap();
+    assert!(
+        report.rows <= 1,
+        "a 1 s run sees at most one tick of a 10 s grid, not the past's ({} rows)",
+        report.rows
+    );
+}
+
+#[test]
+fn duration_is_wall_time_for_a_sender_that_cannot_keep_its_rate() {
+    let dir = tempdir();
+    let out = dir.path().join("o.csv");
+    let tick = r#"{from: "2020-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z", interval: {secs: 10, nanos: 0}}"#;
+    // A billion trades a second: no machine sends them, so the sender is always behind its schedule.
+    let cfg = write_config(dir.path(), "fast.yaml", &ticking(tick, "1000000000", &out));
+    let g = tubes::api::load(&cfg).unwrap();
+    let report = within(60, move || {
+        let mut e = tubes::runtime::Engine::build(&g, &tubes::graph::plan(&g)).unwrap();
+        e.stop_after(Duration::from_secs(1));
+        e.start().unwrap().finish(|_| {})
+    })
+    .unwrap();
+    let sent = report.generators[0].rows;
+    assert!(sent > 0 && sent < 1_000_000_000, "{sent} trades sent");
+}
