@@ -138,7 +138,11 @@ fn bad_live_trades_are_dropped_counted_and_reported_as_gaps() {
     let malformed: Vec<u64> = feeds.iter().map(|f| f.malformed).collect();
     assert_eq!(malformed, [5, 5], "every bad trade counted");
     let missed: Vec<u64> = feeds.iter().map(|f| f.missed).collect();
-    assert_eq!(missed, [3, 2], "each dropped trade is a missing id of its market");
+    assert_eq!(
+        missed,
+        [3, 2],
+        "each dropped trade is a missing id of its market"
+    );
     assert_eq!(
         statuses
             .iter()

@@ -11,6 +11,7 @@ mod journal_damage;
 mod messages;
 mod no_hang;
 mod outputs;
+mod random_inputs;
 mod runaway;
 
 use std::path::{Path, PathBuf};
