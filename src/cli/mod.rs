@@ -444,7 +444,7 @@ pub(crate) fn partials_note(g: &Graph) {
     for (_, _, o) in g.sink_outputs() {
         if let Some(s) = o.staged().filter(|s| s.partial.exists()) {
             errln!(
-                "  note: {} is unchanged; the rows this run wrote are in {}",
+                "  note: {} was not replaced; the rows this run wrote are in {}",
                 s.path.display(),
                 s.partial.display()
             );

@@ -190,7 +190,7 @@ pub fn run(
             if stop.load(Ordering::Relaxed) {
                 shared.stop.store(true, Ordering::Relaxed);
                 failure = Some(RunError::Input(
-                    "the sweep was stopped before its end; its outputs hold the combinations finished in order so far".into(),
+                    "the sweep was stopped before its end; its .partial files hold the combinations finished in order so far, and its outputs were not replaced".into(),
                 ));
                 break;
             }
