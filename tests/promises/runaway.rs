@@ -76,3 +76,35 @@ fn duration_is_wall_time_for_a_sender_that_cannot_keep_its_rate() {
     let sent = report.generators[0].rows;
     assert!(sent > 0 && sent < 1_000_000_000, "{sent} trades sent");
 }
+
+#[test]
+fn one_signal_stops_a_burst_of_ticks() {
+    let dir = tempdir();
+    let out = dir.path().join("o.csv");
+    // 50 million ticks between the start of the range and the first bar, each a row.
+    let text = format!(
+        r#"pipeline_type:
+  Batch: ["2020-01-01T00:00:00Z", "2023-05-01T00:00:00Z"]
+tubes:
+- Generator: {{label: btc, datasource: {{CSV: testdata/binance_BTCUSDT_1m.csv}}, to_label: counter}}
+- Through: {{label: counter, to_label: sink, reducer: COUNT, event: {{Consume: tick}}}}
+- Sink: {{label: sink, datasink: {{CSV: {out}}}, fields: {{counter: [count]}}}}
+- ExternalEvent: {{label: tick, condition: {{StaticTimeTick: {{from: "2020-01-01T00:00:00Z", to: "2023-05-01T00:00:00Z", interval: 2s}}}}}}
+"#,
+        out = out.display()
+    );
+    let cfg = write_config(dir.path(), "burst.yaml", &text);
+    let mut run = Watched::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .arg("run")
+            .arg(&cfg)
+            .args(["--metrics-interval", "100ms"]),
+    );
+    run.wait_for_line("latency ", 30);
+    run.signal("INT");
+    let (code, err) = run.finish(20);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let rows = read_csv(&out).len() - 1;
+    assert!(rows < 50_000_000, "the ticks stopped ({rows} rows)");
+}
