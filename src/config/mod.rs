@@ -18,20 +18,39 @@ pub use sweep::{
 
 use std::path::Path;
 
+/// The longest config read, in bytes.
+pub const MAX_CONFIG: u64 = 16 << 20;
+
 /// Reads a config file as written: its YAML, and its sweep if it has one.
 pub fn load_template(path: &Path) -> Result<Template, ConfigErrors> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let whole = |message: String, help: &str| {
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
             line: 0,
             column: 0,
             path: String::new(),
-            message: format!("cannot read the config: {e}"),
-            help: Some(
-                "check the path; relative paths resolve against the current directory".into(),
-            ),
+            message,
+            help: Some(help.into()),
         }])
-    })?;
+    };
+    // Read with a bound: a config may come from a pipe (`<(…)`), and `/dev/zero` has no end.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_CONFIG + 1), &mut bytes)
+        })
+        .map_err(|e| {
+            whole(
+                format!("cannot read the config: {e}"),
+                "check the path; relative paths resolve against the current directory",
+            )
+        })?;
+    if bytes.len() as u64 > MAX_CONFIG {
+        return Err(whole(
+            format!("the config is longer than {} MiB", MAX_CONFIG >> 20),
+            "a config is a page or two of YAML; is this the right file?",
+        ));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let bytes = e.as_bytes();
         let at = e.utf8_error().valid_up_to();

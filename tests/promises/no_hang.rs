@@ -278,3 +278,15 @@ fn deep_nesting_is_refused_before_parsing() {
         "{err}"
     );
 }
+
+#[test]
+fn an_endless_config_is_read_with_a_bound() {
+    let run =
+        Watched::spawn(Command::new(env!("CARGO_BIN_EXE_tubes")).args(["check", "/dev/zero"]));
+    let (code, err) = run.finish(30);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("error: /dev/zero: the config is longer than 16 MiB"),
+        "{err}"
+    );
+}
