@@ -66,15 +66,7 @@ fn two_outputs_on_one_file_through_a_hard_link_are_refused() {
 fn a_replay_may_not_write_inside_the_journal_it_reads() {
     let dir = tempdir();
     let (cfg, _, _, out) = main_job_in(dir.path());
-    let journal = dir.path().join("journal");
-    let (code, _, err) = tubes(&[
-        "run",
-        "-q",
-        cfg.to_str().unwrap(),
-        "--journal",
-        journal.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let journal = super::record(&cfg, dir.path());
     let listing = |d: &std::path::Path| {
         let mut names: Vec<String> = std::fs::read_dir(d)
             .unwrap()

@@ -18,15 +18,7 @@ const SEGMENT_RECORDS: u64 = 65_536;
 fn recorded() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf, PathBuf) {
     let dir = tempdir();
     let (cfg, btc, eth, _) = main_job_in(dir.path());
-    let journal = dir.path().join("journal");
-    let (code, _, err) = tubes(&[
-        "run",
-        "-q",
-        cfg.to_str().unwrap(),
-        "--journal",
-        journal.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let journal = super::record(&cfg, dir.path());
     (dir, cfg, btc, eth, journal)
 }
 
@@ -120,12 +112,7 @@ fn a_bad_record_in_the_middle_is_damage_refused_by_replay_and_skipped_on_request
         bars.into_iter().filter(|b| !(mine && b.0 == t)).collect()
     };
     let windows = main_job_windows_of(&without(&btc, is_eth == 0), &without(&eth, is_eth == 1));
-    let rows = read_csv(&out);
-    assert_eq!(rows.len() - 1, windows.len());
-    for (row, w) in rows[1..].iter().zip(&windows) {
-        assert_eq!(row[1].parse::<f64>().unwrap(), w.1);
-        assert_eq!(row[2].parse::<u64>().unwrap(), w.2);
-    }
+    super::assert_rows(&out, &windows);
 }
 
 #[test]

@@ -44,3 +44,29 @@ pub fn line_of(text: &str, needle: &str) -> usize {
         .position(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("'{needle}' is not in the text"))
 }
+
+/// The main job recorded into `dir/journal` by `tubes run --journal`; returns the journal's path.
+pub fn record(cfg: &Path, dir: &Path) -> PathBuf {
+    let journal = dir.join("journal");
+    let (code, _, err) = common::tubes(&[
+        "run",
+        "-q",
+        cfg.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    journal
+}
+
+/// Asserts that the main job's CSV output at `out` holds exactly `windows` (window close, BTC volume,
+/// ETH bars, ETH volume), row for row.
+pub fn assert_rows(out: &Path, windows: &[(i64, f64, u64, f64)]) {
+    let rows = common::read_csv(out);
+    assert_eq!(rows.len() - 1, windows.len());
+    for (row, w) in rows[1..].iter().zip(windows) {
+        assert_eq!(row[1].parse::<f64>().unwrap(), w.1);
+        assert_eq!(row[2].parse::<u64>().unwrap(), w.2);
+        assert_eq!(row[3].parse::<f64>().unwrap(), w.3);
+    }
+}

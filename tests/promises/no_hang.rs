@@ -220,14 +220,7 @@ fn closed_stdout_and_stderr_lose_no_other_output() {
     drop(child.stderr.take());
     let status = within(60, move || child.wait().unwrap());
     assert_eq!(status.code(), Some(0));
-    let rows = read_csv(&out);
-    let windows = main_job_windows();
-    assert_eq!(rows.len() - 1, windows.len());
-    for (row, w) in rows[1..].iter().zip(&windows) {
-        assert_eq!(row[1].parse::<f64>().unwrap(), w.1);
-        assert_eq!(row[2].parse::<u64>().unwrap(), w.2);
-        assert_eq!(row[3].parse::<f64>().unwrap(), w.3);
-    }
+    super::assert_rows(&out, &main_job_windows());
 }
 
 #[test]

@@ -92,13 +92,7 @@ fn a_clean_end_replaces_the_output_and_leaves_no_partial_file() {
     std::fs::write(&out, "the previous run's rows\n").unwrap();
     let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    let rows = read_csv(&out);
-    let windows = main_job_windows();
-    assert_eq!(rows.len() - 1, windows.len());
-    for (row, w) in rows[1..].iter().zip(&windows) {
-        assert_eq!(row[1].parse::<f64>().unwrap(), w.1);
-        assert_eq!(row[2].parse::<u64>().unwrap(), w.2);
-    }
+    super::assert_rows(&out, &main_job_windows());
     assert!(!out.with_file_name("out.csv.partial").exists());
 }
 

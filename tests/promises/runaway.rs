@@ -7,6 +7,10 @@ use std::time::Duration;
 use super::common::*;
 use super::line_of;
 
+/// Every 10 s from 2020 to 2040.
+const EVERY_10S: &str =
+    r#"{from: "2020-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z", interval: {secs: 10, nanos: 0}}"#;
+
 /// A Stream pipeline: synthetic BTC trades counted, a row at every tick of `tick`.
 fn ticking(tick: &str, rate: &str, out: &std::path::Path) -> String {
     format!(
@@ -19,6 +23,17 @@ tubes:
 "#,
         out = out.display()
     )
+}
+
+/// Runs a checked config with `--duration 1s`, under a watchdog.
+fn run_for_a_second(cfg: &std::path::Path) -> tubes::runtime::Report {
+    let g = tubes::api::load(cfg).unwrap();
+    within(60, move || {
+        let mut e = tubes::runtime::Engine::build(&g, &tubes::graph::plan(&g)).unwrap();
+        e.stop_after(Duration::from_secs(1));
+        e.start().unwrap().finish(|_| {})
+    })
+    .unwrap()
 }
 
 #[test]
@@ -43,15 +58,8 @@ fn stream_ticks_start_now_not_at_a_schedule_begun_in_the_past() {
     let dir = tempdir();
     let out = dir.path().join("o.csv");
     // Every 10 s since 2020: 3 million ticks would be due at once if past ticks fired.
-    let tick = r#"{from: "2020-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z", interval: {secs: 10, nanos: 0}}"#;
-    let cfg = write_config(dir.path(), "past.yaml", &ticking(tick, "1000", &out));
-    let g = tubes::api::load(&cfg).unwrap();
-    let report = within(60, move || {
-        let mut e = tubes::runtime::Engine::build(&g, &tubes::graph::plan(&g)).unwrap();
-        e.stop_after(Duration::from_secs(1));
-        e.start().unwrap().finish(|_| {})
-    })
-    .unwrap();
+    let cfg = write_config(dir.path(), "past.yaml", &ticking(EVERY_10S, "1000", &out));
+    let report = run_for_a_second(&cfg);
     assert!(
         report.rows <= 1,
         "a 1 s run sees at most one tick of a 10 s grid, not the past's ({} rows)",
@@ -63,16 +71,13 @@ fn stream_ticks_start_now_not_at_a_schedule_begun_in_the_past() {
 fn duration_is_wall_time_for_a_sender_that_cannot_keep_its_rate() {
     let dir = tempdir();
     let out = dir.path().join("o.csv");
-    let tick = r#"{from: "2020-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z", interval: {secs: 10, nanos: 0}}"#;
     // A billion trades a second: no machine sends them, so the sender is always behind its schedule.
-    let cfg = write_config(dir.path(), "fast.yaml", &ticking(tick, "1000000000", &out));
-    let g = tubes::api::load(&cfg).unwrap();
-    let report = within(60, move || {
-        let mut e = tubes::runtime::Engine::build(&g, &tubes::graph::plan(&g)).unwrap();
-        e.stop_after(Duration::from_secs(1));
-        e.start().unwrap().finish(|_| {})
-    })
-    .unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "fast.yaml",
+        &ticking(EVERY_10S, "1000000000", &out),
+    );
+    let report = run_for_a_second(&cfg);
     let sent = report.generators[0].rows;
     assert!(sent > 0 && sent < 1_000_000_000, "{sent} trades sent");
 }
