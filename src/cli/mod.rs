@@ -442,12 +442,8 @@ fn flags_fit(
 /// After a failed run: where its rows are, and that the outputs of earlier runs were left as they were.
 pub(crate) fn partials_note(g: &Graph) {
     for (_, _, o) in g.sink_outputs() {
-        if let Some(s) = o.staged().filter(|s| s.partial.exists()) {
-            errln!(
-                "  note: {} was not replaced; the rows this run wrote are in {}",
-                s.path.display(),
-                s.partial.display()
-            );
+        if let Some(left) = o.staged().and_then(|s| s.left()) {
+            errln!("  note: {left}");
         }
     }
 }

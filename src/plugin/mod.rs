@@ -12,5 +12,7 @@ mod sink;
 mod source;
 
 pub use kinds::Kinds;
-pub use sink::{Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, Staged, WriteError};
+pub use sink::{
+    Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, Staged, WriteError,
+};
 pub use source::{CheckSource, Limits, OpenSource, Source, SourceKind, SourceRun, Thread};

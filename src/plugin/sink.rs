@@ -152,16 +152,44 @@ impl Staged {
     pub fn create(&self) -> io::Result<File> {
         File::create(&self.partial)
     }
+}
 
+impl Commit for Staged {
     /// Makes the partial file the output (an atomic rename within one directory).
-    pub fn commit(&self) -> io::Result<()> {
-        std::fs::rename(&self.partial, &self.path)
+    fn commit(&self) -> Result<(), WriteError> {
+        Ok(std::fs::rename(&self.partial, &self.path)?)
     }
 
-    /// Removes the partial file of a run that never started.
-    pub fn discard(&self) {
+    fn discard(&self) {
         let _ = std::fs::remove_file(&self.partial);
     }
+
+    fn left(&self) -> Option<String> {
+        self.partial.exists().then(|| {
+            format!(
+                "{} was not replaced; the rows this run wrote are in {}",
+                self.path.display(),
+                self.partial.display()
+            )
+        })
+    }
+
+    fn target(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// How an output written under a temporary name (a `.partial` file, a `__partial` table) becomes the
+/// output, once the whole run has ended cleanly; until then the previous run's output stays whole.
+pub trait Commit: Debug + Send + Sync {
+    /// Makes what this run wrote the output.
+    fn commit(&self) -> Result<(), WriteError>;
+    /// Removes what a run that never started made.
+    fn discard(&self);
+    /// After a run that failed: where the rows it wrote are, if it wrote any.
+    fn left(&self) -> Option<String>;
+    /// How errors name the output.
+    fn target(&self) -> String;
 }
 
 /// A sink output of a checked config.
@@ -177,9 +205,9 @@ pub trait SinkOutput: Debug + Send + Sync {
     fn is_stdout(&self) -> bool {
         false
     }
-    /// When it writes a file under a temporary name ([`Staged`]), the names: the engine renames the
-    /// partial file to the output's own only after a clean end. Asked after opening.
-    fn staged(&self) -> Option<Staged> {
+    /// When it writes under a temporary name ([`Staged`] for a file), how that becomes the output: the
+    /// engine commits it only after a clean end. Asked before and after opening.
+    fn staged(&self) -> Option<Box<dyn Commit>> {
         None
     }
     /// Whether it can take the sink's rows (a Journal output holds at most 12 columns). Called for every

@@ -17,7 +17,7 @@ use crate::config::{ExternalDecl, PipelineType, WaitStrategy};
 use crate::events::tick::TickSchedule;
 use crate::graph::{Graph, NodeKind, Plan};
 use crate::metrics::{Recorder, Shared};
-use crate::plugin::{Limits, OpenSource, Source, SourceRun, Staged, Thread as SourceThread};
+use crate::plugin::{Commit, Limits, OpenSource, Source, SourceRun, Thread as SourceThread};
 
 /// What a thread does.
 enum Job {
@@ -56,8 +56,8 @@ pub struct Engine {
     stop: Arc<AtomicBool>,
     ring_capacity: usize,
     wait: WaitStrategy,
-    /// The file outputs written under temporary names, renamed after a clean end.
-    staged: Vec<Staged>,
+    /// The outputs written under temporary names, committed after a clean end.
+    staged: Vec<Box<dyn Commit>>,
 }
 
 /// What a panic said (its message, when it has one).
@@ -68,8 +68,8 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("no message")
 }
 
-/// The file outputs of `g` that are written under a temporary name ([`Staged`]).
-fn staged_outputs(g: &Graph) -> Vec<Staged> {
+/// The outputs of `g` that are written under a temporary name.
+fn staged_outputs(g: &Graph) -> Vec<Box<dyn Commit>> {
     g.sink_outputs()
         .filter_map(|(_, _, o)| o.staged())
         .collect()
@@ -196,7 +196,7 @@ impl Engine {
             }
             Err(e) => {
                 // A run that never started replaces nothing and leaves nothing behind.
-                staged.iter().for_each(Staged::discard);
+                staged.iter().for_each(|s| s.discard());
                 Err(e)
             }
         }

@@ -11,7 +11,7 @@ use super::report::{FeedReport, GenReport, Observer, OnProgress, Progressing, Re
 use crate::base::datapoint::TubeId;
 use crate::base::{GenCounters, RunError, SinkError};
 use crate::metrics::{histogram, Series, Shared};
-use crate::plugin::Staged;
+use crate::plugin::Commit;
 
 /// What a thread returned.
 pub(super) enum Done {
@@ -66,7 +66,7 @@ pub struct Running {
     pub(super) metrics: Arc<Shared>,
     pub(super) drops: Vec<(String, Arc<AtomicU64>)>,
     pub(super) stop: Arc<AtomicBool>,
-    pub(super) staged: Vec<Staged>,
+    pub(super) staged: Vec<Box<dyn Commit>>,
 }
 
 /// Time the waiting thread gives engine threads to flush their histograms after a new interval starts
@@ -90,8 +90,7 @@ impl Running {
         let ended = self.join()?;
         // A clean end: what this run wrote becomes the outputs.
         for s in &self.staged {
-            s.commit()
-                .map_err(|e| SinkError::new(s.path.display().to_string(), e))?;
+            s.commit().map_err(|e| SinkError::new(s.target(), e))?;
         }
         Ok(self.report(ended, series, totals, t0))
     }

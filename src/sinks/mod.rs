@@ -19,7 +19,7 @@ use serde_yaml::Value;
 use crate::base::RunError;
 use crate::base::SinkError;
 use crate::config::Reader;
-use crate::plugin::{Destination, OpenSink, RowWriter, SinkKind, SinkOutput, Staged};
+use crate::plugin::{Commit, Destination, OpenSink, RowWriter, SinkKind, SinkOutput, Staged};
 
 /// Every sink kind a config may name (`datasink: Tag` or `{Tag: ...}`), in the order errors list them.
 pub static KINDS: &[&dyn SinkKind] = &[
@@ -98,8 +98,12 @@ impl SinkOutput for PathOutput {
         Some(&self.path)
     }
 
-    fn staged(&self) -> Option<Staged> {
-        Staged::of(&self.path).ok().flatten().filter(|_| self.file)
+    fn staged(&self) -> Option<Box<dyn Commit>> {
+        let staged = Staged::of(&self.path)
+            .ok()
+            .flatten()
+            .filter(|_| self.file)?;
+        Some(Box::new(staged))
     }
 
     fn accepts(&self, cx: &OpenSink<'_>) -> Result<(), RunError> {

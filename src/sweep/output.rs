@@ -15,7 +15,7 @@ use crate::base::datapoint::TubeId;
 use crate::base::{RunError, SinkError};
 use crate::config::ParamValue;
 use crate::graph::{journal_meta, Graph, NodeKind};
-use crate::plugin::{Destination, OpenSink, RowWriter, SinkOutput, Staged};
+use crate::plugin::{Commit, Destination, OpenSink, RowWriter, SinkOutput};
 
 /// One output a sweep writes.
 pub struct Output {
@@ -25,7 +25,7 @@ pub struct Output {
     /// Stdout closed by its reader: nothing more is written to it.
     closed: AtomicBool,
     /// A file written under a temporary name, renamed when the sweep ends cleanly.
-    staged: Option<Staged>,
+    staged: Option<Box<dyn Commit>>,
 }
 
 /// Every distinct output of a sweep, and which one each combination's sink outputs write.
@@ -92,8 +92,11 @@ impl Outputs {
                             Ok(out) => out,
                             Err(e) => {
                                 // A sweep that never started replaces nothing and leaves nothing.
-                                let made = list.iter().filter_map(|o| o.staged.clone());
-                                made.chain(o.staged()).for_each(|s| s.discard());
+                                let made = list.iter().filter_map(|o| o.staged.as_ref());
+                                made.for_each(|s| s.discard());
+                                if let Some(s) = o.staged() {
+                                    s.discard();
+                                }
                                 return Err(e);
                             }
                         };
@@ -156,8 +159,7 @@ impl Outputs {
     /// After a clean end: every file output written under a temporary name becomes the output.
     pub fn commit(&self) -> Result<(), RunError> {
         for s in self.list.iter().filter_map(|o| o.staged.as_ref()) {
-            s.commit()
-                .map_err(|e| SinkError::new(s.path.display().to_string(), e))?;
+            s.commit().map_err(|e| SinkError::new(s.target(), e))?;
         }
         Ok(())
     }
