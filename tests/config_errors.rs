@@ -348,7 +348,7 @@ fn a_sink_writing_the_file_a_generator_reads_is_refused_and_the_file_is_untouche
     assert_eq!(d.len(), 1, "{d:#?}");
     assert_eq!(d[0].path, "tubes[2].Sink.datasink[1]");
     assert!(
-        d[0].message.contains("is the file generator 'btc' reads"),
+        d[0].message.contains("the file generator 'btc' reads"),
         "{}",
         d[0]
     );

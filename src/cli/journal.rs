@@ -39,9 +39,9 @@ pub fn parse_speed(s: &str) -> Result<Option<f64>, ArgError> {
         return Ok(None);
     }
     match s.trim_end_matches('x').parse::<f64>() {
-        Ok(x) if x > 0.0 => Ok(Some(x)),
+        Ok(x) if (0.001..=1e6).contains(&x) => Ok(Some(x)),
         _ => Err(ArgError(format!(
-            "'{s}' is not a speed: write max, 1x or 10x"
+            "'{s}' is not a speed: write max, or a factor from 0.001x to 1000000x such as 1x or 10x"
         ))),
     }
 }

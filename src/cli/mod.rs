@@ -3,6 +3,7 @@
 #[macro_use]
 mod say;
 mod bench;
+mod clash;
 mod journal;
 mod mock_process;
 mod plot;
@@ -236,11 +237,13 @@ fn parse_shard(s: &str) -> Result<crate::sweep::Shard, ArgError> {
     crate::sweep::Shard::parse(s).map_err(ArgError)
 }
 
-/// A flag set by SIGINT or SIGTERM: the run stops cleanly (generators stop, the rest drains and flushes).
+/// A flag set by SIGINT, SIGTERM or SIGHUP (the terminal went away): the run stops cleanly (generators
+/// stop, the rest drains and flushes).
 /// A second signal exits at once with status 130.
 fn stop_on_signals() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
         // The conditional exit goes first: it fires only once the flag is already set.
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone());
         let _ = signal_hook::flag::register(sig, stop.clone());
@@ -334,6 +337,9 @@ fn run(args: RunArgs) -> i32 {
     } = args;
     let config = config.as_path();
     if let Err(code) = flags_fit(&g, config, &interval, &latency_log, &duration, &idle_exit) {
+        return code;
+    }
+    if let Err(code) = own_files_fit(&g, &latency_log, &journal) {
         return code;
     }
     let show = !quiet && !no_progress && std::io::stderr().is_terminal();
@@ -437,6 +443,28 @@ fn flags_fit(
         return Err(EXIT_CONFIG);
     }
     Ok(())
+}
+
+/// `--latency-log` and the journal a run records may not be a file the run reads or writes.
+fn own_files_fit(
+    g: &Graph,
+    latency_log: &Option<PathBuf>,
+    journal: &Option<PathBuf>,
+) -> Result<(), i32> {
+    let dir = journal
+        .clone()
+        .or_else(|| g.journal.as_ref().map(|d| d.dir.clone()));
+    let clash = latency_log
+        .as_ref()
+        .and_then(|p| clash::file(g, "--latency-log", p))
+        .or_else(|| dir.and_then(|d| clash::dir(g, "the journal", &d)));
+    match clash {
+        Some(why) => {
+            errln!("error: {why}");
+            Err(EXIT_CONFIG)
+        }
+        None => Ok(()),
+    }
 }
 
 /// After a failed run: where its rows are, and that the outputs of earlier runs were left as they were.

@@ -247,8 +247,25 @@ impl Reader<'_> {
                     Some(n) => self.uint(n, &field(path, "nanos"))?,
                     None => 0,
                 };
-                let ns = secs.checked_mul(1_000_000_000)?.checked_add(nanos)?;
-                (ns <= i64::MAX as u64).then(|| Duration::from_nanos(ns))
+                if nanos >= 1_000_000_000 {
+                    let at = field(path, "nanos");
+                    let help = "whole seconds go in secs".to_string();
+                    self.diag
+                        .error(&at, "nanos must be below 1,000,000,000", Some(help));
+                    return None;
+                }
+                let ns = secs
+                    .checked_mul(1_000_000_000)
+                    .and_then(|s| s.checked_add(nanos))
+                    .filter(|&ns| ns <= i64::MAX as u64);
+                if ns.is_none() {
+                    self.diag.error(
+                        path,
+                        format!("{secs} s is longer than a duration may be (292 years)"),
+                        None,
+                    );
+                }
+                ns.map(Duration::from_nanos)
             }
             Value::String(s) => {
                 let d = parse_duration(s);

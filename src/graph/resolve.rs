@@ -2,6 +2,7 @@
 //! its payload read by that kind. A tube whose plug-in has errors becomes a placeholder
 //! ([`TubeKind::Invalid`]) that keeps its label, so the rest of the graph is still checked.
 
+use super::paths::same_file;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Diagnostics, PluginDecl, PluginRole, Reader, TubeKind};
@@ -62,50 +63,6 @@ pub(super) fn resolve(config: &mut Config, kinds: &Kinds, diag: &mut Diagnostics
     out
 }
 
-/// `p` made absolute and cleaned of `.` and `..` without asking the file system (for paths that do not
-/// exist yet).
-fn lexical(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = std::env::current_dir().unwrap_or_default();
-    if p.is_absolute() {
-        out = PathBuf::new();
-    }
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// Whether `a` and `b` name one file: when both exist, their device and inode; otherwise both canonical paths; for a file that does not exist yet, its
-/// directory's canonical path and its name; for a directory that does not exist yet either, both paths
-/// cleaned of `.` and `..`.
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // Two names of one existing file (a hard link, a symbolic link): the same device and inode.
-    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-        return (x.dev(), x.ino()) == (y.dev(), y.ino());
-    }
-    let canonical = |p: &Path| {
-        std::fs::canonicalize(p).ok().or_else(|| {
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
-        })
-    };
-    match (canonical(a), canonical(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => lexical(a) == lexical(b),
-    }
-}
-
 /// A sink that writes a file a generator of the same run reads would destroy that input (the file is
 /// truncated when the sink opens, while the generator maps it).
 fn no_output_is_an_input(
@@ -115,14 +72,30 @@ fn no_output_is_an_input(
     diag: &mut Diagnostics,
 ) {
     for (path, w) in written {
+        // The output, and the `.partial` file its rows go to until the run ends.
+        let mut partial = w.file_name().unwrap_or_default().to_os_string();
+        partial.push(".partial");
+        let targets = [w.clone(), w.with_file_name(partial)];
+        let hits = |input: &Path| targets.iter().any(|t| same_file(input, t));
+        if hits(&config.file) {
+            diag.error(
+                path,
+                format!(
+                    "'{}' is this config: writing rows to it would destroy it",
+                    w.display()
+                ),
+                Some("write the rows to another file".into()),
+            );
+        }
         for (i, s) in plugins.sources.iter().enumerate() {
             let Some((src, _)) = s else { continue };
-            if src.reads().iter().any(|input| same_file(input, w)) {
+            if let Some(input) = src.reads().into_iter().find(|input| hits(input)) {
                 diag.error(
                     path,
                     format!(
-                        "'{}' is the file generator '{}' reads: writing rows to it would destroy that input",
+                        "'{}' writes '{}', the file generator '{}' reads: writing rows there would destroy that input",
                         w.display(),
+                        input.display(),
                         config.tubes[i].label
                     ),
                     Some("write the rows to another file".into()),

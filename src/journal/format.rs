@@ -14,6 +14,8 @@ use crate::base::datapoint::{Datapoint, Kind, MAX_FIELDS};
 pub const MAGIC: &[u8; 8] = b"TUBESJNL";
 /// Format version, in `meta.json` and every segment header.
 pub const VERSION: u32 = 1;
+/// The most records a segment may hold (a segment of them is 144 GiB).
+pub const MAX_SEGMENT_RECORDS: u64 = 1 << 30;
 /// Bytes before the first slot of a segment.
 pub const HEADER: usize = 64;
 /// Bytes per slot: 8 (commit marker) + 8 (checksum) + 128 (payload).
@@ -69,6 +71,15 @@ impl Meta {
             path: p.clone(),
             what: format!("not a journal's meta.json: {e}"),
         })?;
+        if !(1..=MAX_SEGMENT_RECORDS).contains(&m.segment_records) {
+            return Err(JournalError::Format {
+                path: p,
+                what: format!(
+                    "segment_records is {}; a journal's segments hold 1 to {MAX_SEGMENT_RECORDS} records",
+                    m.segment_records
+                ),
+            });
+        }
         if m.format != "tubes-journal" || m.version != VERSION {
             return Err(JournalError::Format {
                 path: p,
@@ -125,7 +136,11 @@ pub fn decode(b: &[u8; PAYLOAD]) -> Option<Datapoint> {
         u64_at(16),
     );
     dp.seq = u64_at(0);
-    dp.len = b[27].min(MAX_FIELDS as u8);
+    // More values than a datapoint holds is not something a writer wrote.
+    if usize::from(b[27]) > MAX_FIELDS {
+        return None;
+    }
+    dp.len = b[27];
     for (i, v) in dp.values.iter_mut().enumerate() {
         *v = f64::from_bits(u64_at(32 + 8 * i));
     }

@@ -62,6 +62,9 @@ pub enum JournalError {
         "journal: {0} already holds a journal; choose a new directory, or remove this one first"
     )]
     Exists(PathBuf),
+    /// `create` on a directory that holds other files.
+    #[error("journal: {0} is not empty; a new journal needs a new or empty directory")]
+    NotEmpty(PathBuf),
     /// Another process is writing the journal.
     #[error("journal: {0} is being written by another process (its lock file is held); one writer at a time")]
     Busy(PathBuf),

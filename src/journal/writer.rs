@@ -71,6 +71,11 @@ impl Writer {
         if dir.join("meta.json").exists() {
             return Err(JournalError::Exists(dir.to_path_buf()));
         }
+        // Segment files are created by name: anything already there could be overwritten.
+        let mut entries = std::fs::read_dir(dir).map_err(|e| JournalError::io(dir, "list", e))?;
+        if entries.next().is_some() {
+            return Err(JournalError::NotEmpty(dir.to_path_buf()));
+        }
         let lock = lock(dir)?;
         if meta.segment_records == 0 {
             return Err(JournalError::Format {

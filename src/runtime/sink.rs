@@ -7,6 +7,9 @@ use crate::graph::SinkColumn;
 use crate::journal::Meta;
 use crate::plugin::{OpenSink, Row, RowWriter, SinkOutput};
 
+/// How long after a flush an idle sink flushes again (the stage looks at least every millisecond).
+pub const IDLE_FLUSH: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// A running sink.
 pub struct Sink {
     columns: Vec<SinkColumn>,
@@ -22,6 +25,10 @@ pub struct Sink {
     status: Option<Datapoint>,
     /// Where its sentence is formatted (reused, so writing a row does not allocate).
     status_text: String,
+    /// Rows written when the outputs were last flushed, and when.
+    flushed: (u64, std::time::Instant),
+    /// A flush while idle failed: the error the next row or the end reports.
+    failed: Option<SinkError>,
 }
 
 struct Output {
@@ -90,6 +97,8 @@ impl Sink {
             feeds,
             status: None,
             status_text: String::with_capacity(128),
+            flushed: (0, std::time::Instant::now()),
+            failed: None,
         }
     }
 
@@ -119,6 +128,9 @@ impl Sink {
     /// When stdout is closed by its reader (`tubes run … | head`), the stdout output stops quietly and the
     /// other outputs go on.
     pub fn end_seq(&mut self) -> Result<bool, SinkError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         if !self.any {
             return Ok(false);
         }
@@ -155,8 +167,31 @@ impl Sink {
         Ok(true)
     }
 
+    /// While the pipeline waits for input: flushes the rows written since the last flush, at most every
+    /// [`IDLE_FLUSH`], so a run killed later loses none of them (a live run may write a row a minute)
+    /// and a Batch run that waits briefly for its files does not write row by row. A failure is
+    /// reported by the next row or the end.
+    pub fn flush_idle(&mut self) {
+        let (rows, at) = self.flushed;
+        if self.rows == rows || self.failed.is_some() || at.elapsed() < IDLE_FLUSH {
+            return;
+        }
+        self.flushed = (self.rows, std::time::Instant::now());
+        if let Err(e) = self.flush_all() {
+            self.failed = Some(e);
+        }
+    }
+
     /// Flushes every output; returns the number of rows written.
     pub fn finish(&mut self) -> Result<u64, SinkError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        self.flush_all()?;
+        Ok(self.rows)
+    }
+
+    fn flush_all(&mut self) -> Result<(), SinkError> {
         for o in &mut self.writers {
             if let Err(e) = o.writer.flush() {
                 let e = SinkError::new(o.target.clone(), e);
@@ -165,6 +200,6 @@ impl Sink {
                 }
             }
         }
-        Ok(self.rows)
+        Ok(())
     }
 }

@@ -252,6 +252,11 @@ impl Stage {
     /// Waits until `ready` holds (or a wake-up, or the park timeout), after freeing upstream producers.
     fn idle(&mut self, ctx: &mut Ctx, ready: impl FnOnce(&mut [Inlet]) -> bool) {
         self.rec.maybe_flush();
+        for t in &mut self.tubes {
+            if let Tube::Sink(s) = &mut t.tube {
+                s.flush_idle();
+            }
+        }
         notify_all(self.inlets.iter().map(|i| &i.producer));
         let (inlets, stop) = (&mut self.inlets, &ctx.shutdown);
         ctx.waiter.wait(&ctx.wake, || {

@@ -1,7 +1,7 @@
 //! Replaying a journal: its records feed the sequencer in their recorded order, in place of the graph's
 //! generators and tick sources, so every tube sees exactly what it saw when the journal was recorded.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,20 +42,9 @@ fn fields_were_recorded(reader: &Reader, map: &[Option<TubeId>], g: &Graph) -> R
 
 /// No sink of `g` writes inside the journal being replayed (it would change the input as it is read).
 fn no_output_in(journal: &Path, g: &Graph) -> Result<(), NoMatch> {
-    let Ok(journal) = journal.canonicalize() else {
-        return Ok(());
-    };
-    // An output's absolute path, through the real directories that exist.
-    let absolute = |p: &Path| -> PathBuf {
-        let real = p.canonicalize().ok().or_else(|| {
-            let dir = p.parent().filter(|d| !d.as_os_str().is_empty())?;
-            Some(dir.canonicalize().ok()?.join(p.file_name()?))
-        });
-        real.unwrap_or_else(|| std::env::current_dir().unwrap_or_default().join(p))
-    };
     for (id, _, o) in g.sink_outputs() {
         let Some(w) = o.writes() else { continue };
-        if absolute(w).starts_with(&journal) {
+        if crate::graph::inside(journal, w) {
             return Err(NoMatch(format!(
                 "sink '{}' writes {}, inside the journal being replayed ({}); write the replay's rows elsewhere",
                 g.nodes[id as usize].label,
@@ -195,7 +184,14 @@ impl Replay {
                 let now = monotonic_ns();
                 if due > now {
                     out.notify();
-                    std::thread::sleep(Duration::from_nanos(due - now));
+                    // In slices, so that a stop request is heard during a long recorded pause.
+                    while monotonic_ns() < due && !ctx.stop_requested() && !ctx.stopped() {
+                        let left = due.saturating_sub(monotonic_ns());
+                        std::thread::sleep(Duration::from_nanos(left.min(50_000_000)));
+                    }
+                    if ctx.stop_requested() || ctx.stopped() {
+                        break;
+                    }
                 }
             }
             let now = monotonic_ns();

@@ -30,7 +30,7 @@ fn an_output_that_is_an_input_under_another_spelling_is_refused_and_the_input_ke
         let line = line_of(&bad, &spelling);
         assert!(
             err.contains(&format!("bad.yaml:{line}:"))
-                && err.contains("is the file generator 'btc' reads"),
+                && err.contains("the file generator 'btc' reads"),
             "{spelling}: {err}"
         );
         assert_eq!(std::fs::read(&btc).unwrap(), original, "{spelling}");
@@ -90,4 +90,40 @@ fn a_replay_may_not_write_inside_the_journal_it_reads() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("inside the journal being replayed"), "{err}");
     assert_eq!(listing(&journal), before, "nothing was written there");
+}
+
+#[test]
+fn an_output_whose_partial_file_is_an_input_or_that_is_the_config_is_refused() {
+    let dir = tempdir();
+    let (cfg, btc, _, out) = main_job_in(dir.path());
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    // The input is named like the output's partial file: writing the output would destroy it.
+    let partial_input = dir.path().join("rows.csv.partial");
+    std::fs::copy(&btc, &partial_input).unwrap();
+    let original = std::fs::read(&partial_input).unwrap();
+    let bad = text
+        .replace(
+            &btc.display().to_string(),
+            &partial_input.display().to_string(),
+        )
+        .replace(
+            &out.display().to_string(),
+            &dir.path().join("rows.csv").display().to_string(),
+        );
+    let cfg_partial = write_config(dir.path(), "partial.yaml", &bad);
+    let (code, _, err) = tubes(&["run", "-q", cfg_partial.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("rows.csv.partial', the file generator 'btc' reads"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&partial_input).unwrap(), original);
+    // A config whose output is the config itself.
+    let own = dir.path().join("own.yaml");
+    let bad = text.replace(&out.display().to_string(), &own.display().to_string());
+    std::fs::write(&own, &bad).unwrap();
+    let (code, _, err) = tubes(&["run", "-q", own.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is this config"), "{err}");
+    assert_eq!(std::fs::read_to_string(&own).unwrap(), bad);
 }

@@ -193,3 +193,39 @@ fn a_fifo_output_is_refused_at_once_and_a_device_is_written_in_place() {
     assert!(null.is_char_device(), "/dev/null is still the device");
     assert!(!std::path::Path::new("/dev/null.partial").exists());
 }
+
+#[test]
+fn a_slow_run_killed_keeps_the_rows_it_had_written() {
+    let dir = tempdir();
+    let out = dir.path().join("rows.csv");
+    // About 80 rows a second: far less than a 64 KiB buffer would hold in a minute.
+    let text = std::fs::read_to_string("configs/bench_btc_eth.yaml")
+        .unwrap()
+        .replace(
+            "datasink: Discard",
+            &format!("datasink: {{CSV: {}}}", out.display()),
+        );
+    let cfg = write_config(dir.path(), "slow.yaml", &text);
+    let mut run = Watched::spawn(
+        Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .arg("run")
+            .arg(&cfg)
+            .args(["--metrics-interval", "100ms"]),
+    );
+    // A row reached the sink in one interval; by the end of the next, the idle pipeline flushed it.
+    run.wait_for_line("sink sink (end-to-end)", 30);
+    run.wait_for_line("latency ", 30);
+    run.signal("KILL");
+    let (code, _) = run.finish(30);
+    assert_eq!(code, None);
+    let part = std::fs::read_to_string(dir.path().join("rows.csv.partial")).unwrap();
+    let lines: Vec<&str> = part.lines().collect();
+    assert!(
+        lines.len() >= 2,
+        "the header and the rows written: {part:?}"
+    );
+    assert!(
+        part.ends_with('\n') && lines.iter().all(|l| l.split(',').count() == 4),
+        "{part}"
+    );
+}

@@ -35,7 +35,7 @@ pub(super) fn external(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Exte
         );
         return None;
     }
-    let ticks = (to - from) as u128 / interval.as_nanos().max(1);
+    let ticks = (i128::from(to) - i128::from(from)) as u128 / interval.as_nanos().max(1);
     if ticks > MAX_TICKS {
         r.diag.error(
             &field(&path, "interval"),

@@ -102,10 +102,11 @@ fn journal(r: &mut Reader<'_>, v: &Value) -> Option<JournalDecl> {
     }
     if let Some(n) = m.get("segment_records") {
         let n = r.uint(n, "journal.segment_records")?;
-        if n == 0 {
+        let most = crate::journal::format::MAX_SEGMENT_RECORDS;
+        if n == 0 || n > most {
             r.diag.error(
                 "journal.segment_records",
-                "a segment must hold at least one record",
+                format!("a segment holds 1 to {most} records, not {n}"),
                 Some("the default is 65536".into()),
             );
             return None;
