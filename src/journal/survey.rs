@@ -89,24 +89,29 @@ pub fn survey(dir: &Path) -> Result<Survey, JournalError> {
     };
     let mut open: Option<Open> = None;
     let mut ends = Vec::new();
+    // Whether the last segment could not be read.
+    let mut bad_segment = false;
     let last = numbers.last().copied();
     for n in (0..).take_while(|&n| last.is_some_and(|l| n <= l)) {
         let seg = if numbers.contains(&n) {
-            Segment::open(dir, n, slots, false).map_err(|e| e.to_string())
+            Segment::open(dir, n, slots, false).map_err(|e| format!("cannot be read ({e})"))
         } else {
-            Err(format!("missing (segment file {})", segment_name(n)))
+            Err("is missing".to_string())
         };
         let seg = match seg {
             Ok(seg) => seg,
             Err(why) => {
+                // Segments are made whole and renamed into place: a bad one is never a crash's doing.
+                bad_segment = true;
                 open.get_or_insert(Open {
                     from: n * slots,
-                    cause: format!("unreadable: segment {n} is {why}"),
+                    cause: format!("in segment file {}, which {why}", segment_name(n)),
                     before: s.records,
                 });
                 continue;
             }
         };
+        bad_segment = false;
         for i in 0..slots {
             let index = n * slots + i;
             match seg.slot(i).read(index) {
@@ -131,6 +136,9 @@ pub fn survey(dir: &Path) -> Result<Survey, JournalError> {
                 }
             }
         }
+    }
+    if let (Some(o), true, Some(l)) = (open.take(), bad_segment, last) {
+        ends.push((o, (l + 1) * slots));
     }
     s.damage = ends
         .into_iter()

@@ -148,9 +148,24 @@ impl Staged {
         }
     }
 
-    /// Creates (or truncates) the partial file.
+    /// Creates (or empties) the partial file, locked for this run: a second run writing the same
+    /// output at the same time is refused instead of mixing its rows in.
     pub fn create(&self) -> io::Result<File> {
-        File::create(&self.partial)
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.partial)?;
+        if let Err(e) = f.try_lock() {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "another run is writing it ({e}); wait for it to end or choose another file"
+                ),
+            ));
+        }
+        f.set_len(0)?;
+        Ok(f)
     }
 }
 
@@ -161,7 +176,15 @@ impl Commit for Staged {
     }
 
     fn discard(&self) {
-        let _ = std::fs::remove_file(&self.partial);
+        // Only a partial file no other run holds: a run refused because another writes the same output
+        // must not remove that run's rows.
+        let free = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.partial)
+            .is_ok_and(|f| f.try_lock().is_ok());
+        if free {
+            let _ = std::fs::remove_file(&self.partial);
+        }
     }
 
     fn left(&self) -> Option<String> {

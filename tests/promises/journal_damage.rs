@@ -124,7 +124,7 @@ fn a_missing_segment_before_present_ones_is_damage() {
     assert_eq!(code, 1, "{info}");
     assert!(
         info.contains(&format!(
-            "damage: records 0..{SEGMENT_RECORDS} ({SEGMENT_RECORDS} records) unreadable: segment 0 is missing"
+            "damage: records 0..{SEGMENT_RECORDS} ({SEGMENT_RECORDS} records) in segment file 00000000.seg, which is missing"
         )) && info.contains(&format!("{} whole records follow", total - SEGMENT_RECORDS)),
         "{info}"
     );
@@ -181,4 +181,25 @@ fn a_what_if_replay_may_not_read_a_field_that_was_not_recorded() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn a_truncated_last_segment_is_damage_refused_before_any_row() {
+    let (_dir, _, _, _, journal) = recorded();
+    let last = journal.join("00000001.seg");
+    let f = std::fs::OpenOptions::new().write(true).open(&last).unwrap();
+    f.set_len(4_000_000).unwrap();
+    let (code, info, err) = journal_cmd(&["journal", "info"], &journal);
+    assert_eq!(code, 1, "{info}{err}");
+    assert!(
+        info.contains(&format!(
+            "damage: records {SEGMENT_RECORDS}..{} ({SEGMENT_RECORDS} records) in segment file 00000001.seg, which cannot be read",
+            2 * SEGMENT_RECORDS
+        )) && info.contains("0 whole records follow"),
+        "{info}"
+    );
+    let (code, rows, err) = journal_cmd(&["replay"], &journal);
+    assert_eq!(code, 1, "{err}");
+    assert!(rows.is_empty(), "refused before any row: {rows:.200}");
+    assert!(err.contains("is damaged"), "{err}");
 }

@@ -229,3 +229,26 @@ fn a_slow_run_killed_keeps_the_rows_it_had_written() {
         "{part}"
     );
 }
+
+#[test]
+fn a_second_run_writing_the_same_output_at_the_same_time_is_refused() {
+    let dir = tempdir();
+    let out = dir.path().join("rows.csv");
+    let mut first = busy_stream_run(dir.path(), &out);
+    first.wait_for_line("latency ", 30);
+    let cfg = dir.path().join("busy.yaml");
+    let second = Watched::spawn(Command::new(env!("CARGO_BIN_EXE_tubes")).args([
+        "run",
+        "-q",
+        cfg.to_str().unwrap(),
+        "--duration",
+        "1s",
+    ]));
+    let (code, err) = second.finish(30);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("another run is writing it"), "{err}");
+    first.signal("INT");
+    let (code, err) = first.finish(30);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(read_csv(&out).len() > 100, "the first run's rows are whole");
+}
