@@ -182,6 +182,12 @@ fn consumer(
             let outputs = plugins.sinks[i]
                 .take()
                 .expect("a sink's outputs are resolved before its columns");
+            let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+            for (decl, o) in s.outputs.iter().zip(&outputs) {
+                if let Err(why) = o.check(&names) {
+                    diag.error(&decl.path, why, None);
+                }
+            }
             Ok((Vec::new(), NodeKind::Sink { outputs, columns }))
         }
         _ => unreachable!("only throughs and sinks consume"),

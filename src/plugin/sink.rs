@@ -122,18 +122,13 @@ impl Staged {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(Self::beside(path))),
             Err(e) => return Err(e),
         };
-        let refuse = |what: &str| {
-            Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("it is {what}, not a file; tubes writes rows to files, devices and stdout"),
-            ))
-        };
+        let refuse = |why: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, why.to_string()));
         if kind.is_file() {
             Ok(Some(Self::beside(path)))
         } else if kind.is_dir() {
-            refuse("a directory")
+            refuse("it is a directory, not a file")
         } else if kind.is_fifo() || kind.is_socket() {
-            refuse("a FIFO or socket (a run would wait for its reader); use the Stdout output and a pipe instead")
+            refuse("it is a FIFO or a socket, which would hold the run until a reader came; write to Stdout and pipe it instead")
         } else {
             Ok(None)
         }
@@ -232,6 +227,13 @@ pub trait SinkOutput: Debug + Send + Sync {
     /// engine commits it only after a clean end. Asked before and after opening.
     fn staged(&self) -> Option<Box<dyn Commit>> {
         None
+    }
+    /// What makes it unable to take rows of these columns, found when the config is checked (a
+    /// directory where a file would be written, more columns than a journal record holds), so that
+    /// `tubes check` reports it at the output's line.
+    fn check(&self, columns: &[&str]) -> Result<(), String> {
+        let _ = columns;
+        Ok(())
     }
     /// Whether it can take the sink's rows (a Journal output holds at most 12 columns). Called for every
     /// output of a sink before any is opened, so a refusal leaves no half-made outputs behind.

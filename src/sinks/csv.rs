@@ -18,6 +18,7 @@ pub const CSV: PathKind = PathKind {
     open: open_csv,
     format: Some(csv_rows),
     file: true,
+    check: super::file_check,
 };
 
 fn open_csv(path: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {

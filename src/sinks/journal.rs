@@ -22,7 +22,30 @@ pub const JOURNAL: PathKind = PathKind {
     open: open_journal,
     format: None,
     file: false,
+    check: journal_check,
 };
+
+/// A row must fit one record, and the directory must be new or empty (a journal's files are created
+/// by name).
+fn journal_check(dir: &Path, columns: &[&str]) -> Result<(), String> {
+    if columns.len() > MAX_FIELDS {
+        return Err(format!(
+            "{} columns; a Journal output holds at most {MAX_FIELDS} (one record per row): split the columns over two sinks",
+            columns.len()
+        ));
+    }
+    match std::fs::read_dir(dir).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => Err(format!(
+            "'{}' is not empty; a Journal output needs a new or empty directory",
+            dir.display()
+        )),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!(
+            "cannot use '{}' as a journal directory: {e}",
+            dir.display()
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// A row must fit one record.
 fn one_record_per_row(cx: &OpenSink<'_>) -> Result<(), RunError> {

@@ -41,6 +41,18 @@ pub struct PathKind {
     /// Whether it writes one file, through a partial file renamed at a clean end ([`Staged`]); a
     /// journal is a directory, written in place.
     file: bool,
+    /// What makes the path unusable for rows of these columns, found when the config is checked.
+    check: Check,
+}
+
+/// See [`SinkOutput::check`].
+type Check = fn(&Path, &[&str]) -> Result<(), String>;
+
+/// A file output: a path that is a file, a device or nothing yet.
+fn file_check(path: &Path, _: &[&str]) -> Result<(), String> {
+    Staged::of(path)
+        .map(|_| ())
+        .map_err(|e| format!("cannot write rows to '{}': {e}", path.display()))
 }
 
 /// Rows in a kind's format into a writer (the header first when `cx.header`).
@@ -75,6 +87,7 @@ impl SinkKind for PathKind {
             open: self.open,
             format: self.format,
             file: self.file,
+            check: self.check,
         }))
     }
 }
@@ -87,6 +100,7 @@ struct PathOutput {
     open: OpenAt,
     format: Option<Format>,
     file: bool,
+    check: Check,
 }
 
 impl SinkOutput for PathOutput {
@@ -104,6 +118,10 @@ impl SinkOutput for PathOutput {
             .flatten()
             .filter(|_| self.file)?;
         Some(Box::new(staged))
+    }
+
+    fn check(&self, columns: &[&str]) -> Result<(), String> {
+        (self.check)(&self.path, columns)
     }
 
     fn accepts(&self, cx: &OpenSink<'_>) -> Result<(), RunError> {

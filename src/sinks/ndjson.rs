@@ -17,6 +17,7 @@ pub const NDJSON: PathKind = PathKind {
     open: open_ndjson,
     format: Some(ndjson_rows),
     file: true,
+    check: super::file_check,
 };
 
 fn open_ndjson(path: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {

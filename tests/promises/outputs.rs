@@ -72,8 +72,13 @@ fn a_run_that_cannot_open_an_output_touches_no_output() {
         ),
     );
     let cfg = write_config(dir.path(), "two.yaml", &text);
-    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
-    assert_eq!(code, 1, "{err}");
+    // Checked while the directory could still be made; a file takes its name before the run.
+    std::fs::remove_file(&blocker).unwrap();
+    let g = tubes::api::load(&cfg).unwrap();
+    std::fs::write(&blocker, "").unwrap();
+    let err = within(60, move || tubes::api::run(&g, |_| {}))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not_a_dir/rows.json"), "{err}");
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
@@ -178,8 +183,12 @@ fn a_fifo_output_is_refused_at_once_and_a_device_is_written_in_place() {
         to_fifo.to_str().unwrap(),
     ]));
     let (code, err) = run.finish(30);
-    assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("rows.fifo") && err.contains("FIFO"), "{err}");
+    assert_eq!(code, Some(2), "{err}");
+    let line = super::line_of(&std::fs::read_to_string(&to_fifo).unwrap(), "rows.fifo");
+    assert!(
+        err.contains(&format!("fifo.yaml:{line}:")) && err.contains("rows.fifo': it is a FIFO"),
+        "{err}"
+    );
     // A device is written in place, never replaced by a renamed file.
     let to_null = write_config(
         dir.path(),
