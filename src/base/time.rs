@@ -174,6 +174,9 @@ fn parse_datetime(s: &[u8]) -> Option<i64> {
                     5 if off[2] == b':' => num2(off, 3)?,
                     _ => return None,
                 };
+                if oh > 23 || om > 59 {
+                    return None;
+                }
                 let offset = i64::from(oh * 3600 + om * 60);
                 secs += if *sign == b'+' { -offset } else { offset };
             }

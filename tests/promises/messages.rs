@@ -85,3 +85,57 @@ fn a_non_finite_csv_cell_is_named_as_such_and_quoted_short() {
         }
     }
 }
+
+#[test]
+fn odd_csv_files_are_named_for_what_they_are() {
+    let dir = tempdir();
+    let (cfg, btc, _, _) = super::main_job_in(dir.path());
+    let cfg = cfg.to_str().unwrap();
+    let text = std::fs::read_to_string(&btc).unwrap();
+    // Two columns named Volume.
+    let doubled: String = text
+        .lines()
+        .map(|l| format!("{l},{}\n", l.rsplit(',').next().unwrap()))
+        .collect();
+    std::fs::write(&btc, &doubled).unwrap();
+    let (code, _, err) = tubes(&["check", cfg]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("has two columns named 'Volume' (columns 8 and 9)"),
+        "{err}"
+    );
+    // Line ends of a lone CR: no line break in the first MiB.
+    std::fs::write(&btc, text.replace('\n', "\r")).unwrap();
+    let (code, _, err) = tubes(&["check", cfg]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("its first 1024 KiB hold no line break"),
+        "{err}"
+    );
+    // A cell holding a terminal escape sequence is shown escaped, not sent to the terminal.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let cut = lines[500].rfind(',').unwrap();
+    lines[500].replace_range(cut + 1.., "\u{1b}[31mred");
+    std::fs::write(&btc, lines.join("\n") + "\n").unwrap();
+    let (code, _, err) = tubes(&["run", "-q", cfg]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot read '\\u{1b}[31mred' as a number"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
+
+#[test]
+fn an_impossible_utc_offset_is_not_a_time() {
+    let shipped = std::fs::read_to_string("configs/btc_eth_volume.yaml").unwrap();
+    let text = shipped.replace("2023-05-01T00:00:00Z", "2023-05-01T00:00:00+25:00");
+    let err = tubes::api::load_str(&text, std::path::Path::new("offset.yaml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("offset.yaml:{}:", line_of(&text, "+25:00")))
+            && err.contains("cannot read '2023-05-01T00:00:00+25:00' as a time"),
+        "{err}"
+    );
+}

@@ -108,8 +108,16 @@ fn read_ends(path: &Path) -> io::Result<Ends> {
     let mut head = Vec::new();
     (&mut file).take(HEAD).read_to_end(&mut head)?;
     if (head.len() as u64) < len {
-        let whole = memchr::memrchr(b'\n', &head).map_or(0, |i| i + 1);
-        head.truncate(whole);
+        let Some(end) = memchr::memrchr(b'\n', &head) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "its first {} KiB hold no line break: lines must end with \\n (or \\r\\n)",
+                    HEAD >> 10
+                ),
+            ));
+        };
+        head.truncate(end + 1);
     }
     let tail_at = len.saturating_sub(TAIL);
     file.seek(SeekFrom::Start(tail_at))?;
@@ -243,7 +251,12 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
     let shown = path.display().to_string();
     let ends = match read_ends(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+            ) =>
+        {
             return fail(format!("cannot read '{shown}': {e}"), None)
         }
         Err(e) => {
@@ -307,6 +320,20 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
         );
     };
     let fields = exposed_fields(&names, &cells, time_col, src, &shown)?;
+    // Two columns with one name: which one a field means would be a guess.
+    for (col, name) in &fields {
+        if let Some(other) = names
+            .iter()
+            .enumerate()
+            .position(|(i, n)| n == name && i != *col)
+        {
+            let (a, b) = (*col.min(&other) + 1, *col.max(&other) + 1);
+            return fail(
+                format!("'{shown}' has two columns named '{name}' (columns {a} and {b})"),
+                Some("rename one of them in the header"),
+            );
+        }
+    }
     if fields.len() > MAX_FIELDS {
         return fail(
             format!(

@@ -305,7 +305,18 @@ fn reverse_lines(body: &[u8], last_line: usize) -> impl Iterator<Item = (usize, 
 
 /// A cell as an error quotes it: at most 80 characters, with its length when it is longer.
 fn shown(cell: &[u8]) -> String {
-    let text = String::from_utf8_lossy(cell);
+    // Control characters (a terminal's escape sequences among them) are shown, not sent.
+    let text: String = String::from_utf8_lossy(cell)
+        .chars()
+        .flat_map(|c| {
+            let shown: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            shown
+        })
+        .collect();
     if text.chars().count() <= 80 {
         return format!("'{text}'");
     }
