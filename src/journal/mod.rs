@@ -9,6 +9,7 @@
 //!
 //! The layout, for readers in other languages, is in the README ("The journal's layout").
 
+mod copied;
 pub mod format;
 mod reader;
 mod segment;

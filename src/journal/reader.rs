@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::copied::Copied;
 use super::format::{decode, segment_name, Meta};
 use super::segment::Segment;
 use super::slot::Found;
@@ -24,18 +25,34 @@ pub enum Next {
 pub struct Reader {
     dir: PathBuf,
     meta: Meta,
+    /// Mapped segments, to follow a writer in another process ([`Tailer`]).
     seg: Option<Segment>,
+    /// Segments read by copy ([`Reader::open`]).
+    copy: Option<Copied>,
+    live: bool,
     pos: u64,
 }
 
 impl Reader {
-    /// Opens the journal in `dir` at its first record.
+    /// Opens the journal in `dir` at its first record. Segments are read by copy: a file truncated or
+    /// rewritten meanwhile is an error naming it, never a `SIGBUS`.
     pub fn open(dir: &Path) -> Result<Reader, JournalError> {
         Ok(Reader {
             dir: dir.to_path_buf(),
             meta: Meta::load(dir)?,
             seg: None,
+            copy: None,
+            live: false,
             pos: 0,
+        })
+    }
+
+    /// Opens the journal in `dir` to follow a writer: segments are mapped, so records appear as they
+    /// are committed.
+    fn open_live(dir: &Path) -> Result<Reader, JournalError> {
+        Ok(Reader {
+            live: true,
+            ..Reader::open(dir)?
         })
     }
 
@@ -75,14 +92,27 @@ impl Reader {
     pub fn next_record(&mut self) -> Result<Next, JournalError> {
         let slots = self.meta.segment_records;
         let number = self.pos / slots;
-        if self.seg.as_ref().is_none_or(|s| s.number != number) {
+        let open = if self.live {
+            self.seg.as_ref().map(|s| s.number)
+        } else {
+            self.copy.as_ref().map(|s| s.number)
+        };
+        if open != Some(number) {
             if !self.dir.join(segment_name(number)).exists() {
                 return Ok(Next::End);
             }
-            self.seg = Some(Segment::open(&self.dir, number, slots, false)?);
+            if self.live {
+                self.seg = Some(Segment::open(&self.dir, number, slots, false)?);
+            } else {
+                self.copy = Some(Copied::open(&self.dir, number, slots)?);
+            }
         }
-        let seg = self.seg.as_ref().expect("opened above");
-        match seg.slot(self.pos % slots).read(self.pos) {
+        let found = match (&self.seg, &mut self.copy) {
+            (Some(seg), _) if self.live => seg.slot(self.pos % slots).read(self.pos),
+            (_, Some(copy)) => copy.read(self.pos % slots, self.pos)?,
+            _ => unreachable!("a segment was opened above"),
+        };
+        match found {
             Found::Empty => Ok(Next::End),
             Found::Torn => Ok(Next::Torn),
             Found::Record(bytes) => match decode(&bytes) {
@@ -106,7 +136,7 @@ pub struct Tailer {
 impl Tailer {
     /// Follows the journal in `dir` from record `from`.
     pub fn open(dir: &Path, from: u64) -> Result<Tailer, JournalError> {
-        let mut reader = Reader::open(dir)?;
+        let mut reader = Reader::open_live(dir)?;
         reader.seek(from);
         Ok(Tailer { reader, idle: 0 })
     }

@@ -30,7 +30,30 @@ pub struct Segment {
     path: PathBuf,
 }
 
-fn bytes(slots: u64) -> u64 {
+/// Checks a segment's header: this journal's magic, version, slot size, slots and number.
+pub(super) fn check_header(
+    h: &[u8],
+    slots: u64,
+    number: u64,
+    path: &Path,
+) -> Result<(), JournalError> {
+    let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().expect("4 bytes"));
+    let u64_at = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().expect("8 bytes"));
+    if &h[0..8] != MAGIC
+        || u32_at(8) != VERSION
+        || u32_at(12) as usize != SLOT
+        || u64_at(16) != slots
+        || u64_at(24) != number
+    {
+        return Err(JournalError::Format {
+            path: path.to_path_buf(),
+            what: "not a segment of this journal (bad magic, version, slot size or number)".into(),
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn bytes(slots: u64) -> u64 {
     HEADER as u64 + slots * SLOT as u64
 }
 
@@ -98,21 +121,7 @@ impl Segment {
             number,
             path,
         };
-        let h = seg.header();
-        let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().expect("4 bytes"));
-        let u64_at = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().expect("8 bytes"));
-        if &h[0..8] != MAGIC
-            || u32_at(8) != VERSION
-            || u32_at(12) as usize != SLOT
-            || u64_at(16) != slots
-            || u64_at(24) != number
-        {
-            return Err(JournalError::Format {
-                path: seg.path.clone(),
-                what: "not a segment of this journal (bad magic, version, slot size or number)"
-                    .into(),
-            });
-        }
+        check_header(seg.header(), slots, number, &seg.path)?;
         Ok(seg)
     }
 

@@ -157,6 +157,25 @@ impl Slot {
     }
 }
 
+/// Reads slot `index` from a private copy of its 144 bytes (a reader that copies segments instead of
+/// mapping them): the same rules as [`Slot::read`], with no writer racing the copy.
+pub fn read_copy(bytes: &[u8], index: u64) -> Found {
+    let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    match u64_at(0) {
+        0 => return Found::Empty,
+        c if c != index + 1 => return Found::Torn,
+        _ => {}
+    }
+    let payload: [u8; PAYLOAD] = bytes[16..16 + PAYLOAD]
+        .try_into()
+        .expect("a slot's payload");
+    if u64_at(8) == checksum(index, &payload) {
+        Found::Record(payload)
+    } else {
+        Found::Torn
+    }
+}
+
 impl<const W: usize> Default for Slot<W> {
     fn default() -> Self {
         Self::new()

@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use super::copied::Copied;
 use super::format::{decode, segment_name, Meta};
-use super::segment::Segment;
 use super::slot::Found;
 use super::JournalError;
 
@@ -94,11 +94,11 @@ pub fn survey(dir: &Path) -> Result<Survey, JournalError> {
     let last = numbers.last().copied();
     for n in (0..).take_while(|&n| last.is_some_and(|l| n <= l)) {
         let seg = if numbers.contains(&n) {
-            Segment::open(dir, n, slots, false).map_err(|e| format!("cannot be read ({e})"))
+            Copied::open(dir, n, slots).map_err(|e| format!("cannot be read ({e})"))
         } else {
             Err("is missing".to_string())
         };
-        let seg = match seg {
+        let mut seg = match seg {
             Ok(seg) => seg,
             Err(why) => {
                 // Segments are made whole and renamed into place: a bad one is never a crash's doing.
@@ -114,7 +114,7 @@ pub fn survey(dir: &Path) -> Result<Survey, JournalError> {
         bad_segment = false;
         for i in 0..slots {
             let index = n * slots + i;
-            match seg.slot(i).read(index) {
+            match seg.read(i, index)? {
                 Found::Record(bytes) if decode(&bytes).is_some() => {
                     if let Some(o) = open.take() {
                         ends.push((o, index));

@@ -52,3 +52,38 @@ fn a_file_truncated_after_the_run_opened_it_does_not_fault_the_run() {
     assert!(err.contains("it is 0"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn a_journal_truncated_while_it_is_replayed_stops_the_replay_naming_it() {
+    let dir = tempdir();
+    let (cfg, _, _, _) = main_job_in(dir.path());
+    let journal = super::record(&cfg, dir.path());
+    let g = tubes::api::load(&cfg).unwrap();
+    let reader = tubes::journal::Reader::open(&journal).unwrap();
+    // At a thousandth of the recorded pace the replay takes tens of seconds to reach its second chunk
+    // of slots; the segments are cut long before.
+    let (engine, _) = tubes::api::replay(reader, &g, Some(0.001), false).unwrap();
+    let running = engine.start().unwrap();
+    // The first progress report comes 200 ms into the run, when the replay has opened segment 0 and
+    // copied its first chunk: the segments are cut then.
+    let mut cut = false;
+    let err = within(120, move || {
+        running.finish(move |_| {
+            if !std::mem::replace(&mut cut, true) {
+                for seg in ["00000000.seg", "00000001.seg"] {
+                    let f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(journal.join(seg))
+                        .unwrap();
+                    f.set_len(1000).unwrap();
+                }
+            }
+        })
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("00000000.seg: changed while it was read"),
+        "{err}"
+    );
+}
