@@ -230,7 +230,7 @@ impl Reader<'_> {
             self.diag.error(
                 path,
                 format!("cannot read '{text}' as a time"),
-                Some("write RFC 3339, e.g. \"2023-03-17T00:00:00Z\"".into()),
+                Some("write RFC 3339, e.g. \"2023-03-17T00:00:00Z\", between 1677 and 2262 (times are nanoseconds in 64 bits)".into()),
             );
         }
         t

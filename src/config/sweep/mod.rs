@@ -136,6 +136,11 @@ pub fn template(text: &str, file: &Path) -> Result<Template, ConfigErrors> {
                 format!("{at}the key '{key}' appears twice in one mapping (first at line {line})"),
                 "keep one of them",
             ),
+            None if message.contains("repetition limit") => refuse(
+                (line, column),
+                format!("not valid YAML: {e}"),
+                "its aliases (*name) expand to too many nodes; write the values out",
+            ),
             None => refuse(
                 (line, column),
                 format!("not valid YAML: {e}"),
