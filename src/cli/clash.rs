@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::graph::{inside, same_file, Graph, NodeKind};
+use crate::graph::{inside, Graph, NodeKind};
 
 /// Every file the run reads or writes, named for a message: its inputs, its outputs and its config.
 fn used(g: &Graph) -> Vec<(String, PathBuf)> {
@@ -14,17 +14,25 @@ fn used(g: &Graph) -> Vec<(String, PathBuf)> {
         }
     }
     for (id, _, o) in g.sink_outputs() {
+        let label = &g.nodes[id as usize].label;
         if let Some(w) = o.writes() {
-            let label = &g.nodes[id as usize].label;
             out.push((format!("sink '{label}' writes"), w.to_path_buf()));
+        }
+        if let Some(s) = o.staged().and_then(|s| s.partial()) {
+            out.push((format!("sink '{label}' writes until the run ends"), s));
         }
     }
     out
 }
 
-/// Why `flag`'s file `path` cannot be used by a run of `g`, if it cannot.
-pub fn file(g: &Graph, flag: &str, path: &Path) -> Option<String> {
-    let (what, p) = used(g).into_iter().find(|(_, p)| same_file(p, path))?;
+/// Why `flag`'s file `path` cannot be used by a run of `g` recording into `journal`, if it cannot.
+pub fn file(g: &Graph, flag: &str, path: &Path, journal: Option<&Path>) -> Option<String> {
+    let mut used = used(g);
+    if let Some(dir) = journal {
+        used.push(("the journal holds".to_string(), dir.to_path_buf()));
+    }
+    // The same file, or a file inside a directory the run writes (a journal).
+    let (what, p) = used.into_iter().find(|(_, p)| inside(p, path))?;
     Some(format!(
         "{flag} {} is a file {what} ({}); choose another file",
         path.display(),
@@ -33,9 +41,11 @@ pub fn file(g: &Graph, flag: &str, path: &Path) -> Option<String> {
 }
 
 /// Why `flag`'s directory `dir` cannot be used by a run of `g`, if it cannot: no file of the run may be
-/// the directory or lie inside it.
+/// the directory or lie inside it, and it may not lie inside a directory the run writes.
 pub fn dir(g: &Graph, flag: &str, dir: &Path) -> Option<String> {
-    let (what, p) = used(g).into_iter().find(|(_, p)| inside(dir, p))?;
+    let (what, p) = used(g)
+        .into_iter()
+        .find(|(_, p)| inside(dir, p) || inside(p, dir))?;
     Some(format!(
         "{flag} {} holds a file {what} ({}); choose another directory",
         dir.display(),

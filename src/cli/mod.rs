@@ -456,7 +456,7 @@ fn own_files_fit(
         .or_else(|| g.journal.as_ref().map(|d| d.dir.clone()));
     let clash = latency_log
         .as_ref()
-        .and_then(|p| clash::file(g, "--latency-log", p))
+        .and_then(|p| clash::file(g, "--latency-log", p, dir.as_deref()))
         .or_else(|| dir.and_then(|d| clash::dir(g, "the journal", &d)));
     match clash {
         Some(why) => {

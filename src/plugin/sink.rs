@@ -119,12 +119,18 @@ impl Staged {
         use std::os::unix::fs::FileTypeExt;
         let kind = match std::fs::metadata(path) {
             Ok(m) => m.file_type(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(Self::beside(path))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let staged = Self::beside(path);
+                staged.usable()?;
+                return Ok(Some(staged));
+            }
             Err(e) => return Err(e),
         };
         let refuse = |why: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, why.to_string()));
         if kind.is_file() {
-            Ok(Some(Self::beside(path)))
+            let staged = Self::beside(path);
+            staged.usable()?;
+            Ok(Some(staged))
         } else if kind.is_dir() {
             refuse("it is a directory, not a file")
         } else if kind.is_fifo() || kind.is_socket() {
@@ -143,9 +149,43 @@ impl Staged {
         }
     }
 
+    /// Whether a partial file left where this one goes can be replaced: a FIFO, a socket, a device or a
+    /// directory there is refused (opening a FIFO would wait for a reader).
+    fn usable(&self) -> io::Result<()> {
+        use std::os::unix::fs::FileTypeExt;
+        let Ok(m) = std::fs::symlink_metadata(&self.partial) else {
+            return Ok(());
+        };
+        let kind = m.file_type();
+        if kind.is_dir()
+            || kind.is_fifo()
+            || kind.is_socket()
+            || kind.is_block_device()
+            || kind.is_char_device()
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "'{}' is in the way of its partial file, and is not a file: remove it",
+                    self.partial.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Creates (or empties) the partial file, locked for this run: a second run writing the same
     /// output at the same time is refused instead of mixing its rows in.
     pub fn create(&self) -> io::Result<File> {
+        use std::os::unix::fs::MetadataExt;
+        self.usable()?;
+        // A link left in its place (symbolic, or a second name of another file) is unlinked, never
+        // written through: its target keeps its bytes.
+        if let Ok(m) = std::fs::symlink_metadata(&self.partial) {
+            if m.file_type().is_symlink() || m.nlink() > 1 {
+                std::fs::remove_file(&self.partial)?;
+            }
+        }
         let f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -183,7 +223,12 @@ impl Commit for Staged {
     }
 
     fn left(&self) -> Option<String> {
-        self.partial.exists().then(|| {
+        // Not a partial file another run holds (this run may have been refused because of it).
+        let ours = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.partial)
+            .is_ok_and(|f| f.try_lock().is_ok());
+        ours.then(|| {
             format!(
                 "{} was not replaced; the rows this run wrote are in {}",
                 self.path.display(),
@@ -194,6 +239,10 @@ impl Commit for Staged {
 
     fn target(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn partial(&self) -> Option<PathBuf> {
+        Some(self.partial.clone())
     }
 }
 
@@ -208,6 +257,10 @@ pub trait Commit: Debug + Send + Sync {
     fn left(&self) -> Option<String>;
     /// How errors name the output.
     fn target(&self) -> String;
+    /// The file its rows go to until the run ends, when that is a file.
+    fn partial(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// A sink output of a checked config.

@@ -127,3 +127,63 @@ fn an_output_whose_partial_file_is_an_input_or_that_is_the_config_is_refused() {
     assert!(err.contains("is this config"), "{err}");
     assert_eq!(std::fs::read_to_string(&own).unwrap(), bad);
 }
+
+#[test]
+fn run_files_may_not_land_on_outputs_their_partial_files_or_journals() {
+    let dir = tempdir();
+    let (cfg, _, _, out) = main_job_in(dir.path());
+    let c = cfg.to_str().unwrap();
+    let partial = format!("{}.partial", out.display());
+    let journal = dir.path().join("j");
+    let in_journal = journal.join("meta.json");
+    let cases: [&[&str]; 4] = [
+        &["--latency-log", &partial],
+        &[
+            "--journal",
+            journal.to_str().unwrap(),
+            "--latency-log",
+            in_journal.to_str().unwrap(),
+        ],
+        &["--journal", &partial],
+        &["--journal", dir.path().to_str().unwrap()],
+    ];
+    for args in cases {
+        let mut all = vec!["run", "-q", c];
+        all.extend_from_slice(args);
+        let (code, _, err) = tubes(&all);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("choose another"), "{args:?}: {err}");
+        assert!(
+            !journal.exists() && !out.exists(),
+            "{args:?}: nothing was written"
+        );
+    }
+}
+
+#[test]
+fn a_link_left_where_a_partial_file_goes_is_replaced_not_written_through() {
+    let dir = tempdir();
+    let (cfg, _, _, out) = main_job_in(dir.path());
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "kept\n").unwrap();
+    let partial = dir.path().join("out.csv.partial");
+    for link in ["symbolic", "hard"] {
+        let _ = std::fs::remove_file(&partial);
+        match link {
+            "symbolic" => std::os::unix::fs::symlink(&victim, &partial).unwrap(),
+            _ => std::fs::hard_link(&victim, &partial).unwrap(),
+        }
+        let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+        assert_eq!(code, 0, "{link}: {err}");
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "kept\n",
+            "{link}"
+        );
+        assert!(!std::fs::symlink_metadata(&out)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        super::assert_rows(&out, &main_job_windows());
+    }
+}

@@ -261,3 +261,26 @@ fn a_second_run_writing_the_same_output_at_the_same_time_is_refused() {
     assert_eq!(code, Some(0), "{err}");
     assert!(read_csv(&out).len() > 100, "the first run's rows are whole");
 }
+
+#[test]
+fn a_fifo_where_a_partial_file_goes_is_refused_at_check() {
+    let dir = tempdir();
+    let (cfg, _, _, _) = main_job_in(dir.path());
+    let fifo = dir.path().join("out.csv.partial");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let run = Watched::spawn(Command::new(env!("CARGO_BIN_EXE_tubes")).args([
+        "run",
+        "-q",
+        cfg.to_str().unwrap(),
+    ]));
+    let (code, err) = run.finish(30);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("out.csv.partial' is in the way of its partial file"),
+        "{err}"
+    );
+}

@@ -246,32 +246,45 @@ fn exposed_fields(
     }
 }
 
-/// Reads the header and the first and last rows: time column, fields, order. Used by `tubes check`.
-pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> {
-    let shown = path.display().to_string();
-    let ends = match read_ends(path) {
-        Ok(m) => m,
+/// The head and tail of the CSV file at `path` (shown in messages as `shown`).
+fn ends_of(path: &Path, shown: &str) -> Result<Ends, InspectError> {
+    match read_ends(path) {
+        Ok(m) => Ok(m),
         Err(e)
             if matches!(
                 e.kind(),
                 io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
             ) =>
         {
-            return fail(format!("cannot read '{shown}': {e}"), None)
+            fail(format!("cannot read '{shown}': {e}"), None)
         }
         Err(e) => {
             let cwd = std::env::current_dir()
                 .map(|d| d.display().to_string())
                 .unwrap_or_default();
-            return fail(
+            fail(
                 format!("cannot read '{shown}': {e}"),
                 Some(&format!(
                     "relative paths resolve against the directory tubes runs in ({cwd})"
                 )),
-            );
+            )
         }
-    };
+    }
+}
+
+/// Reads the header and the first and last rows: time column, fields, order. Used by `tubes check`.
+pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> {
+    let shown = path.display().to_string();
+    let ends = ends_of(path, &shown)?;
     let data: &[u8] = &ends.head;
+    if memchr::memchr(b'\r', data).is_some() && memchr::memchr(b'\n', data).is_none() {
+        return fail(
+            format!(
+                "'{shown}' ends its lines with a lone CR (\\r): lines must end with \\n or \\r\\n"
+            ),
+            Some("convert the line ends, e.g. tr '\\r' '\\n'"),
+        );
+    }
     let mut lines = lines_from(data, 0, 1).filter(|(_, _, l)| !l.is_empty());
     let Some(mut header) = lines.next() else {
         return fail(format!("'{shown}' is empty"), None);
@@ -296,6 +309,15 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
     }
     let time_col = time_column(&names, src, &shown)?;
     let Some((first_line, first_off, first)) = lines.next() else {
+        if ends.len > data.len() as u64 {
+            return fail(
+                format!(
+                    "'{shown}' has no whole data row in its first {} KiB",
+                    HEAD >> 10
+                ),
+                Some("is a line that long? rows must be lines of cells"),
+            );
+        }
         return fail(format!("'{shown}' has no data rows"), None);
     };
     let cells: Vec<&[u8]> = first.split(|&b| b == b',').collect();
