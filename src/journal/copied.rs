@@ -7,7 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::format::{segment_name, HEADER, SLOT};
-use super::segment::{bytes, check_header};
+use super::segment::{check_header, check_len};
 use super::slot::{read_copy, Found};
 use super::JournalError;
 
@@ -31,19 +31,7 @@ impl Copied {
     pub fn open(dir: &Path, number: u64, slots: u64) -> Result<Copied, JournalError> {
         let path = dir.join(segment_name(number));
         let file = File::open(&path).map_err(|e| JournalError::io(&path, "open", e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| JournalError::io(&path, "read", e))?
-            .len();
-        if len != bytes(slots) {
-            return Err(JournalError::Format {
-                what: format!(
-                    "{len} bytes, where a segment of {slots} records has {}",
-                    bytes(slots)
-                ),
-                path,
-            });
-        }
+        check_len(&file, slots, &path)?;
         let mut header = [0u8; HEADER];
         file.read_exact_at(&mut header, 0)
             .map_err(|e| JournalError::io(&path, "read", e))?;

@@ -30,6 +30,24 @@ pub struct Segment {
     path: PathBuf,
 }
 
+/// Checks that a segment file is as long as a segment of `slots` records.
+pub(super) fn check_len(file: &File, slots: u64, path: &Path) -> Result<(), JournalError> {
+    let len = file
+        .metadata()
+        .map_err(|e| JournalError::io(path, "read", e))?
+        .len();
+    if len != bytes(slots) {
+        return Err(JournalError::Format {
+            path: path.to_path_buf(),
+            what: format!(
+                "{len} bytes, where a segment of {slots} records has {}",
+                bytes(slots)
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Checks a segment's header: this journal's magic, version, slot size, slots and number.
 pub(super) fn check_header(
     h: &[u8],
@@ -53,7 +71,7 @@ pub(super) fn check_header(
     Ok(())
 }
 
-pub(super) fn bytes(slots: u64) -> u64 {
+fn bytes(slots: u64) -> u64 {
     HEADER as u64 + slots * SLOT as u64
 }
 
@@ -95,19 +113,7 @@ impl Segment {
             .write(write)
             .open(&path)
             .map_err(|e| JournalError::io(&path, "open", e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| JournalError::io(&path, "read", e))?
-            .len();
-        if len != bytes(slots) {
-            return Err(JournalError::Format {
-                path,
-                what: format!(
-                    "{len} bytes, where a segment of {slots} records has {}",
-                    bytes(slots)
-                ),
-            });
-        }
+        check_len(&file, slots, &path)?;
         let map = if write {
             MmapOptions::new().map_raw(&file)
         } else {
