@@ -20,6 +20,9 @@ use crate::base::{Ctx, Outlet, RunError};
 use crate::config::{field, Diagnostics, PipelineType, Reader};
 use crate::plugin::{CheckSource, Limits, OpenSource, Source, SourceKind, SourceRun};
 
+/// How far past `--duration` a sender behind its schedule may go on sending what fell due before it.
+const LATE_STOP: u64 = 250_000_000;
+
 /// `Synthetic: {rate: 50000, price: 60000, seed: 1, stall: {after: 500ms, for: 100ms}}`.
 ///
 /// Emits trades with fields `price`, `quantity`, `side`, `trade_id`. Each datapoint's ingest time is its
@@ -183,8 +186,9 @@ impl SyntheticGenerator {
                     now = monotonic_ns();
                 }
             }
-            // `--duration` is wall time: a sender that cannot keep up with its rate stops on time too.
-            if end.is_some_and(|e| now >= e) {
+            // `--duration` is wall time: a sender that cannot keep up with its rate still sends what
+            // falls due before the end if it is less than LATE_STOP behind, and stops then otherwise.
+            if end.is_some_and(|e| now >= e + LATE_STOP) {
                 break;
             }
             if now < due {
