@@ -6,7 +6,7 @@ use super::paths::same_file;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Diagnostics, PluginDecl, PluginRole, Reader, TubeKind};
-use crate::plugin::{Kinds, SinkOutput, Source};
+use crate::plugin::{Kinds, SinkOutput, Source, Staged};
 
 /// What the plug-ins of each tube resolved to, by tube index.
 pub(super) struct Plugins {
@@ -73,9 +73,7 @@ fn no_output_is_an_input(
 ) {
     for (path, w) in written {
         // The output, and the `.partial` file its rows go to until the run ends.
-        let mut partial = w.file_name().unwrap_or_default().to_os_string();
-        partial.push(".partial");
-        let targets = [w.clone(), w.with_file_name(partial)];
+        let targets = [w.clone(), Staged::beside(w).partial];
         let hits = |input: &Path| targets.iter().any(|t| same_file(input, t));
         if hits(&config.file) {
             diag.error(

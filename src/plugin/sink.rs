@@ -140,7 +140,8 @@ impl Staged {
         }
     }
 
-    fn beside(path: &Path) -> Staged {
+    /// The names of the output at `path`: its partial file beside it (`rows.csv.partial`).
+    pub fn beside(path: &Path) -> Staged {
         let mut name = path.file_name().unwrap_or_default().to_os_string();
         name.push(".partial");
         Staged {
