@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use super::copied::Copied;
 use super::format::{decode, segment_name, Meta};
-use super::segment::Segment;
 use super::slot::Found;
 use super::JournalError;
 use crate::base::datapoint::Datapoint;
@@ -25,10 +24,9 @@ pub enum Next {
 pub struct Reader {
     dir: PathBuf,
     meta: Meta,
-    /// Mapped segments, to follow a writer in another process ([`Tailer`]).
-    seg: Option<Segment>,
-    /// Segments read by copy ([`Reader::open`]).
+    /// The segment being read, by copy.
     copy: Option<Copied>,
+    /// Following a writer ([`Tailer`]): a slot with no record is looked at again.
     live: bool,
     pos: u64,
 }
@@ -40,15 +38,14 @@ impl Reader {
         Ok(Reader {
             dir: dir.to_path_buf(),
             meta: Meta::load(dir)?,
-            seg: None,
             copy: None,
             live: false,
             pos: 0,
         })
     }
 
-    /// Opens the journal in `dir` to follow a writer: segments are mapped, so records appear as they
-    /// are committed.
+    /// Opens the journal in `dir` to follow a writer: the end is looked at again on every call, so
+    /// records appear as they are committed.
     fn open_live(dir: &Path) -> Result<Reader, JournalError> {
         Ok(Reader {
             live: true,
@@ -92,25 +89,17 @@ impl Reader {
     pub fn next_record(&mut self) -> Result<Next, JournalError> {
         let slots = self.meta.segment_records;
         let number = self.pos / slots;
-        let open = if self.live {
-            self.seg.as_ref().map(|s| s.number)
-        } else {
-            self.copy.as_ref().map(|s| s.number)
-        };
-        if open != Some(number) {
+        if self.copy.as_ref().map(|s| s.number) != Some(number) {
             if !self.dir.join(segment_name(number)).exists() {
                 return Ok(Next::End);
             }
-            if self.live {
-                self.seg = Some(Segment::open(&self.dir, number, slots, false)?);
-            } else {
-                self.copy = Some(Copied::open(&self.dir, number, slots)?);
-            }
+            self.copy = Some(Copied::open(&self.dir, number, slots)?);
         }
-        let found = match (&self.seg, &mut self.copy) {
-            (Some(seg), _) if self.live => seg.slot(self.pos % slots).read(self.pos),
-            (_, Some(copy)) => copy.read(self.pos % slots, self.pos)?,
-            _ => unreachable!("a segment was opened above"),
+        let copy = self.copy.as_mut().expect("a segment was opened above");
+        let found = if self.live {
+            copy.read_live(self.pos % slots, self.pos)?
+        } else {
+            copy.read(self.pos % slots, self.pos)?
         };
         match found {
             Found::Empty => Ok(Next::End),
@@ -128,6 +117,9 @@ impl Reader {
 
 /// Follows a journal while it is written: spins briefly, then yields, then sleeps up to 1 ms between looks.
 /// Its position can be saved and given back after a restart, so a reader resumes where it stopped.
+///
+/// Segments are read by copy (`pread`), not mapped: a segment truncated under a tailer ends it with an
+/// error naming the file, never a `SIGBUS`.
 pub struct Tailer {
     reader: Reader,
     idle: u32,

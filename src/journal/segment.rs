@@ -1,4 +1,5 @@
-//! A segment file: a 64-byte header and a fixed number of slots, memory-mapped.
+//! A segment file: a 64-byte header and a fixed number of slots, memory-mapped by the journal's writer.
+//! Readers copy segments instead ([`super::copied`]).
 //!
 //! A segment is created whole before it is used: written out as zeros under a temporary name (so its disk
 //! blocks really exist, and a full disk is an error here rather than a `SIGBUS` later), then renamed, so a
@@ -22,8 +23,6 @@ use super::JournalError;
 /// mutability rather than a write through a shared byte slice.
 pub struct Segment {
     map: MmapRaw,
-    /// Mapped for writing.
-    write: bool,
     slots: u64,
     /// Its number (its first record's index is `number * slots`).
     pub number: u64,
@@ -102,27 +101,23 @@ impl Segment {
             });
         }
         std::fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, "create", e))?;
-        Self::open(dir, number, slots, true)
+        Self::open(dir, number, slots)
     }
 
-    /// Maps an existing segment, checking its header.
-    pub fn open(dir: &Path, number: u64, slots: u64, write: bool) -> Result<Segment, JournalError> {
+    /// Maps an existing segment for writing, checking its header.
+    pub fn open(dir: &Path, number: u64, slots: u64) -> Result<Segment, JournalError> {
         let path = dir.join(segment_name(number));
         let file = OpenOptions::new()
             .read(true)
-            .write(write)
+            .write(true)
             .open(&path)
             .map_err(|e| JournalError::io(&path, "open", e))?;
         check_len(&file, slots, &path)?;
-        let map = if write {
-            MmapOptions::new().map_raw(&file)
-        } else {
-            MmapOptions::new().map_raw_read_only(&file)
-        }
-        .map_err(|e| JournalError::io(&path, "map", e))?;
+        let map = MmapOptions::new()
+            .map_raw(&file)
+            .map_err(|e| JournalError::io(&path, "map", e))?;
         let seg = Segment {
             map,
-            write,
             slots,
             number,
             path,
@@ -150,8 +145,7 @@ impl Segment {
         // `Slot` is `repr(C)` of 18 `AtomicU64`s, valid for any bit pattern, and all its mutation goes
         // through them (interior mutability), so a shared `&Slot` is sound while other threads or
         // processes write the same memory; the pointer comes from a raw mapping, not from a reference to
-        // its bytes, and the map lives as long as `self`. A read-only map is only read: writes go through
-        // `Slot::write`/`clear`, which only the writer, holding a writable map, calls.
+        // its bytes, and the map lives as long as `self`.
         unsafe { &*(base.add(HEADER + i as usize * SLOT) as *const Slot) }
     }
 
@@ -162,9 +156,6 @@ impl Segment {
 
     /// Writes the segment's dirty pages to disk (`msync`).
     pub fn sync(&self) -> Result<(), JournalError> {
-        if !self.write {
-            return Ok(());
-        }
         self.map
             .flush()
             .map_err(|e| JournalError::io(&self.path, "sync", e))

@@ -4,10 +4,11 @@
 //! killed at any instant leaves either a committed record or an empty slot (DESIGN §7). The checksum
 //! catches what a power loss can tear: pages of the file reaching the disk out of order.
 //!
-//! Every word of a slot is an atomic, so a reader racing the writer (a tailer in another process while
-//! the writer recovers a torn tail and rewrites it) reads stale or fresh words, never undefined memory;
-//! the marker read after the body and the checksum tell which. `tests/loom_journal.rs` checks the
-//! orderings, the clear included.
+//! Every word of a slot is an atomic, so a reader that maps the segment and races the writer (a reader
+//! in another language, following the README's layout, while the writer recovers a torn tail and
+//! rewrites it) reads stale or fresh words, never undefined memory; the marker read after the body and
+//! the checksum tell which. `tests/loom_journal.rs` checks the orderings, the clear included. Tubes' own
+//! readers copy the slots ([`read_copy`]) and rely on the checksum alone.
 
 use crate::base::sync::{fence, AtomicU64, Ordering};
 
@@ -158,7 +159,8 @@ impl Slot {
 }
 
 /// Reads slot `index` from a private copy of its 144 bytes (a reader that copies segments instead of
-/// mapping them): the same rules as [`Slot::read`], with no writer racing the copy.
+/// mapping them): the same rules as [`Slot::read`]. A copy that raced the writer can mix old and new
+/// words; it then fails the checksum and reads as torn, and a tailer copies it again.
 pub fn read_copy(bytes: &[u8], index: u64) -> Found {
     let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
     match u64_at(0) {

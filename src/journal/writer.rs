@@ -111,7 +111,7 @@ impl Writer {
                 path: dir.to_path_buf(),
                 what: "no segment files".into(),
             })?;
-        let seg = Segment::open(dir, last, slots, true)?;
+        let seg = Segment::open(dir, last, slots)?;
         let mut i = 0;
         while i < slots {
             match seg.slot(i).read(last * slots + i) {

@@ -87,3 +87,43 @@ fn a_journal_truncated_while_it_is_replayed_stops_the_replay_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn a_journal_truncated_while_it_is_tailed_stops_the_tailer_naming_it() {
+    use std::io::BufRead;
+    let dir = tempdir();
+    let (cfg, _, _, _) = main_job_in(dir.path());
+    let journal = super::record(&cfg, dir.path());
+    let mut reader = tubes::journal::Reader::open(&journal).unwrap();
+    let mut records = 0u64;
+    while let tubes::journal::Next::Record(_) = reader.next_record().unwrap() {
+        records += 1;
+    }
+    let last = records - 1;
+    let seg = format!("{:08}.seg", last / reader.meta().segment_records);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args(["journal", "tail", journal.to_str().unwrap(), "--from"])
+        .arg(last.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The last record printed: the tailer now looks again and again at the slot after it, in the
+    // segment that is cut here (a tailer that mapped it died of SIGBUS at its next look).
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    assert!(line.contains(&format!("\"index\":{last}")), "{line}");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(journal.join(&seg))
+        .unwrap()
+        .set_len(1000)
+        .unwrap();
+    let out = within(30, move || child.wait_with_output().unwrap());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("{seg}: changed while it was read")),
+        "{err}"
+    );
+}
