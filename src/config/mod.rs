@@ -1,6 +1,7 @@
 //! Step 1 of a run: YAML text → [`Config`], with every error located by file, line, column and YAML path.
 
 mod error;
+mod file;
 mod model;
 mod parse;
 mod positions;
@@ -33,24 +34,23 @@ pub fn load_template(path: &Path) -> Result<Template, ConfigErrors> {
             help: Some(help.into()),
         }])
     };
-    // Read with a bound: a config may come from a pipe (`<(…)`), and `/dev/zero` has no end.
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| {
-            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_CONFIG + 1), &mut bytes)
-        })
-        .map_err(|e| {
-            whole(
-                format!("cannot read the config: {e}"),
-                "check the path; relative paths resolve against the current directory",
-            )
-        })?;
-    if bytes.len() as u64 > MAX_CONFIG {
-        return Err(whole(
+    let bytes = file::read_bounded(path, MAX_CONFIG).map_err(|e| match e {
+        file::ReadError::Io(e) => whole(
+            format!("cannot read the config: {e}"),
+            "check the path; relative paths resolve against the current directory",
+        ),
+        file::ReadError::TooLong => whole(
             format!("the config is longer than {} MiB", MAX_CONFIG >> 20),
             "a config is a page or two of YAML; is this the right file?",
-        ));
-    }
+        ),
+        file::ReadError::NoWriter => whole(
+            format!(
+                "the config is a named pipe (FIFO) that nothing wrote to in {} s",
+                file::WRITER_WAIT.as_secs()
+            ),
+            "start the program that writes the pipe before tubes, or give a regular file",
+        ),
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let bytes = e.as_bytes();
         let at = e.utf8_error().valid_up_to();

@@ -283,3 +283,41 @@ fn an_endless_config_is_read_with_a_bound() {
         "{err}"
     );
 }
+
+#[test]
+fn a_config_from_a_named_pipe_is_read_when_written_and_refused_when_nobody_writes() {
+    let dir = tempdir();
+    let (cfg, _, _, out) = main_job_in(dir.path());
+    let fifo = dir.path().join("config.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    // Nobody writes: the wait for a writer is bounded.
+    let run = Watched::spawn(
+        Command::new(env!("CARGO_BIN_EXE_tubes")).args(["check", fifo.to_str().unwrap()]),
+    );
+    let (code, err) = run.finish(30);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("config.fifo: the config is a named pipe (FIFO) that nothing wrote to in 5 s")
+            && err.contains("start the program that writes the pipe before tubes"),
+        "{err}"
+    );
+    // A writer, whichever of the two opens the pipe first: the run reads the config and does the job.
+    let writer = std::thread::spawn({
+        let (fifo, text) = (fifo.clone(), std::fs::read(&cfg).unwrap());
+        move || std::fs::write(fifo, text).unwrap()
+    });
+    let run = Watched::spawn(Command::new(env!("CARGO_BIN_EXE_tubes")).args([
+        "run",
+        "-q",
+        fifo.to_str().unwrap(),
+    ]));
+    let (code, err) = run.finish(60);
+    // Asserted before the join: a run that failed before opening the pipe leaves the writer waiting.
+    assert_eq!(code, Some(0), "{err}");
+    writer.join().unwrap();
+    super::assert_rows(&out, &main_job_windows());
+}
