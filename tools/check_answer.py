@@ -6,11 +6,14 @@ ETH volume of that window. Bars are merged by time, BTC first on equal times, ov
 
     cargo run --release -- run configs/btc_eth_volume.yaml
     python3 tools/check_answer.py out/btc_eth_volume.csv
+    cargo run --release -- run configs/btc_eth_volume_sqlite.yaml
+    python3 tools/check_answer.py out/tubes.sqlite --table btc_eth_volume
 
 Exit status 0 when every row matches exactly, 1 otherwise. Uses only the standard library.
 """
 import argparse
 import csv
+import sqlite3
 import sys
 from datetime import datetime, timezone
 
@@ -44,7 +47,8 @@ def expected(btc, eth, start, end, threshold):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("output", help="the CSV Tubes wrote (timestamp, btc sum, eth count, eth sum)")
+    p.add_argument("output", help="the CSV Tubes wrote (timestamp, btc sum, eth count, eth sum), or an SQLite file")
+    p.add_argument("--table", help="read this table of the SQLite file OUTPUT (Python's sqlite3 module)")
     p.add_argument("--btc", default="testdata/binance_BTCUSDT_1m.csv")
     p.add_argument("--eth", default="testdata/binance_ETHUSDT_1m.csv")
     p.add_argument("--from", dest="start", default="2023-03-17T00:00:00Z")
@@ -53,8 +57,15 @@ def main():
     a = p.parse_args()
 
     want = expected(a.btc, a.eth, ms(a.start), ms(a.end), a.threshold)
-    with open(a.output, newline="") as f:
-        got = list(csv.reader(f))[1:]
+    if a.table:
+        with sqlite3.connect(f"file:{a.output}?mode=ro", uri=True) as db:
+            got = db.execute(f'select * from "{a.table}" order by rowid').fetchall()
+        if got and not isinstance(got[0][2], int):
+            print(f"mismatch: counts stored as {type(got[0][2]).__name__}, not integers")
+            return 1
+    else:
+        with open(a.output, newline="") as f:
+            got = list(csv.reader(f))[1:]
     if len(got) != len(want):
         print(f"mismatch: {len(got)} rows written, {len(want)} expected")
         return 1

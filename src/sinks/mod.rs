@@ -7,6 +7,7 @@ mod discard;
 mod journal;
 mod lead;
 mod ndjson;
+mod sqlite;
 mod stdout;
 mod table;
 
@@ -27,6 +28,7 @@ pub static KINDS: &[&dyn SinkKind] = &[
     &csv::CSV,
     &ndjson::NDJSON,
     &journal::JOURNAL,
+    &sqlite::Sqlite,
     &discard::Discard,
 ];
 

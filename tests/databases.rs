@@ -1,0 +1,173 @@
+//! Database and columnar outputs, read back by independent readers (the `sqlite3` command-line tool)
+//! and compared with the plain loop's answer.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// The shipped SQLite config writing to `db`, with `extra` added to the SQLite output's mapping.
+fn sqlite_config(dir: &Path, db: &Path, extra: &str) -> PathBuf {
+    let text = std::fs::read_to_string("configs/btc_eth_volume_sqlite.yaml")
+        .unwrap()
+        .replace(
+            "path: out/tubes.sqlite",
+            &format!("path: {}{extra}", db.display()),
+        );
+    write_config(dir, "sqlite.yaml", &text)
+}
+
+/// `sql` through the `sqlite3` command-line tool, as CSV lines.
+fn sqlite3(db: &Path, sql: &str) -> Vec<String> {
+    let out = Command::new("sqlite3")
+        .args(["-csv", db.to_str().unwrap(), sql])
+        .output()
+        .expect("the sqlite3 command-line tool (apt-get install sqlite3)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Asserts that table `table` of `db` holds `times` copies of the main job's rows, in order.
+fn assert_main_job(db: &Path, table: &str, times: usize) {
+    let want = main_job_windows();
+    let rows = sqlite3(
+        db,
+        // 17 significant digits name a double exactly (the tool's default shows 15).
+        &format!("select timestamp, printf('%!.17g', \"btc_vol_sum.sum_Volume\"), \"eth_counter.count\", typeof(\"eth_counter.count\"), printf('%!.17g', \"eth_counter.sum_Volume\") from {table} order by rowid"),
+    );
+    assert_eq!(rows.len(), want.len() * times);
+    for (row, w) in rows.iter().zip(want.iter().cycle()) {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(ms(cells[0]), w.0, "{row}");
+        assert_eq!(cells[1].parse::<f64>().unwrap(), w.1, "{row}");
+        assert_eq!(cells[2].parse::<u64>().unwrap(), w.2, "{row}");
+        assert_eq!(
+            cells[3], "integer",
+            "a count is stored as an integer: {row}"
+        );
+        assert_eq!(cells[4].parse::<f64>().unwrap(), w.3, "{row}");
+    }
+}
+
+fn tables(db: &Path) -> Vec<String> {
+    sqlite3(
+        db,
+        "select name from sqlite_master where type = 'table' order by name",
+    )
+}
+
+#[test]
+fn sqlite_rows_equal_the_plain_loop_and_a_second_run_replaces_them() {
+    let dir = tempdir();
+    let db = dir.path().join("out/tubes.sqlite");
+    let cfg = sqlite_config(dir.path(), &db, "");
+    for _ in 0..2 {
+        let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        assert_main_job(&db, "btc_eth_volume", 1);
+        assert_eq!(tables(&db), ["btc_eth_volume"]);
+    }
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_table_whole_and_says_where_its_rows_are() {
+    let dir = tempdir();
+    let db = dir.path().join("tubes.sqlite");
+    let cfg = sqlite_config(dir.path(), &db, "");
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // A BTC file whose Volume is not a number on line 60,000 (of 66,000, in the range): the run stops
+    // there.
+    let btc = std::fs::read_to_string("testdata/binance_BTCUSDT_1m.csv").unwrap();
+    let mut lines: Vec<String> = btc.lines().map(str::to_string).collect();
+    let bad_line = &mut lines[59_999];
+    let last = bad_line.rfind(',').unwrap();
+    bad_line.replace_range(last + 1.., "oops");
+    let btc = lines.join("\n") + "\n";
+    let bad_btc = dir.path().join("btc.csv");
+    std::fs::write(&bad_btc, btc).unwrap();
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("testdata/binance_BTCUSDT_1m.csv", bad_btc.to_str().unwrap());
+    let bad = write_config(dir.path(), "bad.yaml", &text);
+    let (code, _, err) = tubes(&["run", "-q", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("'oops'"), "{err}");
+    assert!(
+        err.contains("table 'btc_eth_volume' of")
+            && err.contains("the rows this run wrote are in table 'btc_eth_volume__partial'"),
+        "{err}"
+    );
+    assert_main_job(&db, "btc_eth_volume", 1);
+    let partial = sqlite3(&db, "select count(*) from btc_eth_volume__partial");
+    assert!(partial[0].parse::<usize>().unwrap() > 4000, "{partial:?}");
+    // The next good run replaces the table and leaves no partial table.
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tables(&db), ["btc_eth_volume"]);
+}
+
+#[test]
+fn append_adds_rows_and_a_table_of_other_columns_is_refused_at_start() {
+    let dir = tempdir();
+    let db = dir.path().join("tubes.sqlite");
+    let cfg = sqlite_config(dir.path(), &db, ", mode: append");
+    for _ in 0..2 {
+        let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+    }
+    assert_main_job(&db, "btc_eth_volume", 2);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("eth_counter: [count, sum_Volume]", "eth_counter: [count]");
+    let other = write_config(dir.path(), "other.yaml", &text);
+    let (code, _, err) = tubes(&["run", "-q", other.to_str().unwrap()]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("table 'btc_eth_volume' has the columns (timestamp, btc_vol_sum.sum_Volume, eth_counter.count, eth_counter.sum_Volume), and the sink writes (timestamp, btc_vol_sum.sum_Volume, eth_counter.count)"),
+        "{err}"
+    );
+    assert_main_job(&db, "btc_eth_volume", 2);
+}
+
+#[test]
+fn sqlite_config_mistakes_are_named_at_their_line() {
+    let dir = tempdir();
+    let db = dir.path().join("tubes.sqlite");
+    for (extra, table, want) in [
+        (", mode: upsert", "btc_eth_volume", "unknown mode 'upsert'"),
+        (
+            "",
+            "sqlite_rows",
+            "names starting with sqlite_ are SQLite's own",
+        ),
+        ("", "rows__partial", "the __partial suffix"),
+    ] {
+        let cfg = sqlite_config(dir.path(), &db, extra);
+        let text = std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("table: btc_eth_volume", &format!("table: {table}"));
+        std::fs::write(&cfg, &text).unwrap();
+        let (code, _, err) = tubes(&["check", cfg.to_str().unwrap()]);
+        assert_eq!(code, 2, "{err}");
+        let line = 1 + text
+            .lines()
+            .position(|l| l.contains("datasink: {SQLite"))
+            .unwrap();
+        assert!(
+            err.contains(&format!("sqlite.yaml:{line}:")) && err.contains(want),
+            "{err}"
+        );
+    }
+    assert!(!db.exists(), "a config that does not check creates nothing");
+}
