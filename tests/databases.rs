@@ -1,5 +1,5 @@
-//! Database and columnar outputs, read back by independent readers (the `sqlite3` command-line tool)
-//! and compared with the plain loop's answer.
+//! Database and columnar outputs, read back by independent readers (Python's `sqlite3` module) and
+//! compared with the plain loop's answer.
 
 mod common;
 
@@ -19,12 +19,16 @@ fn sqlite_config(dir: &Path, db: &Path, extra: &str) -> PathBuf {
     write_config(dir, "sqlite.yaml", &text)
 }
 
-/// `sql` through the `sqlite3` command-line tool, as CSV lines.
+/// The rows `sql` selects, read by Python's `sqlite3` module: a line per row, its cells separated by
+/// commas, each as Python's `repr` writes it (a double's shortest exact digits).
 fn sqlite3(db: &Path, sql: &str) -> Vec<String> {
-    let out = Command::new("sqlite3")
-        .args(["-csv", db.to_str().unwrap(), sql])
+    let script = "import sqlite3, sys\n\
+        db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\n\
+        for row in db.execute(sys.argv[2]):\n    print(','.join(str(c) if isinstance(c, str) else repr(c) for c in row))\n";
+    let out = Command::new("python3")
+        .args(["-c", script, db.to_str().unwrap(), sql])
         .output()
-        .expect("the sqlite3 command-line tool (apt-get install sqlite3)");
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -42,8 +46,7 @@ fn assert_main_job(db: &Path, table: &str, times: usize) {
     let want = main_job_windows();
     let rows = sqlite3(
         db,
-        // 17 significant digits name a double exactly (the tool's default shows 15).
-        &format!("select timestamp, printf('%!.17g', \"btc_vol_sum.sum_Volume\"), \"eth_counter.count\", typeof(\"eth_counter.count\"), printf('%!.17g', \"eth_counter.sum_Volume\") from {table} order by rowid"),
+        &format!("select timestamp, \"btc_vol_sum.sum_Volume\", \"eth_counter.count\", typeof(\"eth_counter.count\"), \"eth_counter.sum_Volume\" from {table} order by rowid"),
     );
     assert_eq!(rows.len(), want.len() * times);
     for (row, w) in rows.iter().zip(want.iter().cycle()) {
