@@ -77,8 +77,7 @@ fn allocations_do_not_grow_with_the_number_of_datapoints() {
 fn sweep_allocations(batch_to: &str) -> (u64, u64) {
     let dir = tempdir();
     let out = dir.path().join("sweep.csv");
-    let text = std::fs::read_to_string("configs/sweep_btc_altcoins.yaml")
-        .unwrap()
+    let text = sweep_csv_only("sweep_btc_altcoins")
         .replace("N: {from: 50, to: 5000, step: 50}", "N: [100, 400, 1000]")
         .replace("coin: [ETH, BNB, LTC, XMR, XRP, XTZ]", "coin: [ETH, XRP]")
         .replace("2021-05-14T20:00:00Z\"]", &format!("{batch_to}\"]"))

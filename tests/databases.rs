@@ -41,6 +41,19 @@ fn sqlite3(db: &Path, sql: &str) -> Vec<String> {
         .collect()
 }
 
+/// A copy of the BTC bars in `dir` whose Volume is not a number on line 60,000 (of 66,000, in the
+/// main job's range): a run stops there.
+fn bad_btc(dir: &Path) -> PathBuf {
+    let btc = std::fs::read_to_string("testdata/binance_BTCUSDT_1m.csv").unwrap();
+    let mut lines: Vec<String> = btc.lines().map(str::to_string).collect();
+    let bad_line = &mut lines[59_999];
+    let last = bad_line.rfind(',').unwrap();
+    bad_line.replace_range(last + 1.., "oops");
+    let path = dir.join("btc.csv");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
 /// Asserts that table `table` of `db` holds `times` copies of the main job's rows, in order.
 fn assert_main_job(db: &Path, table: &str, times: usize) {
     let want = main_job_windows();
@@ -89,16 +102,7 @@ fn a_failed_run_leaves_the_previous_table_whole_and_says_where_its_rows_are() {
     let cfg = sqlite_config(dir.path(), &db, "");
     let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    // A BTC file whose Volume is not a number on line 60,000 (of 66,000, in the range): the run stops
-    // there.
-    let btc = std::fs::read_to_string("testdata/binance_BTCUSDT_1m.csv").unwrap();
-    let mut lines: Vec<String> = btc.lines().map(str::to_string).collect();
-    let bad_line = &mut lines[59_999];
-    let last = bad_line.rfind(',').unwrap();
-    bad_line.replace_range(last + 1.., "oops");
-    let btc = lines.join("\n") + "\n";
-    let bad_btc = dir.path().join("btc.csv");
-    std::fs::write(&bad_btc, btc).unwrap();
+    let bad_btc = bad_btc(dir.path());
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
         .replace("testdata/binance_BTCUSDT_1m.csv", bad_btc.to_str().unwrap());
@@ -173,4 +177,134 @@ fn sqlite_config_mistakes_are_named_at_their_line() {
         );
     }
     assert!(!db.exists(), "a config that does not check creates nothing");
+}
+
+/// The rows of a Parquet file, read by the `parquet` crate's record reader.
+fn parquet_rows(path: &Path) -> Vec<parquet::record::Row> {
+    use parquet::file::reader::FileReader;
+    let reader = parquet::file::reader::SerializedFileReader::try_from(path).unwrap();
+    reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+/// The main job with its rows written to Parquet (`payload` is the Parquet output's payload).
+fn parquet_config(dir: &Path, payload: &str) -> PathBuf {
+    let text = std::fs::read_to_string("configs/btc_eth_volume.yaml")
+        .unwrap()
+        .replace(
+            "[Stdout, {CSV: out/btc_eth_volume.csv}]",
+            &format!("{{Parquet: {payload}}}"),
+        );
+    write_config(dir, "parquet.yaml", &text)
+}
+
+#[test]
+fn parquet_rows_are_typed_and_equal_the_plain_loop() {
+    use parquet::record::RowAccessor;
+    let dir = tempdir();
+    let out = dir.path().join("rows.parquet");
+    let cfg = parquet_config(
+        dir.path(),
+        &format!("{{path: {}, row_group: 1000}}", out.display()),
+    );
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!dir.path().join("rows.parquet.partial").exists());
+    let want = main_job_windows();
+    let rows = parquet_rows(&out);
+    assert_eq!(rows.len(), want.len());
+    for (row, w) in rows.iter().zip(&want) {
+        // Typed accessors: a timestamp in ms, doubles, and the count as a 64-bit integer.
+        assert_eq!(row.get_timestamp_millis(0).unwrap(), w.0);
+        assert_eq!(row.get_double(1).unwrap(), w.1);
+        assert_eq!(row.get_long(2).unwrap(), w.2 as i64);
+        assert_eq!(row.get_double(3).unwrap(), w.3);
+    }
+    use parquet::file::reader::FileReader;
+    let reader = parquet::file::reader::SerializedFileReader::try_from(out.as_path()).unwrap();
+    let meta = reader.metadata();
+    assert_eq!(meta.num_row_groups(), want.len().div_ceil(1000));
+    let names: Vec<String> = meta
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "timestamp",
+            "btc_vol_sum.sum_Volume",
+            "eth_counter.count",
+            "eth_counter.sum_Volume"
+        ]
+    );
+}
+
+#[test]
+fn a_sweep_writes_one_parquet_file_with_its_parameters_first() {
+    use parquet::record::RowAccessor;
+    let dir = tempdir();
+    let (pq, csv) = (
+        dir.path().join("sweep.parquet"),
+        dir.path().join("sweep.csv"),
+    );
+    // Two thresholds by two coins, with a row group smaller than one combination's rows.
+    let text = sweep_csv_only("sweep_btc_altcoins")
+        .replace("{from: 50, to: 5000, step: 50}", "[500, 2000]")
+        .replace("[ETH, BNB, LTC, XMR, XRP, XTZ]", "[ETH, XTZ]")
+        .replace(
+            "{CSV: out/sweep_btc_altcoins.csv}",
+            &format!(
+                "[{{CSV: {}}}, {{Parquet: {{path: {}, row_group: 700}}}}]",
+                csv.display(),
+                pq.display()
+            ),
+        );
+    let cfg = write_config(dir.path(), "sweep.yaml", &text);
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // The CSV output of the same run is checked against a plain loop in tests/sweep.rs; the Parquet
+    // file holds the same rows, typed.
+    let lines = read_csv(&csv);
+    assert_eq!(lines[0][..3], ["N", "coin", "timestamp"]);
+    let rows = parquet_rows(&pq);
+    assert_eq!(rows.len(), lines.len() - 1);
+    assert!(rows.len() > 1400, "{} rows", rows.len());
+    for (row, line) in rows.iter().zip(&lines[1..]) {
+        assert_eq!(row.get_long(0).unwrap().to_string(), line[0]);
+        assert_eq!(row.get_string(1).unwrap(), &line[1]);
+        assert_eq!(row.get_timestamp_millis(2).unwrap(), ms(&line[2]));
+        assert_eq!(row.get_double(3).unwrap(), line[3].parse::<f64>().unwrap());
+        assert_eq!(row.get_long(4).unwrap(), line[4].parse::<i64>().unwrap());
+        assert_eq!(row.get_double(5).unwrap(), line[5].parse::<f64>().unwrap());
+    }
+}
+
+#[test]
+fn a_failed_run_keeps_the_previous_parquet_file_and_leaves_a_readable_partial_one() {
+    let dir = tempdir();
+    let out = dir.path().join("rows.parquet");
+    let cfg = parquet_config(dir.path(), out.to_str().unwrap());
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "testdata/binance_BTCUSDT_1m.csv",
+        bad_btc(dir.path()).to_str().unwrap(),
+    );
+    let bad = write_config(dir.path(), "bad.yaml", &text);
+    let (code, _, err) = tubes(&["run", "-q", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the rows this run wrote are in"), "{err}");
+    assert_eq!(parquet_rows(&out).len(), main_job_windows().len());
+    let partial = parquet_rows(&dir.path().join("rows.parquet.partial"));
+    assert!(
+        partial.len() > 3000 && partial.len() < main_job_windows().len(),
+        "{}",
+        partial.len()
+    );
 }

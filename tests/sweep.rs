@@ -15,7 +15,7 @@ const SHIPPED: &str = "configs/sweep_btc_altcoins.yaml";
 
 /// The shipped sweep with other axes and its rows written to `out`.
 fn sweep_text(n_axis: &str, coin_axis: &str, out: &Path) -> String {
-    let text = std::fs::read_to_string(SHIPPED).unwrap();
+    let text = sweep_csv_only("sweep_btc_altcoins");
     for line in [
         "N: {from: 50, to: 5000, step: 50}",
         "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
@@ -64,7 +64,7 @@ fn every_combination_writes_what_a_single_run_of_its_config_writes() {
         "N,coin,timestamp,btc_vol_sum.sum_Volume,alt_counter.count,alt_counter.sum_Volume"
     );
     let body: Vec<&str> = lines.collect();
-    let template = std::fs::read_to_string(SHIPPED).unwrap();
+    let template = sweep_csv_only("sweep_btc_altcoins");
     let mut at = 0;
     // First axis outermost: N varies slowest.
     for n in ["300", "1000", "4200"] {
@@ -130,8 +130,7 @@ fn an_independent_recomputation_agrees_with_every_combination() {
 fn a_record_axis_pairs_each_coin_with_its_own_files() {
     let dir = tempdir();
     let out = dir.path().join("xlm.csv");
-    let text = std::fs::read_to_string("configs/sweep_btc_altcoins_xlm.yaml")
-        .unwrap()
+    let text = sweep_csv_only("sweep_btc_altcoins_xlm")
         .replace("N: {from: 50, to: 5000, step: 50}", "N: [2000, 3500]")
         .replace("out/sweep_btc_altcoins_xlm.csv", &out.display().to_string());
     let path = write_config(dir.path(), "xlm.yaml", &text);
@@ -263,7 +262,7 @@ fn check_prints_the_size_of_the_expansion_and_graph_draws_the_template() {
 /// The error `tubes check` prints for the shipped sweep with `from` replaced by `to`.
 fn sweep_error(from: &str, to: &str) -> (i32, String) {
     let dir = tempdir();
-    let text = std::fs::read_to_string(SHIPPED).unwrap();
+    let text = sweep_csv_only("sweep_btc_altcoins");
     assert!(text.contains(from), "{SHIPPED} holds `{from}`");
     let path = write_config(dir.path(), "bad.yaml", &text.replacen(from, to, 1));
     let (code, _, err) = tubes(&["check", &path.display().to_string()]);
@@ -359,8 +358,7 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
     }
     // Combinations that write one file must write the same columns.
     let dir = tempdir();
-    let text = std::fs::read_to_string(SHIPPED)
-        .unwrap()
+    let text = sweep_csv_only("sweep_btc_altcoins")
         .replace(
             "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
             "coin: [ETH]\n  col: [count, sum_Volume]",

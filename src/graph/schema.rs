@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::model::{Graph, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
 use crate::base::datapoint::TubeId;
 use crate::config::{closest, suggest, Diagnostics, EventDecl, ReducerDecl, ThroughDecl};
+use crate::plugin::Cell;
 
 impl Graph {
     /// Which fields of tube `id`'s output some consumer reads: a reducer's input, a sink column, or anything
@@ -37,6 +38,30 @@ impl Graph {
             }
         }
         used
+    }
+}
+
+impl Graph {
+    /// What each column of sink `id` holds: the count of a COUNT reducer is a whole number, every other
+    /// value a double (a NOP passes values on without saying what they are).
+    pub fn column_kinds(&self, id: TubeId) -> Vec<Cell> {
+        let node = &self.nodes[id as usize];
+        let NodeKind::Sink { columns, .. } = &node.kind else {
+            return Vec::new();
+        };
+        let kind = |c: &SinkColumn| {
+            let Some(Port::Data(src)) = node.ports.get(c.port) else {
+                return Cell::Real;
+            };
+            match &self.nodes[*src as usize].kind {
+                NodeKind::Through(t) if !t.nop => match t.ops.get(c.slot as usize) {
+                    Some(op) if op.reducer == ReducerDecl::Count => Cell::Int,
+                    _ => Cell::Real,
+                },
+                _ => Cell::Real,
+            }
+        };
+        columns.iter().map(kind).collect()
     }
 }
 

@@ -13,6 +13,7 @@ mod source;
 
 pub use kinds::Kinds;
 pub use sink::{
-    Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, Staged, WriteError,
+    Assemble, Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, Staged,
+    WriteError,
 };
 pub use source::{CheckSource, Limits, OpenSource, Source, SourceKind, SourceRun, Thread};

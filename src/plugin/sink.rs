@@ -45,6 +45,22 @@ pub trait RowWriter: Send {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError>;
     /// Flushes everything written so far.
     fn flush(&mut self) -> Result<(), WriteError>;
+    /// Ends the output after its last row, at a clean end (a Parquet file writes its footer); the
+    /// flush, for outputs that need no more.
+    fn finish(&mut self) -> Result<(), WriteError> {
+        self.flush()
+    }
+}
+
+/// What a column holds, for outputs whose columns have types (a Parquet file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// Whole numbers: a COUNT's count, a sweep parameter whose values are all whole.
+    Int,
+    /// Doubles.
+    Real,
+    /// Text: a sweep parameter with a text value.
+    Text,
 }
 
 /// One kind of sink output, registered in [`super::Kinds`].
@@ -64,12 +80,16 @@ pub struct OpenSink<'a> {
     pub label: &'a str,
     /// Column names after `timestamp`, `<label>.<field>`.
     pub columns: &'a [&'a str],
+    /// What each column holds.
+    pub kinds: &'a [Cell],
     /// Whether rows end with a `status` column (a live feed is upstream).
     pub with_status: bool,
     /// Describes the run for outputs that record it (a journal's `meta.json`).
     pub meta: &'a dyn Fn() -> Meta,
     /// A sweep's parameters, whose columns lead every row (empty outside a sweep).
     pub params: &'a [&'a str],
+    /// What each parameter's values are, over every combination.
+    pub param_kinds: &'a [Cell],
     /// This combination's value of each parameter (empty when only the header is written).
     pub values: &'a [&'a ParamValue],
     /// Whether the writer starts with a header (a sweep writes it once, before the first combination).
@@ -86,6 +106,19 @@ pub enum Destination {
     Stdout,
     /// Nowhere (`Discard`).
     Nowhere,
+    /// An output whose bytes are not a concatenation of its parts' (a Parquet file): each part is
+    /// handed to it, in combination order, to re-encode.
+    Assembled(std::sync::Mutex<Box<dyn Assemble>>),
+}
+
+/// A sweep's output that takes its parts in order and re-encodes them ([`Destination::Assembled`]).
+pub trait Assemble: Send {
+    /// Takes the header's context (the columns and parameters) before the first part.
+    fn start(&mut self, cx: &OpenSink<'_>) -> Result<(), WriteError>;
+    /// Takes one part, as written by the output's [`SinkOutput::format`]; returns the bytes it read.
+    fn append(&mut self, part: &mut File) -> Result<u64, WriteError>;
+    /// Ends the output after the last part (before it is committed).
+    fn finish(&mut self) -> Result<(), WriteError>;
 }
 
 impl Destination {
@@ -94,7 +127,7 @@ impl Destination {
         Ok(match self {
             Destination::File(f) => Box::new(f.try_clone()?),
             Destination::Stdout => Box::new(io::stdout()),
-            Destination::Nowhere => Box::new(io::sink()),
+            Destination::Nowhere | Destination::Assembled(_) => Box::new(io::sink()),
         })
     }
 }

@@ -5,7 +5,7 @@ use crate::base::status;
 use crate::base::{RunError, SinkError};
 use crate::graph::SinkColumn;
 use crate::journal::Meta;
-use crate::plugin::{OpenSink, Row, RowWriter, SinkOutput};
+use crate::plugin::{Cell, OpenSink, Row, RowWriter, SinkOutput};
 
 /// How long after a flush an idle sink flushes again (the stage looks at least every millisecond).
 pub const IDLE_FLUSH: std::time::Duration = std::time::Duration::from_millis(50);
@@ -44,15 +44,18 @@ impl Sink {
         id: TubeId,
         label: &str,
         outputs: &[Box<dyn SinkOutput>],
-        columns: &[SinkColumn],
+        columns: (&[SinkColumn], &[Cell]),
         feeds: Option<Vec<String>>,
         meta: &dyn Fn() -> Meta,
     ) -> Result<Sink, RunError> {
+        let (columns, kinds) = columns;
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
         let cx = OpenSink {
             id,
             label,
             columns: &names,
+            kinds,
+            param_kinds: &[],
             with_status: feeds.is_some(),
             meta,
             params: &[],
@@ -187,7 +190,14 @@ impl Sink {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
-        self.flush_all()?;
+        for o in &mut self.writers {
+            if let Err(e) = o.writer.finish() {
+                let e = SinkError::new(o.target.clone(), e);
+                if !(o.stdout && e.is_broken_pipe()) {
+                    return Err(e);
+                }
+            }
+        }
         Ok(self.rows)
     }
 

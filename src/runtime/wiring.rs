@@ -190,7 +190,14 @@ impl<'g> Wiring<'g> {
                     unreachable!("only sinks are opened")
                 };
                 let meta = || journal_meta(g, "output", OUTPUT_SEGMENT_RECORDS);
-                Sink::open(t, &node.label, outputs, columns, feed_names(g, t), &meta)
+                Sink::open(
+                    t,
+                    &node.label,
+                    outputs,
+                    (columns, &g.column_kinds(t)),
+                    feed_names(g, t),
+                    &meta,
+                )
             })?;
             let st_len = tubes.len();
             let (inlets, inlet_names) = self.stage_inlets(s + 1, st);

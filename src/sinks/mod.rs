@@ -7,6 +7,7 @@ mod discard;
 mod journal;
 mod lead;
 mod ndjson;
+mod parquet;
 mod sqlite;
 mod stdout;
 mod table;
@@ -29,6 +30,7 @@ pub static KINDS: &[&dyn SinkKind] = &[
     &ndjson::NDJSON,
     &journal::JOURNAL,
     &sqlite::Sqlite,
+    &parquet::Parquet,
     &discard::Discard,
 ];
 

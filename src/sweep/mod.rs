@@ -28,7 +28,7 @@ use std::time::Instant;
 use crate::base::datapoint::Datapoint;
 use crate::base::RunError;
 use crate::config::{ConfigErrors, ParamValue, Template};
-use crate::plugin::Kinds;
+use crate::plugin::{Cell, Kinds};
 
 /// The `I`-th of `N` slices of a sweep's combinations (`--shard I/N`, `I` from 1): consecutive
 /// combinations, so the shards' outputs concatenated in order are the whole sweep's output.
@@ -165,6 +165,25 @@ impl Prepared {
             .map_or(Vec::new(), |s| s.values(self.x.first + c))
     }
 
+    /// What each parameter's values are over the whole sweep (every shard agrees): whole numbers,
+    /// numbers, or text as soon as one value is text.
+    pub fn param_kinds(&self) -> Vec<Cell> {
+        let Some(s) = self.template.sweep.as_ref() else {
+            return Vec::new();
+        };
+        let mut kinds = vec![Cell::Int; s.params().len()];
+        for k in 0..s.len() {
+            for (kind, v) in kinds.iter_mut().zip(s.values(k)) {
+                *kind = match (*kind, v) {
+                    (Cell::Text, _) | (_, ParamValue::Text(_)) => Cell::Text,
+                    (Cell::Real, _) | (_, ParamValue::Float(_)) => Cell::Real,
+                    (Cell::Int, ParamValue::Int(_)) => Cell::Int,
+                };
+            }
+        }
+        kinds
+    }
+
     /// Runs every combination on `threads` worker threads, writing the outputs (the header only when
     /// this is the first shard); `stop` ends it early. Calls `on_progress` about every 200 ms.
     pub fn run(
@@ -174,7 +193,12 @@ impl Prepared {
         on_progress: &mut dyn FnMut(SweepProgress),
     ) -> Result<SweepReport, RunError> {
         let t0 = Instant::now();
-        let outputs = output::Outputs::open(&self.x.graphs, &self.params(), &self.written_before)?;
+        let outputs = output::Outputs::open(
+            &self.x.graphs,
+            &self.params(),
+            self.param_kinds(),
+            &self.written_before,
+        )?;
         let threads = threads.clamp(1, self.x.graphs.len().max(1));
         let rows = run::run(self, &outputs, threads, stop, on_progress)?;
         outputs.commit()?;

@@ -15,7 +15,7 @@ use crate::base::datapoint::TubeId;
 use crate::base::{RunError, SinkError};
 use crate::config::ParamValue;
 use crate::graph::{journal_meta, Graph, NodeKind};
-use crate::plugin::{Commit, Destination, OpenSink, RowWriter, SinkOutput};
+use crate::plugin::{Cell, Commit, Destination, OpenSink, RowWriter, SinkOutput};
 
 /// One output a sweep writes.
 pub struct Output {
@@ -39,33 +39,49 @@ pub struct Outputs {
     free: Mutex<Vec<File>>,
     /// Part files made so far, to name new ones.
     made: AtomicU64,
+    /// What each parameter's values are.
+    param_kinds: Vec<Cell>,
+}
+
+/// The names and kinds of sink `id`'s columns in `g`.
+struct Columns<'g> {
+    names: Vec<&'g str>,
+    kinds: Vec<Cell>,
+}
+
+impl<'g> Columns<'g> {
+    fn of(g: &'g Graph, id: TubeId) -> Self {
+        let names = match &g.nodes[id as usize].kind {
+            NodeKind::Sink { columns, .. } => columns.iter().map(|c| c.name.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        Columns {
+            names,
+            kinds: g.column_kinds(id),
+        }
+    }
 }
 
 /// The cx an output of sink `id` in `g` is opened with.
 fn open_cx<'a>(
     g: &'a Graph,
     id: TubeId,
-    names: &'a [&'a str],
-    params: &'a [&'a str],
+    columns: &'a Columns<'a>,
+    params: (&'a [&'a str], &'a [Cell]),
     values: &'a [&'a ParamValue],
     meta: &'a dyn Fn() -> crate::journal::Meta,
 ) -> OpenSink<'a> {
     OpenSink {
         id,
         label: &g.nodes[id as usize].label,
-        columns: names,
+        columns: &columns.names,
+        kinds: &columns.kinds,
         with_status: false,
         meta,
-        params,
+        params: params.0,
+        param_kinds: params.1,
         values,
         header: values.is_empty(),
-    }
-}
-
-fn column_names(g: &Graph, id: TubeId) -> Vec<&str> {
-    match &g.nodes[id as usize].kind {
-        NodeKind::Sink { columns, .. } => columns.iter().map(|c| c.name.as_str()).collect(),
-        _ => Vec::new(),
     }
 }
 
@@ -75,6 +91,7 @@ impl Outputs {
     pub fn open(
         graphs: &[Graph],
         params: &[&str],
+        param_kinds: Vec<Cell>,
         before: &HashSet<String>,
     ) -> Result<Outputs, RunError> {
         let mut list: Vec<Output> = Vec::new();
@@ -88,7 +105,7 @@ impl Outputs {
                     Some(&k) => k,
                     None => {
                         let header = !before.contains(&target);
-                        let out = match Self::create(g, id, o, params, header) {
+                        let out = match Self::create(g, id, o, (params, &param_kinds), header) {
                             Ok(out) => out,
                             Err(e) => {
                                 // A sweep that never started replaces nothing and leaves nothing.
@@ -114,6 +131,7 @@ impl Outputs {
             of,
             free: Mutex::new(Vec::new()),
             made: AtomicU64::new(0),
+            param_kinds,
         })
     }
 
@@ -121,7 +139,7 @@ impl Outputs {
         g: &Graph,
         id: TubeId,
         o: &dyn SinkOutput,
-        params: &[&str],
+        params: (&[&str], &[Cell]),
         header: bool,
     ) -> Result<Output, RunError> {
         let Some(dest) = o.destination() else {
@@ -132,10 +150,15 @@ impl Outputs {
         };
         let dest = dest?;
         let mut closed = false;
-        if header {
-            let names = column_names(g, id);
-            let meta = || journal_meta(g, "output", 1);
-            let cx = open_cx(g, id, &names, params, &[], &meta);
+        let columns = Columns::of(g, id);
+        let meta = || journal_meta(g, "output", 1);
+        let cx = open_cx(g, id, &columns, params, &[], &meta);
+        if let Destination::Assembled(a) = &dest {
+            // Its own file whatever the shard: it takes the columns and parameters, not a header.
+            let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
+            a.start(&cx)
+                .map_err(|e| RunError::Sink(SinkError::new(o.target(), e)))?;
+        } else if header {
             let handle = dest.handle().map_err(|e| sink_err(o, e))?;
             let written = o.format(handle, &cx).and_then(|mut w| {
                 w.flush()
@@ -156,8 +179,16 @@ impl Outputs {
         })
     }
 
-    /// After a clean end: every file output written under a temporary name becomes the output.
+    /// After a clean end: every output that re-encodes its parts ends, and every file output written
+    /// under a temporary name becomes the output.
     pub fn commit(&self) -> Result<(), RunError> {
+        for o in &self.list {
+            if let Destination::Assembled(a) = &o.dest {
+                let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
+                a.finish()
+                    .map_err(|e| SinkError::new(o.target.clone(), e))?;
+            }
+        }
         for s in self.list.iter().filter_map(|o| o.staged.as_ref()) {
             s.commit().map_err(|e| SinkError::new(s.target(), e))?;
         }
@@ -178,9 +209,9 @@ impl Outputs {
         let NodeKind::Sink { outputs, .. } = &g.nodes[id as usize].kind else {
             unreachable!("writers are opened for sinks")
         };
-        let names = column_names(g, id);
+        let columns = Columns::of(g, id);
         let meta = || journal_meta(g, "output", 1);
-        let cx = open_cx(g, id, &names, params, values, &meta);
+        let cx = open_cx(g, id, &columns, (params, &self.param_kinds), values, &meta);
         let mut writers = Vec::with_capacity(outputs.len());
         for (j, o) in outputs.iter().enumerate() {
             let part = parts[self.of[c][&(id, j)]]
@@ -206,6 +237,10 @@ impl Outputs {
             let copied = match &out.dest {
                 // File to file: the kernel copies (copy_file_range), no bytes pass through here.
                 Destination::File(f) => io::copy(&mut part, &mut &*f),
+                Destination::Assembled(a) => {
+                    let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
+                    a.append(&mut part).map_err(io::Error::other)
+                }
                 other => {
                     let mut w = other.handle().map_err(err)?;
                     io::copy(&mut part, &mut w).and_then(|n| w.flush().map(|()| n))

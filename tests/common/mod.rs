@@ -45,6 +45,17 @@ pub fn shipped_config_to(config: &str, out: &Path, extra: &str) -> String {
     format!("{text}\n{extra}\n")
 }
 
+/// A shipped sweep config's text (`configs/NAME.yaml`) with its CSV output only, as tests rewrite
+/// it: the Parquet file beside it would otherwise be written into the repository's `out/`.
+pub fn sweep_csv_only(name: &str) -> String {
+    std::fs::read_to_string(format!("configs/{name}.yaml"))
+        .unwrap()
+        .replace(
+            &format!("[{{CSV: out/{name}.csv}}, {{Parquet: out/{name}.parquet}}]"),
+            &format!("{{CSV: out/{name}.csv}}"),
+        )
+}
+
 /// Loads, checks and runs a config file.
 pub fn run_file(path: &Path) -> Result<Report, String> {
     let g = tubes::api::load(path).map_err(|e| e.to_string())?;
