@@ -19,6 +19,7 @@ LAYERS = [
     ["events"],
     ["throughs"],
     ["runtime"],
+    ["connect"],
     ["sources", "sinks", "sweep"],
     ["api"],
     ["cli"],

@@ -8,6 +8,7 @@ mod journal;
 mod lead;
 mod ndjson;
 mod parquet;
+mod postgres;
 mod sqlite;
 mod stdout;
 mod table;
@@ -31,6 +32,7 @@ pub static KINDS: &[&dyn SinkKind] = &[
     &journal::JOURNAL,
     &sqlite::Sqlite,
     &parquet::Parquet,
+    &postgres::Postgres,
     &discard::Discard,
 ];
 

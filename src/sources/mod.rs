@@ -2,6 +2,7 @@
 //! module and is listed once in [`KINDS`]; its run loop feeds the sequencer through a ring.
 
 pub mod csv;
+mod postgres;
 pub mod replay;
 pub mod synthetic;
 pub mod ws;
@@ -9,7 +10,12 @@ pub mod ws;
 use crate::plugin::SourceKind;
 
 /// Every source kind a config may name (`datasource: {Tag: ...}`), in the order errors list them.
-pub static KINDS: &[&dyn SourceKind] = &[&csv::Csv, &synthetic::Synthetic, &ws::WebSocket];
+pub static KINDS: &[&dyn SourceKind] = &[
+    &csv::Csv,
+    &synthetic::Synthetic,
+    &ws::WebSocket,
+    &postgres::Postgres,
+];
 
 /// The fields of a trade source (`Synthetic`, `WebSocket`), in slot order.
 pub const TRADE_FIELDS: [&str; 4] = ["price", "quantity", "side", "trade_id"];
