@@ -22,7 +22,7 @@ pub enum ReadError {
     Io(io::Error),
     /// Longer than the bound.
     TooLong,
-    /// A named pipe that no process wrote to within [`WRITER_WAIT`].
+    /// A named pipe nothing was written to within [`WRITER_WAIT`].
     NoWriter,
 }
 
@@ -40,27 +40,19 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
         .is_fifo();
     let mut bytes = Vec::new();
     let mut src = file.take(max + 1);
-    // A FIFO read returns 0 both at its end and before any writer opened it: until something was read,
-    // a 0 from a FIFO means "no writer yet".
-    let mut wait_writer = fifo;
+    // Until its first byte, a FIFO is waited on for at most WRITER_WAIT, whether nobody has opened it
+    // yet (a read returns 0, as at its end) or a writer holds it open without writing.
+    let mut deadline = fifo.then(|| Instant::now() + WRITER_WAIT);
     let mut buf = [0u8; 64 << 10];
     loop {
         match src.read(&mut buf) {
-            Ok(0) if wait_writer => {
-                wait_writer = false;
-                if !readable(src.get_ref(), Some(WRITER_WAIT)).map_err(ReadError::Io)? {
-                    return Err(ReadError::NoWriter);
-                }
-            }
-            Ok(0) => break,
-            Ok(n) => {
-                wait_writer = false;
+            Ok(n) if n > 0 => {
+                deadline = None;
                 bytes.extend_from_slice(&buf[..n]);
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                // A writer is there (a pipe, a terminal) but has nothing yet: wait for it, as `cat` does.
-                readable(src.get_ref(), None).map_err(ReadError::Io)?;
-            }
+            Ok(_) if deadline.is_none() => break,
+            Ok(_) => wait(src.get_ref(), deadline)?,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait(src.get_ref(), deadline)?,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(ReadError::Io(e)),
         }
@@ -69,6 +61,16 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
         return Err(ReadError::TooLong);
     }
     Ok(bytes)
+}
+
+/// Waits until `file` can be read, or until `deadline` (a FIFO nothing was written to in time).
+fn wait(file: &File, deadline: Option<Instant>) -> Result<(), ReadError> {
+    let limit = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    match readable(file, limit) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ReadError::NoWriter),
+        Err(e) => Err(ReadError::Io(e)),
+    }
 }
 
 /// Waits until `file` can be read (or its writer hung up), at most `limit`; false if the time ran out.

@@ -35,17 +35,24 @@ pub fn load_template(path: &Path) -> Result<Template, ConfigErrors> {
         }])
     };
     let bytes = file::read_bounded(path, MAX_CONFIG).map_err(|e| match e {
-        file::ReadError::Io(e) => whole(
-            format!("cannot read the config: {e}"),
-            "check the path; relative paths resolve against the current directory",
-        ),
+        file::ReadError::Io(e) => {
+            let help = match e.kind() {
+                std::io::ErrorKind::IsADirectory => "give the config file, not a directory",
+                std::io::ErrorKind::PermissionDenied => "check the file's permissions",
+                _ if e.raw_os_error() == Some(6) => {
+                    "it is a socket or a device that cannot be read; give the config file"
+                }
+                _ => "check the path; relative paths resolve against the current directory",
+            };
+            whole(format!("cannot read the config: {e}"), help)
+        }
         file::ReadError::TooLong => whole(
             format!("the config is longer than {} MiB", MAX_CONFIG >> 20),
             "a config is a page or two of YAML; is this the right file?",
         ),
         file::ReadError::NoWriter => whole(
             format!(
-                "the config is a named pipe (FIFO) that nothing wrote to in {} s",
+                "the config is a named pipe (FIFO) that nothing was written to in {} s",
                 file::WRITER_WAIT.as_secs()
             ),
             "start the program that writes the pipe before tubes, or give a regular file",

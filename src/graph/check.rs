@@ -99,6 +99,7 @@ pub fn check(
     drop(edges);
     Ok(Graph {
         file: config.file,
+        text: config.text,
         pipeline: config.pipeline,
         runtime: config.runtime,
         journal: config.journal,

@@ -7,7 +7,7 @@ use crate::journal::{format, Meta, TubeMeta};
 /// The description of a journal recording the input of graph `g`: its config's text and hash, and every
 /// tube's label, kind and fields.
 pub fn journal_meta(g: &Graph, content: &str, segment_records: u64) -> Meta {
-    let config = std::fs::read_to_string(&g.file).unwrap_or_default();
+    let config = g.text.clone();
     Meta {
         format: "tubes-journal".into(),
         version: format::VERSION,

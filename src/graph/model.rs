@@ -11,6 +11,8 @@ use crate::plugin::{SinkOutput, Source, Thread};
 pub struct Graph {
     /// The config file.
     pub file: PathBuf,
+    /// The config's text, as read.
+    pub text: String,
     /// Batch or Stream.
     pub pipeline: PipelineType,
     /// The runtime section.

@@ -301,23 +301,57 @@ fn a_config_from_a_named_pipe_is_read_when_written_and_refused_when_nobody_write
     let (code, err) = run.finish(30);
     assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains("config.fifo: the config is a named pipe (FIFO) that nothing wrote to in 5 s")
-            && err.contains("start the program that writes the pipe before tubes"),
+        err.contains(
+            "config.fifo: the config is a named pipe (FIFO) that nothing was written to in 5 s"
+        ) && err.contains("start the program that writes the pipe before tubes"),
         "{err}"
     );
+    // A writer that holds the pipe open and writes nothing: the same bounded wait.
+    let (done, held) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || {
+            let f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            let _ = held.recv();
+            drop(f);
+        }
+    });
+    let run = Watched::spawn(
+        Command::new(env!("CARGO_BIN_EXE_tubes")).args(["check", fifo.to_str().unwrap()]),
+    );
+    let (code, err) = run.finish(30);
+    done.send(()).unwrap();
+    // A holder that had not opened its end before tubes closed its own would wait for a reader.
+    let _reader = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap()
+    };
+    holder.join().unwrap();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nothing was written to in 5 s"), "{err}");
     // A writer, whichever of the two opens the pipe first: the run reads the config and does the job.
     let writer = std::thread::spawn({
         let (fifo, text) = (fifo.clone(), std::fs::read(&cfg).unwrap());
         move || std::fs::write(fifo, text).unwrap()
     });
+    let journal = dir.path().join("journal");
     let run = Watched::spawn(Command::new(env!("CARGO_BIN_EXE_tubes")).args([
         "run",
         "-q",
         fifo.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
     ]));
     let (code, err) = run.finish(60);
     // Asserted before the join: a run that failed before opening the pipe leaves the writer waiting.
     assert_eq!(code, Some(0), "{err}");
     writer.join().unwrap();
     super::assert_rows(&out, &main_job_windows());
+    // The journal records the text the run read from the pipe (the pipe is read once).
+    let meta = tubes::journal::Meta::load(&journal).unwrap();
+    assert_eq!(meta.config, std::fs::read_to_string(&cfg).unwrap());
 }

@@ -88,6 +88,8 @@ impl Sweep {
 pub struct Template {
     /// The file it was read from.
     pub file: PathBuf,
+    /// Its text.
+    pub text: String,
     /// The YAML without its `sweep:` section.
     pub doc: Value,
     /// The sweep, if the config has a `sweep:` section.
@@ -183,6 +185,7 @@ pub fn template(text: &str, file: &Path) -> Result<Template, ConfigErrors> {
     diag.finish(())?;
     Ok(Template {
         file: file.to_path_buf(),
+        text: text.to_string(),
         doc,
         sweep,
         placeholders: found,
@@ -240,7 +243,10 @@ impl Template {
         }
         let config = super::parse::config(&mut Reader { diag: &mut diag }, &doc);
         match config {
-            Some(c) => Ok((c, diag)),
+            Some(mut c) => {
+                c.text = self.text.clone();
+                Ok((c, diag))
+            }
             None => {
                 if diag.is_empty() {
                     diag.error("", "the config is incomplete", None);
