@@ -17,6 +17,7 @@ const N: u64 = 200_000;
 
 fn meta() -> Meta {
     Meta {
+        id: 0,
         format: "tubes-journal".into(),
         version: tubes::journal::format::VERSION,
         content: "input".into(),

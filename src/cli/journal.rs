@@ -345,24 +345,59 @@ pub fn dump(dir: &Path, from: Option<i64>, to: Option<i64>, format: Format) -> i
     }
 }
 
+/// Opens a tailer on the journal in `dir`, waiting (until `stop`) for it to appear: a tailer may start
+/// before the run that writes the journal. `None` when stopped first.
+fn open_when_there(
+    dir: &Path,
+    from: u64,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Option<Result<Tailer, crate::journal::JournalError>> {
+    let mut said = false;
+    loop {
+        match Tailer::open(dir, from) {
+            Err(crate::journal::JournalError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                if !said {
+                    errln!(
+                        "waiting for a journal in {} (Ctrl-C to stop)",
+                        dir.display()
+                    );
+                    said = true;
+                }
+                if stop.load(Ordering::Relaxed) {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return Some(other),
+        }
+    }
+}
+
 /// `tubes journal tail DIR [--from INDEX] [--format csv|ndjson]`: follows until Ctrl-C.
 pub fn tail(dir: &Path, from: u64, format: Format) -> i32 {
-    let mut t = match Tailer::open(dir, from) {
+    let stop = stop_on_signals();
+    let Some(opened) = open_when_there(dir, from, &stop) else {
+        return 0;
+    };
+    let mut t = match opened {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
     let p = Printer::new(t.meta().clone(), format);
-    let stop = stop_on_signals();
     let mut out = std::io::stdout();
     let _ = p.header(&mut out);
     while !stop.load(Ordering::Relaxed) {
         let index = t.position();
         match t.next(Duration::from_millis(100)) {
             Ok(Some(dp)) => {
-                if p.print(&mut out, index, &dp).is_err() {
-                    return 0;
+                match p.print(&mut out, index, &dp).and_then(|()| out.flush()) {
+                    Ok(()) => {}
+                    // The reader went away (`| head`): done.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return 0,
+                    Err(e) => return fail(format!("cannot write to stdout: {e}")),
                 }
-                let _ = out.flush();
             }
             Ok(None) => {}
             Err(e) => return fail(e),

@@ -9,6 +9,7 @@ use crate::journal::{format, Meta, TubeMeta};
 pub fn journal_meta(g: &Graph, content: &str, segment_records: u64) -> Meta {
     let config = g.text.clone();
     Meta {
+        id: 0,
         format: "tubes-journal".into(),
         version: format::VERSION,
         content: content.into(),

@@ -4,7 +4,7 @@
 //! where its copy showed no record yet ([`Copied::read_live`]).
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::format::{segment_name, HEADER, SLOT};
@@ -36,18 +36,34 @@ pub struct Copied {
     first: u64,
     /// Slots the next live copy takes.
     want: u64,
+    /// The file's device and inode, to tell when its name comes to mean another file.
+    identity: (u64, u64),
 }
 
 impl Copied {
     /// Opens segment `number` of the journal in `dir`, checking its length and header.
-    pub fn open(dir: &Path, number: u64, slots: u64) -> Result<Copied, JournalError> {
+    pub fn open(dir: &Path, number: u64, slots: u64, id: u64) -> Result<Copied, JournalError> {
         let path = dir.join(segment_name(number));
-        let file = File::open(&path).map_err(|e| JournalError::io(&path, "open", e))?;
+        // Without blocking: a FIFO put in a segment's place must not hold the reader.
+        let file = File::options()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+            .map_err(|e| JournalError::io(&path, "open", e))?;
+        let m = file
+            .metadata()
+            .map_err(|e| JournalError::io(&path, "read", e))?;
+        if !m.is_file() {
+            return Err(JournalError::Format {
+                path,
+                what: "is not a regular file, as a segment is".into(),
+            });
+        }
         check_len(&file, slots, &path)?;
         let mut header = [0u8; HEADER];
         file.read_exact_at(&mut header, 0)
             .map_err(|e| JournalError::io(&path, "read", e))?;
-        check_header(&header, slots, number, &path)?;
+        check_header(&header, slots, number, id, &path)?;
         Ok(Copied {
             file,
             path,
@@ -56,6 +72,7 @@ impl Copied {
             buf: Vec::new(),
             first: 0,
             want: LIVE_FIRST,
+            identity: (m.dev(), m.ino()),
         })
     }
 
@@ -83,9 +100,40 @@ impl Copied {
             self.copy(i, self.want)?;
             match self.found(i, index) {
                 Found::Torn if look < LOOKS => std::thread::yield_now(),
+                Found::Empty => return self.at_end(i, index),
                 found => return Ok(found),
             }
             look += 1;
+        }
+    }
+
+    /// At what looks like the end of the journal: the end, unless the file was removed or replaced
+    /// under the reader, or a later segment exists (then the slot is a hole: damage).
+    fn at_end(&mut self, i: u64, index: u64) -> Result<Found, JournalError> {
+        let changed = |what: &str| JournalError::Format {
+            path: self.path.clone(),
+            what: format!("{what} while it was followed: a journal's files must not be replaced"),
+        };
+        match std::fs::metadata(&self.path) {
+            Ok(m) if (m.dev(), m.ino()) == self.identity => {}
+            Ok(_) => return Err(changed("was replaced")),
+            Err(_) => return Err(changed("was removed")),
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        if !dir.join(segment_name(self.number + 1)).exists() {
+            return Ok(Found::Empty);
+        }
+        // The writer fills a segment before it makes the next: look once more, after seeing it.
+        self.copy(i, 1)?;
+        match self.found(i, index) {
+            Found::Empty => Err(JournalError::Format {
+                path: self.path.clone(),
+                what: format!(
+                    "record {index} is missing (its slot is empty) though segment {} exists: the journal is damaged; `tubes journal info` describes it",
+                    segment_name(self.number + 1)
+                ),
+            }),
+            found => Ok(found),
         }
     }
 
@@ -107,9 +155,13 @@ impl Copied {
             .read_exact_at(&mut self.buf, at)
             .map_err(|e| JournalError::Format {
                 path: self.path.clone(),
-                what: format!(
-                    "changed while it was read ({e}): a journal must not be edited in place"
-                ),
+                what: if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    "was cut while it was read: a journal must not be edited in place".into()
+                } else {
+                    format!(
+                        "changed while it was read ({e}): a journal must not be edited in place"
+                    )
+                },
             })?;
         self.first = i;
         Ok(())

@@ -55,6 +55,10 @@ pub struct Meta {
     pub config: String,
     /// Every tube by id.
     pub tubes: Vec<TubeMeta>,
+    /// Identifies the journal: every segment's header holds it (bytes 40..48), so a segment of another
+    /// journal put in its place is refused. 0 in journals written before it (not checked then).
+    #[serde(default)]
+    pub id: u64,
 }
 
 impl Meta {
@@ -148,7 +152,7 @@ pub fn decode(b: &[u8; PAYLOAD]) -> Option<Datapoint> {
 }
 
 /// A segment's 64-byte header: magic, version, slot size, slots, segment number, first record's index.
-pub fn header(slots: u64, number: u64) -> [u8; HEADER] {
+pub fn header(slots: u64, number: u64, id: u64) -> [u8; HEADER] {
     let mut h = [0u8; HEADER];
     h[0..8].copy_from_slice(MAGIC);
     h[8..12].copy_from_slice(&VERSION.to_le_bytes());
@@ -156,6 +160,7 @@ pub fn header(slots: u64, number: u64) -> [u8; HEADER] {
     h[16..24].copy_from_slice(&slots.to_le_bytes());
     h[24..32].copy_from_slice(&number.to_le_bytes());
     h[32..40].copy_from_slice(&(number * slots).to_le_bytes());
+    h[40..48].copy_from_slice(&id.to_le_bytes());
     h
 }
 

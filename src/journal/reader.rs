@@ -91,9 +91,18 @@ impl Reader {
         let number = self.pos / slots;
         if self.copy.as_ref().map(|s| s.number) != Some(number) {
             if !self.dir.join(segment_name(number)).exists() {
+                if self.live && self.dir.join(segment_name(number + 1)).exists() {
+                    return Err(JournalError::Format {
+                        path: self.dir.join(segment_name(number)),
+                        what: format!(
+                            "is missing though {} exists: the journal is damaged",
+                            segment_name(number + 1)
+                        ),
+                    });
+                }
                 return Ok(Next::End);
             }
-            self.copy = Some(Copied::open(&self.dir, number, slots)?);
+            self.copy = Some(Copied::open(&self.dir, number, slots, self.meta.id)?);
         }
         let copy = self.copy.as_mut().expect("a segment was opened above");
         let found = if self.live {
@@ -154,10 +163,11 @@ impl Tailer {
                     return Ok(Some(dp));
                 }
                 Next::Torn => {
+                    let at = self.reader.position() / self.reader.meta.segment_records;
                     return Err(JournalError::Torn {
-                        path: self.reader.dir.clone(),
+                        path: self.reader.dir.join(segment_name(at)),
                         index: self.reader.position(),
-                    })
+                    });
                 }
                 Next::End => {
                     if start.elapsed() >= timeout {

@@ -52,6 +52,7 @@ pub(super) fn check_header(
     h: &[u8],
     slots: u64,
     number: u64,
+    id: u64,
     path: &Path,
 ) -> Result<(), JournalError> {
     let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().expect("4 bytes"));
@@ -67,6 +68,12 @@ pub(super) fn check_header(
             what: "not a segment of this journal (bad magic, version, slot size or number)".into(),
         });
     }
+    if id != 0 && u64_at(40) != id {
+        return Err(JournalError::Format {
+            path: path.to_path_buf(),
+            what: "a segment of another journal (its header's journal id is not meta.json's): a journal's files must not be replaced".into(),
+        });
+    }
     Ok(())
 }
 
@@ -76,12 +83,12 @@ fn bytes(slots: u64) -> u64 {
 
 impl Segment {
     /// Creates segment `number` with `slots` slots in `dir`.
-    pub fn create(dir: &Path, number: u64, slots: u64) -> Result<Segment, JournalError> {
+    pub fn create(dir: &Path, number: u64, slots: u64, id: u64) -> Result<Segment, JournalError> {
         let path = dir.join(segment_name(number));
         let tmp = dir.join(format!("{}.tmp", segment_name(number)));
         let fill = || -> std::io::Result<()> {
             let mut f = File::create(&tmp)?;
-            f.write_all(&header(slots, number))?;
+            f.write_all(&header(slots, number, id))?;
             let zeros = vec![0u8; 1 << 20];
             let mut left = bytes(slots) - HEADER as u64;
             while left > 0 {
@@ -101,11 +108,11 @@ impl Segment {
             });
         }
         std::fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, "create", e))?;
-        Self::open(dir, number, slots)
+        Self::open(dir, number, slots, id)
     }
 
     /// Maps an existing segment for writing, checking its header.
-    pub fn open(dir: &Path, number: u64, slots: u64) -> Result<Segment, JournalError> {
+    pub fn open(dir: &Path, number: u64, slots: u64, id: u64) -> Result<Segment, JournalError> {
         let path = dir.join(segment_name(number));
         let file = OpenOptions::new()
             .read(true)
@@ -122,7 +129,7 @@ impl Segment {
             number,
             path,
         };
-        check_header(seg.header(), slots, number, &seg.path)?;
+        check_header(seg.header(), slots, number, id, &seg.path)?;
         Ok(seg)
     }
 

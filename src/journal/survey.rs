@@ -92,9 +92,20 @@ pub fn survey(dir: &Path) -> Result<Survey, JournalError> {
     // Whether the last segment could not be read.
     let mut bad_segment = false;
     let last = numbers.last().copied();
-    for n in (0..).take_while(|&n| last.is_some_and(|l| n <= l)) {
+    // Every segment present, and the first missing one of each gap (a gap is one stretch of damage,
+    // however many segments it spans).
+    let mut visit = Vec::with_capacity(numbers.len() * 2);
+    let mut expect = 0u64;
+    for &m in &numbers {
+        if m > expect {
+            visit.push(expect);
+        }
+        visit.push(m);
+        expect = m.saturating_add(1);
+    }
+    for n in visit {
         let seg = if numbers.contains(&n) {
-            Copied::open(dir, n, slots).map_err(|e| format!("cannot be read ({e})"))
+            Copied::open(dir, n, slots, meta.id).map_err(|e| format!("cannot be read ({e})"))
         } else {
             Err("is missing".to_string())
         };
@@ -104,7 +115,7 @@ pub fn survey(dir: &Path) -> Result<Survey, JournalError> {
                 // Segments are made whole and renamed into place: a bad one is never a crash's doing.
                 bad_segment = true;
                 open.get_or_insert(Open {
-                    from: n * slots,
+                    from: n.saturating_mul(slots),
                     cause: format!("in segment file {}, which {why}", segment_name(n)),
                     before: s.records,
                 });
@@ -113,7 +124,7 @@ pub fn survey(dir: &Path) -> Result<Survey, JournalError> {
         };
         bad_segment = false;
         for i in 0..slots {
-            let index = n * slots + i;
+            let index = n.saturating_mul(slots).saturating_add(i);
             match seg.read(i, index)? {
                 Found::Record(bytes) if decode(&bytes).is_some() => {
                     if let Some(o) = open.take() {
@@ -138,7 +149,7 @@ pub fn survey(dir: &Path) -> Result<Survey, JournalError> {
         }
     }
     if let (Some(o), true, Some(l)) = (open.take(), bad_segment, last) {
-        ends.push((o, (l + 1) * slots));
+        ends.push((o, l.saturating_add(1).saturating_mul(slots)));
     }
     s.damage = ends
         .into_iter()

@@ -56,6 +56,15 @@ fn lock(dir: &Path) -> Result<File, JournalError> {
     }
 }
 
+/// A journal id unlikely to repeat: the wall clock, the process and an address, mixed (splitmix64).
+fn fresh_id() -> u64 {
+    let here = &0u8 as *const u8 as u64;
+    let mut z = crate::base::time::wall_ns() as u64 ^ (u64::from(std::process::id()) << 32) ^ here;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)).max(1)
+}
+
 fn write_meta(dir: &Path, meta: &Meta) -> Result<(), JournalError> {
     let p = dir.join("meta.json");
     let tmp = dir.join("meta.json.tmp");
@@ -66,7 +75,7 @@ fn write_meta(dir: &Path, meta: &Meta) -> Result<(), JournalError> {
 
 impl Writer {
     /// Creates a journal in `dir` (made if needed; it must not hold a journal already).
-    pub fn create(dir: &Path, meta: Meta, sync: SyncPolicy) -> Result<Writer, JournalError> {
+    pub fn create(dir: &Path, mut meta: Meta, sync: SyncPolicy) -> Result<Writer, JournalError> {
         std::fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, "create", e))?;
         if dir.join("meta.json").exists() {
             return Err(JournalError::Exists(dir.to_path_buf()));
@@ -83,7 +92,10 @@ impl Writer {
                 what: "segments must hold at least one record".into(),
             });
         }
-        let seg = Segment::create(dir, 0, meta.segment_records)?;
+        if meta.id == 0 {
+            meta.id = fresh_id();
+        }
+        let seg = Segment::create(dir, 0, meta.segment_records, meta.id)?;
         write_meta(dir, &meta)?;
         Ok(Writer {
             dir: dir.to_path_buf(),
@@ -111,7 +123,7 @@ impl Writer {
                 path: dir.to_path_buf(),
                 what: "no segment files".into(),
             })?;
-        let seg = Segment::open(dir, last, slots)?;
+        let seg = Segment::open(dir, last, slots, meta.id)?;
         let mut i = 0;
         while i < slots {
             match seg.slot(i).read(last * slots + i) {
@@ -162,7 +174,7 @@ impl Writer {
             if self.sync == SyncPolicy::Segment {
                 self.seg.sync()?;
             }
-            self.seg = Segment::create(&self.dir, self.seg.number + 1, slots)?;
+            self.seg = Segment::create(&self.dir, self.seg.number + 1, slots, self.meta.id)?;
             at = 0;
         }
         // `Writer` holds the journal's lock, so this is the only writer, and `at` is past every committed

@@ -83,7 +83,7 @@ fn a_journal_truncated_while_it_is_replayed_stops_the_replay_naming_it() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("00000000.seg: changed while it was read"),
+        err.contains("00000000.seg: was cut while it was read"),
         "{err}"
     );
 }
@@ -123,7 +123,86 @@ fn a_journal_truncated_while_it_is_tailed_stops_the_tailer_naming_it() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(&format!("{seg}: changed while it was read")),
+        err.contains(&format!("{seg}: was cut while it was read")),
         "{err}"
     );
+}
+
+/// `tubes journal tail DIR --from FROM`, with its stdout's lines and its stderr piped.
+fn tail(
+    dir: &std::path::Path,
+    from: u64,
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+        .args(["journal", "tail", dir.to_str().unwrap(), "--from"])
+        .arg(from.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+#[test]
+fn a_tailer_refuses_another_journals_segment_and_a_removed_one() {
+    let dir = tempdir();
+    let (cfg, _, _, _) = main_job_in(dir.path());
+    let a = super::record(&cfg, dir.path());
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let b = super::record(&cfg, &other);
+    let slots = tubes::journal::Meta::load(&a).unwrap().segment_records;
+    // Segment 1 of another recording of the same run, put in place before the tailer reaches it.
+    std::fs::copy(b.join("00000001.seg"), a.join("00000001.seg")).unwrap();
+    let (child, mut lines) = tail(&a, slots - 1);
+    let line = lines.next().unwrap().unwrap();
+    assert!(line.contains(&format!("\"index\":{}", slots - 1)), "{line}");
+    let out = within(30, move || child.wait_with_output().unwrap());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("00000001.seg: a segment of another journal"),
+        "{err}"
+    );
+    // The last segment removed while the tailer waits at its end (after its last record).
+    let mut reader = tubes::journal::Reader::open(&b).unwrap();
+    while let tubes::journal::Next::Record(_) = reader.next_record().unwrap() {}
+    let last = reader.position() - 1;
+    assert!(last >= slots, "the journal has a second segment");
+    let (child, mut lines) = tail(&b, last);
+    let line = lines.next().unwrap().unwrap();
+    assert!(line.contains(&format!("\"index\":{last}")), "{line}");
+    std::fs::remove_file(b.join("00000001.seg")).unwrap();
+    let out = within(30, move || child.wait_with_output().unwrap());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("00000001.seg: was removed while it was followed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_tailer_started_before_its_journal_waits_for_it() {
+    let dir = tempdir();
+    let (cfg, _, _, _) = main_job_in(dir.path());
+    let journal = dir.path().join("journal");
+    let mut t = Watched::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .args(["journal", "tail", journal.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped()),
+    );
+    t.wait_for_line("waiting for a journal in", 30);
+    super::record(&cfg, dir.path());
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(t.child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("\"index\":0"), "{first}");
+    t.child.kill().unwrap();
+    t.child.wait().unwrap();
 }
