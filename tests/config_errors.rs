@@ -91,7 +91,12 @@ fn every_shipped_config_passes_check() {
     let mut n = 0;
     for entry in std::fs::read_dir("configs").unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
+        // A Postgres generator's check connects to its server: tests/postgres.rs checks those
+        // configs against one.
+        let needs_server = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("postgres_"));
+        if path.extension().is_some_and(|e| e == "yaml") && !needs_server {
             let t = tubes::api::load_template(&path).unwrap();
             // A sweep is checked combination by combination; any other config as itself.
             let checked = match &t.sweep {

@@ -25,20 +25,7 @@ fn sqlite3(db: &Path, sql: &str) -> Vec<String> {
     let script = "import sqlite3, sys\n\
         db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\n\
         for row in db.execute(sys.argv[2]):\n    print(','.join(str(c) if isinstance(c, str) else repr(c) for c in row))\n";
-    let out = Command::new("python3")
-        .args(["-c", script, db.to_str().unwrap(), sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    output_lines(Command::new("python3").args(["-c", script, db.to_str().unwrap(), sql]))
 }
 
 /// A copy of the BTC bars in `dir` whose Volume is not a number on line 60,000 (of 66,000, in the

@@ -17,20 +17,7 @@ fn url() -> String {
 
 /// `sql` through `psql`: a line per row, cells separated by `|`.
 fn psql(url: &str, sql: &str) -> Vec<String> {
-    let out = Command::new("psql")
-        .args([url, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
-        .output()
-        .expect("psql (apt-get install postgresql-client)");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    output_lines(Command::new("psql").args([url, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]))
 }
 
 /// The main job's bars in table `table`, with `tools/pg-load`.
@@ -192,4 +179,33 @@ fn a_query_out_of_time_order_stops_the_run_naming_the_row() {
             ),
         "{err}"
     );
+}
+
+#[test]
+#[ignore = "needs a PostgreSQL server in TUBES_PG_URL (tools/pg-cluster start DIR)"]
+fn a_whole_number_time_column_in_its_unit_gives_the_same_answer() {
+    let (url, dir) = (url(), tempdir());
+    load(&url, "bars_e");
+    // The bars with their time as ms since the epoch (bigint) and their volume as numeric.
+    psql(
+        &url,
+        "drop table if exists bars_ms; create table bars_ms as select \
+         (extract(epoch from ts) * 1000)::int8 as ts, symbol, volume::numeric as volume from bars_e",
+    );
+    let cfg = config(dir.path(), &url, "bars_ms", "rows_e");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("time: ts", "time: ts\n        unit: ms");
+    let cfg = write_config(dir.path(), "ms.yaml", &text);
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let rows = read_csv(&dir.path().join("rows.csv"));
+    let want = main_job_windows();
+    assert_eq!(rows.len() - 1, want.len());
+    for (row, w) in rows[1..].iter().zip(&want) {
+        assert_eq!(ms(&row[0]), w.0);
+        assert_eq!(row[1].parse::<f64>().unwrap(), w.1);
+        assert_eq!(row[2].parse::<u64>().unwrap(), w.2);
+        assert_eq!(row[3].parse::<f64>().unwrap(), w.3);
+    }
 }

@@ -56,6 +56,23 @@ pub fn sweep_csv_only(name: &str) -> String {
         )
 }
 
+/// The lines `cmd` prints, asserting that it succeeds (its stderr in the failure).
+pub fn output_lines(cmd: &mut std::process::Command) -> Vec<String> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?} does not start: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Loads, checks and runs a config file.
 pub fn run_file(path: &Path) -> Result<Report, String> {
     let g = tubes::api::load(path).map_err(|e| e.to_string())?;
