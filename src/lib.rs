@@ -14,6 +14,7 @@ pub mod api;
 pub mod base;
 pub mod cli;
 pub mod config;
+#[cfg(not(loom))]
 pub mod connect;
 pub mod events;
 pub mod graph;

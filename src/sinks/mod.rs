@@ -8,6 +8,7 @@ mod journal;
 mod lead;
 mod ndjson;
 mod parquet;
+#[cfg(not(loom))]
 mod postgres;
 mod sqlite;
 mod stdout;
@@ -32,6 +33,7 @@ pub static KINDS: &[&dyn SinkKind] = &[
     &journal::JOURNAL,
     &sqlite::Sqlite,
     &parquet::Parquet,
+    #[cfg(not(loom))]
     &postgres::Postgres,
     &discard::Discard,
 ];

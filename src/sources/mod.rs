@@ -2,6 +2,7 @@
 //! module and is listed once in [`KINDS`]; its run loop feeds the sequencer through a ring.
 
 pub mod csv;
+#[cfg(not(loom))]
 mod postgres;
 pub mod replay;
 pub mod synthetic;
@@ -14,6 +15,7 @@ pub static KINDS: &[&dyn SourceKind] = &[
     &csv::Csv,
     &synthetic::Synthetic,
     &ws::WebSocket,
+    #[cfg(not(loom))]
     &postgres::Postgres,
 ];
 
