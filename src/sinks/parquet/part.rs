@@ -142,6 +142,8 @@ impl Assemble for Assembler {
             at: 0,
         };
         let mut params: Vec<Param> = Vec::new();
+        // One row's cells, reused from row to row.
+        let mut cells: Vec<Option<f64>> = Vec::with_capacity(self.columns);
         let n = table.leading();
         while c.at < bytes.len() {
             match c.take::<1>()?[0] {
@@ -157,12 +159,12 @@ impl Assemble for Assembler {
                         });
                     }
                     let time = i64::from_le_bytes(c.take()?);
-                    let mut cells = Vec::with_capacity(self.columns);
+                    cells.clear();
                     for _ in 0..self.columns {
                         let v = f64::from_le_bytes(c.take()?);
                         cells.push((!v.is_nan()).then_some(v));
                     }
-                    push_row(table, time, cells.into_iter());
+                    push_row(table, time, cells.drain(..));
                     table.end_row()?;
                 }
                 other => {
