@@ -14,7 +14,6 @@ pub mod api;
 pub mod base;
 pub mod cli;
 pub mod config;
-#[cfg(not(loom))]
 pub mod connect;
 pub mod events;
 pub mod graph;

@@ -107,8 +107,3 @@ impl Target {
         }
     }
 }
-
-/// An SQL identifier, quoted.
-pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}

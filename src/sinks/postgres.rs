@@ -21,7 +21,8 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
 use crate::config::{field, Reader};
-use crate::connect::postgres::{quote, Target};
+use crate::connect::postgres::Target;
+use crate::connect::quote;
 use crate::plugin::{Cell, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
 
 /// Bytes of rows per COPY.

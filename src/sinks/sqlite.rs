@@ -20,6 +20,7 @@ use serde_yaml::Value;
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
 use crate::config::Reader;
+use crate::connect::quote;
 use crate::plugin::{Commit, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
 
 /// Rows per transaction.
@@ -105,11 +106,6 @@ fn table_name(t: &str) -> Result<(), String> {
 
 /// The suffix of the table a replacing run writes.
 const PARTIAL: &str = "__partial";
-
-/// An SQL identifier, quoted.
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
 
 /// A table of an SQLite file.
 #[derive(Debug)]

@@ -22,7 +22,8 @@ use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
 use crate::base::time::monotonic_ns;
 use crate::base::{Ctx, GenCounters, Outlet, Push, RunError};
 use crate::config::{field, Diagnostics, Reader};
-use crate::connect::postgres::{quote, Target};
+use crate::connect::postgres::Target;
+use crate::connect::quote;
 use crate::plugin::{CheckSource, OpenSource, Source, SourceKind, SourceRun};
 
 /// Rows fetched from the cursor at a time.
