@@ -27,6 +27,11 @@ pub struct GenCounters {
     pub duplicates: AtomicU64,
     /// Live feeds: frames that could not be read (on every generator of the connection).
     pub malformed: AtomicU64,
+    /// Message queues: trades of markets no generator of the topic or stream reads, passed over (on
+    /// every generator reading it).
+    pub foreign: AtomicU64,
+    /// Message queues: where the first malformed messages are in their log (`partition 0 offset 17`).
+    pub named: std::sync::Mutex<Vec<String>>,
     /// Live feeds: the last connection error, for the summary.
     pub last_error: std::sync::Mutex<Option<String>>,
 }

@@ -9,6 +9,8 @@ mod mock_process;
 mod plot;
 mod point;
 mod progress;
+#[cfg(not(loom))]
+mod publish;
 mod sweep;
 mod watch;
 
@@ -130,6 +132,15 @@ enum Command {
     /// Inspect a journal: info, dump, tail.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Publish exchange captures into a Kafka topic or a Redis stream, for the Kafka and Redis generators.
+    ///
+    /// Each line of a capture (one WebSocket message per line, as in testdata/ws/) becomes one message
+    /// holding the exchange's payload: a combined stream's `data` object byte for byte, any other line
+    /// whole. Kafka messages are keyed by the payload's symbol (`s`). Examples:
+    ///   tubes publish --kafka 127.0.0.1:9092 --topic trades testdata/ws/binance_spot_btcusdt_ethusdt_trade.ndjson
+    ///   tubes publish --redis redis://127.0.0.1:6379 --stream trades --rate 1k testdata/ws/…
+    #[cfg(not(loom))]
+    Publish(publish::PublishArgs),
     /// Validate a config without running it; report every error at once (exit code 2 if any).
     ///
     /// Checks keys and types, labels, to_label and Consume targets, cycles, fields against what upstream
@@ -541,6 +552,8 @@ pub fn main() -> i32 {
         Command::Check { config } => check(&config),
         Command::Graph { config } => dot(&config),
         Command::Run(args) => run(args),
+        #[cfg(not(loom))]
+        Command::Publish(args) => publish::publish(args),
         Command::Replay {
             dir,
             config,

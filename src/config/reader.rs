@@ -236,6 +236,27 @@ impl Reader<'_> {
         t
     }
 
+    /// The duration under `key` of mapping `m` (at `path`), longer than zero; `default` when absent.
+    pub fn positive_duration(
+        &mut self,
+        m: &serde_yaml::Mapping,
+        path: &str,
+        key: &str,
+        default: Duration,
+    ) -> Option<Duration> {
+        let Some(v) = m.get(key) else {
+            return Some(default);
+        };
+        let p = field(path, key);
+        let d = self.duration(v, &p)?;
+        if d.is_zero() {
+            self.diag
+                .error(&p, "the duration must be longer than zero", None);
+            return None;
+        }
+        Some(d)
+    }
+
     /// A duration: `{secs: 60, nanos: 0}` (the talk's spelling) or a string like `60s`, `500ms`, `1m`, `1h`.
     pub fn duration(&mut self, v: &Value, path: &str) -> Option<Duration> {
         const HELP: &str = "write {secs: 60, nanos: 0} or a string such as 60s, 500ms, 5m, 1h";

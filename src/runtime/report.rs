@@ -21,6 +21,8 @@ pub struct GenReport {
     pub max_lag_ns: u64,
     /// Rows left unread because the run was stopped early.
     pub unread: u64,
+    /// Where the first malformed messages of a message queue are (`partition 0 offset 17`).
+    pub named: Vec<String>,
     /// For a live feed: what happened to its connection.
     pub feed: Option<FeedReport>,
 }
@@ -40,6 +42,8 @@ pub struct FeedReport {
     pub duplicates: u64,
     /// Frames that could not be read.
     pub malformed: u64,
+    /// Message queues: trades of markets that no generator reads, passed over.
+    pub foreign: u64,
     /// The last connection error, if any.
     pub last_error: Option<String>,
 }

@@ -39,6 +39,7 @@ fn gen_report(label: &str, c: &GenCounters, feed: Option<&str>) -> GenReport {
         outside: c.outside.load(Ordering::Relaxed),
         max_lag_ns: c.max_lag_ns.load(Ordering::Relaxed),
         unread: c.unread.load(Ordering::Relaxed),
+        named: c.named.lock().map(|n| n.clone()).unwrap_or_default(),
         feed: feed.map(|name| FeedReport {
             name: name.to_string(),
             reconnects: c.reconnects.load(Ordering::Relaxed),
@@ -46,6 +47,7 @@ fn gen_report(label: &str, c: &GenCounters, feed: Option<&str>) -> GenReport {
             missed: c.missed.load(Ordering::Relaxed),
             duplicates: c.duplicates.load(Ordering::Relaxed),
             malformed: c.malformed.load(Ordering::Relaxed),
+            foreign: c.foreign.load(Ordering::Relaxed),
             last_error: c.last_error.lock().map(|e| e.clone()).unwrap_or_default(),
         }),
     }

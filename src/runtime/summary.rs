@@ -29,9 +29,22 @@ pub fn summary(r: &Report) -> String {
                 "\n  {}: {} trades from {}; {} reconnects, {} gaps ({} missed trades), {} duplicates dropped, {} malformed frames",
                 g.label, g.rows, f.name, f.reconnects, f.gaps, f.missed, f.duplicates, f.malformed
             ));
+            if f.foreign > 0 {
+                s.push_str(&format!(
+                    "\n    {} trades of markets no generator reads were passed over",
+                    f.foreign
+                ));
+            }
             if let Some(e) = &f.last_error {
                 s.push_str(&format!("\n    last connection error: {e}"));
             }
+        }
+        if !g.named.is_empty() {
+            s.push_str(&format!(
+                "\n  {}: the first malformed messages are at {}",
+                g.label,
+                g.named.join(", ")
+            ));
         }
         if g.unread > 0 {
             s.push_str(&format!(

@@ -5,11 +5,15 @@
 mod csv;
 mod discard;
 mod journal;
+#[cfg(not(loom))]
+mod kafka;
 mod lead;
 mod ndjson;
 mod parquet;
 #[cfg(not(loom))]
 mod postgres;
+#[cfg(not(loom))]
+mod redis;
 mod sqlite;
 mod stdout;
 mod table;
@@ -35,6 +39,10 @@ pub static KINDS: &[&dyn SinkKind] = &[
     &parquet::Parquet,
     #[cfg(not(loom))]
     &postgres::Postgres,
+    #[cfg(not(loom))]
+    &kafka::Kafka,
+    #[cfg(not(loom))]
+    &redis::Redis,
     &discard::Discard,
 ];
 

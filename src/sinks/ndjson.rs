@@ -28,13 +28,13 @@ fn open_ndjson(path: &Path, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, Run
 
 fn ndjson_rows(out: Out, cx: &OpenSink<'_>) -> std::io::Result<Box<dyn RowWriter>> {
     let mut w = NdjsonWriter::new(out, cx.columns, cx.with_status);
-    w.lead = Lead::of(cx).json;
+    w.row.lead = Lead::of(cx).json;
     Ok(Box::new(w))
 }
 
-/// Writes one JSON object per row.
-pub struct NdjsonWriter {
-    out: Out,
+/// One row as a JSON object, `{"timestamp":"…","<label>.<field>":value|null,…}`: the NDJSON output's
+/// lines, and the messages of the message-queue outputs.
+pub struct JsonRow {
     /// Each column's key, already quoted and followed by a colon.
     keys: Vec<String>,
     status: bool,
@@ -42,12 +42,11 @@ pub struct NdjsonWriter {
     lead: Vec<u8>,
 }
 
-impl NdjsonWriter {
-    /// A writer for columns named `names`.
-    /// With `status`, every object ends with `"status"`: what a live feed reported, or null.
-    pub fn new(out: Out, names: &[&str], status: bool) -> Self {
-        NdjsonWriter {
-            out,
+impl JsonRow {
+    /// Objects for columns named `names`. With `status`, every object ends with `"status"`: what a
+    /// live feed reported, or null.
+    pub fn new(names: &[&str], status: bool) -> Self {
+        JsonRow {
             keys: names
                 .iter()
                 .map(|n| format!("{}:", json_string(n)))
@@ -56,31 +55,54 @@ impl NdjsonWriter {
             lead: Vec::new(),
         }
     }
-}
 
-impl RowWriter for NdjsonWriter {
-    fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
-        self.out.write_all(b"{")?;
-        self.out.write_all(&self.lead)?;
-        self.out.write_all(b"\"timestamp\":\"")?;
-        self.out.write_all(&format_rfc3339_millis(row.time))?;
-        self.out.write_all(b"\"")?;
+    /// Writes `row` as one object, with no line break.
+    pub fn write(&self, row: &Row<'_>, out: &mut impl Write) -> std::io::Result<()> {
+        out.write_all(b"{")?;
+        out.write_all(&self.lead)?;
+        out.write_all(b"\"timestamp\":\"")?;
+        out.write_all(&format_rfc3339_millis(row.time))?;
+        out.write_all(b"\"")?;
         for (i, key) in self.keys.iter().enumerate() {
-            self.out.write_all(b",")?;
-            self.out.write_all(key.as_bytes())?;
+            out.write_all(b",")?;
+            out.write_all(key.as_bytes())?;
             match row.cell(i) {
-                Some(v) => write!(self.out, "{v}")?,
-                None => self.out.write_all(b"null")?,
+                Some(v) => write!(out, "{v}")?,
+                None => out.write_all(b"null")?,
             }
         }
         if self.status {
             match row.status {
                 // Status sentences hold no quotes, backslashes or control characters.
-                Some(s) => write!(self.out, ",\"status\":\"{s}\"")?,
-                None => self.out.write_all(b",\"status\":null")?,
+                Some(s) => write!(out, ",\"status\":\"{s}\"")?,
+                None => out.write_all(b",\"status\":null")?,
             }
         }
-        Ok(self.out.write_all(b"}\n")?)
+        out.write_all(b"}")
+    }
+}
+
+/// Writes one JSON object per row.
+pub struct NdjsonWriter {
+    out: Out,
+    row: JsonRow,
+}
+
+impl NdjsonWriter {
+    /// A writer for columns named `names`.
+    /// With `status`, every object ends with `"status"`: what a live feed reported, or null.
+    pub fn new(out: Out, names: &[&str], status: bool) -> Self {
+        NdjsonWriter {
+            out,
+            row: JsonRow::new(names, status),
+        }
+    }
+}
+
+impl RowWriter for NdjsonWriter {
+    fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
+        self.row.write(row, &mut self.out)?;
+        Ok(self.out.write_all(b"\n")?)
     }
 
     fn flush(&mut self) -> Result<(), WriteError> {

@@ -4,6 +4,8 @@
 pub mod csv;
 #[cfg(not(loom))]
 mod postgres;
+#[cfg(not(loom))]
+mod queue;
 pub mod replay;
 pub mod synthetic;
 pub mod ws;
@@ -17,6 +19,10 @@ pub static KINDS: &[&dyn SourceKind] = &[
     &ws::WebSocket,
     #[cfg(not(loom))]
     &postgres::Postgres,
+    #[cfg(not(loom))]
+    &queue::Kafka,
+    #[cfg(not(loom))]
+    &queue::Redis,
 ];
 
 /// The fields of a trade source (`Synthetic`, `WebSocket`), in slot order.

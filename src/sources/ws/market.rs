@@ -14,7 +14,9 @@ pub struct Market {
     pub id: TubeId,
     /// Its counters.
     pub counters: Arc<GenCounters>,
+    /// The id of the last trade taken.
     pub last_id: Option<u64>,
+    /// The latest trade time taken.
     pub last_time: i64,
     /// The run of trades whose ids leapt implausibly far ahead: the last one's id and how many.
     pub leap: Option<(u64, u32)>,
@@ -27,6 +29,7 @@ pub(super) const MAX_LEAP: u64 = 1_000_000_000;
 const LEAP_CONFIRMED: u32 = 3;
 
 impl Market {
+    /// Market `name` of generator `id`, nothing seen yet.
     pub fn new(name: String, id: TubeId, counters: Arc<GenCounters>) -> Self {
         Market {
             name,

@@ -19,6 +19,7 @@ mod gemini;
 mod kraken;
 mod market;
 mod net;
+mod router;
 mod source;
 
 pub mod tls;
@@ -27,6 +28,8 @@ pub use exchange::{
     contains, no_subscribe, Endpoint, Exchange, IdRule, Malformed, Table, Trade, UrlError,
 };
 pub use feed::{FeedLoop, FeedSpec, WsSource};
+pub use market::Market;
+pub use router::Router;
 pub use source::WebSocket;
 
 /// Every exchange a config may name, in the order errors list them.

@@ -1,0 +1,357 @@
+//! The `Kafka` source kind: `{Kafka: {brokers: 127.0.0.1:9092, topic: trades, format: Binance, market:
+//! btcusdt, start: earliest}}`.
+//!
+//! One librdkafka `BaseConsumer` per topic, polled on the message-queue thread. It is *assigned* every
+//! partition of the topic (no consumer group: nothing is committed, and each run reads from `start`).
+//! `start` is `earliest` (the default), `latest`, `{offset: N}` (in every partition) or `{time:
+//! "2024-08-09T00:00:00Z"}` (the first message whose Kafka timestamp is at or after it). When a
+//! partition's offset is gone (the topic was re-created), reading resumes at its earliest message.
+//!
+//! In Batch the partitions are read one after the other, each to the end the broker reports when the
+//! reader gets there (librdkafka's partition-EOF event), so messages published while a partition is
+//! being read may be read too.
+
+use std::fmt;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message as _;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::types::RDKafkaErrorCode;
+use serde_yaml::Value;
+
+use super::{common, Fault, Log, LogSpec, Message, Read};
+use crate::base::time::parse_timestamp;
+use crate::base::RunError;
+use crate::config::{field, Reader};
+use crate::connect::kafka::{client, partitions, unreachable, Watch, METADATA_WAIT};
+use crate::plugin::{Source, SourceKind};
+
+/// The default brokers.
+const BROKERS: &str = "127.0.0.1:9092";
+/// Messages taken per read at most, so other readers get their turn.
+const PER_READ: usize = 10_000;
+
+/// The `Kafka` source kind.
+pub struct Kafka;
+
+/// Where reading starts in each partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    Earliest,
+    Latest,
+    Offset(i64),
+    /// ms since the epoch.
+    Time(i64),
+}
+
+/// A topic on some brokers.
+#[derive(Clone, Debug)]
+struct Topic {
+    brokers: String,
+    topic: String,
+    start: Start,
+}
+
+impl SourceKind for Kafka {
+    fn name(&self) -> &'static str {
+        "Kafka"
+    }
+
+    fn parse(&self, r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Box<dyn Source>> {
+        let example =
+            "Kafka: {brokers: 127.0.0.1:9092, topic: trades, format: Binance, market: btcusdt}";
+        let keys = ["brokers", "topic", "format", "market", "start", "on_error"];
+        let m = r.mapping(v, path, &keys, &["topic", "format", "market"], example)?;
+        let brokers = match m.get("brokers") {
+            None => Some(BROKERS.to_string()),
+            Some(b) => r.string(b, &field(path, "brokers")),
+        };
+        let topic = m
+            .get("topic")
+            .and_then(|t| r.string(t, &field(path, "topic")));
+        let start = match m.get("start") {
+            None => Some(Start::Earliest),
+            Some(s) => start(r, s, &field(path, "start")),
+        };
+        let spec = match (brokers, topic, start) {
+            (Some(brokers), Some(topic), Some(start)) => Some(Box::new(Topic {
+                brokers,
+                topic,
+                start,
+            }) as Box<dyn LogSpec>),
+            _ => None,
+        };
+        common(r, m, path, spec)
+    }
+}
+
+/// `earliest`, `latest`, `{offset: N}` or `{time: RFC 3339}`.
+fn start(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Start> {
+    let hint = "start: earliest, latest, {offset: 1000} or {time: \"2024-08-09T00:00:00Z\"}";
+    match v {
+        Value::String(s) if s == "earliest" => Some(Start::Earliest),
+        Value::String(s) if s == "latest" => Some(Start::Latest),
+        Value::Mapping(m) if m.len() == 1 => {
+            if let Some(n) = m.get("offset") {
+                match n.as_i64() {
+                    Some(n) if n >= 0 => Some(Start::Offset(n)),
+                    _ => {
+                        r.wrong_type(n, &field(path, "offset"), "an offset of 0 or more", None);
+                        None
+                    }
+                }
+            } else if let Some(t) = m.get("time") {
+                let p = field(path, "time");
+                let s = r.string(t, &p)?;
+                match parse_timestamp(s.as_bytes()) {
+                    Some(ns) => Some(Start::Time(ns.div_euclid(1_000_000))),
+                    None => {
+                        r.diag.error(
+                            &p,
+                            format!("'{s}' is not an RFC 3339 time"),
+                            Some(hint.into()),
+                        );
+                        None
+                    }
+                }
+            } else {
+                r.diag.error(path, "unknown start", Some(hint.into()));
+                None
+            }
+        }
+        _ => {
+            r.diag.error(path, "unknown start", Some(hint.into()));
+            None
+        }
+    }
+}
+
+impl LogSpec for Topic {
+    fn key(&self) -> String {
+        format!("kafka {} {} {:?}", self.brokers, self.topic, self.start)
+    }
+
+    fn name(&self) -> String {
+        format!("kafka {}", self.topic)
+    }
+
+    fn open(&self, live: bool) -> Box<dyn Log> {
+        Box::new(TopicLog {
+            t: self.clone(),
+            live,
+            consumer: None,
+            assigned: false,
+            seen_down: 0,
+            plan: Vec::new(),
+            buf: Vec::new(),
+        })
+    }
+}
+
+/// A topic being read.
+struct TopicLog {
+    t: Topic,
+    live: bool,
+    consumer: Option<BaseConsumer<Watch>>,
+    assigned: bool,
+    /// `all_down` reports already acted on.
+    seen_down: u64,
+    /// Batch: the partitions still to read, each with its first offset; the first is assigned.
+    plan: Vec<(i32, Offset)>,
+    /// The payload being handed on (the consumer's message borrows the consumer).
+    buf: Vec<u8>,
+}
+
+/// A message's place in its topic.
+struct At(i32, i64);
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "partition {} offset {}", self.0, self.1)
+    }
+}
+
+impl TopicLog {
+    fn consumer(&mut self) -> Result<&BaseConsumer<Watch>, Fault> {
+        if self.consumer.is_none() {
+            let c = client(&self.t.brokers)
+                .set("group.id", "tubes")
+                .set("enable.auto.commit", "false")
+                .set("enable.auto.offset.store", "false")
+                .set("auto.offset.reset", "earliest")
+                // Batch reads each partition to the end the broker reports when it gets there.
+                .set(
+                    "enable.partition.eof",
+                    if self.live { "false" } else { "true" },
+                )
+                .create_with_context(Watch::default())
+                .map_err(|e| Fault::Fatal(RunError::Input(format!("Kafka client: {e}"))))?;
+            self.consumer = Some(c);
+        }
+        Ok(self.consumer.as_ref().expect("made above"))
+    }
+
+    /// The first offset to read in each partition, by `start`.
+    fn starts(&self, c: &BaseConsumer<Watch>, parts: &[i32]) -> Result<Vec<Offset>, Fault> {
+        let down = |e| Fault::Down(unreachable(&self.t.brokers, &e));
+        Ok(match self.t.start {
+            Start::Earliest => vec![Offset::Beginning; parts.len()],
+            Start::Latest => vec![Offset::End; parts.len()],
+            Start::Offset(n) => vec![Offset::Offset(n); parts.len()],
+            Start::Time(ms) => {
+                let mut tpl = TopicPartitionList::new();
+                for &p in parts {
+                    tpl.add_partition_offset(&self.t.topic, p, Offset::Offset(ms))
+                        .map_err(down)?;
+                }
+                let found = c.offsets_for_times(tpl, METADATA_WAIT).map_err(down)?;
+                found.elements().iter().map(|e| e.offset()).collect()
+            }
+        })
+    }
+
+    /// Batch: the partitions, each with the offset reading starts at.
+    fn plan(&self, c: &BaseConsumer<Watch>, parts: &[i32]) -> Result<Vec<(i32, Offset)>, Fault> {
+        Ok(parts.iter().copied().zip(self.starts(c, parts)?).collect())
+    }
+
+    fn assign(&self, c: &BaseConsumer<Watch>, parts: &[(i32, Offset)]) -> Result<(), Fault> {
+        let mut tpl = TopicPartitionList::new();
+        for &(p, o) in parts {
+            tpl.add_partition_offset(&self.t.topic, p, o)
+                .map_err(|e| Fault::Fatal(RunError::Input(e.to_string())))?;
+        }
+        c.assign(&tpl)
+            .map_err(|e| Fault::Down(unreachable(&self.t.brokers, &e)))
+    }
+
+    fn connect_or_fault(&mut self) -> Result<(), Fault> {
+        let (brokers, topic) = (self.t.brokers.clone(), self.t.topic.clone());
+        let first = !self.assigned;
+        let c = self.consumer()?;
+        let meta = c
+            .fetch_metadata(Some(&topic), METADATA_WAIT)
+            .map_err(|e| Fault::Down(unreachable(&brokers, &e)))?;
+        // A topic missing at the start is the config's mistake; missing later, the broker's trouble.
+        let parts = partitions(&meta, &topic, &brokers).map_err(|why| {
+            if first {
+                Fault::Fatal(RunError::Input(format!("Kafka: {why}")))
+            } else {
+                Fault::Down(why)
+            }
+        })?;
+        let seen = c
+            .context()
+            .all_down
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if first {
+            let c = self.consumer.as_ref().expect("made above");
+            if self.live {
+                let starts = self.starts(c, &parts)?;
+                let each: Vec<(i32, Offset)> = parts.iter().copied().zip(starts).collect();
+                self.assign(c, &each)?;
+            } else {
+                self.plan = self.plan(c, &parts)?;
+                if let Some(&first) = self.plan.first() {
+                    self.assign(c, &[first])?;
+                }
+            }
+            self.assigned = true;
+        }
+        self.seen_down = seen;
+        Ok(())
+    }
+
+    /// Batch: partition `p` has been read to its end; reading moves to the next. Whether all are read.
+    fn partition_read(&mut self, p: i32) -> Result<bool, Fault> {
+        if self.plan.first().is_some_and(|&(want, _)| want == p) {
+            self.plan.remove(0);
+            if let Some(&next) = self.plan.first() {
+                let c = self.consumer.as_ref().expect("connected");
+                self.assign(c, &[next])?;
+            }
+        }
+        Ok(self.plan.is_empty())
+    }
+}
+
+impl Log for TopicLog {
+    fn connect(&mut self) -> Result<(), Fault> {
+        self.connect_or_fault()
+    }
+
+    fn read(
+        &mut self,
+        wait: Duration,
+        each: &mut dyn FnMut(Message<'_>) -> Result<(), RunError>,
+    ) -> Result<Read, Fault> {
+        if !self.live && self.plan.is_empty() {
+            return Ok(Read::End);
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        let r = self.read_into(wait, each, &mut buf);
+        self.buf = buf;
+        r
+    }
+}
+
+impl TopicLog {
+    /// [`Log::read`], each payload copied into `buf` (no allocation once it has grown).
+    fn read_into(
+        &mut self,
+        wait: Duration,
+        each: &mut dyn FnMut(Message<'_>) -> Result<(), RunError>,
+        buf: &mut Vec<u8>,
+    ) -> Result<Read, Fault> {
+        let mut wait = wait;
+        for _ in 0..PER_READ {
+            let c = self.consumer.as_ref().expect("read after connect");
+            let watch = c.context();
+            let down = watch.all_down.load(std::sync::atomic::Ordering::Relaxed);
+            if self.live && down > self.seen_down {
+                self.seen_down = down;
+                let last = watch.last.lock().map(|l| l.clone()).unwrap_or_default();
+                return Err(Fault::Down(
+                    last.unwrap_or_else(|| "all brokers down".into()),
+                ));
+            }
+            let (p, offset, some) = match c.poll(wait) {
+                None => return Ok(Read::More),
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    if !self.live && self.partition_read(p)? {
+                        return Ok(Read::End);
+                    }
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let gone = matches!(
+                        e.rdkafka_error_code(),
+                        Some(
+                            RDKafkaErrorCode::UnknownTopicOrPartition
+                                | RDKafkaErrorCode::UnknownTopic
+                        )
+                    );
+                    if gone || !self.live {
+                        return Err(Fault::Down(format!("{}: {e}", self.t.brokers)));
+                    }
+                    continue;
+                }
+                Some(Ok(m)) => {
+                    buf.clear();
+                    buf.extend_from_slice(m.payload().unwrap_or_default());
+                    (m.partition(), m.offset(), m.payload().is_some())
+                }
+            };
+            wait = Duration::ZERO;
+            let text = some.then(|| std::str::from_utf8(buf).ok()).flatten();
+            each(Message {
+                text,
+                at: &At(p, offset),
+            })
+            .map_err(Fault::Fatal)?;
+        }
+        Ok(Read::More)
+    }
+}
