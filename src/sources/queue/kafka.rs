@@ -62,7 +62,8 @@ impl SourceKind for Kafka {
     fn parse(&self, r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Box<dyn Source>> {
         let example =
             "Kafka: {brokers: 127.0.0.1:9092, topic: trades, format: Binance, market: btcusdt}";
-        let keys = ["brokers", "topic", "format", "market", "start", "on_error"];
+        let mut keys = vec!["brokers", "topic", "start"];
+        keys.extend(super::COMMON);
         let m = r.mapping(v, path, &keys, &["topic", "format", "market"], example)?;
         let brokers = match m.get("brokers") {
             None => Some(BROKERS.to_string()),
@@ -317,7 +318,7 @@ impl TopicLog {
                     last.unwrap_or_else(|| "all brokers down".into()),
                 ));
             }
-            let (p, offset, some) = match c.poll(wait) {
+            let (p, offset, some, stamp) = match c.poll(wait) {
                 None => return Ok(Read::More),
                 Some(Err(KafkaError::PartitionEOF(p))) => {
                     if !self.live && self.partition_read(p)? {
@@ -341,7 +342,8 @@ impl TopicLog {
                 Some(Ok(m)) => {
                     buf.clear();
                     buf.extend_from_slice(m.payload().unwrap_or_default());
-                    (m.partition(), m.offset(), m.payload().is_some())
+                    let stamp = m.timestamp().to_millis();
+                    (m.partition(), m.offset(), m.payload().is_some(), stamp)
                 }
             };
             wait = Duration::ZERO;
@@ -349,6 +351,7 @@ impl TopicLog {
             each(Message {
                 text,
                 at: &At(p, offset),
+                published_ms: stamp,
             })
             .map_err(Fault::Fatal)?;
         }

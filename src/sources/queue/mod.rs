@@ -35,6 +35,9 @@ pub struct Message<'a> {
     pub text: Option<&'a str>,
     /// Where it is in the log, for reports (`partition 0 offset 17`, `id 1723161255342-0`).
     pub at: &'a dyn std::fmt::Display,
+    /// When it was published, ms since the epoch, when the log says (a Kafka message's timestamp, a
+    /// Redis entry id's time).
+    pub published_ms: Option<i64>,
 }
 
 /// What a read did.
@@ -97,6 +100,9 @@ pub struct QueueSource {
     pub market: String,
     /// Malformed messages.
     pub on_error: OnError,
+    /// Latency figures run from each message's publish time instead of its receipt
+    /// (`latency_from: publish`).
+    pub from_publish: bool,
     /// Stream (set by the check).
     pub live: bool,
 }
@@ -108,7 +114,10 @@ impl QueueSource {
     }
 }
 
-/// Reads the keys every queue source has (`format`, `market`, `on_error`) from mapping `m`.
+/// The keys every queue source has (besides where its log is).
+pub const COMMON: [&str; 4] = ["format", "market", "on_error", "latency_from"];
+
+/// Reads the keys every queue source has ([`COMMON`]) from mapping `m`.
 pub fn common(
     r: &mut Reader<'_>,
     m: &serde_yaml::Mapping,
@@ -123,6 +132,17 @@ pub fn common(
     let market = m
         .get("market")
         .and_then(|x| r.string(x, &field(path, "market")));
+    let from_publish = match m.get("latency_from") {
+        None => Some(false),
+        Some(v) => r
+            .tagged(
+                v,
+                &field(path, "latency_from"),
+                &["receive", "publish"],
+                "latency_from",
+            )
+            .map(|(t, ..)| t == "publish"),
+    };
     let on_error = match m.get("on_error") {
         None => Some(OnError::Skip),
         Some(v) => r
@@ -140,6 +160,7 @@ pub fn common(
         format: format?,
         market: market?,
         on_error: on_error?,
+        from_publish: from_publish?,
         live: false,
     }))
 }

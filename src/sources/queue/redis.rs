@@ -68,7 +68,8 @@ impl SourceKind for Redis {
 
     fn parse(&self, r: &mut Reader<'_>, v: &Value, path: &str) -> Option<Box<dyn Source>> {
         let example = "Redis: {url: \"redis://127.0.0.1:6379\", stream: trades, format: Binance, market: btcusdt}";
-        let keys = ["url", "stream", "format", "market", "start", "on_error"];
+        let mut keys = vec!["url", "stream", "start"];
+        keys.extend(super::COMMON);
         let m = r.mapping(v, path, &keys, &["stream", "format", "market"], example)?;
         let server = match m.get("url") {
             None => Server::parse(None).ok(),
@@ -314,6 +315,7 @@ impl Log for StreamLog {
             each(Message {
                 text,
                 at: &format_args!("id {id}"),
+                published_ms: i64::try_from(id.0).ok(),
             })
             .map_err(Fault::Fatal)?;
         }

@@ -35,6 +35,8 @@ struct Reader {
     name: String,
     router: Router,
     on_error: OnError,
+    /// Ingest times from the messages' publish times.
+    from_publish: bool,
     up: bool,
     ever_up: bool,
     down_announced: bool,
@@ -83,6 +85,7 @@ impl QueueRun {
                             stamps: false,
                         },
                         on_error: s.on_error,
+                        from_publish: s.from_publish,
                         up: false,
                         ever_up: false,
                         down_announced: false,
@@ -131,6 +134,7 @@ impl Reader {
     /// the run under `on_error: fail`.
     fn read<P: Push>(&mut self, wait: Duration, out: &mut P, ctx: &mut Ctx) -> Result<Read, Fault> {
         let (router, on_error, name) = (&mut self.router, self.on_error, &self.name);
+        let from_publish = self.from_publish;
         let mut traded = false;
         let r = self.log.read(wait, &mut |msg: Message<'_>| {
             let counters = router.markets[0].counters.clone();
@@ -139,7 +143,12 @@ impl Reader {
             // (an exchange's parser passes over the JSON messages that are not trades).
             let unreadable = match msg.text {
                 Some(text) => {
-                    let took = router.on_text(text, monotonic_ns(), out, ctx)?;
+                    let mut recv = monotonic_ns();
+                    if let Some(ms) = msg.published_ms.filter(|_| from_publish) {
+                        let ago = wall_ns().saturating_sub(ms.saturating_mul(1_000_000));
+                        recv = recv.saturating_sub(ago.max(0) as u64);
+                    }
+                    let took = router.on_text(text, recv, out, ctx)?;
                     traded |= took;
                     !took && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err()
                 }
