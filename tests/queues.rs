@@ -456,3 +456,41 @@ fn a_redis_server_restarted_mid_run_loses_no_trade_and_no_row() {
         .collect();
     assert_eq!(appended, read_csv(&out)[1..].to_vec());
 }
+
+#[test]
+#[ignore = "needs redis-server (see .ci/run)"]
+fn json_messages_of_another_shape_are_read_through_a_mapping_with_the_same_answer() {
+    let dir = tempdir();
+    let broker = Broker::redis(dir.path());
+    // The capture's trades re-shaped: other member names, numbers as numbers, the time as RFC 3339.
+    let lines: Vec<String> = capture()
+        .iter()
+        .map(|l| {
+            let ms: i64 = raw(l, "T").parse().unwrap();
+            let time = tubes::base::time::rfc3339(ms * 1_000_000);
+            format!(
+                r#"{{"ts":"{time}","px":{},"qty":{},"sym":"{}","tid":{},"m":{}}}"#,
+                raw(l, "p"),
+                raw(l, "q"),
+                raw(l, "s"),
+                raw(l, "t"),
+                raw(l, "m")
+            )
+        })
+        .collect();
+    let file = capture_file(dir.path(), "shaped.ndjson", &lines);
+    publish(&["--redis", &broker.url(), "--stream", "trades"], &file);
+    let (cfg, out) = shipped(dir.path(), "redis_btc_eth", &broker.url(), "");
+    let mapping =
+        "format: {JSON: {time: ts, price: px, quantity: qty, market: sym, id: tid, maker: m}}";
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("format: Binance", mapping);
+    std::fs::write(&cfg, text).unwrap();
+    let report = within(60, move || run_live(&cfg, Duration::from_millis(1500))).unwrap();
+    assert_eq!(read_output(&out).0, expected(&capture()));
+    assert_eq!(
+        report.generators[0].rows + report.generators[1].rows,
+        34_419
+    );
+}

@@ -144,6 +144,7 @@ impl LogSpec for Topic {
             live,
             consumer: None,
             assigned: false,
+            next: Vec::new(),
             seen_down: 0,
             plan: Vec::new(),
             buf: Vec::new(),
@@ -155,8 +156,12 @@ impl LogSpec for Topic {
 struct TopicLog {
     t: Topic,
     live: bool,
+    /// Made at the first connect, and again at each reconnect: a live reader drops its consumer when
+    /// every broker is down, so the new one starts with no state from before the outage.
     consumer: Option<BaseConsumer<Watch>>,
     assigned: bool,
+    /// Live: the next offset of each partition read from, where a new consumer resumes.
+    next: Vec<(i32, i64)>,
     /// `all_down` reports already acted on.
     seen_down: u64,
     /// Batch: the partitions still to read, each with its first offset; the first is assigned.
@@ -231,9 +236,16 @@ impl TopicLog {
     fn connect_or_fault(&mut self) -> Result<(), Fault> {
         let (brokers, topic) = (self.t.brokers.clone(), self.t.topic.clone());
         let first = !self.assigned;
+        let fresh = self.consumer.is_none();
+        // A first connect may wait for slow brokers; a reconnect looks quickly and comes back later.
+        let wait = if first {
+            METADATA_WAIT
+        } else {
+            Duration::from_secs(1)
+        };
         let c = self.consumer()?;
         let meta = c
-            .fetch_metadata(Some(&topic), METADATA_WAIT)
+            .fetch_metadata(Some(&topic), wait)
             .map_err(|e| Fault::Down(unreachable(&brokers, &e)))?;
         // A topic missing at the start is the config's mistake; missing later, the broker's trouble.
         let parts = partitions(&meta, &topic, &brokers).map_err(|why| {
@@ -243,26 +255,46 @@ impl TopicLog {
                 Fault::Down(why)
             }
         })?;
-        let seen = c
+        self.seen_down = c
             .context()
             .all_down
             .load(std::sync::atomic::Ordering::Relaxed);
-        if first {
-            let c = self.consumer.as_ref().expect("made above");
-            if self.live {
-                let starts = self.starts(c, &parts)?;
-                let each: Vec<(i32, Offset)> = parts.iter().copied().zip(starts).collect();
-                self.assign(c, &each)?;
-            } else {
-                self.plan = self.plan(c, &parts)?;
-                if let Some(&first) = self.plan.first() {
-                    self.assign(c, &[first])?;
-                }
+        let c = self.consumer.as_ref().expect("made above");
+        if self.live && fresh {
+            let starts = self.starts(c, &parts)?;
+            let each: Vec<(i32, Offset)> = parts
+                .iter()
+                .zip(starts)
+                .map(
+                    |(&p, start)| match self.next.iter().find(|(q, _)| *q == p) {
+                        Some(&(_, next)) => (p, Offset::Offset(next)),
+                        None => (p, start),
+                    },
+                )
+                .collect();
+            self.assign(c, &each)?;
+        } else if first {
+            self.plan = self.plan(c, &parts)?;
+            if let Some(&first) = self.plan.first() {
+                self.assign(c, &[first])?;
             }
-            self.assigned = true;
         }
-        self.seen_down = seen;
+        self.assigned = true;
         Ok(())
+    }
+
+    /// Live: every broker went away; the consumer is dropped (a new one is made when they come back).
+    fn down(&mut self, why: String) -> Fault {
+        self.consumer = None;
+        Fault::Down(why)
+    }
+
+    /// Live: partition `p` was read up to `offset`.
+    fn read_to(&mut self, p: i32, offset: i64) {
+        match self.next.iter_mut().find(|(q, _)| *q == p) {
+            Some(e) => e.1 = offset + 1,
+            None => self.next.push((p, offset + 1)),
+        }
     }
 
     /// Batch: partition `p` has been read to its end; reading moves to the next. Whether all are read.
@@ -335,7 +367,7 @@ impl TopicLog {
                         )
                     );
                     if gone || !self.live {
-                        return Err(Fault::Down(format!("{}: {e}", self.t.brokers)));
+                        return Err(self.down(format!("{}: {e}", self.t.brokers)));
                     }
                     continue;
                 }
@@ -347,6 +379,9 @@ impl TopicLog {
                 }
             };
             wait = Duration::ZERO;
+            if self.live {
+                self.read_to(p, offset);
+            }
             let text = some.then(|| std::str::from_utf8(buf).ok()).flatten();
             each(Message {
                 text,

@@ -9,6 +9,7 @@
 //! its outage told to the graph as status datapoints. In Batch it reads what the log held when the run
 //! started, and the generators' trades are then ordered by trade time ([`run`]).
 
+mod json;
 mod kafka;
 mod redis;
 mod run;
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 pub use self::kafka::Kafka;
 pub use self::redis::Redis;
-use super::ws::{Exchange, EXCHANGES};
+use super::ws::{Exchange, IdRule, Parse, EXCHANGES};
 use super::TRADE_FIELDS;
 use crate::base::datapoint::TubeId;
 use crate::base::{GenCounters, RunError};
@@ -80,6 +81,33 @@ pub trait LogSpec: std::fmt::Debug + Send + Sync {
     fn open(&self, live: bool) -> Box<dyn Log>;
 }
 
+/// How a queue's messages are read: an exchange's payloads, or JSON objects mapped member by member.
+#[derive(Clone, Debug)]
+pub enum Format {
+    /// `format: Binance`: the exchange's own parser.
+    Exchange(&'static dyn Exchange),
+    /// `format: {JSON: {time: …, price: …, quantity: …, market: …}}`.
+    Json(json::JsonMap),
+}
+
+impl Format {
+    /// A parser of messages in this format.
+    pub fn parser(&self) -> Box<dyn Parse> {
+        match self {
+            Format::Exchange(x) => Box::new(*x),
+            Format::Json(m) => Box::new(m.clone()),
+        }
+    }
+
+    /// How the trade ids of this format behave.
+    pub fn ids(&self) -> IdRule {
+        match self {
+            Format::Exchange(x) => x.ids(),
+            Format::Json(m) => m.ids(),
+        }
+    }
+}
+
 /// What to do with a message that is not a trade payload of the format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnError {
@@ -94,8 +122,8 @@ pub enum OnError {
 pub struct QueueSource {
     /// Where the log is.
     pub spec: Box<dyn LogSpec>,
-    /// The exchange whose payloads the messages are.
-    pub format: &'static dyn Exchange,
+    /// How the messages are read.
+    pub format: Format,
     /// The market this generator takes (`btcusdt`, compared ignoring case).
     pub market: String,
     /// Malformed messages.
@@ -124,10 +152,18 @@ pub fn common(
     path: &str,
     spec: Option<Box<dyn LogSpec>>,
 ) -> Option<Box<dyn Source>> {
-    let names: Vec<&str> = EXCHANGES.iter().map(|x| x.tag()).collect();
+    let mut names: Vec<&str> = EXCHANGES.iter().map(|x| x.tag()).collect();
+    names.push("JSON");
     let format = m.get("format").and_then(|e| {
-        let (tag, ..) = r.tagged(e, &field(path, "format"), &names, "format")?;
-        EXCHANGES.iter().copied().find(|x| x.tag() == tag)
+        let (tag, payload, at) = r.tagged(e, &field(path, "format"), &names, "format")?;
+        if tag == "JSON" {
+            return json::JsonMap::read(r, payload, &at).map(Format::Json);
+        }
+        EXCHANGES
+            .iter()
+            .copied()
+            .find(|x| x.tag() == tag)
+            .map(Format::Exchange)
     });
     let market = m
         .get("market")

@@ -79,7 +79,7 @@ impl QueueRun {
                         log: s.spec.open(live),
                         name: s.spec.name(),
                         router: Router {
-                            exchange: s.format,
+                            exchange: s.format.parser(),
                             ids: s.format.ids(),
                             markets: vec![market],
                             stamps: false,

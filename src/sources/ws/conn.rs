@@ -84,7 +84,7 @@ impl Connection {
         Connection {
             label: format!("{} {}", exchange.name(), names.join("+")),
             router: Router {
-                exchange,
+                exchange: Box::new(exchange),
                 ids: exchange.ids(),
                 markets,
                 stamps: s.stamps,

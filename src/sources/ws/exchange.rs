@@ -24,6 +24,19 @@ pub trait Exchange: Sync {
     fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed>;
 }
 
+/// Reads trades out of messages: an exchange's parser, or a mapping of JSON members to a trade's fields
+/// (a message queue's `format: {JSON: …}`).
+pub trait Parse: Send {
+    /// Calls `out` for every trade of one text message; see [`Exchange::parse`].
+    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed>;
+}
+
+impl Parse for &'static dyn Exchange {
+    fn parse(&self, text: &str, out: &mut dyn FnMut(Trade<'_>)) -> Result<(), Malformed> {
+        Exchange::parse(*self, text, out)
+    }
+}
+
 /// An exchange described as a table: its names, channels, id rule and the functions of its module.
 /// Every shipped exchange is one (`pub const COINBASE: Table = Table { … }` at the end of its module);
 /// an exchange that needs state of its own implements [`Exchange`] directly.

@@ -25,7 +25,8 @@ mod source;
 pub mod tls;
 
 pub use exchange::{
-    contains, no_subscribe, Endpoint, Exchange, IdRule, Malformed, Table, Trade, UrlError,
+    contains, no_subscribe, number, Endpoint, Exchange, IdRule, Malformed, Parse, Table, Trade,
+    UrlError,
 };
 pub use feed::{FeedLoop, FeedSpec, WsSource};
 pub use market::Market;

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::exchange::{Exchange, IdRule, Trade};
+use super::exchange::{IdRule, Parse, Trade};
 use super::market::{Market, MAX_LEAP};
 use crate::base::datapoint::{Datapoint, Kind};
 use crate::base::status;
@@ -14,8 +14,8 @@ use crate::base::{Ctx, Push, RunError};
 
 /// What reading needs, apart from the socket.
 pub struct Router {
-    /// How messages are read.
-    pub exchange: &'static dyn Exchange,
+    /// How messages are read: the exchange's parser, or a JSON mapping.
+    pub exchange: Box<dyn Parse>,
     /// How its trade ids behave.
     pub ids: IdRule,
     /// The markets read, each with its generator.
@@ -128,7 +128,7 @@ impl Router {
 
 #[cfg(test)]
 mod tests {
-    use super::super::exchange::{Endpoint, Malformed};
+    use super::super::exchange::{Endpoint, Exchange, Malformed};
     use super::*;
     use crate::base::datapoint::TubeId;
     use crate::base::ring::ring;
@@ -189,7 +189,7 @@ mod tests {
     fn route(exchange: &'static Fake, frames: &[&str]) -> (Vec<Datapoint>, Arc<GenCounters>) {
         let counters = Arc::new(GenCounters::default());
         let mut router = Router {
-            exchange,
+            exchange: Box::new(exchange as &'static dyn Exchange),
             ids: exchange.ids(),
             markets: vec![Market::new("btcusdt".into(), TUBE, counters.clone())],
             stamps: false,
