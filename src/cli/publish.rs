@@ -181,7 +181,7 @@ fn publish_all(a: &PublishArgs) -> Result<(), String> {
     let limit = a.limit.unwrap_or(usize::MAX);
     'files: for path in &a.files {
         let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        for line in std::io::BufReader::new(f).lines() {
+        for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
             let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
             if line.trim().is_empty() {
                 continue;
@@ -202,7 +202,13 @@ fn publish_all(a: &PublishArgs) -> Result<(), String> {
                 }
             }
             let (text, key) = payload(&line);
-            sink.send(text, key)?;
+            sink.send(text, key).map_err(|e| {
+                format!(
+                    "{}:{}: {e} ({sent} messages before it were published)",
+                    path.display(),
+                    n + 1
+                )
+            })?;
             sent += 1;
         }
     }

@@ -23,6 +23,10 @@ pub struct GenReport {
     pub unread: u64,
     /// Where the first malformed messages of a message queue are (`partition 0 offset 17`).
     pub named: Vec<String>,
+    /// Message queues: trades read again and dropped.
+    pub duplicates: u64,
+    /// Message queues: messages passed over (trades of other markets, messages that are not trades).
+    pub passed: u64,
     /// For a live feed: what happened to its connection.
     pub feed: Option<FeedReport>,
 }

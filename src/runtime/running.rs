@@ -40,6 +40,8 @@ fn gen_report(label: &str, c: &GenCounters, feed: Option<&str>) -> GenReport {
         max_lag_ns: c.max_lag_ns.load(Ordering::Relaxed),
         unread: c.unread.load(Ordering::Relaxed),
         named: c.named.lock().map(|n| n.clone()).unwrap_or_default(),
+        duplicates: c.duplicates.load(Ordering::Relaxed),
+        passed: c.foreign.load(Ordering::Relaxed),
         feed: feed.map(|name| FeedReport {
             name: name.to_string(),
             reconnects: c.reconnects.load(Ordering::Relaxed),

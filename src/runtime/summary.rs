@@ -31,7 +31,7 @@ pub fn summary(r: &Report) -> String {
             ));
             if f.foreign > 0 {
                 s.push_str(&format!(
-                    "\n    {} trades of markets no generator reads were passed over",
+                    "\n    {} messages passed over (trades of markets no generator reads, messages that are not trades)",
                     f.foreign
                 ));
             }
@@ -52,11 +52,18 @@ pub fn summary(r: &Report) -> String {
                 g.label, g.unread
             ));
         }
-        if g.skipped > 0 || g.outside > 0 {
+        let queue = g.feed.is_none() && (g.duplicates > 0 || g.passed > 0);
+        if g.skipped > 0 || g.outside > 0 || queue {
             s.push_str(&format!(
                 "\n  {}: {} rows read, {} malformed rows skipped, {} rows outside the Batch range",
                 g.label, g.rows, g.skipped, g.outside
             ));
+            if queue {
+                s.push_str(&format!(
+                    ", {} duplicates dropped, {} messages passed over (other markets, not trades)",
+                    g.duplicates, g.passed
+                ));
+            }
         }
     }
     if !r.drops.is_empty() {

@@ -53,7 +53,17 @@ impl SinkKind for Kafka {
             None => Some(None),
             Some(k) => r.string(k, &field(path, "key")).map(Some),
         };
-        let retry_for = r.positive_duration(m, path, "retry_for", Duration::from_secs(300));
+        let mut retry_for = r.positive_duration(m, path, "retry_for", Duration::from_secs(300));
+        // librdkafka's message.timeout.ms: above linger.ms (1 ms), within 31 bits of ms.
+        let range = Duration::from_millis(10)..=Duration::from_millis(i32::MAX as u64);
+        if retry_for.is_some_and(|d| !range.contains(&d)) {
+            r.diag.error(
+                &field(path, "retry_for"),
+                "retry_for must be from 10ms to 24 days (librdkafka's message.timeout.ms)",
+                Some("write e.g. retry_for: 5m".into()),
+            );
+            retry_for = None;
+        }
         Some(Box::new(TopicOutput {
             brokers: brokers?,
             topic: topic?,

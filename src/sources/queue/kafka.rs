@@ -145,6 +145,7 @@ impl LogSpec for Topic {
             consumer: None,
             assigned: false,
             next: Vec::new(),
+            from: Vec::new(),
             seen_down: 0,
             plan: Vec::new(),
             buf: Vec::new(),
@@ -164,8 +165,11 @@ struct TopicLog {
     next: Vec<(i32, i64)>,
     /// `all_down` reports already acted on.
     seen_down: u64,
-    /// Batch: the partitions still to read, each with its first offset; the first is assigned.
-    plan: Vec<(i32, Offset)>,
+    /// Batch: the partitions still to read, each with its first offset and the offset it takes messages
+    /// from; the first is assigned.
+    plan: Vec<(i32, Offset, i64)>,
+    /// Live: the offset each partition takes messages from.
+    from: Vec<(i32, i64)>,
     /// The payload being handed on (the consumer's message borrows the consumer).
     buf: Vec<u8>,
 }
@@ -200,12 +204,23 @@ impl TopicLog {
     }
 
     /// The first offset to read in each partition, by `start`.
-    fn starts(&self, c: &BaseConsumer<Watch>, parts: &[i32]) -> Result<Vec<Offset>, Fault> {
+    /// The first offset to read in each partition, by `start`, and the offset below which messages are
+    /// passed over (an `{offset: N}` past a partition's end starts at its end, reading nothing older).
+    fn starts(&self, c: &BaseConsumer<Watch>, parts: &[i32]) -> Result<Vec<(Offset, i64)>, Fault> {
         let down = |e| Fault::Down(unreachable(&self.t.brokers, &e));
         Ok(match self.t.start {
-            Start::Earliest => vec![Offset::Beginning; parts.len()],
-            Start::Latest => vec![Offset::End; parts.len()],
-            Start::Offset(n) => vec![Offset::Offset(n); parts.len()],
+            Start::Earliest => vec![(Offset::Beginning, 0); parts.len()],
+            Start::Latest => vec![(Offset::End, 0); parts.len()],
+            Start::Offset(n) => {
+                let mut each = Vec::new();
+                for &p in parts {
+                    let (low, high) = c
+                        .fetch_watermarks(&self.t.topic, p, METADATA_WAIT)
+                        .map_err(down)?;
+                    each.push((Offset::Offset(n.clamp(low, high.max(low))), n));
+                }
+                each
+            }
             Start::Time(ms) => {
                 let mut tpl = TopicPartitionList::new();
                 for &p in parts {
@@ -213,14 +228,32 @@ impl TopicLog {
                         .map_err(down)?;
                 }
                 let found = c.offsets_for_times(tpl, METADATA_WAIT).map_err(down)?;
-                found.elements().iter().map(|e| e.offset()).collect()
+                // No message at or after the time: the partition's end.
+                let at = |o| match o {
+                    Offset::Offset(x) if x >= 0 => Offset::Offset(x),
+                    _ => Offset::End,
+                };
+                found
+                    .elements()
+                    .iter()
+                    .map(|e| (at(e.offset()), 0))
+                    .collect()
             }
         })
     }
 
-    /// Batch: the partitions, each with the offset reading starts at.
-    fn plan(&self, c: &BaseConsumer<Watch>, parts: &[i32]) -> Result<Vec<(i32, Offset)>, Fault> {
-        Ok(parts.iter().copied().zip(self.starts(c, parts)?).collect())
+    /// Batch: the partitions, each with the offset reading starts at and the offset it takes from.
+    fn plan(
+        &self,
+        c: &BaseConsumer<Watch>,
+        parts: &[i32],
+    ) -> Result<Vec<(i32, Offset, i64)>, Fault> {
+        let starts = self.starts(c, parts)?;
+        Ok(parts
+            .iter()
+            .zip(starts)
+            .map(|(&p, (o, from))| (p, o, from))
+            .collect())
     }
 
     fn assign(&self, c: &BaseConsumer<Watch>, parts: &[(i32, Offset)]) -> Result<(), Fault> {
@@ -262,11 +295,14 @@ impl TopicLog {
         let c = self.consumer.as_ref().expect("made above");
         if self.live && fresh {
             let starts = self.starts(c, &parts)?;
+            if first {
+                self.from = parts.iter().zip(&starts).map(|(&p, s)| (p, s.1)).collect();
+            }
             let each: Vec<(i32, Offset)> = parts
                 .iter()
                 .zip(starts)
                 .map(
-                    |(&p, start)| match self.next.iter().find(|(q, _)| *q == p) {
+                    |(&p, (start, _))| match self.next.iter().find(|(q, _)| *q == p) {
                         Some(&(_, next)) => (p, Offset::Offset(next)),
                         None => (p, start),
                     },
@@ -275,12 +311,19 @@ impl TopicLog {
             self.assign(c, &each)?;
         } else if first {
             self.plan = self.plan(c, &parts)?;
-            if let Some(&first) = self.plan.first() {
-                self.assign(c, &[first])?;
+            if let Some(&(p, o, _)) = self.plan.first() {
+                self.assign(c, &[(p, o)])?;
             }
         }
         self.assigned = true;
         Ok(())
+    }
+
+    /// The offset partition `p` takes messages from.
+    fn takes_from(&self, p: i32) -> i64 {
+        let live = self.from.iter().find(|e| e.0 == p).map(|e| e.1);
+        let batch = self.plan.first().filter(|e| e.0 == p).map(|e| e.2);
+        live.or(batch).unwrap_or(0)
     }
 
     /// Live: every broker went away; the consumer is dropped (a new one is made when they come back).
@@ -299,11 +342,11 @@ impl TopicLog {
 
     /// Batch: partition `p` has been read to its end; reading moves to the next. Whether all are read.
     fn partition_read(&mut self, p: i32) -> Result<bool, Fault> {
-        if self.plan.first().is_some_and(|&(want, _)| want == p) {
+        if self.plan.first().is_some_and(|&(want, ..)| want == p) {
             self.plan.remove(0);
-            if let Some(&next) = self.plan.first() {
+            if let Some(&(p, o, _)) = self.plan.first() {
                 let c = self.consumer.as_ref().expect("connected");
-                self.assign(c, &[next])?;
+                self.assign(c, &[(p, o)])?;
             }
         }
         Ok(self.plan.is_empty())
@@ -381,6 +424,9 @@ impl TopicLog {
             wait = Duration::ZERO;
             if self.live {
                 self.read_to(p, offset);
+            }
+            if offset < self.takes_from(p) {
+                continue;
             }
             let text = some.then(|| std::str::from_utf8(buf).ok()).flatten();
             each(Message {

@@ -65,14 +65,16 @@ impl QueueRun {
         let now = Instant::now();
         for (s, id, counters) in members {
             let market = Market::new(s.market.clone(), id, counters);
-            let key = s.spec.key();
+            // Generators that read one log alike share a reader; read differently, they each get one.
+            let key = format!(
+                "{} {:?} {} {:?}",
+                s.spec.key(),
+                s.format,
+                s.from_publish,
+                s.on_error
+            );
             match readers.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, r)) => {
-                    r.router.markets.push(market);
-                    if s.on_error == OnError::Fail {
-                        r.on_error = OnError::Fail;
-                    }
-                }
+                Some((_, r)) => r.router.markets.push(market),
                 None => readers.push((
                     key,
                     Reader {
@@ -83,6 +85,7 @@ impl QueueRun {
                             ids: s.format.ids(),
                             markets: vec![market],
                             stamps: false,
+                            checked: live,
                         },
                         on_error: s.on_error,
                         from_publish: s.from_publish,
@@ -137,29 +140,32 @@ impl Reader {
         let from_publish = self.from_publish;
         let mut traded = false;
         let r = self.log.read(wait, &mut |msg: Message<'_>| {
-            let counters = router.markets[0].counters.clone();
-            let before = counters.malformed.load(Ordering::Relaxed);
-            // A message that is not UTF-8, or that gave no trade and is not even JSON, is malformed
-            // (an exchange's parser passes over the JSON messages that are not trades).
-            let unreadable = match msg.text {
+            // A message that is not UTF-8, or that gave no trade and is not even JSON, is malformed;
+            // one that is JSON but no trade (an exchange's heartbeat) is passed over and counted.
+            let (bad, unreadable, passed) = match msg.text {
                 Some(text) => {
                     let mut recv = monotonic_ns();
                     if let Some(ms) = msg.published_ms.filter(|_| from_publish) {
                         let ago = wall_ns().saturating_sub(ms.saturating_mul(1_000_000));
                         recv = recv.saturating_sub(ago.max(0) as u64);
                     }
-                    let took = router.on_text(text, recv, out, ctx)?;
-                    traded |= took;
-                    !took && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err()
+                    let routed = router.on_text(text, recv, out, ctx)?;
+                    traded |= routed.taken > 0;
+                    let none = routed.parsed == 0 && !routed.malformed;
+                    let json = none && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+                    (routed.malformed, none && !json, json)
                 }
-                None => true,
+                None => (false, true, false),
             };
-            if unreadable {
-                for m in &router.markets {
+            for m in &router.markets {
+                if unreadable {
                     m.counters.malformed.fetch_add(1, Ordering::Relaxed);
                 }
+                if passed {
+                    m.counters.foreign.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            if counters.malformed.load(Ordering::Relaxed) > before {
+            if bad || unreadable {
                 let why = format!("{name}: the message at {} is not a trade payload of this format", msg.at);
                 if on_error == OnError::Fail {
                     return Err(RunError::Input(format!(
@@ -300,6 +306,7 @@ impl QueueRun {
             all.retain(|dp| dp.kind == Kind::Data);
         }
         all.sort_by_key(|dp| dp.event_time);
+        let all = self.drop_duplicates(all);
         let counters = |id: TubeId| {
             self.readers
                 .iter()
@@ -328,6 +335,32 @@ impl QueueRun {
         }
         out.notify();
         Ok(())
+    }
+}
+
+impl QueueRun {
+    /// Batch: the trades in time order without the repeats of a trade id of a market (a message
+    /// published twice), each counted as a duplicate. Trades without ids are all kept.
+    fn drop_duplicates(&self, all: Vec<Datapoint>) -> Vec<Datapoint> {
+        let mut seen = std::collections::HashSet::new();
+        let mut kept = Vec::with_capacity(all.len());
+        for dp in all {
+            let id = dp.values[3];
+            if id.is_nan() || seen.insert((dp.source, id.to_bits())) {
+                kept.push(dp);
+                continue;
+            }
+            let m = self
+                .readers
+                .iter()
+                .flat_map(|r| &r.router.markets)
+                .find(|m| m.id == dp.source);
+            if let Some(m) = m {
+                m.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                m.counters.rows.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        kept
     }
 }
 

@@ -88,6 +88,7 @@ impl Connection {
                 ids: exchange.ids(),
                 markets,
                 stamps: s.stamps,
+                checked: true,
             },
             s,
             token,
@@ -412,7 +413,7 @@ impl Connection {
                         _ => None,
                     };
                     if let Some(text) = text {
-                        if self.router.on_text(text, recv, out, ctx)? {
+                        if self.router.on_text(text, recv, out, ctx)?.taken > 0 {
                             self.last_trade = self.last_recv;
                             self.failures = 0;
                         }

@@ -116,6 +116,8 @@ pub enum IdRule {
     Increasing,
     /// No trade id: trades older than the last one seen are duplicates.
     None,
+    /// Not checked as trades come (a Batch read of a message queue checks after ordering them).
+    Unchecked,
 }
 
 /// A `url:` that cannot replace an exchange's endpoint.

@@ -30,7 +30,7 @@ pub use exchange::{
 };
 pub use feed::{FeedLoop, FeedSpec, WsSource};
 pub use market::Market;
-pub use router::Router;
+pub use router::{Routed, Router};
 pub use source::WebSocket;
 
 /// Every exchange a config may name, in the order errors list them.

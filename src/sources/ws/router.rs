@@ -22,6 +22,20 @@ pub struct Router {
     pub markets: Vec<Market>,
     /// Take ingest times from the mock exchange's `mock_sent_ns` stamps.
     pub stamps: bool,
+    /// Drop duplicates and report gaps as trades come. A Batch read of a message queue sets it off
+    /// and drops duplicates after ordering the trades by time.
+    pub checked: bool,
+}
+
+/// What one message held.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Routed {
+    /// Trades the parser found in it, of any market.
+    pub parsed: u32,
+    /// Trades taken (new, of a market read).
+    pub taken: u32,
+    /// It could not be read, or held a trade with an implausible id.
+    pub malformed: bool,
 }
 
 /// `…,"mock_sent_ns":1723161255343000000}` → the stamp (wall-clock ns).
@@ -44,19 +58,20 @@ impl Router {
         recv: u64,
         out: &mut P,
         ctx: &mut Ctx,
-    ) -> Result<bool, RunError> {
+    ) -> Result<Routed, RunError> {
         let ingest = match self.stamps.then(|| sent_stamp(text)).flatten() {
             Some(sent) => recv.saturating_sub(wall_ns().saturating_sub(sent).max(0) as u64),
             None => recv,
         };
-        let (ids, markets) = (self.ids, &mut self.markets);
+        let (ids, markets, checked) = (self.ids, &mut self.markets, self.checked);
         let mut failed = None;
-        let mut traded = false;
+        let mut routed = Routed::default();
         let mut foreign = 0;
         let parsed = self.exchange.parse(text, &mut |t: Trade<'_>| {
             if failed.is_some() {
                 return;
             }
+            routed.parsed += 1;
             let Some(m) = markets
                 .iter_mut()
                 .find(|m| m.name.eq_ignore_ascii_case(t.market))
@@ -64,11 +79,13 @@ impl Router {
                 foreign += 1;
                 return;
             };
+            let ids = if checked { ids } else { IdRule::Unchecked };
             if let (IdRule::Contiguous | IdRule::Increasing, Some(id), Some(last)) =
                 (ids, t.id, m.last_id)
             {
                 if id > last.saturating_add(MAX_LEAP) && !m.leap_confirmed(id) {
                     m.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    routed.malformed = true;
                     return;
                 }
             }
@@ -109,11 +126,12 @@ impl Router {
                 return;
             }
             m.counters.rows.fetch_add(1, Ordering::Relaxed);
-            traded = true;
+            routed.taken += 1;
         });
         if let Some(e) = failed {
             return Err(e);
         }
+        routed.malformed |= parsed.is_err();
         for m in &self.markets {
             if parsed.is_err() {
                 m.counters.malformed.fetch_add(1, Ordering::Relaxed);
@@ -122,7 +140,7 @@ impl Router {
                 m.counters.foreign.fetch_add(foreign, Ordering::Relaxed);
             }
         }
-        Ok(traded)
+        Ok(routed)
     }
 }
 
@@ -193,6 +211,7 @@ mod tests {
             ids: exchange.ids(),
             markets: vec![Market::new("btcusdt".into(), TUBE, counters.clone())],
             stamps: false,
+            checked: true,
         };
         let (tx, mut rx) = ring(64);
         let mut out = Outlet {

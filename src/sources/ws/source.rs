@@ -65,21 +65,8 @@ impl SourceKind for WebSocket {
                 ))
             }
         };
-        let mut dur = |key: &str, default: Duration| match m.get(key) {
-            None => Some(default),
-            Some(d) => {
-                let p = field(path, key);
-                let d = r.duration(d, &p)?;
-                if d.is_zero() {
-                    r.diag
-                        .error(&p, "the duration must be longer than zero", None);
-                    return None;
-                }
-                Some(d)
-            }
-        };
-        let stale_after = dur("stale_after", Duration::from_secs(30));
-        let ping_every = dur("ping_every", Duration::from_secs(15));
+        let stale_after = r.positive_duration(m, path, "stale_after", Duration::from_secs(30));
+        let ping_every = r.positive_duration(m, path, "ping_every", Duration::from_secs(15));
         let backoff = match m.get("reconnect") {
             None => Some((Duration::from_millis(100), Duration::from_secs(30))),
             Some(b) => {
