@@ -20,6 +20,7 @@ LAYERS = [
     ["throughs"],
     ["runtime"],
     ["connect"],
+    ["view"],
     ["sources", "sinks", "sweep"],
     ["api"],
     ["cli"],

@@ -1,6 +1,8 @@
 //! What a generator counts while it runs, shared with the thread that reports progress and the summary.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::datapoint::{Datapoint, Kind, TubeId};
 
 /// Live counters of a generator, read by the progress bar and the summary.
 #[derive(Default, Debug)]
@@ -34,4 +36,40 @@ pub struct GenCounters {
     pub named: std::sync::Mutex<Vec<String>>,
     /// Live feeds: the last connection error, for the summary.
     pub last_error: std::sync::Mutex<Option<String>>,
+    /// Live feeds: the last status sent (its code in the low byte, its reason in the next; 0 before
+    /// the first), for the live view.
+    pub status: AtomicU64,
+    /// Live feeds: the last status's count (reconnects for up, trades for a gap).
+    pub status_n: AtomicU64,
+}
+
+impl GenCounters {
+    /// Remembers a status datapoint this generator sent, for the live view.
+    pub fn note_status(&self, dp: &Datapoint) {
+        let (code, n, reason) = (
+            dp.values[0] as u64,
+            dp.values[1] as u64,
+            dp.values[2] as u64,
+        );
+        self.status_n.store(n, Ordering::Relaxed);
+        self.status.store(code | reason << 8, Ordering::Relaxed);
+    }
+
+    /// The last status this generator sent (as generator `origin`), if any.
+    pub fn last_status(&self, origin: TubeId) -> Option<Datapoint> {
+        let packed = self.status.load(Ordering::Relaxed);
+        let n = self.status_n.load(Ordering::Relaxed);
+        let (code, reason) = (packed & 0xff, packed >> 8 & 0xff);
+        (code != 0).then(|| {
+            let mut dp = Datapoint::new(Kind::Status, origin, 0, 0);
+            dp.len = 4;
+            dp.values[..4].copy_from_slice(&[
+                code as f64,
+                n as f64,
+                reason as f64,
+                f64::from(origin),
+            ]);
+            dp
+        })
+    }
 }

@@ -8,6 +8,7 @@ mod edge;
 pub mod error;
 pub mod pin;
 pub mod ring;
+pub mod seqlock;
 pub mod status;
 pub(crate) mod sync;
 pub mod time;

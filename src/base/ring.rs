@@ -148,6 +148,25 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
     )
 }
 
+/// A read-only view of how full a ring is, for the live view: it never touches the ring's ends.
+pub struct Gauge<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Gauge<T> {
+    /// Items waiting in the ring now (a moment's view; the ends move on).
+    pub fn fill(&self) -> usize {
+        let tail = self.shared.tail.load(Ordering::Relaxed);
+        let head = self.shared.head.load(Ordering::Relaxed);
+        tail.wrapping_sub(head).min(self.shared.mask + 1)
+    }
+
+    /// The ring's capacity.
+    pub fn capacity(&self) -> usize {
+        self.shared.mask + 1
+    }
+}
+
 /// The writing end of a ring.
 pub struct Producer<T> {
     shared: Arc<Shared<T>>,
@@ -158,6 +177,13 @@ pub struct Producer<T> {
 }
 
 impl<T: Copy + Send> Producer<T> {
+    /// A view of how full the ring is.
+    pub fn gauge(&self) -> Gauge<T> {
+        Gauge {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// Capacity of the ring.
     pub fn capacity(&self) -> usize {
         self.shared.mask + 1

@@ -4,6 +4,7 @@
 mod say;
 mod bench;
 mod clash;
+mod field_plot;
 mod journal;
 mod mock_process;
 mod plot;
@@ -11,14 +12,16 @@ mod point;
 mod progress;
 #[cfg(not(loom))]
 mod publish;
+mod run;
 mod sweep;
+mod top;
 mod watch;
 
 pub use bench::{parse_rate, run_at};
 pub use mock_process::MockExchange;
 pub use point::Point;
+use run::RunArgs;
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -27,9 +30,6 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::graph::{self, Graph};
-use crate::metrics::{latency_table, LogError};
-use crate::runtime::Engine;
-use watch::Watch;
 
 /// Exit code: the config is invalid.
 pub const EXIT_CONFIG: i32 = 2;
@@ -129,6 +129,43 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Watch a run already going: feeds, rows and rates, ring fill, latency, drops.
+    ///
+    /// Reads the stats file every run publishes in the run directory ($TUBES_RUN_DIR, else
+    /// $XDG_RUNTIME_DIR/tubes, else /tmp/tubes-UID), mapped read-only: no socket, and the run never
+    /// waits for it. `q` quits. Examples:
+    ///   tubes top            (the newest run)
+    ///   tubes top 12345      (the run with that process id, as `tubes run` printed it)
+    ///   tubes top --once     (one text snapshot, for scripts)
+    Top {
+        /// A process id, or the path of a stats file; the newest live run when absent.
+        run: Option<String>,
+        /// Print one snapshot as text and exit (also when stdout is not a terminal).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Draw one field over event time as an SVG, from a journal or an output CSV.
+    ///
+    /// From a journal, name a generator's field as LABEL.FIELD; from a CSV, a column (in full, or the
+    /// part after its tube's label when that is unambiguous). Examples:
+    ///   tubes plot out/journal --field "binance btcusdt.price" --out price.svg
+    ///   tubes plot out/btc_eth_volume.csv --field eth_counter.count --out counts.svg
+    Plot {
+        /// A journal directory or a CSV file a sink wrote.
+        input: PathBuf,
+        /// The field (journal: LABEL.FIELD) or column (CSV) to draw.
+        #[arg(long)]
+        field: String,
+        /// Where to write the SVG.
+        #[arg(long, value_name = "FILE.svg", default_value = "plot.svg")]
+        out: PathBuf,
+        /// Only points with event time at or after this (RFC 3339, or unix time).
+        #[arg(long, value_parser = parse_time)]
+        from: Option<i64>,
+        /// Only points with event time before this.
+        #[arg(long, value_parser = parse_time)]
+        to: Option<i64>,
+    },
     /// Inspect a journal: info, dump, tail.
     #[command(subcommand)]
     Journal(JournalCommand),
@@ -206,49 +243,6 @@ fn parse_time(s: &str) -> Result<i64, ArgError> {
     })
 }
 
-/// What `tubes run` takes.
-#[derive(clap::Args)]
-struct RunArgs {
-    /// The pipeline config (YAML).
-    config: PathBuf,
-    /// Print no summary, latency table or progress bar.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Print no progress bar.
-    #[arg(long)]
-    no_progress: bool,
-    /// Print a latency table for each interval while running, e.g. 1s or 500ms.
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
-    metrics_interval: Option<Duration>,
-    /// Write HdrHistogram V2 interval logs: one tagged histogram per ring, tube and sink per interval
-    /// (the whole run as one interval without --metrics-interval).
-    #[arg(long, value_name = "FILE")]
-    latency_log: Option<PathBuf>,
-    /// End a Stream run after this long, e.g. 30s (paced Synthetic sources and live feeds stop then).
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
-    duration: Option<Duration>,
-    /// End a live run once no trade has arrived on any WebSocket feed, Kafka topic or Redis stream for
-    /// this long, e.g. 2s.
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
-    idle_exit: Option<Duration>,
-    /// Record the run's sequenced input (every generator row, tick and feed status) into a new journal
-    /// directory, for `tubes replay`. Overrides the config's `journal: {dir}`.
-    #[arg(long, value_name = "DIR")]
-    journal: Option<PathBuf>,
-    /// For a sweep: run only the I-th of N consecutive slices of its combinations (I from 1). The N
-    /// outputs concatenated in shard order are exactly the whole sweep's output (only shard 1 writes the
-    /// CSV header). In a Kubernetes Indexed Job: --shard $((JOB_COMPLETION_INDEX + 1))/N.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    shard: Option<crate::sweep::Shard>,
-    /// For a sweep: worker threads, each running whole combinations [default: one per core].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    threads: Option<u16>,
-}
-
-fn parse_shard(s: &str) -> Result<crate::sweep::Shard, ArgError> {
-    crate::sweep::Shard::parse(s).map_err(ArgError)
-}
-
 /// A flag set by SIGINT, SIGTERM or SIGHUP (the terminal went away): the run stops cleanly (generators
 /// stop, the rest drains and flushes).
 /// A second signal exits at once with status 130.
@@ -288,223 +282,6 @@ fn single(t: &crate::config::Template) -> Result<Graph, i32> {
             errln!("{e}");
             EXIT_CONFIG
         })
-}
-
-/// `tubes run` on a sweep: the options of single runs do not apply.
-fn run_sweep(t: crate::config::Template, args: RunArgs) -> i32 {
-    let single_only = [
-        ("--metrics-interval", args.metrics_interval.is_some()),
-        ("--latency-log", args.latency_log.is_some()),
-        ("--duration", args.duration.is_some()),
-        ("--idle-exit", args.idle_exit.is_some()),
-        ("--journal", args.journal.is_some()),
-    ];
-    if let Some((flag, _)) = single_only.iter().find(|(_, given)| *given) {
-        errln!(
-            "error: {flag} applies to a single run; {} is a sweep (see the README's Parameter sweeps)",
-            args.config.display()
-        );
-        return EXIT_CONFIG;
-    }
-    sweep::run(
-        t,
-        sweep::SweepArgs {
-            quiet: args.quiet,
-            no_progress: args.no_progress,
-            shard: args.shard,
-            threads: args.threads.map(usize::from),
-        },
-    )
-}
-
-fn run(args: RunArgs) -> i32 {
-    let t = match template(&args.config) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    if t.sweep.is_some() {
-        return run_sweep(t, args);
-    }
-    if args.shard.is_some() || args.threads.is_some() {
-        errln!(
-            "error: --shard and --threads split a sweep; {} has no sweep: section",
-            args.config.display()
-        );
-        return EXIT_CONFIG;
-    }
-    let g = match single(&t) {
-        Ok(g) => g,
-        Err(code) => return code,
-    };
-    let RunArgs {
-        config,
-        quiet,
-        no_progress,
-        metrics_interval: interval,
-        latency_log,
-        duration,
-        idle_exit,
-        journal,
-        ..
-    } = args;
-    let config = config.as_path();
-    if let Err(code) = flags_fit(&g, config, &interval, &latency_log, &duration, &idle_exit) {
-        return code;
-    }
-    if let Err(code) = own_files_fit(&g, &latency_log, &journal) {
-        return code;
-    }
-    let show = !quiet && !no_progress && std::io::stderr().is_terminal();
-    let mut watch = Watch {
-        bar: progress::Bar::new(show),
-        interval,
-        log_path: latency_log,
-        log: None,
-        log_error: None,
-    };
-    let recording = match open_journal(&g, journal) {
-        Ok(r) => r,
-        Err(e) => {
-            errln!("error: {e}");
-            return EXIT_RUNTIME;
-        }
-    };
-    let journal_dir = recording.as_ref().map(|(d, _)| d.clone());
-    let plan = graph::plan(&g);
-    let stop = stop_on_signals();
-    let result = Engine::build(&g, &plan).and_then(|mut e| {
-        if let Some((_, w)) = recording {
-            e.record_to(w);
-        }
-        e.set_stop(stop);
-        if let Some(d) = duration {
-            e.stop_after(d);
-        }
-        if let Some(d) = idle_exit {
-            e.idle_exit(d);
-        }
-        e.start()?.finish_observed(&mut watch)
-    });
-    watch.bar.clear();
-    let log_result = match (watch.log_error.take(), watch.log.take()) {
-        (Some(e), _) => Err(e),
-        (None, Some(log)) => log.finish().map_err(LogError::from),
-        (None, None) => Ok(()),
-    };
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            errln!("error: {e}");
-            partials_note(&g);
-            return EXIT_RUNTIME;
-        }
-    };
-    if !quiet {
-        errln!("{}", crate::runtime::summary(&report));
-        if let (Some(dir), Some(n)) = (&journal_dir, report.journal) {
-            errln!(
-                "  journal: {n} records in {} (replay: tubes replay {})",
-                dir.display(),
-                dir.display()
-            );
-        }
-        if !report.series.is_empty() {
-            err!(
-                "{}",
-                latency_table("latency (whole run)", &report.series, &report.latency)
-            );
-        }
-    }
-    if let Err(e) = log_result {
-        errln!("error: writing the latency log: {e}");
-        return EXIT_RUNTIME;
-    }
-    0
-}
-
-/// Whether the options of a single run fit its config; the exit code after saying why not.
-fn flags_fit(
-    g: &Graph,
-    config: &Path,
-    interval: &Option<Duration>,
-    latency_log: &Option<PathBuf>,
-    duration: &Option<Duration>,
-    idle_exit: &Option<Duration>,
-) -> Result<(), i32> {
-    if (interval.is_some() || latency_log.is_some()) && !g.runtime.metrics {
-        errln!(
-            "error: --metrics-interval and --latency-log need latency recording, which {} switches off (runtime: {{metrics: off}})",
-            config.display()
-        );
-        return Err(EXIT_CONFIG);
-    }
-    if duration.is_some() && g.pipeline != crate::config::PipelineType::Stream {
-        errln!(
-            "error: --duration ends Stream runs; {} is a Batch pipeline, which ends with its range",
-            config.display()
-        );
-        return Err(EXIT_CONFIG);
-    }
-    let has_feeds =
-        (0..g.nodes.len()).any(|id| g.feed(id as crate::base::datapoint::TubeId).is_some());
-    if idle_exit.is_some() && !has_feeds {
-        errln!(
-            "error: --idle-exit ends live runs when their WebSocket feeds fall silent; {} has no WebSocket generator",
-            config.display()
-        );
-        return Err(EXIT_CONFIG);
-    }
-    Ok(())
-}
-
-/// `--latency-log` and the journal a run records may not be a file the run reads or writes.
-fn own_files_fit(
-    g: &Graph,
-    latency_log: &Option<PathBuf>,
-    journal: &Option<PathBuf>,
-) -> Result<(), i32> {
-    let dir = journal
-        .clone()
-        .or_else(|| g.journal.as_ref().map(|d| d.dir.clone()));
-    let clash = latency_log
-        .as_ref()
-        .and_then(|p| clash::file(g, "--latency-log", p, dir.as_deref()))
-        .or_else(|| dir.and_then(|d| clash::dir(g, "the journal", &d)));
-    match clash {
-        Some(why) => {
-            errln!("error: {why}");
-            Err(EXIT_CONFIG)
-        }
-        None => Ok(()),
-    }
-}
-
-/// After a failed run: where its rows are, and that the outputs of earlier runs were left as they were.
-pub(crate) fn partials_note(g: &Graph) {
-    for (_, _, o) in g.sink_outputs() {
-        if let Some(left) = o.staged().and_then(|s| s.left()) {
-            errln!("  note: {left}");
-        }
-    }
-}
-
-/// The journal a run records into: `--journal DIR`, else the config's `journal:`, else none.
-fn open_journal(
-    g: &Graph,
-    dir: Option<PathBuf>,
-) -> Result<Option<(PathBuf, crate::journal::Writer)>, crate::journal::JournalError> {
-    let decl = g.journal.clone();
-    let Some(dir) = dir.or_else(|| decl.as_ref().map(|d| d.dir.clone())) else {
-        return Ok(None);
-    };
-    let sync = decl
-        .as_ref()
-        .map_or(crate::journal::SyncPolicy::Never, |d| d.sync);
-    let records = decl
-        .as_ref()
-        .map_or(crate::config::SEGMENT_RECORDS, |d| d.segment_records);
-    let meta = crate::graph::journal_meta(g, "input", records);
-    crate::journal::Writer::create(&dir, meta, sync).map(|w| Some((dir, w)))
 }
 
 fn check(config: &Path) -> i32 {
@@ -551,8 +328,16 @@ fn dot(config: &Path) -> i32 {
 pub fn main() -> i32 {
     match Cli::parse().command {
         Command::Check { config } => check(&config),
+        Command::Top { run, once } => top::run(run.as_deref(), once),
+        Command::Plot {
+            input,
+            field,
+            out,
+            from,
+            to,
+        } => field_plot::run(&input, &field, &out, (from, to)),
         Command::Graph { config } => dot(&config),
-        Command::Run(args) => run(args),
+        Command::Run(args) => run::run(args),
         #[cfg(not(loom))]
         Command::Publish(args) => publish::publish(args),
         Command::Replay {

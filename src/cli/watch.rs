@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 
 use super::progress::Bar;
+use crate::metrics::live::Snapshot;
+use crate::metrics::stats_file::StatsWriter;
 use crate::metrics::{latency_table, HdrLog, LogError, Series};
 use crate::runtime::{Observer, Progressing};
 
@@ -17,6 +19,8 @@ pub(super) struct Watch {
     pub log_path: Option<PathBuf>,
     pub log: Option<HdrLog>,
     pub log_error: Option<LogError>,
+    /// The stats file `tubes top` reads.
+    pub stats: Option<StatsWriter>,
 }
 
 impl Watch {
@@ -48,6 +52,16 @@ impl Observer for Watch {
 
     fn progress(&mut self, p: Progressing) {
         self.bar.update(p);
+    }
+
+    fn wants_live(&self) -> bool {
+        self.stats.is_some()
+    }
+
+    fn snapshot(&mut self, s: &std::sync::Arc<Snapshot>) {
+        if let Some(w) = &mut self.stats {
+            w.publish(s);
+        }
     }
 
     fn latency(

@@ -22,6 +22,8 @@ pub(super) fn build(
     let mut schemas: Vec<Option<Vec<String>>> = vec![None; n];
     // By tube: outputs that stand on a misspelt field (reported once, where it is misspelt).
     let mut unsure: Vec<Vec<String>> = vec![Vec::new(); n];
+    // The market each generator streams, for sink fields keyed by symbol.
+    let mut symbols: Vec<(String, TubeId)> = Vec::new();
     for &id in topo {
         let i = id as usize;
         let t = &config.tubes[i];
@@ -38,12 +40,20 @@ pub(super) fn build(
                     pipeline: &config.pipeline,
                     path: &path,
                 };
+                if let Some(sym) = src.symbol() {
+                    symbols.push((sym, id));
+                }
                 src.check(&cx, diag).map(|s| (s, NodeKind::Source(src)))
             }
             TubeKind::ExternalEvent(x) => Some((Vec::new(), NodeKind::Tick(x.clone()))),
             TubeKind::Invalid(_) => None,
             TubeKind::Through(_) | TubeKind::Sink(_) => {
-                match consumer(t, i, edges, &schemas, &unsure, &mut plugins, diag) {
+                let known = Known {
+                    schemas: &schemas,
+                    unsure: &unsure,
+                    symbols: &symbols,
+                };
+                match consumer(t, i, edges, &known, &mut plugins, diag) {
                     Ok(built) => Some(built),
                     Err(u) => {
                         unsure[i] = u;
@@ -122,15 +132,25 @@ fn dependents(t: &TubeDecl, i: usize, edges: &Edges<'_>) -> Vec<String> {
 
 /// A through or a sink: its inputs' schemas must be known, then its fields resolve against them.
 /// `Err` holds the outputs that stand on a misspelt field (see [`super::schema::through`]).
+/// What the tubes before a consumer (in topological order) left known.
+struct Known<'a> {
+    /// Each tube's output fields, where they hold.
+    schemas: &'a [Option<Vec<String>>],
+    /// By tube: outputs that stand on a misspelt field.
+    unsure: &'a [Vec<String>],
+    /// The market each generator streams.
+    symbols: &'a [(String, TubeId)],
+}
+
 fn consumer(
     t: &TubeDecl,
     i: usize,
     edges: &Edges<'_>,
-    schemas: &[Option<Vec<String>>],
-    unsure: &[Vec<String>],
+    known: &Known<'_>,
     plugins: &mut Plugins,
     diag: &mut Diagnostics,
 ) -> Result<(Vec<String>, NodeKind), Vec<String>> {
+    let (schemas, unsure) = (known.schemas, known.unsure);
     let is_sink = matches!(t.kind, TubeKind::Sink(_));
     if edges.data_in[i].is_empty() {
         // With a misspelt to_label already reported, "no input" would only repeat it.
@@ -171,7 +191,7 @@ fn consumer(
                 diag,
                 &t.path,
                 &s.fields,
-                &edges.ids,
+                (&edges.ids, known.symbols),
                 &edges.labels,
                 &edges.data_in,
                 schemas,

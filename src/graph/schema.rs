@@ -301,12 +301,52 @@ fn trigger(
     None
 }
 
+/// The tube a sink's `fields` key names: a label, or the market symbol one generator streams
+/// (`BTCUSDT` for `market: btcusdt`, ignoring case). `None` after saying why not.
+fn tube_named(
+    diag: &mut Diagnostics,
+    fpath: &str,
+    key: &str,
+    (ids, symbols): (&HashMap<&str, TubeId>, &[(String, TubeId)]),
+    labels: &[&str],
+) -> Option<TubeId> {
+    if let Some(&id) = ids.get(key) {
+        return Some(id);
+    }
+    let by_symbol: Vec<TubeId> = symbols
+        .iter()
+        .filter(|(s, _)| s.eq_ignore_ascii_case(key))
+        .map(|&(_, id)| id)
+        .collect();
+    match by_symbol.as_slice() {
+        [id] => return Some(*id),
+        [] => diag.error(
+            fpath,
+            format!("'{key}' names no tube and no generator's market"),
+            Some(suggest(key, labels)),
+        ),
+        many => {
+            let names: Vec<&str> = many.iter().map(|&i| labels[i as usize]).collect();
+            diag.error(
+                fpath,
+                format!(
+                    "'{key}' is the market of {} generators ({})",
+                    many.len(),
+                    names.join(", ")
+                ),
+                Some("name one of them by its label instead".into()),
+            );
+        }
+    }
+    None
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) fn sink_columns(
     diag: &mut Diagnostics,
     path: &str,
     fields: &[(String, Vec<String>)],
-    ids: &HashMap<&str, TubeId>,
+    (ids, symbols): (&HashMap<&str, TubeId>, &[(String, TubeId)]),
     labels: &[&str],
     data_in: &[Vec<TubeId>],
     schemas: &[Option<Vec<String>>],
@@ -318,12 +358,7 @@ pub(super) fn sink_columns(
     let inputs = &data_in[me];
     for (label, names) in fields {
         let fpath = format!("{path}.fields.{label}");
-        let Some(&id) = ids.get(label.as_str()) else {
-            diag.error(
-                &fpath,
-                format!("'{label}' names no tube"),
-                Some(suggest(label, labels)),
-            );
+        let Some(id) = tube_named(diag, &fpath, label, (ids, symbols), labels) else {
             ok = false;
             continue;
         };

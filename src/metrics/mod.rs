@@ -1,7 +1,10 @@
-//! Run metrics: per-tube latency histograms, their tables and logs (DESIGN §8).
+//! Run metrics: per-tube latency histograms, their tables and logs (DESIGN §8), and the live figures of
+//! a running pipeline with the stats file that publishes them.
 
 mod latency;
+pub mod live;
 mod log;
+pub mod stats_file;
 mod table;
 
 pub use latency::{histogram, Recorder, Series, SeriesKind, Shared, MAX_NS};

@@ -94,6 +94,8 @@ pub struct OpenSink<'a> {
     pub values: &'a [&'a ParamValue],
     /// Whether the writer starts with a header (a sweep writes it once, before the first combination).
     pub header: bool,
+    /// The run's live figures, for outputs that show them (`Visual`); `None` in a sweep.
+    pub board: Option<&'a std::sync::Arc<crate::metrics::live::Board>>,
 }
 
 /// Where a sweep writes one output's bytes. The output is created once; each combination's rows are
@@ -308,6 +310,11 @@ pub trait SinkOutput: Debug + Send + Sync {
     /// Whether it is the process's stdout, which may be closed by its reader (`| head`) without failing
     /// the run.
     fn is_stdout(&self) -> bool {
+        false
+    }
+    /// Whether it takes the terminal over while the run goes on (`Visual`), so nothing else may draw
+    /// on it (the progress bar).
+    fn takes_terminal(&self) -> bool {
         false
     }
     /// When it writes under a temporary name ([`Staged`] for a file), how that becomes the output: the

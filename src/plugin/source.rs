@@ -65,6 +65,11 @@ pub trait Source: Debug + Send + Sync {
     fn feed(&self) -> Option<String> {
         None
     }
+    /// The market it streams (`btcusdt`), so that a sink's `fields` may name the generator by its
+    /// symbol (`BTCUSDT:`, ignoring case) as well as by its label.
+    fn symbol(&self) -> Option<String> {
+        None
+    }
     /// The files it reads, so that no sink of the same run may write one of them.
     fn reads(&self) -> Vec<&Path> {
         Vec::new()

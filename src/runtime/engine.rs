@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use super::live::Watched;
 use super::recording::Recording;
 use super::running::{Done, Running};
 use super::sequencer::Sequencer;
@@ -58,6 +59,8 @@ pub struct Engine {
     wait: WaitStrategy,
     /// The outputs written under temporary names, committed after a clean end.
     staged: Vec<Box<dyn Commit>>,
+    /// What the live view reads.
+    live: Watched,
 }
 
 /// What a panic said (its message, when it has one).
@@ -237,6 +240,10 @@ impl Engine {
             }
             None => open_sources(g, &counters)?,
         };
+        let gen_ids: Vec<TubeId> = (counters.iter().enumerate())
+            .filter(|(_, c)| c.is_some())
+            .map(|(i, _)| i as TubeId)
+            .collect();
         let mut e = Engine {
             threads: Vec::new(),
             labels: g.nodes.iter().map(|n| n.label.clone()).collect(),
@@ -251,6 +258,7 @@ impl Engine {
             ring_capacity: w.ring_cap,
             wait: g.runtime.wait,
             staged: Vec::new(),
+            live: Watched::default(),
         };
         let mut seq_inlets = Vec::new();
         for (ring_name, thread, run) in feeders {
@@ -280,6 +288,18 @@ impl Engine {
             });
         }
         e.attach_recorders(&mut w, seq_series);
+        e.live = Watched {
+            board: w.board.clone(),
+            gauges: std::mem::take(&mut w.gauges),
+            sink_rows: std::mem::take(&mut w.sink_rows),
+            pipeline: match g.pipeline {
+                PipelineType::Stream => "Stream",
+                PipelineType::Batch { .. } => "Batch",
+            },
+            config: g.file.display().to_string(),
+            ids: gen_ids,
+            ..Watched::default()
+        };
         Ok(e)
     }
 
@@ -379,6 +399,11 @@ impl Engine {
                 });
             }
         }
+    }
+
+    /// The board the run puts its live figures on (the `Visual` sink reads it).
+    pub fn board(&self) -> Arc<crate::metrics::live::Board> {
+        self.live.board.clone()
     }
 
     /// Records every datapoint the sequencer numbers into `writer`, on a thread of its own.
@@ -521,6 +546,7 @@ impl Engine {
             drops: self.drops,
             stop: self.stop,
             staged: self.staged,
+            live: self.live,
         })
     }
 }

@@ -8,6 +8,7 @@
 
 mod engine;
 mod fused;
+mod live;
 mod recording;
 mod report;
 mod running;

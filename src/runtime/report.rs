@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use std::sync::Arc;
+
+use crate::metrics::live::Snapshot;
 use crate::metrics::Series;
 
 /// What one generator did.
@@ -87,6 +90,13 @@ pub trait Observer {
     }
     /// Called about every 200 ms with progress numbers.
     fn progress(&mut self, _p: Progressing) {}
+    /// Whether it wants the run's live figures ([`Observer::snapshot`]).
+    fn wants_live(&self) -> bool {
+        false
+    }
+    /// Called about every 200 ms with the run's live figures when it wants them, and once at the end
+    /// (`ended` set).
+    fn snapshot(&mut self, _s: &Arc<Snapshot>) {}
     /// Called once per interval with what each series recorded in it; `start` is relative to the run's start.
     fn latency(
         &mut self,

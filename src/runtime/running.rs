@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+use super::live::{latency_stats, Watched};
 use super::report::{FeedReport, GenReport, Observer, OnProgress, Progressing, Report};
 use crate::base::datapoint::TubeId;
 use crate::base::{GenCounters, RunError, SinkError};
@@ -71,11 +72,15 @@ pub struct Running {
     pub(super) drops: Vec<(String, Arc<AtomicU64>)>,
     pub(super) stop: Arc<AtomicBool>,
     pub(super) staged: Vec<Box<dyn Commit>>,
+    pub(super) live: Watched,
 }
 
 /// Time the waiting thread gives engine threads to flush their histograms after a new interval starts
 /// (an idle thread looks at least every millisecond).
 const FLUSH_GRACE: Duration = Duration::from_millis(5);
+
+/// How often the live view's latency figures are sampled.
+const LIVE_SAMPLE: Duration = Duration::from_secs(1);
 
 impl Running {
     /// Starts the run and waits for its end, calling `on_progress` about every 200 ms meanwhile.
@@ -100,36 +105,96 @@ impl Running {
     }
 
     /// Until every thread has finished: progress about every 200 ms and, when `obs` asks, latency
-    /// intervals; then the last interval (every thread flushed when it ended).
-    fn watch(&self, obs: &mut dyn Observer, totals: &mut [Histogram<u64>], t0: Instant) {
-        let mut interval: Vec<Histogram<u64>> = totals.iter().map(|_| histogram()).collect();
+    /// intervals; then the last interval (every thread flushed when it ended). While somebody watches
+    /// (`obs` or the board), a live snapshot every 200 ms, with latency sampled every second.
+    fn watch(&mut self, obs: &mut dyn Observer, totals: &mut [Histogram<u64>], t0: Instant) {
+        let live = obs.wants_live() || self.live.board.is_watched();
+        let fresh = || -> Vec<Histogram<u64>> { totals.iter().map(|_| histogram()).collect() };
+        let (mut sample, mut pending) = (fresh(), fresh());
         let period = obs.interval().filter(|_| !totals.is_empty());
+        let every = match (live && !totals.is_empty(), period) {
+            (true, Some(p)) => Some(p.min(LIVE_SAMPLE)),
+            (true, None) => Some(LIVE_SAMPLE),
+            (false, p) => p,
+        };
         let tick = Duration::from_millis(200);
-        let (mut last_progress, mut interval_start) = (t0, t0);
+        let (mut last_progress, mut interval_start, mut sample_start) = (t0, t0, t0);
         while self.finished.load(Ordering::SeqCst) < self.handles.len() {
             let mut wait = tick.saturating_sub(last_progress.elapsed());
-            if let Some(p) = period {
-                wait = wait.min(p.saturating_sub(interval_start.elapsed()));
+            if let Some(e) = every {
+                wait = wait.min(e.saturating_sub(sample_start.elapsed()));
             }
             std::thread::park_timeout(wait.max(Duration::from_millis(1)));
+            if every.is_some_and(|e| sample_start.elapsed() >= e) {
+                self.metrics.new_interval();
+                std::thread::sleep(FLUSH_GRACE);
+                sample_start = Instant::now();
+                self.take_sample(&mut sample, &mut pending, live);
+                if period.is_some_and(|p| interval_start.elapsed() >= p) {
+                    let (start, length) = (interval_start - t0, sample_start - interval_start);
+                    report_interval(
+                        obs,
+                        &self.metrics.series,
+                        &mut pending,
+                        totals,
+                        start,
+                        length,
+                    );
+                    interval_start = sample_start;
+                }
+            }
             if last_progress.elapsed() >= tick {
                 last_progress = Instant::now();
                 obs.progress(self.progressing());
-            }
-            if let Some(p) = period {
-                if interval_start.elapsed() >= p {
-                    self.metrics.new_interval();
-                    std::thread::sleep(FLUSH_GRACE);
-                    let now = Instant::now();
-                    let (start, length) = (interval_start - t0, now - interval_start);
-                    self.report_interval(obs, &mut interval, totals, start, length);
-                    interval_start = now;
+                if live {
+                    self.publish(obs, t0, false);
                 }
             }
         }
+        self.take_sample(&mut sample, &mut pending, live);
         let now = Instant::now();
         let (start, length) = (interval_start - t0, now - interval_start);
-        self.report_interval(obs, &mut interval, totals, start, length);
+        report_interval(
+            obs,
+            &self.metrics.series,
+            &mut pending,
+            totals,
+            start,
+            length,
+        );
+        if live {
+            self.publish(obs, t0, true);
+        }
+    }
+
+    /// Moves what the threads flushed into `pending`, keeping its figures for the live view.
+    fn take_sample(
+        &mut self,
+        sample: &mut [Histogram<u64>],
+        pending: &mut [Histogram<u64>],
+        live: bool,
+    ) {
+        self.metrics.take(sample);
+        if live && !sample.iter().all(Histogram::is_empty) {
+            self.live.latency = latency_stats(&self.metrics.series, sample);
+        }
+        for (p, s) in pending.iter_mut().zip(sample.iter_mut()) {
+            p.add(&*s).expect("same bounds");
+            s.reset();
+        }
+    }
+
+    /// A live snapshot onto the board and to `obs`.
+    fn publish(&mut self, obs: &mut dyn Observer, t0: Instant, ended: bool) {
+        let s = Arc::new(self.live.snapshot(
+            &self.counters,
+            &self.drops,
+            &self.placement,
+            t0.elapsed(),
+            ended,
+        ));
+        self.live.board.put(s.clone());
+        obs.snapshot(&s);
     }
 
     fn progressing(&self) -> Progressing {
@@ -217,23 +282,23 @@ impl Running {
             journal: ended.journal,
         }
     }
+}
 
-    fn report_interval(
-        &self,
-        obs: &mut dyn Observer,
-        interval: &mut [Histogram<u64>],
-        totals: &mut [Histogram<u64>],
-        start: Duration,
-        length: Duration,
-    ) {
-        self.metrics.take(interval);
-        if interval.iter().all(Histogram::is_empty) {
-            return;
-        }
-        obs.latency(start, length, &self.metrics.series, interval);
-        for (t, i) in totals.iter_mut().zip(interval.iter_mut()) {
-            t.add(&*i).expect("same bounds");
-            i.reset();
-        }
+/// Hands `obs` the interval in `pending` and adds it to the run's totals.
+fn report_interval(
+    obs: &mut dyn Observer,
+    series: &[Series],
+    pending: &mut [Histogram<u64>],
+    totals: &mut [Histogram<u64>],
+    start: Duration,
+    length: Duration,
+) {
+    if pending.iter().all(Histogram::is_empty) {
+        return;
+    }
+    obs.latency(start, length, series, pending);
+    for (t, p) in totals.iter_mut().zip(pending.iter_mut()) {
+        t.add(&*p).expect("same bounds");
+        p.reset();
     }
 }

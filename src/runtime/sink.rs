@@ -1,10 +1,14 @@
 //! The sink tube: collects the columns of one sequence number into a row and hands it to every output.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::status;
 use crate::base::{RunError, SinkError};
 use crate::graph::SinkColumn;
 use crate::journal::Meta;
+use crate::metrics::live::Board;
 use crate::plugin::{Cell, OpenSink, Row, RowWriter, SinkOutput};
 
 /// How long after a flush an idle sink flushes again (the stage looks at least every millisecond).
@@ -19,6 +23,8 @@ pub struct Sink {
     time: i64,
     writers: Vec<Output>,
     rows: u64,
+    /// `rows`, for the live view (stored by this thread only).
+    live_rows: Arc<AtomicU64>,
     /// Feed names by tube id, when a live feed is upstream (the sink then has a `status` column).
     feeds: Option<Vec<String>>,
     /// The status received for the current sequence number, if any.
@@ -47,6 +53,7 @@ impl Sink {
         columns: (&[SinkColumn], &[Cell]),
         feeds: Option<Vec<String>>,
         meta: &dyn Fn() -> Meta,
+        board: &Arc<Board>,
     ) -> Result<Sink, RunError> {
         let (columns, kinds) = columns;
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
@@ -61,6 +68,7 @@ impl Sink {
             params: &[],
             values: &[],
             header: true,
+            board: Some(board),
         };
         for o in outputs {
             o.accepts(&cx)?;
@@ -97,12 +105,18 @@ impl Sink {
             time: 0,
             writers,
             rows: 0,
+            live_rows: Arc::new(AtomicU64::new(0)),
             feeds,
             status: None,
             status_text: String::with_capacity(128),
             flushed: (0, std::time::Instant::now()),
             failed: None,
         }
+    }
+
+    /// Rows written so far, readable while the run goes on.
+    pub fn rows_counter(&self) -> Arc<AtomicU64> {
+        self.live_rows.clone()
     }
 
     /// Takes a datapoint that arrived on `port` for the current sequence number.
@@ -164,6 +178,7 @@ impl Sink {
             self.writers.remove(i);
         }
         self.rows += 1;
+        self.live_rows.store(self.rows, Ordering::Relaxed);
         self.any = false;
         self.status = None;
         self.present.fill(false);

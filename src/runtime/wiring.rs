@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use super::sink::Sink;
 use super::stage::{Local, Route, Stage, Tube};
-use crate::base::datapoint::TubeId;
-use crate::base::ring::{ring, Progress};
+use crate::base::datapoint::{Datapoint, TubeId};
+use crate::base::ring::{ring, Gauge, Progress};
 use crate::base::wait::Wake;
 use crate::base::{Inlet, Outlet, RunError};
 use crate::graph::{journal_meta, Graph, NodeKind, Plan, Port, StagePlan};
+use crate::metrics::live::Board;
 use crate::metrics::{Recorder, Series, SeriesKind, Shared};
 use crate::throughs::Through;
 
@@ -38,6 +39,12 @@ pub(super) struct Wiring<'g> {
     pub series: Vec<Series>,
     /// By stage: (first series, count).
     pub stage_series: Vec<(usize, usize)>,
+    /// Every ring between threads, named like its latency series, for the live view.
+    pub gauges: Vec<(String, Gauge<Datapoint>)>,
+    /// Rows written by each sink, by label, for the live view.
+    pub sink_rows: Vec<(String, Arc<AtomicU64>)>,
+    /// The run's live figures, which sinks that show them are given.
+    pub board: Arc<Board>,
 }
 
 fn unit_name(unit: usize) -> String {
@@ -166,6 +173,9 @@ impl<'g> Wiring<'g> {
                 })
                 .collect(),
             stage_series: Vec::new(),
+            gauges: Vec::new(),
+            sink_rows: Vec::new(),
+            board: Arc::new(Board::default()),
         }
     }
 
@@ -184,20 +194,24 @@ impl<'g> Wiring<'g> {
         let mut stages = Vec::new();
         for (s, st) in plan.stages.iter().enumerate() {
             let g = self.g;
+            let (board, sink_rows) = (&self.board, &mut self.sink_rows);
             let (tubes, routes, scratch) = stage_tubes(g, st, &bound, &mut |t| {
                 let node = &g.nodes[t as usize];
                 let NodeKind::Sink { outputs, columns } = &node.kind else {
                     unreachable!("only sinks are opened")
                 };
                 let meta = || journal_meta(g, "output", OUTPUT_SEGMENT_RECORDS);
-                Sink::open(
+                let sink = Sink::open(
                     t,
                     &node.label,
                     outputs,
                     (columns, &g.column_kinds(t)),
                     feed_names(g, t),
                     &meta,
-                )
+                    board,
+                )?;
+                sink_rows.push((node.label.clone(), sink.rows_counter()));
+                Ok(sink)
             })?;
             let st_len = tubes.len();
             let (inlets, inlet_names) = self.stage_inlets(s + 1, st);
@@ -255,6 +269,8 @@ impl<'g> Wiring<'g> {
             let (tx, rx) = ring(self.ring_cap);
             let idx = self.outlets[producer].len() as u16;
             let from = unit_name(producer);
+            self.gauges
+                .push((format!("{from}→stage {}", me - 1), tx.gauge()));
             let drops = self.drop_counter(format!("{from}→stage {}", me - 1));
             self.outlets[producer].push(Outlet {
                 ring: tx,
@@ -313,6 +329,8 @@ impl<'g> Wiring<'g> {
     ) -> (Outlet, Arc<Wake>, Arc<Progress>) {
         let drops = self.drop_counter(format!("{ring_name}→sequencer"));
         let (tx, rx) = ring(self.ring_cap);
+        self.gauges
+            .push((format!("{ring_name}→sequencer"), tx.gauge()));
         let wake = Arc::new(Wake::default());
         let progress = Arc::new(Progress::new());
         inlets.push(Inlet {

@@ -17,6 +17,7 @@ mod redis;
 mod sqlite;
 mod stdout;
 mod table;
+mod visual;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -32,6 +33,7 @@ use crate::plugin::{Commit, Destination, OpenSink, RowWriter, SinkKind, SinkOutp
 /// Every sink kind a config may name (`datasink: Tag` or `{Tag: ...}`), in the order errors list them.
 pub static KINDS: &[&dyn SinkKind] = &[
     &stdout::Stdout,
+    &visual::Visual,
     &csv::CSV,
     &ndjson::NDJSON,
     &journal::JOURNAL,

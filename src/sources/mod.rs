@@ -25,5 +25,6 @@ pub static KINDS: &[&dyn SourceKind] = &[
     &queue::Redis,
 ];
 
-/// The fields of a trade source (`Synthetic`, `WebSocket`), in slot order.
-pub const TRADE_FIELDS: [&str; 4] = ["price", "quantity", "side", "trade_id"];
+/// The fields of a trade source (`Synthetic`, `WebSocket`, `Kafka`, `Redis`), in slot order. `side` is
+/// +1 when the taker bought, −1 when it sold; `maker` is the buyer-is-maker flag (1 when the taker sold).
+pub const TRADE_FIELDS: [&str; 5] = ["price", "quantity", "side", "trade_id", "maker"];

@@ -203,11 +203,12 @@ impl SyntheticGenerator {
             price *= 1.0 + (rng.next_f64() - 0.5) * 2e-4;
             let u = rng.next_f64();
             let mut dp = Datapoint::new(Kind::Data, self.id, wall0 + (due - start) as i64, due);
-            dp.len = 4;
+            dp.len = 5;
             dp.values[0] = (price * 100.0).round() / 100.0;
             dp.values[1] = 0.0001 + u * u * 0.5;
             dp.values[2] = if rng.next_f64() < 0.5 { 1.0 } else { -1.0 };
             dp.values[3] = i as f64;
+            dp.values[4] = if dp.values[2] < 0.0 { 1.0 } else { 0.0 };
             out.push(dp, now, ctx)?;
             out.notify();
             max_lag = max_lag.max(now - due);

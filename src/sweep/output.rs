@@ -72,6 +72,7 @@ fn open_cx<'a>(
     meta: &'a dyn Fn() -> crate::journal::Meta,
 ) -> OpenSink<'a> {
     OpenSink {
+        board: None,
         id,
         label: &g.nodes[id as usize].label,
         columns: &columns.names,

@@ -216,6 +216,30 @@ impl Template {
         self.config(None)
     }
 
+    /// Points every WebSocket generator of `exchange` (its `exchange:` tag, ignoring case) at `url`, as
+    /// if each had `url: URL`; the file is left as it is. Returns how many generators it changed.
+    pub fn set_endpoint(&mut self, exchange: &str, url: &str) -> usize {
+        let mut changed = 0;
+        let Some(Value::Sequence(tubes)) = self.doc.get_mut("tubes") else {
+            return 0;
+        };
+        for tube in tubes {
+            let ws = tube
+                .get_mut("Generator")
+                .and_then(|g| g.get_mut("datasource"))
+                .and_then(|d| d.get_mut("WebSocket"));
+            let Some(Value::Mapping(ws)) = ws else {
+                continue;
+            };
+            let theirs = ws.get("exchange").and_then(Value::as_str).unwrap_or("");
+            if theirs.eq_ignore_ascii_case(exchange) {
+                ws.insert(Value::from("url"), Value::from(url));
+                changed += 1;
+            }
+        }
+        changed
+    }
+
     /// The config of combination `k` of the sweep (or the config itself, with `None`), with the
     /// diagnostics found while reading it; errors point at the template's lines.
     pub fn config(&self, k: Option<usize>) -> Result<(Config, Diagnostics), ConfigErrors> {

@@ -215,6 +215,10 @@ impl Source for QueueSource {
         self.live.then(|| self.feed_name())
     }
 
+    fn symbol(&self) -> Option<String> {
+        Some(self.market.clone())
+    }
+
     fn thread(&self) -> Thread {
         Thread::Shared {
             ring: "queues",

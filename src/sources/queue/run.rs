@@ -118,7 +118,9 @@ impl Reader {
     ) -> Result<(), RunError> {
         let (t, now) = (wall_ns(), monotonic_ns());
         for m in &self.router.markets {
-            out.push(make(m.id, t, now), now, ctx)?;
+            let dp = make(m.id, t, now);
+            m.counters.note_status(&dp);
+            out.push(dp, now, ctx)?;
         }
         out.notify();
         Ok(())

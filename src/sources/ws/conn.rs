@@ -134,7 +134,9 @@ impl Connection {
     ) -> Step {
         let (t, now) = (wall_ns(), monotonic_ns());
         for m in &self.router.markets {
-            push(out, make(m.id, t, now), ctx)?;
+            let dp = make(m.id, t, now);
+            m.counters.note_status(&dp);
+            push(out, dp, ctx)?;
         }
         out.notify();
         Ok(())

@@ -104,6 +104,7 @@ impl Router {
                     m.counters.gaps.fetch_add(1, Ordering::Relaxed);
                     m.counters.missed.fetch_add(missing, Ordering::Relaxed);
                     let gap = status::gap(m.id, missing, t.time_ns, ingest);
+                    m.counters.note_status(&gap);
                     if let Err(e) = push(out, gap, ctx) {
                         failed = Some(e);
                         return;
@@ -114,12 +115,13 @@ impl Router {
             m.last_time = m.last_time.max(t.time_ns);
             m.leap = None;
             let mut dp = Datapoint::new(Kind::Data, m.id, t.time_ns, ingest);
-            dp.len = 4;
-            dp.values[..4].copy_from_slice(&[
+            dp.len = 5;
+            dp.values[..5].copy_from_slice(&[
                 t.price,
                 t.quantity,
                 t.side,
                 t.id.map_or(f64::NAN, |i| i as f64),
+                maker(t.side),
             ]);
             if let Err(e) = push(out, dp, ctx) {
                 failed = Some(e);
@@ -141,6 +143,15 @@ impl Router {
             }
         }
         Ok(routed)
+    }
+}
+
+/// The buyer-is-maker flag: 1 when the taker sold (the buyer's order was resting), 0 when it bought.
+pub fn maker(side: f64) -> f64 {
+    if side < 0.0 {
+        1.0
+    } else {
+        0.0
     }
 }
 

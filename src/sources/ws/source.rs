@@ -130,6 +130,10 @@ impl Source for WsSource {
         Some(self.feed_name())
     }
 
+    fn symbol(&self) -> Option<String> {
+        Some(self.market.clone())
+    }
+
     fn thread(&self) -> Thread {
         Thread::Shared {
             ring: "feeds",
