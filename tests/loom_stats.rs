@@ -1,6 +1,8 @@
 //! Model check of the sequence lock behind the live stats file (`base/seqlock.rs`) through the real
 //! code: a reader racing the writer either gets one published snapshot whole or is told the copy tore,
-//! never a mixture of two.
+//! never a mixture of two. Weakening any one of the four orderings (the writer's Release fence, its
+//! Release store of the even sequence, the reader's Acquire load, or its Acquire fence) makes loom find
+//! a mixed read.
 //! Run with: RUSTFLAGS="--cfg loom" cargo test --release --test loom_stats
 #![cfg(loom)]
 
@@ -16,7 +18,7 @@ struct Words {
 }
 
 impl Words {
-    fn lock(&self) -> SeqWords<'_> {
+    fn lock(&self) -> SeqWords<'_, AtomicU64> {
         SeqWords::new(&self.seq, &self.len, &self.body)
     }
 }
@@ -32,8 +34,9 @@ fn a_reader_sees_one_snapshot_whole_or_a_torn_copy_never_a_mixture() {
         let writer = {
             let w = w.clone();
             thread::spawn(move || {
-                w.lock().publish(b"AAAAAAAAAAAA");
-                w.lock().publish(b"BBBBBBBBBBBBBBBB");
+                let mut seq = 0;
+                w.lock().publish(&mut seq, b"AAAAAAAAAAAA");
+                w.lock().publish(&mut seq, b"BBBBBBBBBBBBBBBB");
             })
         };
         let mut out = Vec::new();

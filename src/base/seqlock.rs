@@ -5,18 +5,54 @@
 //!
 //! The protocol (Boehm, "Can seqlocks get along with programming language memory models?"): the writer
 //! makes the sequence odd, fences (Release), stores the words, then stores the next even sequence with
-//! Release. A reader loads the sequence with Acquire (odd: a write is under way), loads the words,
+//! Release. It keeps the sequence itself rather than loading it back (it is the only writer). A reader loads the sequence with Acquire (odd: a write is under way), loads the words,
 //! fences (Acquire) and loads the sequence again: the copy is whole when both loads saw the same even
 //! number. Every word is an atomic, so a torn copy is detected and never a data race. Checked with loom
 //! through this code (`tests/loom_stats.rs`).
 
-use super::sync::{fence, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
+
+/// A 64-bit atomic word the lock is made of, with the fence that goes with it: `std`'s for memory
+/// shared with other processes (a mapped file), `loom`'s in the model checks.
+pub trait Word: Sync {
+    /// An atomic load.
+    fn load(&self, o: Ordering) -> u64;
+    /// An atomic store.
+    fn store(&self, v: u64, o: Ordering);
+    /// A fence of this word's kind.
+    fn fence(o: Ordering);
+}
+
+impl Word for std::sync::atomic::AtomicU64 {
+    fn load(&self, o: Ordering) -> u64 {
+        self.load(o)
+    }
+    fn store(&self, v: u64, o: Ordering) {
+        self.store(v, o)
+    }
+    fn fence(o: Ordering) {
+        std::sync::atomic::fence(o)
+    }
+}
+
+#[cfg(loom)]
+impl Word for loom::sync::atomic::AtomicU64 {
+    fn load(&self, o: Ordering) -> u64 {
+        self.load(o)
+    }
+    fn store(&self, v: u64, o: Ordering) {
+        self.store(v, o)
+    }
+    fn fence(o: Ordering) {
+        loom::sync::atomic::fence(o)
+    }
+}
 
 /// Words shared by one writer and any readers: `seq` and `len` (the byte length) head the body.
-pub struct SeqWords<'a> {
-    seq: &'a AtomicU64,
-    len: &'a AtomicU64,
-    body: &'a [AtomicU64],
+pub struct SeqWords<'a, W: Word> {
+    seq: &'a W,
+    len: &'a W,
+    body: &'a [W],
 }
 
 /// Why a read gave nothing.
@@ -28,9 +64,9 @@ pub enum Torn {
     Empty,
 }
 
-impl<'a> SeqWords<'a> {
+impl<'a, W: Word> SeqWords<'a, W> {
     /// The lock over `seq`, `len` and `body`; `body.len() * 8` bytes at most can be published.
-    pub fn new(seq: &'a AtomicU64, len: &'a AtomicU64, body: &'a [AtomicU64]) -> Self {
+    pub fn new(seq: &'a W, len: &'a W, body: &'a [W]) -> Self {
         SeqWords { seq, len, body }
     }
 
@@ -39,20 +75,20 @@ impl<'a> SeqWords<'a> {
         self.body.len() * 8
     }
 
-    /// Publishes `bytes` (the caller is the only writer). Bytes beyond [`Self::capacity`] are cut off.
-    pub fn publish(&self, bytes: &[u8]) {
+    /// Publishes `bytes`. The caller is the only writer and keeps the sequence it last stored in
+    /// `seq` (0 at first): the writer never needs to load it back.
+    pub fn publish(&self, seq: &mut u64, bytes: &[u8]) {
         let bytes = &bytes[..bytes.len().min(self.capacity())];
-        let s = self.seq.load(Ordering::Relaxed);
-        self.seq.store(s.wrapping_add(1) | 1, Ordering::Relaxed);
-        fence(Ordering::Release);
+        self.seq.store(*seq + 1, Ordering::Relaxed);
+        W::fence(Ordering::Release);
         for (word, chunk) in self.body.iter().zip(bytes.chunks(8)) {
             let mut w = [0u8; 8];
             w[..chunk.len()].copy_from_slice(chunk);
             word.store(u64::from_le_bytes(w), Ordering::Relaxed);
         }
         self.len.store(bytes.len() as u64, Ordering::Relaxed);
-        self.seq
-            .store((s.wrapping_add(1) | 1).wrapping_add(1), Ordering::Release);
+        *seq += 2;
+        self.seq.store(*seq, Ordering::Release);
     }
 
     /// Copies the last published bytes into `out` (cleared first) and returns the sequence they were
@@ -71,7 +107,7 @@ impl<'a> SeqWords<'a> {
             out.extend_from_slice(&word.load(Ordering::Relaxed).to_le_bytes());
         }
         out.truncate(len);
-        fence(Ordering::Acquire);
+        W::fence(Ordering::Acquire);
         if self.seq.load(Ordering::Relaxed) != s1 {
             out.clear();
             return Err(Torn::Busy);
@@ -83,18 +119,19 @@ impl<'a> SeqWords<'a> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicU64;
 
     #[test]
     fn what_is_published_is_read_back_whole_and_cut_at_capacity() {
         let (seq, len) = (AtomicU64::new(0), AtomicU64::new(0));
         let body: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(0)).collect();
         let w = SeqWords::new(&seq, &len, &body);
-        let mut out = Vec::new();
+        let (mut out, mut written) = (Vec::new(), 0);
         assert_eq!(w.read(&mut out), Err(Torn::Empty));
-        w.publish(b"hello, world");
+        w.publish(&mut written, b"hello, world");
         assert_eq!(w.read(&mut out), Ok(2));
         assert_eq!(out, b"hello, world");
-        w.publish(b"0123456789abcdefXYZ");
+        w.publish(&mut written, b"0123456789abcdefXYZ");
         assert_eq!(w.read(&mut out), Ok(4));
         assert_eq!(out, b"0123456789abcdef");
     }

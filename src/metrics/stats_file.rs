@@ -59,7 +59,7 @@ unsafe fn words<'a>(ptr: *const u8) -> &'a [AtomicU64] {
     unsafe { std::slice::from_raw_parts(ptr.cast::<AtomicU64>(), WORDS) }
 }
 
-fn lock(w: &[AtomicU64]) -> SeqWords<'_> {
+fn lock(w: &[AtomicU64]) -> SeqWords<'_, AtomicU64> {
     SeqWords::new(&w[3], &w[4], &w[HEADER / 8..])
 }
 
@@ -68,6 +68,8 @@ pub struct StatsWriter {
     map: MmapRaw,
     path: PathBuf,
     bytes: Vec<u8>,
+    /// The sequence last stored (this is the file's only writer).
+    seq: u64,
 }
 
 impl StatsWriter {
@@ -87,6 +89,7 @@ impl StatsWriter {
             map,
             path,
             bytes: Vec::with_capacity(FILE_SIZE),
+            seq: 0,
         };
         let ws = w.words();
         ws[0].store(u64::from_le_bytes(*MAGIC), Ordering::Relaxed);
@@ -122,9 +125,9 @@ impl StatsWriter {
             self.bytes.clear();
             let _ = serde_json::to_writer(&mut self.bytes, &brief);
         }
-        let bytes = std::mem::take(&mut self.bytes);
-        lock(self.words()).publish(&bytes);
-        self.bytes = bytes;
+        let (bytes, mut seq) = (std::mem::take(&mut self.bytes), self.seq);
+        lock(self.words()).publish(&mut seq, &bytes);
+        (self.bytes, self.seq) = (bytes, seq);
     }
 }
 

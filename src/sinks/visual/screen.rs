@@ -170,7 +170,9 @@ fn chart_of(f: &mut Frame<'_>, area: Rect, recent: &Recent, cols: &Columns) {
         });
     let (lo, hi) = if lo.is_finite() {
         let pad = ((hi - lo) * 0.05).max(hi.abs() * 1e-6).max(1e-9);
-        (lo - pad, hi + pad)
+        // Quantities and counts are never negative: the axis does not go below zero for them.
+        let floor = if lo >= 0.0 { 0.0 } else { f64::NEG_INFINITY };
+        ((lo - pad).max(floor), hi + pad)
     } else {
         (0.0, 1.0)
     };
