@@ -127,11 +127,27 @@ tubes:
         "errors point at the sink's line: {err}"
     );
     assert!(
-        err.contains("'BTCUSDT' is the market of 2 generators (a, b)"),
+        err.contains("'BTCUSDT' is the market of several generators: it names a, b"),
         "{err}"
     );
     assert!(
         err.contains("'nosuch' names no tube and no generator's market"),
+        "{err}"
+    );
+    // A label that is another generator's market: the key could mean either.
+    let text = "pipeline_type: Stream
+tubes:
+- Generator: {label: ETHUSDT, datasource: {WebSocket: {exchange: Binance, market: btcusdt}}, to_label: sink}
+- Generator: {label: eth, datasource: {WebSocket: {exchange: Binance, market: ethusdt}}, to_label: sink}
+- Sink: {label: sink, datasink: Stdout, fields: {ETHUSDT: [price], eth: [price]}}
+";
+    let path = write_config(dir.path(), "label.yaml", text);
+    let (code, _, err) = tubes(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "'ETHUSDT' is a label and the market of another generator: it names ETHUSDT, eth"
+        ),
         "{err}"
     );
 }
@@ -192,6 +208,63 @@ fn top_once_reads_the_figures_of_a_running_pipeline_and_the_stats_file_goes_with
     );
     let (code, _) = top(&["--once"]);
     assert_eq!(code, Some(1), "no live run is left to watch");
+}
+
+#[test]
+fn top_once_on_a_killed_run_gives_its_last_figures_and_fails() {
+    let dir = tempdir();
+    let runs = dir.path().join("runs");
+    let mock = Mock::binance(dir.path(), &["--rate", "200"]);
+    let mut run = Watched::spawn(
+        Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .args(talk(&mock.url))
+            .env("TUBES_RUN_DIR", &runs)
+            .stdout(Stdio::null()),
+    );
+    let pid = run.child.id().to_string();
+    run.wait_for_line("live figures: tubes top", 30);
+    let top = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .args(["top", &pid, "--once"])
+            .env("TUBES_RUN_DIR", &runs)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    wait_until(30, "a first snapshot", || top().0 == Some(0));
+    run.signal("KILL");
+    let _ = run.finish(30);
+    let (code, err) = top();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("is gone without ending its run"), "{err}");
+}
+
+#[test]
+fn a_live_run_whose_only_output_is_a_closed_pipe_stops() {
+    use std::io::BufRead;
+    let dir = tempdir();
+    let mock = Mock::binance(dir.path(), &["--rate", "200"]);
+    let mut run = Watched::spawn(
+        Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .args(talk(&mock.url))
+            .env("TUBES_RUN_DIR", dir.path())
+            .stdout(Stdio::piped()),
+    );
+    let out = run.child.stdout.take().unwrap();
+    let first: Vec<String> = std::io::BufReader::new(out)
+        .lines()
+        .take(3)
+        .map(Result::unwrap)
+        .collect();
+    assert!(first[0].starts_with("timestamp,"), "{first:?}");
+    // The reader is gone (as `| head -3` goes): the run must end by itself.
+    let (code, err) = run.finish(30);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("stdout was closed by its reader"), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
 }
 
 /// The points of the longest line an SVG draws (plotters writes `<polyline points="x,y x,y …"/>`,
@@ -424,7 +497,12 @@ fn the_view_shows_trades_the_feed_up_then_a_disconnect_and_a_gap_and_q_ends_the_
     let shown = pane.wait_for(30, "the first trade and the feed up", |t| {
         t.contains(&shown_price(first.1)) && t.contains("feed up on binance btcusdt")
     });
-    assert!(shown.contains("BTCUSDT.price"), "{shown}");
+    // The headers are the fields alone (no two columns share one); the chart names the first column.
+    assert!(
+        shown.contains("quantity") && shown.contains("maker"),
+        "{shown}"
+    );
+    assert!(shown.contains("BTCUSDT.quantity ="), "{shown}");
     assert!(shown.contains("latest rows"), "{shown}");
     let gap = format!("gap {skipped_btc} trades on binance btcusdt");
     pane.wait_for(60, "a reconnect, then the gap", |t| {

@@ -104,8 +104,9 @@ fn csv_points(path: &Path, field: &str, inside: &dyn Fn(i64) -> bool) -> Result<
         };
         let t = parse_timestamp(t.as_bytes())
             .ok_or_else(|| format!("line {}: '{t}' is not a timestamp", n + 2))?;
-        if let (Ok(v), true) = (v.parse::<f64>(), inside(t)) {
-            pts.push((t as f64 / 1e9, v));
+        match v.parse::<f64>() {
+            Ok(v) if v.is_finite() && inside(t) => pts.push((t as f64 / 1e9, v)),
+            _ => {}
         }
     }
     Ok(pts)
@@ -124,9 +125,9 @@ pub fn draw(out: &Path, field: &str, source: &str, pts: &Points) -> Result<(), S
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
             (l.min(p.1), h.max(p.1))
         });
-    let pad = ((hi - lo) * 0.05).max(hi.abs() * 1e-9).max(1e-12);
+    let pad = ((hi - lo) * 0.05).max(hi.abs() * 0.01).max(1e-9);
     let root = SVGBackend::new(out, (1200, 600)).into_drawing_area();
-    let e = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
+    let e = |e: DrawingAreaErrorKind<std::io::Error>| format!("{}: {e}", out.display());
     root.fill(&WHITE).map_err(e)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(format!("{field} · {source}"), ("sans-serif", 20))
@@ -153,6 +154,19 @@ pub fn draw(out: &Path, field: &str, source: &str, pts: &Points) -> Result<(), S
 /// Runs `tubes plot`; the exit code.
 pub fn run(input: &Path, field: &str, out: &Path, range: (Option<i64>, Option<i64>)) -> i32 {
     let source = input.display().to_string();
+    if let (Some(f), Some(t)) = range {
+        if f >= t {
+            errln!("error: --from is not before --to: the range holds no time");
+            return 1;
+        }
+    }
+    if out.extension().and_then(|x| x.to_str()) != Some("svg") {
+        errln!(
+            "error: {}: tubes plot writes SVG; name the output FILE.svg",
+            out.display()
+        );
+        return 1;
+    }
     let result = points(input, field, range).and_then(|pts| {
         draw(out, field, &source, &pts)?;
         Ok(pts.len())

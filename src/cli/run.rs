@@ -59,9 +59,11 @@ pub(super) struct RunArgs {
 
 fn parse_endpoint(s: &str) -> Result<(String, String), ArgError> {
     match s.split_once('=') {
-        Some((x, url)) if !x.is_empty() && !url.is_empty() => Ok((x.to_string(), url.to_string())),
+        Some((x, url)) if !x.is_empty() && (url.starts_with("ws://") || url.starts_with("wss://")) => {
+            Ok((x.to_string(), url.to_string()))
+        }
         _ => Err(ArgError(format!(
-            "'{s}' is not EXCHANGE=URL; write e.g. --endpoint binance=ws://127.0.0.1:9001"
+            "'{s}' is not EXCHANGE=URL with a ws:// or wss:// URL; write e.g. --endpoint binance=ws://127.0.0.1:9001"
         ))),
     }
 }
@@ -97,19 +99,38 @@ fn run_sweep(t: crate::config::Template, args: RunArgs) -> i32 {
     )
 }
 
+/// Applies `--endpoint` overrides; the exit code after saying why one cannot apply.
+fn set_endpoints(
+    t: &mut crate::config::Template,
+    endpoints: &[(String, String)],
+    config: &Path,
+) -> Result<(), i32> {
+    for (i, (exchange, url)) in endpoints.iter().enumerate() {
+        if endpoints[..i]
+            .iter()
+            .any(|(x, _)| x.eq_ignore_ascii_case(exchange))
+        {
+            errln!("error: --endpoint {exchange}=… is given twice; give it once per exchange");
+            return Err(EXIT_CONFIG);
+        }
+        if t.set_endpoint(exchange, url) == 0 {
+            errln!(
+                "error: --endpoint {exchange}={url}: {} has no WebSocket generator with exchange: {exchange}",
+                config.display()
+            );
+            return Err(EXIT_CONFIG);
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn run(args: RunArgs) -> i32 {
     let mut t = match template(&args.config) {
         Ok(t) => t,
         Err(code) => return code,
     };
-    for (exchange, url) in &args.endpoint {
-        if t.set_endpoint(exchange, url) == 0 {
-            errln!(
-                "error: --endpoint {exchange}={url}: {} has no WebSocket generator with exchange: {exchange}",
-                args.config.display()
-            );
-            return EXIT_CONFIG;
-        }
+    if let Err(code) = set_endpoints(&mut t, &args.endpoint, &args.config) {
+        return code;
     }
     if t.sweep.is_some() {
         return run_sweep(t, args);

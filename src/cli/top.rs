@@ -72,6 +72,13 @@ fn print_once(reader: &mut StatsReader, path: &Path) -> i32 {
     loop {
         if let Some(s) = reader.read() {
             print!("{}", text(&s));
+            if !s.ended && !alive(reader.pid) {
+                errln!(
+                    "note: process {} is gone without ending its run (killed?): these are its last figures",
+                    reader.pid
+                );
+                return 1;
+            }
             return 0;
         }
         if Instant::now() > deadline || !alive(reader.pid) {
@@ -144,8 +151,13 @@ fn text(s: &Snapshot) -> String {
         if let Some(f) = &g.feed {
             let _ = write!(
                 o,
-                "; {} · {} gaps ({} trades) · {} reconnects · {}",
-                f.state, f.gaps, f.missed, f.reconnects, f.status
+                "; {} · {} gaps ({} trades) · {} reconnects · no trade for {:.1} s · {}",
+                f.state,
+                f.gaps,
+                f.missed,
+                f.reconnects,
+                f.quiet_ms as f64 / 1000.0,
+                f.status
             );
         }
         o.push('\n');

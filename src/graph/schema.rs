@@ -302,7 +302,8 @@ fn trigger(
 }
 
 /// The tube a sink's `fields` key names: a label, or the market symbol one generator streams
-/// (`BTCUSDT` for `market: btcusdt`, ignoring case). `None` after saying why not.
+/// (`BTCUSDT` for `market: btcusdt`, ignoring case). A key that names two tubes (a label and another
+/// generator's market, or two generators' market) is refused. `None` after saying why not.
 fn tube_named(
     diag: &mut Diagnostics,
     fpath: &str,
@@ -310,15 +311,13 @@ fn tube_named(
     (ids, symbols): (&HashMap<&str, TubeId>, &[(String, TubeId)]),
     labels: &[&str],
 ) -> Option<TubeId> {
-    if let Some(&id) = ids.get(key) {
-        return Some(id);
+    let mut named: Vec<TubeId> = ids.get(key).copied().into_iter().collect();
+    for &(ref s, id) in symbols {
+        if s.eq_ignore_ascii_case(key) && !named.contains(&id) {
+            named.push(id);
+        }
     }
-    let by_symbol: Vec<TubeId> = symbols
-        .iter()
-        .filter(|(s, _)| s.eq_ignore_ascii_case(key))
-        .map(|&(_, id)| id)
-        .collect();
-    match by_symbol.as_slice() {
+    match named.as_slice() {
         [id] => return Some(*id),
         [] => diag.error(
             fpath,
@@ -327,14 +326,15 @@ fn tube_named(
         ),
         many => {
             let names: Vec<&str> = many.iter().map(|&i| labels[i as usize]).collect();
+            let what = if ids.contains_key(key) {
+                "a label and the market of another generator"
+            } else {
+                "the market of several generators"
+            };
             diag.error(
                 fpath,
-                format!(
-                    "'{key}' is the market of {} generators ({})",
-                    many.len(),
-                    names.join(", ")
-                ),
-                Some("name one of them by its label instead".into()),
+                format!("'{key}' is {what}: it names {}", names.join(", ")),
+                Some("name the generator by a label that is no market's symbol".into()),
             );
         }
     }

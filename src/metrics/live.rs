@@ -69,6 +69,8 @@ pub struct FeedStats {
     pub duplicates: u64,
     /// Frames that could not be read.
     pub malformed: u64,
+    /// Milliseconds since its last trade arrived (since the run started, before the first).
+    pub quiet_ms: u64,
 }
 
 /// One sink.

@@ -37,15 +37,35 @@ const WORDS: usize = FILE_SIZE / 8;
 /// Where runs put their stats files: `$TUBES_RUN_DIR`, else `$XDG_RUNTIME_DIR/tubes`, else
 /// `/tmp/tubes-<uid>`.
 pub fn run_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TUBES_RUN_DIR") {
+    let set = |name: &str| std::env::var_os(name).filter(|d| !d.is_empty());
+    if let Some(d) = set("TUBES_RUN_DIR") {
         return PathBuf::from(d);
     }
-    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR") {
+    if let Some(d) = set("XDG_RUNTIME_DIR") {
         return Path::new(&d).join("tubes");
     }
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     PathBuf::from(format!("/tmp/tubes-{uid}"))
+}
+
+/// Refuses a run directory another user could write into (planted in `/tmp` before us): it must be
+/// ours and writable by nobody else, as `XDG_RUNTIME_DIR` is.
+fn owned(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(dir)?;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let me = unsafe { libc::getuid() };
+    if m.uid() != me || m.mode() & 0o022 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} belongs to another user or others may write to it",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The words of a mapping of [`FILE_SIZE`] bytes.
@@ -75,7 +95,12 @@ pub struct StatsWriter {
 impl StatsWriter {
     /// Creates `<pid>.stats` in `dir` (made if missing), replacing a file a dead run left there.
     pub fn create(dir: &Path) -> io::Result<StatsWriter> {
-        std::fs::create_dir_all(dir)?;
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        owned(dir)?;
         let path = dir.join(format!("{}.stats", std::process::id()));
         let file = OpenOptions::new()
             .read(true)

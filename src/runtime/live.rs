@@ -31,6 +31,8 @@ pub(super) struct Watched {
     pub latency: Vec<LatencyStats>,
     /// Counts at the last snapshot (generators' rows, then sinks' rows) and when, for rates.
     pub last: Option<(Instant, Vec<u64>)>,
+    /// By generator: when its row count last changed (the first snapshot's time before that).
+    pub changed: Vec<Instant>,
 }
 
 /// One generator's counters: its label, its counters, its feed's name.
@@ -67,6 +69,17 @@ impl Watched {
         };
         let ids = &self.ids;
         let feeds: Vec<String> = feed_names(counters, ids);
+        if self.changed.len() != counters.len() {
+            self.changed = vec![now; counters.len()];
+        }
+        if let Some((_, before)) = &self.last {
+            for (i, at) in self.changed.iter_mut().enumerate() {
+                if counts[i] != before[i] {
+                    *at = now;
+                }
+            }
+        }
+        let changed = &self.changed;
         let generators = counters
             .iter()
             .zip(ids)
@@ -77,7 +90,10 @@ impl Watched {
                 rate: rates[i],
                 skipped: c.skipped.load(Ordering::Relaxed),
                 outside: c.outside.load(Ordering::Relaxed),
-                feed: feed.as_ref().map(|name| feed_stats(name, c, id, &feeds)),
+                feed: feed.as_ref().map(|name| FeedStats {
+                    quiet_ms: (now - changed[i]).as_millis() as u64,
+                    ..feed_stats(name, c, id, &feeds)
+                }),
             })
             .collect();
         let g = counters.len();
@@ -148,6 +164,7 @@ fn feed_stats(name: &str, c: &GenCounters, id: TubeId, feeds: &[String]) -> Feed
         missed: c.missed.load(Ordering::Relaxed),
         duplicates: c.duplicates.load(Ordering::Relaxed),
         malformed: c.malformed.load(Ordering::Relaxed),
+        quiet_ms: 0,
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Sink {
     flushed: (u64, std::time::Instant),
     /// A flush while idle failed: the error the next row or the end reports.
     failed: Option<SinkError>,
+    /// Every output it had is gone (its stdout was closed by its reader): the run should stop.
+    gone: bool,
 }
 
 struct Output {
@@ -111,6 +113,7 @@ impl Sink {
             status_text: String::with_capacity(128),
             flushed: (0, std::time::Instant::now()),
             failed: None,
+            gone: false,
         }
     }
 
@@ -175,7 +178,7 @@ impl Sink {
             }
         }
         if let Some(i) = closed {
-            self.writers.remove(i);
+            self.close_output(i);
         }
         self.rows += 1;
         self.live_rows.store(self.rows, Ordering::Relaxed);
@@ -217,14 +220,35 @@ impl Sink {
     }
 
     fn flush_all(&mut self) -> Result<(), SinkError> {
-        for o in &mut self.writers {
-            if let Err(e) = o.writer.flush() {
-                let e = SinkError::new(o.target.clone(), e);
-                if !(o.stdout && e.is_broken_pipe()) {
-                    return Err(e);
+        let mut i = 0;
+        while i < self.writers.len() {
+            let o = &mut self.writers[i];
+            match o.writer.flush() {
+                Ok(()) => i += 1,
+                Err(e) => {
+                    let e = SinkError::new(o.target.clone(), e);
+                    if !(o.stdout && e.is_broken_pipe()) {
+                        return Err(e);
+                    }
+                    self.close_output(i);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Drops output `i`, whose reader closed stdout (`| head`). When it was the sink's last output, the
+    /// sink is gone: the run stops as on Ctrl-C, since nothing would take its rows.
+    fn close_output(&mut self, i: usize) {
+        self.writers.remove(i);
+        if self.writers.is_empty() {
+            self.gone = true;
+            eprintln!("note: stdout was closed by its reader, and it was the sink's only output: the run stops");
+        }
+    }
+
+    /// Whether every output it had is gone (see [`Self::close_output`]).
+    pub fn gone(&self) -> bool {
+        self.gone
     }
 }

@@ -189,6 +189,11 @@ impl Stage {
             self.filled[t] = false;
             let emitted = self.scratch.len() as u32;
             let (wrote, first) = self.run_tube(t)?;
+            if let (true, Tube::Sink(s)) = (wrote, &self.tubes[t].tube) {
+                if s.gone() {
+                    ctx.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
             let now = self.now();
             if self.rec.on() {
                 self.rec.record(services + t, now.saturating_sub(t_prev));
@@ -255,6 +260,9 @@ impl Stage {
         for t in &mut self.tubes {
             if let Tube::Sink(s) = &mut t.tube {
                 s.flush_idle();
+                if s.gone() {
+                    ctx.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             }
         }
         notify_all(self.inlets.iter().map(|i| &i.producer));

@@ -10,6 +10,9 @@ use ratatui::Frame;
 use crate::metrics::live::{FeedStats, Snapshot};
 use crate::metrics::{duration_ns, human};
 
+/// A feed this long without a trade says so in its status.
+pub const QUIET_MS: u64 = 2000;
+
 fn bold() -> Style {
     Style::default().add_modifier(Modifier::BOLD)
 }
@@ -45,11 +48,17 @@ fn feed_cells(feed: Option<&FeedStats>) -> (String, String, Style) {
     } else {
         format!("{} reconnects", feed.reconnects)
     };
-    let status = if feed.status.is_empty() {
+    let mut status = if feed.status.is_empty() {
         gaps
     } else {
         format!("{} · {gaps}", feed.status)
     };
+    if feed.quiet_ms >= QUIET_MS {
+        status = format!(
+            "no trade for {:.1} s · {status}",
+            feed.quiet_ms as f64 / 1000.0
+        );
+    }
     (feed.state.clone(), status, Style::default().fg(color))
 }
 

@@ -67,13 +67,23 @@ impl VisualOutput {
         let Some(want) = &self.chart else {
             return Ok(0);
         };
-        let hit = |c: &&str| c.eq_ignore_ascii_case(want) || c.rsplit('.').next() == Some(want);
-        columns.iter().position(hit).ok_or_else(|| {
-            format!(
+        if let Some(i) = columns.iter().position(|c| c.eq_ignore_ascii_case(want)) {
+            return Ok(i);
+        }
+        let by_field: Vec<usize> = (0..columns.len())
+            .filter(|&i| columns[i].rsplit('.').next() == Some(want.as_str()))
+            .collect();
+        match by_field.as_slice() {
+            [i] => Ok(*i),
+            [] => Err(format!(
                 "chart: '{want}' is none of the sink's columns ({})",
                 columns.join(", ")
-            )
-        })
+            )),
+            _ => Err(format!(
+                "chart: '{want}' ends several columns; name one in full ({})",
+                columns.join(", ")
+            )),
+        }
     }
 }
 

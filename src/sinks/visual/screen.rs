@@ -45,6 +45,8 @@ impl View {
 /// What the view draws besides the live figures.
 struct Columns {
     names: Vec<String>,
+    /// The table's headers: each column's field alone when no other column has that field.
+    short: Vec<String>,
     chart: usize,
     status: bool,
 }
@@ -59,7 +61,21 @@ pub fn start(
 ) -> std::io::Result<View> {
     let mut screen = Screen::open()?;
     let (tx, done) = mpsc::channel();
+    let field = |n: &String| n.rsplit('.').next().unwrap_or(n).to_string();
+    let short = names
+        .iter()
+        .map(|n| {
+            let f = field(n);
+            let alike = names.iter().filter(|m| field(m) == f).count();
+            if alike == 1 {
+                f
+            } else {
+                n.clone()
+            }
+        })
+        .collect();
     let cols = Columns {
+        short,
         names,
         chart,
         status,
@@ -136,10 +152,10 @@ fn rows_table(f: &mut Frame<'_>, area: Rect, recent: &Recent, cols: &Columns) {
         Row::new(cells)
     });
     let mut header = vec!["time (UTC)".to_string()];
-    header.extend(cols.names.iter().cloned());
+    header.extend(cols.short.iter().cloned());
     let mut widths = vec![Constraint::Length(12)];
     widths.extend(
-        cols.names
+        cols.short
             .iter()
             .map(|n| Constraint::Length(n.len().max(10) as u16)),
     );
