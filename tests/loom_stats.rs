@@ -1,7 +1,7 @@
 //! Model check of the sequence lock behind the live stats file (`base/seqlock.rs`) through the real
 //! code: a reader racing the writer either gets one published snapshot whole or is told the copy tore,
 //! never a mixture of two. Weakening any one of the four orderings (the writer's Release fence, its
-//! Release store of the even sequence, the reader's Acquire load, or its Acquire fence) makes loom find
+//! Release store of the even sequence, or either of the reader's Acquire fences) makes loom find
 //! a mixed read.
 //! Run with: RUSTFLAGS="--cfg loom" cargo test --release --test loom_stats
 #![cfg(loom)]

@@ -152,6 +152,21 @@ tubes:
     );
 }
 
+/// The talk's config against the mock (at `rate` messages a second), its stats file in `runs`, started
+/// and publishing: the mock (kept alive with the run) and the run.
+fn talk_running(dir: &Path, runs: &Path, rate: &str, stdout: Stdio) -> (Mock, Watched) {
+    let mock = Mock::binance(dir, &["--rate", rate]);
+    let mut run = Watched::spawn(
+        Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .args(talk(&mock.url))
+            .env("TUBES_RUN_DIR", runs)
+            .stdout(stdout),
+    );
+    let pid = run.child.id();
+    run.wait_for_line(&format!("live figures: tubes top {pid}"), 30);
+    (mock, run)
+}
+
 /// The stats file of the run with this process id in `dir`.
 fn stats_file(dir: &Path, pid: u32) -> PathBuf {
     dir.join(format!("{pid}.stats"))
@@ -161,15 +176,8 @@ fn stats_file(dir: &Path, pid: u32) -> PathBuf {
 fn top_once_reads_the_figures_of_a_running_pipeline_and_the_stats_file_goes_with_the_run() {
     let dir = tempdir();
     let runs = dir.path().join("runs");
-    let mock = Mock::binance(dir.path(), &["--rate", "200"]);
-    let mut run = Watched::spawn(
-        Command::new(env!("CARGO_BIN_EXE_tubes"))
-            .args(talk(&mock.url))
-            .env("TUBES_RUN_DIR", &runs)
-            .stdout(Stdio::null()),
-    );
+    let (_mock, run) = talk_running(dir.path(), &runs, "200", Stdio::null());
     let pid = run.child.id();
-    run.wait_for_line(&format!("live figures: tubes top {pid}"), 30);
     let top = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_tubes"))
             .arg("top")
@@ -214,15 +222,8 @@ fn top_once_reads_the_figures_of_a_running_pipeline_and_the_stats_file_goes_with
 fn top_once_on_a_killed_run_gives_its_last_figures_and_fails() {
     let dir = tempdir();
     let runs = dir.path().join("runs");
-    let mock = Mock::binance(dir.path(), &["--rate", "200"]);
-    let mut run = Watched::spawn(
-        Command::new(env!("CARGO_BIN_EXE_tubes"))
-            .args(talk(&mock.url))
-            .env("TUBES_RUN_DIR", &runs)
-            .stdout(Stdio::null()),
-    );
+    let (_mock, run) = talk_running(dir.path(), &runs, "200", Stdio::null());
     let pid = run.child.id().to_string();
-    run.wait_for_line("live figures: tubes top", 30);
     let top = || {
         let out = Command::new(env!("CARGO_BIN_EXE_tubes"))
             .args(["top", &pid, "--once"])
@@ -246,13 +247,7 @@ fn top_once_on_a_killed_run_gives_its_last_figures_and_fails() {
 fn a_live_run_whose_only_output_is_a_closed_pipe_stops() {
     use std::io::BufRead;
     let dir = tempdir();
-    let mock = Mock::binance(dir.path(), &["--rate", "200"]);
-    let mut run = Watched::spawn(
-        Command::new(env!("CARGO_BIN_EXE_tubes"))
-            .args(talk(&mock.url))
-            .env("TUBES_RUN_DIR", dir.path())
-            .stdout(Stdio::piped()),
-    );
+    let (_mock, mut run) = talk_running(dir.path(), dir.path(), "200", Stdio::piped());
     let out = run.child.stdout.take().unwrap();
     let first: Vec<String> = std::io::BufReader::new(out)
         .lines()
@@ -402,6 +397,35 @@ fn a_view_on_a_terminal_nobody_reads_does_not_hold_up_the_rows_to_the_other_outp
     );
 }
 
+#[test]
+fn a_view_may_not_share_the_terminal_with_another_stdout_output_or_interval_tables() {
+    let dir = tempdir();
+    let csv = dir.path().join("rows.csv");
+    let base = shipped_config_to("configs/btc_eth_volume.yaml", &csv, "");
+    let cases = [
+        ("[Visual, Stdout]", vec![], "another output writes to stdout too"),
+        ("[Visual, Visual]", vec![], "another output writes to stdout too"),
+        ("Visual", vec!["--metrics-interval", "1s"], "--metrics-interval would print"),
+    ];
+    for (i, (sinks, flags, why)) in cases.iter().enumerate() {
+        let text = base.replace(&format!("{{CSV: {}}}", csv.display()), sinks);
+        let config = write_config(dir.path(), &format!("v{i}.yaml"), &text);
+        let (term, _unread) = unread_terminal();
+        let out = Command::new(env!("CARGO_BIN_EXE_tubes"))
+            .args(["run", config.to_str().unwrap()])
+            .args(flags)
+            .env("TUBES_RUN_DIR", dir.path())
+            .stdin(term.try_clone().unwrap())
+            .stdout(term)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{sinks}: {err}");
+        assert!(err.contains("a Visual view takes the terminal"), "{err}");
+        assert!(err.contains(why), "{sinks}: {err}");
+    }
+}
+
 /// A tmux server of the test's own, with one pane of a fixed size running `cmd`.
 struct Pane {
     socket: String,
@@ -524,15 +548,8 @@ fn the_view_shows_trades_the_feed_up_then_a_disconnect_and_a_gap_and_q_ends_the_
 fn top_in_a_terminal_shows_a_running_pipeline_and_q_leaves_it_running() {
     let dir = tempdir();
     let runs = dir.path().join("runs");
-    let mock = Mock::binance(dir.path(), &["--rate", "100"]);
-    let mut run = Watched::spawn(
-        Command::new(env!("CARGO_BIN_EXE_tubes"))
-            .args(talk(&mock.url))
-            .env("TUBES_RUN_DIR", &runs)
-            .stdout(Stdio::null()),
-    );
+    let (_mock, mut run) = talk_running(dir.path(), &runs, "100", Stdio::null());
     let pid = run.child.id();
-    run.wait_for_line("live figures: tubes top", 30);
     let cmd = format!(
         "TUBES_RUN_DIR={} {} top {pid}",
         runs.display(),

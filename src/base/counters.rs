@@ -36,11 +36,10 @@ pub struct GenCounters {
     pub named: std::sync::Mutex<Vec<String>>,
     /// Live feeds: the last connection error, for the summary.
     pub last_error: std::sync::Mutex<Option<String>>,
-    /// Live feeds: the last status sent (its code in the low byte, its reason in the next; 0 before
-    /// the first), for the live view.
+    /// Live feeds: the last status sent, for the live view, in one word so that a reader never pairs
+    /// one status with another's count: its code in the low byte, its reason in the next, its count
+    /// (reconnects for up, trades for a gap) above (0 before the first).
     pub status: AtomicU64,
-    /// Live feeds: the last status's count (reconnects for up, trades for a gap).
-    pub status_n: AtomicU64,
 }
 
 impl GenCounters {
@@ -51,15 +50,17 @@ impl GenCounters {
             dp.values[1] as u64,
             dp.values[2] as u64,
         );
-        self.status_n.store(n, Ordering::Relaxed);
-        self.status.store(code | reason << 8, Ordering::Relaxed);
+        let n = n.min((1 << 48) - 1);
+        self.status.store(
+            code & 0xff | (reason & 0xff) << 8 | n << 16,
+            Ordering::Relaxed,
+        );
     }
 
     /// The last status this generator sent (as generator `origin`), if any.
     pub fn last_status(&self, origin: TubeId) -> Option<Datapoint> {
         let packed = self.status.load(Ordering::Relaxed);
-        let n = self.status_n.load(Ordering::Relaxed);
-        let (code, reason) = (packed & 0xff, packed >> 8 & 0xff);
+        let (code, reason, n) = (packed & 0xff, packed >> 8 & 0xff, packed >> 16);
         (code != 0).then(|| {
             let mut dp = Datapoint::new(Kind::Status, origin, 0, 0);
             dp.len = 4;

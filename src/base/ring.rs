@@ -156,8 +156,9 @@ pub struct Gauge<T> {
 impl<T> Gauge<T> {
     /// Items waiting in the ring now (a moment's view; the ends move on).
     pub fn fill(&self) -> usize {
-        let tail = self.shared.tail.load(Ordering::Relaxed);
-        let head = self.shared.head.load(Ordering::Relaxed);
+        // The head first: it never passes the tail, so a tail loaded after it is at or beyond it.
+        let head = self.shared.head.load(Ordering::Acquire);
+        let tail = self.shared.tail.load(Ordering::Acquire);
         tail.wrapping_sub(head).min(self.shared.mask + 1)
     }
 

@@ -5,8 +5,8 @@
 //!
 //! The protocol (Boehm, "Can seqlocks get along with programming language memory models?"): the writer
 //! makes the sequence odd, fences (Release), stores the words, then stores the next even sequence with
-//! Release. It keeps the sequence itself rather than loading it back (it is the only writer). A reader loads the sequence with Acquire (odd: a write is under way), loads the words,
-//! fences (Acquire) and loads the sequence again: the copy is whole when both loads saw the same even
+//! Release. It keeps the sequence itself rather than loading it back (it is the only writer). A reader loads the sequence and fences (Acquire) (odd: a write is under way),
+//! loads the words, fences (Acquire) again and loads the sequence again: the copy is whole when both loads saw the same even
 //! number. Every word is an atomic, so a torn copy is detected and never a data race. Checked with loom
 //! through this code (`tests/loom_stats.rs`).
 
@@ -95,7 +95,10 @@ impl<'a, W: Word> SeqWords<'a, W> {
     /// published under.
     pub fn read(&self, out: &mut Vec<u8>) -> Result<u64, Torn> {
         out.clear();
-        let s1 = self.seq.load(Ordering::Acquire);
+        // A Relaxed load and an Acquire fence rather than an Acquire load: the words may be a read-only
+        // mapping, where only plain loads are promised to work.
+        let s1 = self.seq.load(Ordering::Relaxed);
+        W::fence(Ordering::Acquire);
         if s1 & 1 == 1 {
             return Err(Torn::Busy);
         }

@@ -9,6 +9,7 @@ use plotters::prelude::*;
 use crate::base::datapoint::Kind;
 use crate::base::time::{parse_timestamp, rfc3339};
 use crate::journal::{Next, Reader};
+use crate::plugin::find_column;
 
 /// One field's points: (event time in seconds since the epoch, value), in the input's order.
 pub type Points = Vec<(f64, f64)>;
@@ -51,10 +52,9 @@ fn journal_points(dir: &Path, field: &str, inside: &dyn Fn(i64) -> bool) -> Resu
     loop {
         match r.next_record().map_err(|e| e.to_string())? {
             Next::Record(dp) => {
-                let v = dp.values[slot];
+                let v = dp.fields().get(slot).copied().unwrap_or(f64::NAN);
                 if dp.kind == Kind::Data
                     && dp.source as usize == id
-                    && slot < dp.len as usize
                     && v.is_finite()
                     && inside(dp.event_time)
                 {
@@ -66,32 +66,11 @@ fn journal_points(dir: &Path, field: &str, inside: &dyn Fn(i64) -> bool) -> Resu
     }
 }
 
-/// The column of `field` in a CSV header: its full name, or the part after its tube's label.
-fn column(header: &[&str], field: &str) -> Result<usize, String> {
-    if let Some(i) = header.iter().position(|c| *c == field) {
-        return Ok(i);
-    }
-    let by_tail: Vec<usize> = (0..header.len())
-        .filter(|&i| header[i].rsplit_once('.').is_some_and(|(_, f)| f == field))
-        .collect();
-    match by_tail.as_slice() {
-        [i] => Ok(*i),
-        [] => Err(format!(
-            "no column '{field}'; the columns are: {}",
-            header.join(", ")
-        )),
-        _ => Err(format!(
-            "'{field}' ends several columns; name one in full: {}",
-            header.join(", ")
-        )),
-    }
-}
-
 fn csv_points(path: &Path, field: &str, inside: &dyn Fn(i64) -> bool) -> Result<Points, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-    let col = column(&header, field)?;
+    let col = find_column(&header, field)?;
     let time = header
         .iter()
         .position(|c| *c == "timestamp")

@@ -161,6 +161,9 @@ pub(super) fn run(args: RunArgs) -> i32 {
     if let Err(code) = flags_fit(&g, config, &interval, &latency_log, &duration, &idle_exit) {
         return code;
     }
+    if let Err(code) = view_fits(&g, interval.is_some()) {
+        return code;
+    }
     if let Err(code) = own_files_fit(&g, &latency_log, &journal) {
         return code;
     }
@@ -346,8 +349,33 @@ fn open_journal(
 
 /// Whether a sink output of the run takes the terminal over (a `Visual` on a terminal).
 fn takes_terminal(g: &Graph) -> bool {
-    g.nodes.iter().any(|n| match &n.kind {
-        graph::NodeKind::Sink { outputs, .. } => outputs.iter().any(|o| o.takes_terminal()),
-        _ => false,
-    })
+    outputs(g).any(|o| o.takes_terminal())
+}
+
+/// Every sink output of the run.
+fn outputs(g: &Graph) -> impl Iterator<Item = &dyn crate::plugin::SinkOutput> {
+    g.nodes
+        .iter()
+        .flat_map(|n| match &n.kind {
+            graph::NodeKind::Sink { outputs, .. } => outputs.as_slice(),
+            _ => &[],
+        })
+        .map(|o| o.as_ref())
+}
+
+/// A view on the terminal is the only thing that writes to it while the run goes on: another output
+/// to stdout (`Stdout`, a second `Visual`) or `--metrics-interval` tables would draw over it.
+fn view_fits(g: &Graph, interval: bool) -> Result<(), i32> {
+    if !takes_terminal(g) {
+        return Ok(());
+    }
+    let why = if outputs(g).filter(|o| o.is_stdout()).count() > 1 {
+        "another output writes to stdout too (Stdout, or a second Visual)"
+    } else if interval {
+        "--metrics-interval would print its tables over it (--latency-log writes them to a file)"
+    } else {
+        return Ok(());
+    };
+    errln!("error: a Visual view takes the terminal, and {why}; keep one, or pipe stdout for plain rows");
+    Err(EXIT_CONFIG)
 }

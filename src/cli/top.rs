@@ -113,9 +113,9 @@ fn watch(screen: &mut Screen, reader: &mut StatsReader, path: &Path) -> i32 {
 fn draw(f: &mut Frame<'_>, s: &Snapshot, keys: &str) {
     let [title, feeds, sinks, rings, latency] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(s.generators.len() as u16 + 3),
-        Constraint::Length(s.sinks.len() as u16 + 3),
-        Constraint::Length(s.rings.len() as u16 + 3),
+        Constraint::Length(panels::rows_high(s.generators.len())),
+        Constraint::Length(panels::rows_high(s.sinks.len())),
+        Constraint::Length(panels::rows_high(s.rings.len())),
         Constraint::Min(3),
     ])
     .areas(f.area());

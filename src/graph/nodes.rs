@@ -22,8 +22,11 @@ pub(super) fn build(
     let mut schemas: Vec<Option<Vec<String>>> = vec![None; n];
     // By tube: outputs that stand on a misspelt field (reported once, where it is misspelt).
     let mut unsure: Vec<Vec<String>> = vec![Vec::new(); n];
-    // The market each generator streams, for sink fields keyed by symbol.
-    let mut symbols: Vec<(String, TubeId)> = Vec::new();
+    // The market each generator streams, for sink fields keyed by symbol (all of them, whatever the
+    // order tubes are met in).
+    let symbols: Vec<(String, TubeId)> = (plugins.sources.iter().enumerate())
+        .filter_map(|(i, s)| Some((s.as_ref()?.0.symbol()?, i as TubeId)))
+        .collect();
     for &id in topo {
         let i = id as usize;
         let t = &config.tubes[i];
@@ -40,9 +43,6 @@ pub(super) fn build(
                     pipeline: &config.pipeline,
                     path: &path,
                 };
-                if let Some(sym) = src.symbol() {
-                    symbols.push((sym, id));
-                }
                 src.check(&cx, diag).map(|s| (s, NodeKind::Source(src)))
             }
             TubeKind::ExternalEvent(x) => Some((Vec::new(), NodeKind::Tick(x.clone()))),
@@ -130,8 +130,6 @@ fn dependents(t: &TubeDecl, i: usize, edges: &Edges<'_>) -> Vec<String> {
     out
 }
 
-/// A through or a sink: its inputs' schemas must be known, then its fields resolve against them.
-/// `Err` holds the outputs that stand on a misspelt field (see [`super::schema::through`]).
 /// What the tubes before a consumer (in topological order) left known.
 struct Known<'a> {
     /// Each tube's output fields, where they hold.
@@ -142,6 +140,8 @@ struct Known<'a> {
     symbols: &'a [(String, TubeId)],
 }
 
+/// A through or a sink: its inputs' schemas must be known, then its fields resolve against them.
+/// `Err` holds the outputs that stand on a misspelt field (see [`super::schema::through`]).
 fn consumer(
     t: &TubeDecl,
     i: usize,

@@ -102,11 +102,16 @@ impl StatsWriter {
             .create(dir)?;
         owned(dir)?;
         let path = dir.join(format!("{}.stats", std::process::id()));
+        // A dead run's file with our process id may still be mapped by a `tubes top`: it is replaced
+        // by a new file, never truncated under that reader.
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(&path)?;
         file.set_len(FILE_SIZE as u64)?;
         let map = MmapRaw::map_raw(&file)?;
@@ -241,7 +246,8 @@ pub fn live_runs(dir: &Path) -> Vec<PathBuf> {
                 .strip_suffix(".stats")?
                 .parse()
                 .ok()?;
-            let created = e.metadata().ok()?.modified().ok()?;
+            let m = e.metadata().ok()?;
+            let created = m.created().or_else(|_| m.modified()).ok()?;
             alive(pid).then_some((created, path))
         })
         .collect();

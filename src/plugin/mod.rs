@@ -13,7 +13,7 @@ mod source;
 
 pub use kinds::Kinds;
 pub use sink::{
-    Assemble, Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, Staged,
-    WriteError,
+    find_column, Assemble, Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind,
+    SinkOutput, Staged, WriteError,
 };
 pub use source::{CheckSource, Limits, OpenSource, Source, SourceKind, SourceRun, Thread};

@@ -35,6 +35,28 @@ impl Row<'_> {
     }
 }
 
+/// The index of the column `want` names among `columns` (`<label>.<field>`): its full name, ignoring
+/// case, or its field alone when only one column has that field. The error says which.
+pub fn find_column(columns: &[&str], want: &str) -> Result<usize, String> {
+    if let Some(i) = columns.iter().position(|c| c.eq_ignore_ascii_case(want)) {
+        return Ok(i);
+    }
+    let by_field: Vec<usize> = (0..columns.len())
+        .filter(|&i| columns[i].rsplit_once('.').is_some_and(|(_, f)| f == want))
+        .collect();
+    match by_field.as_slice() {
+        [i] => Ok(*i),
+        [] => Err(format!(
+            "'{want}' is none of the columns ({})",
+            columns.join(", ")
+        )),
+        _ => Err(format!(
+            "'{want}' ends several columns; name one in full ({})",
+            columns.join(", ")
+        )),
+    }
+}
+
 /// Why a row could not be written: the output's own error, kept with its type (an `io::Error`, a
 /// journal's error).
 pub type WriteError = Box<dyn Error + Send + Sync>;

@@ -112,11 +112,9 @@ impl Running {
         let fresh = || -> Vec<Histogram<u64>> { totals.iter().map(|_| histogram()).collect() };
         let (mut sample, mut pending) = (fresh(), fresh());
         let period = obs.interval().filter(|_| !totals.is_empty());
-        let every = match (live && !totals.is_empty(), period) {
-            (true, Some(p)) => Some(p.min(LIVE_SAMPLE)),
-            (true, None) => Some(LIVE_SAMPLE),
-            (false, p) => p,
-        };
+        // Latency is sampled for the live view every second, and at the end of each of `obs`'s
+        // intervals, whichever comes first.
+        let every = (live && !totals.is_empty()).then_some(LIVE_SAMPLE);
         let tick = Duration::from_millis(200);
         let (mut last_progress, mut interval_start, mut sample_start) = (t0, t0, t0);
         while self.finished.load(Ordering::SeqCst) < self.handles.len() {
@@ -124,8 +122,12 @@ impl Running {
             if let Some(e) = every {
                 wait = wait.min(e.saturating_sub(sample_start.elapsed()));
             }
+            if let Some(p) = period {
+                wait = wait.min(p.saturating_sub(interval_start.elapsed()));
+            }
             std::thread::park_timeout(wait.max(Duration::from_millis(1)));
-            if every.is_some_and(|e| sample_start.elapsed() >= e) {
+            let sample_due = every.is_some_and(|e| sample_start.elapsed() >= e);
+            if sample_due || period.is_some_and(|p| interval_start.elapsed() >= p) {
                 self.metrics.new_interval();
                 std::thread::sleep(FLUSH_GRACE);
                 sample_start = Instant::now();
@@ -175,7 +177,7 @@ impl Running {
         live: bool,
     ) {
         self.metrics.take(sample);
-        if live && !sample.iter().all(Histogram::is_empty) {
+        if live {
             self.live.latency = latency_stats(&self.metrics.series, sample);
         }
         for (p, s) in pending.iter_mut().zip(sample.iter_mut()) {

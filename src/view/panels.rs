@@ -17,6 +17,11 @@ fn bold() -> Style {
     Style::default().add_modifier(Modifier::BOLD)
 }
 
+/// The height of a bordered table of `n` rows with a header.
+pub fn rows_high(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX).saturating_add(3)
+}
+
 /// One line: the config, the kind of run, how long it has run, its process and the keys.
 pub fn title(f: &mut Frame<'_>, area: Rect, s: &Snapshot, keys: &str) {
     let state = if s.ended { "ended" } else { "running" };
@@ -92,7 +97,7 @@ pub fn feeds(f: &mut Frame<'_>, area: Rect, s: &Snapshot) {
 pub fn sinks(f: &mut Frame<'_>, area: Rect, s: &Snapshot) {
     let rows = s.sinks.iter().map(|k| {
         let name = format!("sink {} (end-to-end)", k.label);
-        let lat = s.latency.iter().find(|l| l.name == name);
+        let lat = s.latency.iter().find(|l| l.end_to_end && l.name == name);
         let p = |v: Option<u64>| v.map_or_else(|| "-".to_string(), duration_ns);
         Row::new(vec![
             k.label.clone(),

@@ -19,7 +19,7 @@ use serde_yaml::Value;
 use super::stdout::StdoutOutput;
 use crate::base::RunError;
 use crate::config::Reader;
-use crate::plugin::{OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
+use crate::plugin::{find_column, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
 
 /// Rows the view keeps for its table.
 const TABLE_ROWS: usize = 200;
@@ -67,23 +67,7 @@ impl VisualOutput {
         let Some(want) = &self.chart else {
             return Ok(0);
         };
-        if let Some(i) = columns.iter().position(|c| c.eq_ignore_ascii_case(want)) {
-            return Ok(i);
-        }
-        let by_field: Vec<usize> = (0..columns.len())
-            .filter(|&i| columns[i].rsplit('.').next() == Some(want.as_str()))
-            .collect();
-        match by_field.as_slice() {
-            [i] => Ok(*i),
-            [] => Err(format!(
-                "chart: '{want}' is none of the sink's columns ({})",
-                columns.join(", ")
-            )),
-            _ => Err(format!(
-                "chart: '{want}' ends several columns; name one in full ({})",
-                columns.join(", ")
-            )),
-        }
+        find_column(columns, want).map_err(|e| format!("chart: {e}"))
     }
 }
 
@@ -162,6 +146,8 @@ pub(crate) struct Shared {
 #[derive(Default, Clone)]
 pub(crate) struct Recent {
     pub rows: VecDeque<Shown>,
+    /// Rows placed in `rows` so far (the ring starts full of blank rows, which are not shown).
+    pub placed: u64,
     /// (event time in seconds since the epoch, value).
     pub points: VecDeque<(f64, f64)>,
 }
@@ -177,6 +163,7 @@ impl Shared {
         Shared {
             recent: Mutex::new(Recent {
                 rows,
+                placed: 0,
                 points: VecDeque::with_capacity(CHART_POINTS),
             }),
             left_out: AtomicU64::new(0),
@@ -188,10 +175,10 @@ impl Shared {
     /// A copy of what the view shows, holding the lock only while copying.
     pub(crate) fn copy(&self, rows: usize) -> Recent {
         let r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        let seen = self.seen.load(Ordering::Relaxed) as usize;
-        let filled = r.rows.len().min(seen).min(rows);
+        let filled = r.rows.len().min(r.placed as usize).min(rows);
         Recent {
             rows: r.rows.iter().skip(r.rows.len() - filled).cloned().collect(),
+            placed: r.placed,
             points: r.points.clone(),
         }
     }
@@ -223,6 +210,7 @@ impl VisualWriter {
         slot.status.clear();
         slot.status.push_str(row.status.unwrap_or(""));
         r.rows.push_back(slot);
+        r.placed += 1;
         if let Some(v) = row.cell(self.chart) {
             if r.points.len() == CHART_POINTS {
                 r.points.pop_front();
@@ -306,7 +294,11 @@ mod tests {
         w.write_row(&row(7, &[2.5, 9.0], &[true, false])).unwrap();
         assert_eq!(shared.seen.load(Ordering::Relaxed), 10_001);
         let copy = shared.copy(5);
-        assert_eq!(copy.rows.len(), 5);
+        assert_eq!(
+            copy.rows.len(),
+            1,
+            "only the row placed is shown, no blank ones"
+        );
         let last = copy.rows.back().unwrap();
         assert_eq!(last.time, 7);
         assert_eq!(last.values[0], 2.5);

@@ -34,10 +34,19 @@ pub struct View {
 }
 
 impl View {
-    /// Waits for the view to restore the terminal (it was told to close).
+    /// Waits for the view to restore the terminal (it was told to close); says so on stderr when the
+    /// view had failed.
     pub fn close(self) {
-        if self.done.recv_timeout(CLOSE_WAIT).is_ok() {
-            let _ = self.handle.join();
+        if let Err(mpsc::RecvTimeoutError::Timeout) = self.done.recv_timeout(CLOSE_WAIT) {
+            return;
+        }
+        if let Err(p) = self.handle.join() {
+            let why = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            eprintln!("Visual: the view failed ({why}); the rows went on to the other outputs");
         }
     }
 }
@@ -83,15 +92,20 @@ pub fn start(
     let handle = std::thread::Builder::new()
         .name("tubes-visual".into())
         .spawn(move || {
+            // One SIGINT only: a second one exits the process at once (status 130), which would leave
+            // the terminal raw and the outputs uncommitted.
+            let mut stopping = false;
             while !shared.closing.load(Ordering::Relaxed) {
-                if quit_pressed(FRAME) {
+                if quit_pressed(FRAME) && !stopping {
+                    stopping = true;
                     interrupt_self();
                 }
+                let keys = if stopping { "stopping…" } else { "q quits" };
                 let recent = shared.copy(super::TABLE_ROWS);
                 let snap = board.latest().unwrap_or_default();
                 let drawn = screen
                     .terminal
-                    .draw(|f| draw(f, &recent, &snap, &cols, &shared));
+                    .draw(|f| draw(f, &recent, &snap, &cols, (&shared, keys)));
                 if drawn.is_err() {
                     break;
                 }
@@ -102,16 +116,22 @@ pub fn start(
     Ok(View { handle, done })
 }
 
-fn draw(f: &mut Frame<'_>, recent: &Recent, s: &Snapshot, cols: &Columns, shared: &Shared) {
+fn draw(
+    f: &mut Frame<'_>,
+    recent: &Recent,
+    s: &Snapshot,
+    cols: &Columns,
+    (shared, keys): (&Shared, &str),
+) {
     let [title, middle, feeds, sinks, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(6),
-        Constraint::Length(s.generators.len() as u16 + 3),
-        Constraint::Length(s.sinks.len() as u16 + 3),
+        Constraint::Length(panels::rows_high(s.generators.len())),
+        Constraint::Length(panels::rows_high(s.sinks.len())),
         Constraint::Length(1),
     ])
     .areas(f.area());
-    panels::title(f, title, s, "q quits");
+    panels::title(f, title, s, keys);
     let [table, chart] =
         Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(middle);
     rows_table(f, table, recent, cols);

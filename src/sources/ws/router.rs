@@ -146,9 +146,12 @@ impl Router {
     }
 }
 
-/// The buyer-is-maker flag: 1 when the taker sold (the buyer's order was resting), 0 when it bought.
+/// The buyer-is-maker flag: 1 when the taker sold (the buyer's order was resting), 0 when it bought,
+/// none (NaN) when the side is not known (a JSON message without one).
 pub fn maker(side: f64) -> f64 {
-    if side < 0.0 {
+    if side.is_nan() {
+        f64::NAN
+    } else if side < 0.0 {
         1.0
     } else {
         0.0
