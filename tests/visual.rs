@@ -403,9 +403,21 @@ fn a_view_may_not_share_the_terminal_with_another_stdout_output_or_interval_tabl
     let csv = dir.path().join("rows.csv");
     let base = shipped_config_to("configs/btc_eth_volume.yaml", &csv, "");
     let cases = [
-        ("[Visual, Stdout]", vec![], "another output writes to stdout too"),
-        ("[Visual, Visual]", vec![], "another output writes to stdout too"),
-        ("Visual", vec!["--metrics-interval", "1s"], "--metrics-interval would print"),
+        (
+            "[Visual, Stdout]",
+            vec![],
+            "another output writes to stdout too",
+        ),
+        (
+            "[Visual, Visual]",
+            vec![],
+            "another output writes to stdout too",
+        ),
+        (
+            "Visual",
+            vec!["--metrics-interval", "1s"],
+            "--metrics-interval would print",
+        ),
     ];
     for (i, (sinks, flags, why)) in cases.iter().enumerate() {
         let text = base.replace(&format!("{{CSV: {}}}", csv.display()), sinks);
