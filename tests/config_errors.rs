@@ -63,7 +63,7 @@ const CASES: &[Case] = &[
     Case { what: "Consume naming no tube", from: "Consume: btc_vol_sum", to: "Consume: nothing_here", line: 21, message: "tubes[3].Through.event.Consume: Consume 'nothing_here' names no tube", help: "labels are:" },
     Case { what: "Consume of a tube without events", from: "Consume: btc_vol_sum", to: "Consume: eth", line: 21, message: "'eth' produces no event", help: "Produce" },
     Case { what: "cycle", from: "    to_label: sink\n    reducer: COUNT", to: "    to_label: [sink, btc_vol_sum]\n    reducer: COUNT", line: 19, message: "the graph has a cycle: btc_vol_sum → eth_counter → btc_vol_sum", help: "remove one of these edges" },
-    Case { what: "field no upstream tube provides", from: "field: Volume}", to: "field: Volumee}", line: 15, message: "field 'Volumee' is not provided by 'btc'", help: "did you mean 'Volume'? 'btc' provides: Open, High, Low, Close, Volume" },
+    Case { what: "field no upstream tube provides", from: "field: Volume}", to: "field: Volumee}", line: 15, message: "field 'Volumee' is not provided by 'btc'", help: "did you mean 'Volume'? 'btc' provides: Date, Symbol, Open, High, Low, Close, Volume" },
     Case { what: "Produce on a field the tube does not emit", from: "GREATER: {field: sum_Volume", to: "GREATER: {field: Volume", line: 16, message: "field 'Volume' is not emitted by this tube", help: "sum_Volume" },
     Case { what: "sink field not provided", from: "eth_counter: [count]", to: "eth_counter: [cnt]", line: 27, message: "field 'cnt' is not provided by 'eth_counter'", help: "'eth_counter' provides: count" },
     Case { what: "sink names a tube that does not reach it", from: "eth_counter: [count]", to: "sink: [count]", line: 27, message: "'sink' does not send data to this sink", help: "" },
@@ -83,6 +83,11 @@ const CASES: &[Case] = &[
     Case { what: "a threshold that is not finite", from: "threshold: 1000", to: "threshold: .nan", line: 16, message: "expected a finite number, found NaN", help: "" },
     Case { what: "a tick that fires billions of times", from: "- Sink:", to: "- ExternalEvent: {label: t, condition: {StaticTimeTick: {from: \"2023-03-17T00:00:00Z\", to: \"2023-03-18T00:00:00Z\", interval: 1ns}}}\n- Sink:", line: 22, message: "this tick fires 86400000000000 times between from and to, more than the 100000000 a tick may", help: "longer interval" },
     Case { what: "two outputs on one file", from: "datasink: {CSV: out.csv}", to: "datasink: [{CSV: out.csv}, {JSON: ./out.csv}]", line: 24, message: "'./out.csv' is also written by the output at tubes[4].Sink.datasink[0]: two outputs would interleave their rows in one file", help: "a file of its own" },
+    Case { what: "a window of no length", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    window: {sliding: 0s}\n", line: 16, message: "tubes[2].Through.window.sliding: a window must be longer than zero", help: "sliding: 1m" },
+    Case { what: "a hopping window that hops past its size", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    window: {hopping: {size: 1m, every: 5m}}\n", line: 16, message: "every is longer than size", help: "lasts `size` ≥ every" },
+    Case { what: "a window on a NOP", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: NOP\n    window: {tumbling: 1m}\n", line: 16, message: "a window on a NOP", help: "give the tube a reducer" },
+    Case { what: "a key naming no field", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    key: Symbl\n", line: 16, message: "field 'Symbl' is not provided by 'btc'", help: "did you mean 'Symbol'?" },
+    Case { what: "a window with Consume", from: "    reducer: COUNT\n", to: "    reducer: COUNT\n    window: {tumbling: 1m}\n", line: 21, message: "a window with a Consume event", help: "Produce" },
     Case { what: "invalid YAML", from: "reducer: COUNT", to: "reducer: [COUNT", line: 21, message: "not valid YAML", help: "indentation" },
 ];
 

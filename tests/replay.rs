@@ -180,7 +180,7 @@ fn info_and_dump_describe_the_journal_by_name() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "index,time,kind,tube,status,Open,High,Low,Close,Volume"
+        "index,time,kind,tube,status,Date,Symbol,Open,High,Low,Close,Volume"
     );
     assert_eq!(lines.len(), 5, "two minutes of two files: {csv}");
     // The BTC bar of 12:00 as the file has it; the fields the config does not read were not parsed.
@@ -194,7 +194,7 @@ fn info_and_dump_describe_the_journal_by_name() {
     assert_eq!(
         lines[1],
         format!(
-            "1440,2023-03-17T12:00:00.000Z,data,btc,,,,,,{}",
+            "1440,2023-03-17T12:00:00.000Z,data,btc,,,,,,,,{}",
             volume.parse::<f64>().unwrap()
         )
     );

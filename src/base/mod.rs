@@ -6,6 +6,7 @@ pub mod counters;
 pub mod datapoint;
 mod edge;
 pub mod error;
+pub mod keys;
 pub mod pin;
 pub mod ring;
 pub mod seqlock;

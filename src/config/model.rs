@@ -125,6 +125,59 @@ pub struct ThroughDecl {
     pub reducer_paths: Vec<String>,
     /// `Produce` or `Consume`.
     pub event: Option<EventDecl>,
+    /// `window:`: the time window the reducers run over, if any.
+    pub window: Option<WindowDecl>,
+    /// `key:` and its options: state per value of a field, if any.
+    pub key: Option<KeyDecl>,
+}
+
+/// `window: {sliding: 10m}`, `{tumbling: 1m}` or `{hopping: {size: 10m, every: 1m}}`, with options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowDecl {
+    /// Which window, and its lengths.
+    pub kind: WindowKind,
+    /// Sliding: the datapoints a key's window is sized to hold before the run (`max_items`).
+    pub max_items: u64,
+    /// Tumbling and hopping, Stream: how long past a window's end a wall-clock tick waits before
+    /// closing it (`allowed_lateness`).
+    pub allowed_lateness: std::time::Duration,
+    /// The YAML path of `window:`.
+    pub path: String,
+}
+
+/// The kinds of window; lengths in nanoseconds of event time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowKind {
+    /// The aggregate over `(t - size, t]`, at every datapoint.
+    Sliding {
+        /// Its length.
+        size: i64,
+    },
+    /// Epoch-aligned windows `[k·size, (k+1)·size)`.
+    Tumbling {
+        /// Their length.
+        size: i64,
+    },
+    /// Epoch-aligned windows of length `size` starting every `every`.
+    Hopping {
+        /// Their length.
+        size: i64,
+        /// How often one starts.
+        every: i64,
+    },
+}
+
+/// `key: symbol`, with `keys: [BTCUSDT, ETHUSDT]` and `max_keys: 64` beside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyDecl {
+    /// The field whose value keys the state.
+    pub field: String,
+    /// Keys named before the run, in the order their state is laid out.
+    pub keys: Vec<String>,
+    /// How many keys get state; a datapoint of a further key is counted, not kept.
+    pub max_keys: usize,
+    /// The YAML path of `key:`.
+    pub path: String,
 }
 
 /// One reducer.
@@ -177,6 +230,10 @@ pub enum CmpOp {
     LessEqual,
     /// value moved from one side of the threshold to the other (either direction)
     Crosses,
+    /// value moved from strictly below the threshold to at or above it
+    CrossesAbove,
+    /// value moved from strictly above the threshold to at or below it
+    CrossesBelow,
 }
 
 /// `GREATER: {field: sum_Volume, threshold: 1000}`.

@@ -1,4 +1,5 @@
-//! `Produce` conditions: GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, CROSSES.
+//! `Produce` conditions: GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, CROSSES, CROSSES_ABOVE,
+//! CROSSES_BELOW.
 
 use crate::config::CmpOp;
 
@@ -6,7 +7,8 @@ use crate::config::CmpOp;
 /// resets) and after this one (`after`).
 ///
 /// `CROSSES` fires when the value moves from strictly below the threshold to at or above it, or from
-/// strictly above to at or below it. It never fires on the tube's first datapoint (no previous value).
+/// strictly above to at or below it; `CROSSES_ABOVE` and `CROSSES_BELOW` only the first and only the
+/// second. None of them fires on the tube's first datapoint (no previous value).
 #[inline]
 pub fn fires(op: CmpOp, before: f64, after: f64, threshold: f64) -> bool {
     match op {
@@ -17,6 +19,8 @@ pub fn fires(op: CmpOp, before: f64, after: f64, threshold: f64) -> bool {
         CmpOp::Crosses => {
             (before < threshold && after >= threshold) || (before > threshold && after <= threshold)
         }
+        CmpOp::CrossesAbove => before < threshold && after >= threshold,
+        CmpOp::CrossesBelow => before > threshold && after <= threshold,
     }
 }
 
@@ -34,5 +38,9 @@ mod tests {
         assert!(fires(CmpOp::GreaterEqual, f64::NAN, 10.0, 10.0));
         assert!(fires(CmpOp::Less, 0.0, 9.0, 10.0));
         assert!(fires(CmpOp::LessEqual, 0.0, 10.0, 10.0));
+        assert!(fires(CmpOp::CrossesAbove, 9.0, 10.0, 10.0));
+        assert!(!fires(CmpOp::CrossesAbove, 11.0, 9.0, 10.0));
+        assert!(fires(CmpOp::CrossesBelow, 11.0, 10.0, 10.0));
+        assert!(!fires(CmpOp::CrossesBelow, 9.0, 12.0, 10.0));
     }
 }

@@ -3,6 +3,7 @@
 mod check;
 mod dot;
 mod edges;
+mod fields;
 mod meta;
 mod model;
 mod nodes;
@@ -14,10 +15,14 @@ mod schema;
 #[cfg(test)]
 mod testing;
 mod topo;
+mod window;
 
 pub use check::check;
 pub use dot::{to_dot, to_dot_with};
 pub use meta::journal_meta;
-pub use model::{Graph, Node, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
+pub use model::{
+    Graph, KeySpec, Node, NodeKind, OpSpec, Port, SinkColumn, TextOf, ThroughSpec, TriggerSpec,
+    WindowSpec,
+};
 pub use paths::{inside, same_file};
 pub use plan::{plan, plan_with_sources, Plan, StagePlan};

@@ -36,6 +36,8 @@ pub struct Node {
     pub kind: NodeKind,
     /// Names of the fields of what it emits, in slot order.
     pub schema: Vec<String>,
+    /// By field: what a value means when it is not a plain number.
+    pub texts: Vec<Option<TextOf>>,
     /// Its input ports, in canonical order: data inputs by tube id, then the consumed event.
     pub ports: Vec<Port>,
     /// Tubes its data goes to (`to_label`).
@@ -87,6 +89,61 @@ pub struct ThroughSpec {
     pub nop: bool,
     /// What makes it emit.
     pub trigger: TriggerSpec,
+    /// Its window, if any.
+    pub window: Option<WindowSpec>,
+    /// Its key, if any.
+    pub key: Option<KeySpec>,
+}
+
+impl ThroughSpec {
+    /// The most datapoints one input can make it emit: every key's row when it consumes an event or
+    /// when windows close (`size/every` windows each, at most, when one datapoint jumps past them).
+    pub fn fanout(&self) -> usize {
+        let keys = self.key.as_ref().map_or(1, |k| k.max_keys);
+        match (self.window.map(|w| w.kind), self.trigger) {
+            (Some(crate::config::WindowKind::Hopping { size, every }), _) => {
+                keys.saturating_mul((size / every) as usize)
+            }
+            (Some(crate::config::WindowKind::Tumbling { .. }), _) | (_, TriggerSpec::Consume) => {
+                keys
+            }
+            _ => 1,
+        }
+    }
+}
+
+/// By field: what each stands for when it is not a plain number.
+pub type Texts = Vec<Option<TextOf>>;
+
+/// A field whose number stands for text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextOf {
+    /// A key's number in [`crate::base::keys`]: written as its name.
+    Key,
+    /// Milliseconds since the Unix epoch: written as `timestamp` is (RFC 3339, ms).
+    Millis,
+}
+
+/// A through's window, checked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowSpec {
+    /// Which window, with its lengths (ns).
+    pub kind: crate::config::WindowKind,
+    /// Sliding: datapoints a key's buffer holds before it grows.
+    pub max_items: usize,
+    /// Whether the end of the input closes the windows still open (Batch).
+    pub flush_at_end: bool,
+}
+
+/// A through's key, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeySpec {
+    /// Slot of the key field per data port.
+    pub slots: Vec<u8>,
+    /// Keys whose state is laid out before the run, as values of the key field.
+    pub known: Vec<f64>,
+    /// How many keys get state.
+    pub max_keys: usize,
 }
 
 /// One reducer with its input slots (one entry per data port; two fields for VWAP).
@@ -127,6 +184,8 @@ pub struct SinkColumn {
     pub port: usize,
     /// Slot in that port's schema.
     pub slot: u8,
+    /// What the value stands for, when it is not a plain number.
+    pub text: Option<TextOf>,
 }
 
 impl NodeKind {

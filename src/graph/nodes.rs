@@ -2,11 +2,14 @@
 //! resolved to a slot.
 
 use super::edges::Edges;
-use super::model::{Node, NodeKind, Port};
+use super::fields::Input;
+use super::model::{Node, NodeKind, Port, TextOf};
 use super::resolve::Plugins;
-use super::schema::{output_name, sink_columns, through, Input};
+use super::schema::{output_name, sink_columns, through};
 use crate::base::datapoint::{TubeId, MAX_FIELDS};
-use crate::config::{Config, Diagnostics, EventDecl, ReducerDecl, TubeDecl, TubeKind};
+use crate::config::{
+    Config, Diagnostics, EventDecl, PipelineType, ReducerDecl, TubeDecl, TubeKind,
+};
 use crate::plugin::CheckSource;
 
 /// Builds the node of every tube whose definition holds; `None` where it does not (reported).
@@ -20,6 +23,8 @@ pub(super) fn build(
     let n = config.tubes.len();
     let mut nodes: Vec<Option<Node>> = (0..n).map(|_| None).collect();
     let mut schemas: Vec<Option<Vec<String>>> = vec![None; n];
+    // By tube and field: what a value stands for when it is not a plain number.
+    let mut texts: Vec<Vec<Option<TextOf>>> = vec![Vec::new(); n];
     // By tube: outputs that stand on a misspelt field (reported once, where it is misspelt).
     let mut unsure: Vec<Vec<String>> = vec![Vec::new(); n];
     // The market each generator streams, for sink fields keyed by symbol (all of them, whatever the
@@ -43,15 +48,21 @@ pub(super) fn build(
                     pipeline: &config.pipeline,
                     path: &path,
                 };
-                src.check(&cx, diag).map(|s| (s, NodeKind::Source(src)))
+                src.check(&cx, diag).map(|s| {
+                    let keys = src.key_fields();
+                    let t = s.iter().map(|f| keys.contains(f).then_some(TextOf::Key));
+                    (s.clone(), t.collect(), NodeKind::Source(src))
+                })
             }
-            TubeKind::ExternalEvent(x) => Some((Vec::new(), NodeKind::Tick(x.clone()))),
+            TubeKind::ExternalEvent(x) => Some((Vec::new(), Vec::new(), NodeKind::Tick(x.clone()))),
             TubeKind::Invalid(_) => None,
             TubeKind::Through(_) | TubeKind::Sink(_) => {
                 let known = Known {
                     schemas: &schemas,
+                    texts: &texts,
                     unsure: &unsure,
                     symbols: &symbols,
+                    batch: matches!(config.pipeline, PipelineType::Batch { .. }),
                 };
                 match consumer(t, i, edges, &known, &mut plugins, diag) {
                     Ok(built) => Some(built),
@@ -62,7 +73,7 @@ pub(super) fn build(
                 }
             }
         };
-        let Some((schema, kind)) = built else {
+        let Some((schema, field_texts, kind)) = built else {
             // A reducer's output names do not depend on its inputs: keep them so the tubes downstream
             // are still checked and every error is reported in one go.
             if let TubeKind::Through(th) = &t.kind {
@@ -97,11 +108,13 @@ pub(super) fn build(
             continue;
         }
         schemas[i] = Some(schema.clone());
+        texts[i] = field_texts.clone();
         nodes[i] = Some(Node {
             label: t.label.clone(),
             path: t.path.clone(),
             kind,
             schema,
+            texts: field_texts,
             ports,
             data_out: edges.data_out[i].clone(),
         });
@@ -130,10 +143,17 @@ fn dependents(t: &TubeDecl, i: usize, edges: &Edges<'_>) -> Vec<String> {
     out
 }
 
+/// A tube's output fields, what each stands for, and the tube.
+type Built = (Vec<String>, Vec<Option<TextOf>>, NodeKind);
+
 /// What the tubes before a consumer (in topological order) left known.
 struct Known<'a> {
     /// Each tube's output fields, where they hold.
     schemas: &'a [Option<Vec<String>>],
+    /// By tube and field: what a value stands for.
+    texts: &'a [Vec<Option<TextOf>>],
+    /// Whether the input ends (Batch).
+    batch: bool,
     /// By tube: outputs that stand on a misspelt field.
     unsure: &'a [Vec<String>],
     /// The market each generator streams.
@@ -149,7 +169,7 @@ fn consumer(
     known: &Known<'_>,
     plugins: &mut Plugins,
     diag: &mut Diagnostics,
-) -> Result<(Vec<String>, NodeKind), Vec<String>> {
+) -> Result<Built, Vec<String>> {
     let (schemas, unsure) = (known.schemas, known.unsure);
     let is_sink = matches!(t.kind, TubeKind::Sink(_));
     if edges.data_in[i].is_empty() {
@@ -179,12 +199,13 @@ fn consumer(
                 inputs.push(Input {
                     label: edges.labels[s as usize],
                     schema,
+                    texts: &known.texts[s as usize],
                     unsure: &unsure[s as usize],
                 });
             }
             let deps = dependents(t, i, edges);
-            through(diag, &t.path, th, &inputs, &deps)
-                .map(|(schema, spec)| (schema, NodeKind::Through(spec)))
+            through(diag, &t.path, (th, known.batch), &inputs, &deps)
+                .map(|(schema, texts, spec)| (schema, texts, NodeKind::Through(spec)))
         }
         TubeKind::Sink(s) => {
             let columns = sink_columns(
@@ -194,7 +215,7 @@ fn consumer(
                 (&edges.ids, known.symbols),
                 &edges.labels,
                 &edges.data_in,
-                schemas,
+                (schemas, known.texts),
                 unsure,
                 i,
             )
@@ -208,7 +229,7 @@ fn consumer(
                     diag.error(&decl.path, why, None);
                 }
             }
-            Ok((Vec::new(), NodeKind::Sink { outputs, columns }))
+            Ok((Vec::new(), Vec::new(), NodeKind::Sink { outputs, columns }))
         }
         _ => unreachable!("only throughs and sinks consume"),
     }

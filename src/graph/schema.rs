@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::model::{Graph, NodeKind, OpSpec, Port, SinkColumn, ThroughSpec, TriggerSpec};
+use super::fields::{missing_field, Input};
+use super::model::{Graph, NodeKind, OpSpec, Port, SinkColumn, Texts, ThroughSpec, TriggerSpec};
 use crate::base::datapoint::TubeId;
 use crate::config::{closest, suggest, Diagnostics, EventDecl, ReducerDecl, ThroughDecl};
 use crate::plugin::Cell;
@@ -22,6 +23,9 @@ impl Graph {
                 match &node.kind {
                     NodeKind::Through(t) if t.nop => return vec![true; n],
                     NodeKind::Through(t) => {
+                        if let Some(s) = t.key.as_ref().and_then(|k| k.slots.get(p)) {
+                            used[*s as usize] = true;
+                        }
                         for op in &t.ops {
                             for slot in [op.slots.get(p), op.slots2.get(p)].into_iter().flatten() {
                                 used[*slot as usize] = true;
@@ -50,6 +54,9 @@ impl Graph {
             return Vec::new();
         };
         let kind = |c: &SinkColumn| {
+            if c.text.is_some() {
+                return Cell::Text;
+            }
             let Some(Port::Data(src)) = node.ports.get(c.port) else {
                 return Cell::Real;
             };
@@ -90,47 +97,6 @@ pub(super) fn input_fields(r: &ReducerDecl) -> Vec<&str> {
         | ReducerDecl::Max(f)
         | ReducerDecl::Mean(f) => vec![f],
     }
-}
-
-pub(super) fn missing_field(
-    diag: &mut Diagnostics,
-    path: &str,
-    field: &str,
-    from: &str,
-    available: &[String],
-    dependents: &[String],
-) {
-    let names: Vec<&str> = available.iter().map(String::as_str).collect();
-    let help = match closest(field, names.iter().copied()) {
-        Some(c) => format!(
-            "did you mean '{c}'? '{from}' provides: {}",
-            names.join(", ")
-        ),
-        None if names.is_empty() => format!("'{from}' provides no fields"),
-        None => format!("'{from}' provides: {}", names.join(", ")),
-    };
-    let help = if dependents.is_empty() {
-        help
-    } else {
-        format!(
-            "{help}\n  note: until this is fixed, the fields that come of it are not checked where they are read: {}",
-            dependents.join(", ")
-        )
-    };
-    diag.error(
-        path,
-        format!("field '{field}' is not provided by '{from}'"),
-        Some(help),
-    );
-}
-
-/// One input of a through or a sink: its label, the fields it emits, and those of them that stand on a
-/// misspelt field upstream (reported there; what reads them is not checked against them).
-#[derive(Clone, Copy)]
-pub(super) struct Input<'a> {
-    pub label: &'a str,
-    pub schema: &'a [String],
-    pub unsure: &'a [String],
 }
 
 /// Whether `field`, missing from an input, is one of its unsure outputs: then the cause upstream has
@@ -181,16 +147,17 @@ fn field_path(rpath: &str, r: &ReducerDecl, k: usize) -> String {
     format!("{rpath}.{key}")
 }
 
-/// A through's output schema and spec. `Err` holds the outputs that stand on a missing field (empty
-/// when the errors were of another kind); every error is reported in `diag`, and `dependents` (what
-/// reads this tube) is named in the help of a missing field.
+/// A through's output schema (with what each field stands for) and spec. `Err` holds the outputs that
+/// stand on a missing field (empty when the errors were of another kind); every error is reported in
+/// `diag`, and `dependents` (what reads this tube) is named in the help of a missing field. `batch`:
+/// the input ends (a window then closes at the end).
 pub(super) fn through(
     diag: &mut Diagnostics,
     path: &str,
-    th: &ThroughDecl,
+    (th, batch): (&ThroughDecl, bool),
     inputs: &[Input<'_>],
     dependents: &[String],
-) -> Result<(Vec<String>, ThroughSpec), Vec<String>> {
+) -> Result<(Vec<String>, Texts, ThroughSpec), Vec<String>> {
     let rpath = format!("{path}.reducer");
     let nop = th.reducers == [ReducerDecl::Nop];
     let mut ok = true;
@@ -254,10 +221,35 @@ pub(super) fn through(
         }
         names
     };
+    let mut schema = schema;
+    let mut texts = if nop {
+        inputs[0].texts.to_vec()
+    } else {
+        vec![None; schema.len()]
+    };
+    let added = super::window::add(
+        diag,
+        path,
+        th,
+        inputs,
+        (&mut schema, &mut texts),
+        (nop, batch),
+    );
+    ok &= added.is_some();
     let trigger = trigger(diag, path, th.event.as_ref(), &schema, &unsure);
     ok &= trigger.is_some();
-    match (ok, trigger) {
-        (true, Some(trigger)) => Ok((schema, ThroughSpec { ops, nop, trigger })),
+    match (ok, trigger, added) {
+        (true, Some(trigger), Some(a)) => {
+            let (window, key) = (a.window, a.key);
+            let spec = ThroughSpec {
+                ops,
+                nop,
+                trigger,
+                window,
+                key,
+            };
+            Ok((schema, texts, spec))
+        }
         _ => Err(unsure),
     }
 }
@@ -349,7 +341,7 @@ pub(super) fn sink_columns(
     (ids, symbols): (&HashMap<&str, TubeId>, &[(String, TubeId)]),
     labels: &[&str],
     data_in: &[Vec<TubeId>],
-    schemas: &[Option<Vec<String>>],
+    (schemas, texts): (&[Option<Vec<String>>], &[Texts]),
     unsure: &[Vec<String>],
     me: usize,
 ) -> Option<Vec<SinkColumn>> {
@@ -410,6 +402,7 @@ pub(super) fn sink_columns(
                     name: format!("{label}.{f}"),
                     port,
                     slot: slot as u8,
+                    text: texts[src].get(slot).copied().flatten(),
                 }),
                 None => {
                     if !follows_from(f, &unsure[src]) {
@@ -465,6 +458,8 @@ mod tests {
             reducers,
             reducer_paths,
             event,
+            window: None,
+            key: None,
         }
     }
 
@@ -482,11 +477,13 @@ mod tests {
         let inputs = [
             Input {
                 label: "a",
+                texts: &[],
                 schema: &a,
                 unsure: &[],
             },
             Input {
                 label: "b",
+                texts: &[],
                 schema: &b,
                 unsure: &[],
             },
@@ -503,7 +500,8 @@ mod tests {
             produce("sum_p"),
         );
         let mut d = diag();
-        let (schema, spec) = through(&mut d, "tubes[0].Through", &th, &inputs, &[]).unwrap();
+        let (schema, _, spec) =
+            through(&mut d, "tubes[0].Through", (&th, true), &inputs, &[]).unwrap();
         assert!(d.is_empty());
         assert_eq!(schema, ["count", "sum_p", "vwap"]);
         assert_eq!(
@@ -530,6 +528,7 @@ mod tests {
         let a = strings(&["Volume"]);
         let inputs = [Input {
             label: "a",
+            texts: &[],
             schema: &a,
             unsure: &[],
         }];
@@ -538,7 +537,7 @@ mod tests {
             produce("sum_Volume"),
         );
         let mut d = diag();
-        let unsure = through(&mut d, "tubes[0].Through", &th, &inputs, &[]).unwrap_err();
+        let unsure = through(&mut d, "tubes[0].Through", (&th, true), &inputs, &[]).unwrap_err();
         assert_eq!(unsure, ["sum_Volumen", "sum_Volume"]);
         // The field is reported; the Produce on the intended name is not.
         let errors = d.into_errors().0;
@@ -552,12 +551,13 @@ mod tests {
         let unsure = strings(&["sum_Volumen", "sum_Volume"]);
         let inputs = [Input {
             label: "a",
+            texts: &[],
             schema: &a,
             unsure: &unsure,
         }];
         let th = decl(vec![ReducerDecl::Max("sum_Volume".into())], None);
         let mut d = diag();
-        let out = through(&mut d, "tubes[0].Through", &th, &inputs, &[]).unwrap_err();
+        let out = through(&mut d, "tubes[0].Through", (&th, true), &inputs, &[]).unwrap_err();
         assert!(d.is_empty(), "no second error");
         assert!(out.contains(&"max_sum_Volume".to_string()), "{out:?}");
     }
@@ -567,6 +567,7 @@ mod tests {
         let a = strings(&["p"]);
         let inputs = [Input {
             label: "a",
+            texts: &[],
             schema: &a,
             unsure: &[],
         }];
@@ -576,7 +577,7 @@ mod tests {
         );
         let mut d = diag();
         assert_eq!(
-            through(&mut d, "t", &th, &inputs, &[]).unwrap_err(),
+            through(&mut d, "t", (&th, true), &inputs, &[]).unwrap_err(),
             Vec::<String>::new()
         );
         assert!(d.into_errors().0[0].message.contains("both emit 'sum_p'"));

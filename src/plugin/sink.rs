@@ -26,12 +26,27 @@ pub struct Row<'a> {
     pub status: Option<&'a str>,
     /// The status datapoint behind `status`, for outputs that keep its values.
     pub status_dp: Option<&'a Datapoint>,
+    /// By column: `Some` for a column whose number stands for text (a key's name, a window's start as
+    /// RFC 3339), holding that text; `None` for a plain number. May be shorter than `values` (no text
+    /// columns after its end).
+    pub texts: &'a [Option<String>],
 }
 
 impl Row<'_> {
     /// The value of column `i`, when it has a finite one.
     pub fn cell(&self, i: usize) -> Option<f64> {
         (self.present[i] && self.values[i].is_finite()).then_some(self.values[i])
+    }
+
+    /// Whether column `i` holds text (see [`Row::text`]).
+    pub fn is_text(&self, i: usize) -> bool {
+        self.texts.get(i).is_some_and(Option::is_some)
+    }
+
+    /// The text of column `i`, when it is a text column with a value.
+    pub fn text(&self, i: usize) -> Option<&str> {
+        self.cell(i)?;
+        self.texts.get(i)?.as_deref()
     }
 }
 

@@ -70,6 +70,11 @@ pub trait Source: Debug + Send + Sync {
     fn symbol(&self) -> Option<String> {
         None
     }
+    /// The fields (by name, after [`Source::check`]) whose values are key names, carried as their
+    /// numbers in [`crate::base::keys`]: a CSV column of text, the market of a multi-market feed.
+    fn key_fields(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// The files it reads, so that no sink of the same run may write one of them.
     fn reads(&self) -> Vec<&Path> {
         Vec::new()

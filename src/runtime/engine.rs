@@ -505,7 +505,10 @@ impl Engine {
                             r.run(&mut ctx).and_then(|_| r.close()).map(Done::Journal)
                         }
                         Job::Sequencer(s) => s.run(&mut ctx).map(Done::Sequencer),
-                        Job::Stage(s) => s.run(&mut ctx).map(Done::Stage),
+                        Job::Stage(s) => {
+                            let rows = s.run(&mut ctx)?;
+                            Ok(Done::Stage(rows, s.notes()))
+                        }
                     });
                     let r = std::panic::catch_unwind(run).unwrap_or_else(|p| {
                         if let Job::Source(_, out) = &job {

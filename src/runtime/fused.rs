@@ -52,6 +52,7 @@ impl Fused {
             progress: Arc::new(Progress::new()),
             published: 0,
             scratch: Vec::with_capacity(scratch),
+            emitted: Vec::with_capacity(scratch),
             rec: Recorder::off(&Shared::new(Vec::new())),
             e2e: vec![None; plan.tubes.len()],
         };
@@ -67,6 +68,7 @@ impl Fused {
 
     /// Flushes the sinks; returns the rows each wrote.
     pub fn finish(mut self) -> Result<Vec<(TubeId, u64)>, RunError> {
+        self.stage.end_windows(&mut self.ctx)?;
         self.stage.finish_sinks()
     }
 }

@@ -80,6 +80,8 @@ pub struct Report {
     pub interrupted: bool,
     /// Records in the journal at the end, when the run was recorded.
     pub journal: Option<u64>,
+    /// By keyed or windowed through: what it counted (keys met, late datapoints, window sizes).
+    pub throughs: Vec<(String, String)>,
 }
 
 /// Watches a run from the thread that waits for it.

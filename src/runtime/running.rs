@@ -19,7 +19,8 @@ pub(super) enum Done {
     Generator,
     Journal(u64),
     Sequencer(u64),
-    Stage(Vec<(TubeId, u64)>),
+    /// Rows per sink, and what keyed and windowed throughs counted.
+    Stage(Vec<(TubeId, u64)>, Vec<(TubeId, String)>),
 }
 
 /// What the threads returned.
@@ -29,6 +30,7 @@ struct Ended {
     datapoints: u64,
     journal: Option<u64>,
     sinks: Vec<(TubeId, u64)>,
+    notes: Vec<(TubeId, String)>,
 }
 
 /// A generator's counters as reported.
@@ -228,7 +230,10 @@ impl Running {
                         Ok(Done::Generator) => {}
                         Ok(Done::Journal(n)) => ended.journal = Some(n),
                         Ok(Done::Sequencer(n)) => ended.datapoints = n,
-                        Ok(Done::Stage(rows)) => ended.sinks.extend(rows),
+                        Ok(Done::Stage(rows, notes)) => {
+                            ended.sinks.extend(rows);
+                            ended.notes.extend(notes);
+                        }
                         Err(RunError::Stopped) => {}
                         Err(e) => {
                             first_error.get_or_insert(e);
@@ -257,6 +262,7 @@ impl Running {
         t0: Instant,
     ) -> Report {
         ended.sinks.sort_by_key(|&(id, _)| id);
+        ended.notes.sort_by_key(|(id, _)| *id);
         let generators = self
             .counters
             .iter()
@@ -282,6 +288,11 @@ impl Running {
                 .collect(),
             interrupted: self.stop.load(Ordering::Relaxed),
             journal: ended.journal,
+            throughs: ended
+                .notes
+                .into_iter()
+                .map(|(id, n)| (self.labels[id as usize].clone(), n))
+                .collect(),
         }
     }
 }

@@ -4,9 +4,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
+use crate::base::keys::KeyNames;
 use crate::base::status;
+use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
-use crate::graph::SinkColumn;
+use crate::graph::{SinkColumn, TextOf};
 use crate::journal::Meta;
 use crate::metrics::live::Board;
 use crate::plugin::{Cell, OpenSink, Row, RowWriter, SinkOutput};
@@ -37,6 +39,12 @@ pub struct Sink {
     failed: Option<SinkError>,
     /// Every output it had is gone (its stdout was closed by its reader): the run should stop.
     gone: bool,
+    /// By column: the text of a column whose number stands for text (reused row after row).
+    texts: Vec<Option<String>>,
+    /// What each text column's number stands for.
+    text_of: Vec<Option<TextOf>>,
+    /// Key names met so far.
+    names: KeyNames,
 }
 
 struct Output {
@@ -114,6 +122,12 @@ impl Sink {
             flushed: (0, std::time::Instant::now()),
             failed: None,
             gone: false,
+            texts: columns
+                .iter()
+                .map(|c| c.text.map(|_| String::with_capacity(32)))
+                .collect(),
+            text_of: columns.iter().map(|c| c.text).collect(),
+            names: KeyNames::default(),
         }
     }
 
@@ -122,23 +136,53 @@ impl Sink {
         self.live_rows.clone()
     }
 
-    /// Takes a datapoint that arrived on `port` for the current sequence number.
+    /// Takes a datapoint that arrived on `port` for the current sequence number. A second datapoint
+    /// from the same input in one sequence number (a keyed tube's rows, windows closing together)
+    /// starts a new row: the row so far is written first. Returns whether it wrote one.
     #[inline]
-    pub fn on_input(&mut self, port: u8, dp: &Datapoint) {
+    pub fn on_input(&mut self, port: u8, dp: &Datapoint) -> Result<bool, SinkError> {
         if dp.kind == Kind::Status {
             if self.feeds.is_some() {
                 self.status = Some(*dp);
                 self.any = true;
                 self.time = dp.event_time;
             }
-            return;
+            return Ok(false);
         }
+        let again =
+            (self.columns.iter().zip(&self.present)).any(|(c, &p)| p && c.port == port as usize);
+        let wrote = if again { self.end_seq()? } else { false };
         for (i, c) in self.columns.iter().enumerate() {
             if c.port == port as usize {
                 self.values[i] = dp.values[c.slot as usize];
                 self.present[i] = true;
                 self.any = true;
                 self.time = dp.event_time;
+            }
+        }
+        Ok(wrote)
+    }
+
+    /// Writes each text column's text for the row's values.
+    fn render_texts(&mut self) {
+        for (i, t) in self.texts.iter_mut().enumerate() {
+            let (Some(t), Some(of)) = (t, self.text_of[i]) else {
+                continue;
+            };
+            t.clear();
+            let v = self.values[i];
+            if !self.present[i] || !v.is_finite() {
+                continue;
+            }
+            match of {
+                TextOf::Key => t.push_str(self.names.name(v as u32)),
+                TextOf::Millis => {
+                    // Whole milliseconds exactly, then the fraction.
+                    let whole = v.floor();
+                    let ns = whole as i64 * 1_000_000 + ((v - whole) * 1e6).round() as i64;
+                    let b = format_rfc3339_millis(ns);
+                    t.push_str(std::str::from_utf8(&b).unwrap_or(""));
+                }
             }
         }
     }
@@ -159,7 +203,9 @@ impl Sink {
             self.status_text.clear();
             let _ = write!(self.status_text, "{}", status::Text { dp, feeds });
         }
+        self.render_texts();
         let row = Row {
+            texts: &self.texts,
             time: self.time,
             values: &self.values,
             present: &self.present,

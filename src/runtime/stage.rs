@@ -3,12 +3,17 @@
 use std::sync::Arc;
 
 use super::sink::Sink;
+use crate::base::datapoint::Kind;
 use crate::base::datapoint::{Datapoint, TubeId};
 use crate::base::ring::{Progress, ENDED};
 use crate::base::time::monotonic_ns;
 use crate::base::{notify_all, Ctx, Inlet, Outlet, RunError};
 use crate::metrics::Recorder;
 use crate::throughs::Through;
+
+/// The sequence number of what the end of the input makes tubes emit (windows still open): after
+/// every input's, before [`ENDED`].
+pub const END_SEQ: u64 = ENDED - 1;
 
 /// A tube run by a stage.
 pub enum Tube {
@@ -86,6 +91,8 @@ pub struct Stage {
     /// Every datapoint of the current sequence number, received or emitted; inboxes index it. Cleared
     /// after each number; capacity reserved at build time.
     pub(super) scratch: Vec<Datapoint>,
+    /// What a through emits for one input, before it joins `scratch`; capacity reserved at build time.
+    pub(super) emitted: Vec<Datapoint>,
     /// Series: each inlet's queue wait, then each tube's service time, then each sink's end-to-end time.
     pub(super) rec: Recorder,
     /// By local tube: its end-to-end series, for sinks.
@@ -151,7 +158,7 @@ impl Stage {
     #[inline]
     fn run_tube(&mut self, t: usize) -> Result<(bool, u32), RunError> {
         let Local { tube, inbox, .. } = &mut self.tubes[t];
-        let scratch = &mut self.scratch;
+        let (scratch, emitted) = (&mut self.scratch, &mut self.emitted);
         if inbox.len() > 1 {
             sort_by_port(inbox);
         }
@@ -159,17 +166,17 @@ impl Stage {
         let wrote = match tube {
             Tube::Through(th) => {
                 for &(port, i) in inbox.iter() {
-                    if let Some(e) = th.on_input(port, &scratch[i as usize]) {
-                        scratch.push(e);
-                    }
+                    th.on_input(port, &scratch[i as usize], emitted);
+                    scratch.append(emitted);
                 }
                 false
             }
             Tube::Sink(s) => {
+                let mut wrote = false;
                 for &(port, i) in inbox.iter() {
-                    s.on_input(port, &scratch[i as usize]);
+                    wrote |= s.on_input(port, &scratch[i as usize])?;
                 }
-                s.end_seq()?
+                s.end_seq()? | wrote
             }
         };
         inbox.clear();
@@ -221,18 +228,59 @@ impl Stage {
             let (local, port) = (r.local as usize, r.port);
             if !r.events_only || dp.kind.is_event() {
                 if let Tube::Through(th) = &mut self.tubes[local].tube {
-                    let Some(e) = th.on_input(port, dp) else {
+                    th.on_input(port, dp, &mut self.emitted);
+                    if self.emitted.is_empty() {
                         return Ok(());
-                    };
+                    }
                     self.scratch.push(*dp);
-                    self.scratch.push(e);
-                    self.emit(1, 0, ctx)?;
+                    self.scratch.append(&mut self.emitted);
+                    for i in 1..self.scratch.len() as u32 {
+                        self.emit(i, 0, ctx)?;
+                    }
                     return self.run_seq(0, ctx);
                 }
             }
         }
         self.deliver(dp);
         self.run_seq(0, ctx)
+    }
+
+    /// The end of the input: every through whose windows are still open emits them (Batch), as one last
+    /// sequence number, [`END_SEQ`], run through the tubes after it like any other.
+    pub(super) fn end_windows(&mut self, ctx: &mut Ctx) -> Result<(), RunError> {
+        let ends: Vec<bool> = (self.tubes.iter())
+            .map(|t| matches!(&t.tube, Tube::Through(th) if th.emits_at_end()))
+            .collect();
+        if !ends.contains(&true) {
+            return Ok(());
+        }
+        let mut cause = Datapoint::new(Kind::Data, 0, 0, monotonic_ns());
+        cause.seq = END_SEQ;
+        for (t, &end) in ends.iter().enumerate() {
+            let emitted = self.scratch.len() as u32;
+            if std::mem::take(&mut self.filled[t]) {
+                self.run_tube(t)?;
+            }
+            if let (true, Tube::Through(th)) = (end, &mut self.tubes[t].tube) {
+                th.finish(&cause, &mut self.emitted);
+                self.scratch.append(&mut self.emitted);
+            }
+            for i in emitted..self.scratch.len() as u32 {
+                self.emit(i, 0, ctx)?;
+            }
+        }
+        self.scratch.clear();
+        Ok(())
+    }
+
+    /// What each keyed or windowed through counted, for the summary.
+    pub(super) fn notes(&self) -> Vec<(TubeId, String)> {
+        (self.tubes.iter())
+            .filter_map(|t| match &t.tube {
+                Tube::Through(th) => Some((t.id, th.report()?)),
+                Tube::Sink(_) => None,
+            })
+            .collect()
     }
 
     /// Flushes every sink; returns the rows each wrote.
@@ -351,6 +399,7 @@ impl Stage {
                 notify_all(self.inlets.iter().map(|i| &i.producer));
             }
         }
+        self.end_windows(ctx)?;
         let rows = self.finish_sinks()?;
         self.rec.flush();
         self.progress.end();

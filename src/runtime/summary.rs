@@ -66,6 +66,9 @@ pub fn summary(r: &Report) -> String {
             }
         }
     }
+    for (label, note) in &r.throughs {
+        s.push_str(&format!("\n  {label}: {note}"));
+    }
     if !r.drops.is_empty() {
         let total: u64 = r.drops.iter().map(|(_, n)| n).sum();
         let each: Vec<String> = r

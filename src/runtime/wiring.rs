@@ -128,19 +128,27 @@ pub(super) fn stage_tubes(
     Ok((tubes, routes, scratch))
 }
 
-/// How many datapoints one sequence number can put in each tube's inbox.
+/// How many datapoints one sequence number can put in each tube's inbox (at most 4096 are reserved:
+/// a burst beyond, such as many keys' windows closing at once, grows the buffers once).
 pub(super) fn inbox_bounds(g: &Graph) -> Vec<usize> {
     let mut bound = vec![1usize; g.nodes.len()];
+    // By tube: how many datapoints it can emit for one sequence number.
+    let mut out = vec![1usize; g.nodes.len()];
     for &t in &g.topo {
         let node = &g.nodes[t as usize];
         if !node.ports.is_empty() {
             bound[t as usize] = node
                 .ports
                 .iter()
-                .map(|p| bound[p.source() as usize])
+                .map(|p| out[p.source() as usize])
                 .sum::<usize>()
                 .min(4096);
         }
+        let fanout = match &node.kind {
+            NodeKind::Through(spec) => spec.fanout(),
+            _ => 1,
+        };
+        out[t as usize] = bound[t as usize].saturating_mul(fanout).min(4096);
     }
     bound
 }
@@ -228,6 +236,7 @@ impl<'g> Wiring<'g> {
                     progress: self.progress[s + 1].clone(),
                     published: 0,
                     scratch: Vec::with_capacity(scratch),
+                    emitted: Vec::with_capacity(scratch),
                     rec: Recorder::off(&placeholder),
                     e2e,
                 },

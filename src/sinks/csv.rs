@@ -75,9 +75,10 @@ impl RowWriter for CsvWriter {
         self.out.write_all(&self.lead)?;
         self.out.write_all(&format_rfc3339_millis(row.time))?;
         for i in 0..row.values.len() {
-            match row.cell(i) {
-                Some(v) => write!(self.out, ",{v}")?,
-                None => self.out.write_all(b",")?,
+            match (row.text(i), row.cell(i)) {
+                (Some(t), _) => write!(self.out, ",{}", super::lead::csv_cell(t))?,
+                (None, Some(v)) if !row.is_text(i) => write!(self.out, ",{v}")?,
+                _ => self.out.write_all(b",")?,
             }
         }
         if self.status {

@@ -223,6 +223,7 @@ mod tests {
             present: &[true, true],
             status: None,
             status_dp: None,
+            texts: &[],
         })
         .unwrap();
         w.write_row(&Row {
@@ -231,6 +232,7 @@ mod tests {
             present: &[true, true],
             status: None,
             status_dp: None,
+            texts: &[],
         })
         .unwrap();
         w.write_row(&Row {
@@ -239,6 +241,7 @@ mod tests {
             present: &[false, true],
             status: None,
             status_dp: None,
+            texts: &[],
         })
         .unwrap();
         w.flush().unwrap();
@@ -334,6 +337,7 @@ mod tests {
                 present: &[false],
                 status: Some("gap 3 trades on binance btcusdt"),
                 status_dp: None,
+                texts: &[],
             })
             .unwrap();
             w.write_row(&Row {
@@ -342,6 +346,7 @@ mod tests {
                 present: &[true],
                 status: None,
                 status_dp: None,
+                texts: &[],
             })
             .unwrap();
             w.flush().unwrap();

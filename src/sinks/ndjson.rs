@@ -66,9 +66,10 @@ impl JsonRow {
         for (i, key) in self.keys.iter().enumerate() {
             out.write_all(b",")?;
             out.write_all(key.as_bytes())?;
-            match row.cell(i) {
-                Some(v) => write!(out, "{v}")?,
-                None => out.write_all(b"null")?,
+            match (row.text(i), row.cell(i)) {
+                (Some(t), _) => out.write_all(json_string(t).as_bytes())?,
+                (None, Some(v)) if !row.is_text(i) => write!(out, "{v}")?,
+                _ => out.write_all(b"null")?,
             }
         }
         if self.status {

@@ -248,9 +248,13 @@ impl RowWriter for PgWriter {
         let time = format_rfc3339_millis(row.time);
         self.line.push_str(std::str::from_utf8(&time).unwrap_or(""));
         for i in 0..row.values.len() {
-            match row.cell(i) {
-                Some(v) => write!(self.line, "\t{v}")?,
-                None => self.line.push_str("\t\\N"),
+            match (row.text(i), row.cell(i)) {
+                (Some(t), _) => {
+                    self.line.push('\t');
+                    copy_text(&mut self.line, t);
+                }
+                (None, Some(v)) if !row.is_text(i) => write!(self.line, "\t{v}")?,
+                _ => self.line.push_str("\t\\N"),
             }
         }
         if self.status {

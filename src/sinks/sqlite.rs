@@ -253,7 +253,11 @@ impl SqliteWriter {
             std::str::from_utf8(&format_rfc3339_millis(row.time)).unwrap_or(""),
         )?;
         for i in 0..row.values.len() {
-            q.raw_bind_parameter(i + 2, row.cell(i))?;
+            if row.is_text(i) {
+                q.raw_bind_parameter(i + 2, row.text(i))?;
+            } else {
+                q.raw_bind_parameter(i + 2, row.cell(i))?;
+            }
         }
         if self.status {
             q.raw_bind_parameter(row.values.len() + 2, row.status)?;

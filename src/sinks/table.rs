@@ -65,9 +65,10 @@ impl RowWriter for TableWriter {
         self.out.write_all(self.lead.as_bytes())?;
         self.out.write_all(&format_rfc3339_millis(row.time))?;
         for (i, w) in self.widths.iter().enumerate() {
-            match row.cell(i) {
-                Some(v) => write!(self.out, "  {v:>w$}")?,
-                None => write!(self.out, "  {:>w$}", "")?,
+            match (row.text(i), row.cell(i)) {
+                (Some(t), _) => write!(self.out, "  {t:>w$}")?,
+                (None, Some(v)) if !row.is_text(i) => write!(self.out, "  {v:>w$}")?,
+                _ => write!(self.out, "  {:>w$}", "")?,
             }
         }
         if let (true, Some(s)) = (self.status, row.status) {

@@ -1,57 +1,130 @@
-//! `Through` tubes: reducers with an optional event rule (emit on a condition, or on another tube's event).
+//! `Through` tubes: reducers with an optional event rule (emit on a condition, or on another tube's
+//! event), optionally per key (`key:`) and over a time window (`window:`).
 
+mod buckets;
+mod keyed;
 mod reducers;
+mod sliding;
 
 pub use reducers::Reducer;
 
+use buckets::{Buckets, Closed};
+use keyed::KeySlots;
+use sliding::Sliding;
+
 use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
+use crate::config::WindowKind;
 use crate::events::condition::fires;
 use crate::graph::{ThroughSpec, TriggerSpec};
+
+/// What a through keeps its reducers' state in.
+#[derive(Debug, Clone)]
+enum Shape {
+    /// One set of reducers per key: `reducers` for the first (or only), `more` for the others.
+    Plain,
+    /// Tumbling or hopping windows (taken out while they emit, put back after).
+    Buckets(Option<Box<Buckets>>),
+    /// Sliding windows.
+    Sliding(Box<Sliding>),
+}
 
 /// A running through.
 #[derive(Debug, Clone)]
 pub struct Through {
     id: TubeId,
+    /// The reducers of the first key (the only one without `key:`); for windows, the template.
     reducers: Vec<Reducer>,
+    /// The reducers of keys after the first (plain keyed tubes).
+    more: Vec<Vec<Reducer>>,
     trigger: TriggerSpec,
     /// Index of the event port, when the tube consumes an event.
     event_port: Option<u8>,
     /// NOP: the last datapoint received (passed through, or held for `Consume`).
     held: Option<Datapoint>,
     nop: bool,
-    /// The condition field's value after the previous data input, kept across resets (for `CROSSES`).
-    last_seen: f64,
+    /// By key: the condition field's value after the previous emission or input, kept across resets
+    /// (for `CROSSES`).
+    last_seen: Vec<f64>,
+    keys: Option<KeySlots>,
+    shape: Shape,
+    /// Whether the end of the input closes the windows still open (Batch).
+    flush_at_end: bool,
 }
 
 impl Through {
     /// Builds the tube from its checked spec; `data_ports` is its number of data inputs.
     pub fn new(id: TubeId, spec: &ThroughSpec, data_ports: usize) -> Self {
+        let reducers: Vec<Reducer> = spec.ops.iter().map(Reducer::new).collect();
+        let keys = spec.key.as_ref().map(KeySlots::new);
+        let n_keys = keys.as_ref().map_or(1, KeySlots::max);
+        let known = keys.as_ref().map_or(1, |k| k.values.len());
+        let shape = match spec.window.map(|w| (w.kind, w.max_items)) {
+            None => Shape::Plain,
+            Some((WindowKind::Tumbling { size }, _)) => {
+                Shape::Buckets(Some(Box::new(Buckets::new(size, size, &reducers, n_keys))))
+            }
+            Some((WindowKind::Hopping { size, every }, _)) => {
+                Shape::Buckets(Some(Box::new(Buckets::new(size, every, &reducers, n_keys))))
+            }
+            Some((WindowKind::Sliding { size }, cap)) => {
+                Shape::Sliding(Box::new(Sliding::new(size, cap, &reducers, n_keys, known)))
+            }
+        };
+        let more = match (&shape, &keys) {
+            (Shape::Plain, Some(_)) => vec![reducers.clone(); n_keys - 1],
+            _ => Vec::new(),
+        };
         Through {
             id,
-            reducers: spec.ops.iter().map(Reducer::new).collect(),
+            reducers,
+            more,
             trigger: spec.trigger,
             event_port: matches!(spec.trigger, TriggerSpec::Consume).then_some(data_ports as u8),
             held: None,
             nop: spec.nop,
-            last_seen: f64::NAN,
+            last_seen: vec![f64::NAN; n_keys],
+            keys,
+            shape,
+            flush_at_end: spec.window.is_some_and(|w| w.flush_at_end),
         }
     }
 
-    /// The tube's output for the cause `cause`, in its current state.
-    fn state(&self, cause: &Datapoint, kind: Kind) -> Option<Datapoint> {
+    fn set(&mut self, slot: usize) -> &mut [Reducer] {
+        match slot {
+            0 => &mut self.reducers,
+            s => &mut self.more[s - 1],
+        }
+    }
+
+    /// A datapoint caused by `cause`, of `kind`, with the values of key `slot`'s reducers.
+    fn state(&self, slot: usize, cause: &Datapoint, kind: Kind) -> Option<Datapoint> {
         let mut out = Datapoint::new(kind, self.id, cause.event_time, cause.ingest_time);
         out.seq = cause.seq;
         if self.nop {
             let held = self.held.as_ref()?;
             out.len = held.len;
             out.values = held.values;
-        } else {
-            out.len = self.reducers.len() as u8;
-            for (v, r) in out.values.iter_mut().zip(&self.reducers) {
-                *v = r.value();
-            }
+            return Some(out);
         }
+        let set = if slot == 0 {
+            &self.reducers
+        } else {
+            &self.more[slot - 1]
+        };
+        for (v, r) in out.values.iter_mut().zip(set) {
+            *v = r.value();
+        }
+        out.len = set.len() as u8;
+        self.push_key(&mut out, slot);
         Some(out)
+    }
+
+    /// Appends key `slot`'s value to `out`, when the tube is keyed.
+    fn push_key(&self, out: &mut Datapoint, slot: usize) {
+        if let Some(k) = &self.keys {
+            out.values[out.len as usize] = k.values[slot];
+            out.len += 1;
+        }
     }
 
     fn field(&self, slot: u8) -> f64 {
@@ -66,23 +139,46 @@ impl Through {
         for r in &mut self.reducers {
             r.reset();
         }
+        for set in &mut self.more {
+            for r in set {
+                r.reset();
+            }
+        }
     }
 
-    /// Takes one input datapoint on `port`; returns what the tube emits, if anything.
+    /// How many keys have state (1 without a key).
+    fn keys_met(&self) -> usize {
+        self.keys.as_ref().map_or(1, |k| k.values.len())
+    }
+
+    /// Takes one input datapoint on `port`; appends what the tube emits, if anything, to `out`.
     #[inline]
-    pub fn on_input(&mut self, port: u8, dp: &Datapoint) -> Option<Datapoint> {
+    pub fn on_input(&mut self, port: u8, dp: &Datapoint, out: &mut Vec<Datapoint>) {
         if dp.kind == Kind::Status {
             // A feed's status passes on unchanged, under this tube's id; the state is not touched.
             let mut passed = *dp;
             passed.source = self.id;
-            return Some(passed);
+            out.push(passed);
+            return;
         }
         if Some(port) == self.event_port {
-            // Consume: emit the state (a NOP: what it holds), then reset.
-            let out = self.state(dp, Kind::Data);
+            // Consume: emit the state of every key (a NOP: what it holds), then reset.
+            for slot in 0..self.keys_met() {
+                out.extend(self.state(slot, dp, Kind::Data));
+            }
             self.reset();
-            return out;
+            return;
         }
+        if self.keys.is_none() && matches!(self.shape, Shape::Plain) {
+            self.plain(port, dp, out);
+        } else {
+            self.keyed(port, dp, out);
+        }
+    }
+
+    /// A tube with neither key nor window (the common case, kept short).
+    #[inline]
+    fn plain(&mut self, port: u8, dp: &Datapoint, out: &mut Vec<Datapoint>) {
         if self.nop {
             self.held = Some(*dp);
         } else {
@@ -92,23 +188,173 @@ impl Through {
             }
         }
         match self.trigger {
-            TriggerSpec::Always => self.state(dp, Kind::Data),
-            TriggerSpec::Consume => None,
+            TriggerSpec::Always => out.extend(self.state(0, dp, Kind::Data)),
+            TriggerSpec::Consume => {}
             TriggerSpec::Produce {
                 op,
                 slot,
                 threshold,
             } => {
-                let (before, after) = (self.last_seen, self.field(slot));
-                self.last_seen = after;
+                let (before, after) = (self.last_seen[0], self.field(slot));
+                self.last_seen[0] = after;
                 if fires(op, before, after, threshold) {
-                    let out = self.state(dp, Kind::Event);
+                    out.extend(self.state(0, dp, Kind::Event));
                     self.reset();
-                    out
-                } else {
-                    None
                 }
             }
         }
     }
+
+    /// A tube with a key or a window.
+    fn keyed(&mut self, port: u8, dp: &Datapoint, out: &mut Vec<Datapoint>) {
+        let values = &dp.values[..(dp.len as usize).min(MAX_FIELDS)];
+        let slot = match &mut self.keys {
+            None => 0,
+            Some(k) => match k.slot(k.value(port, values)) {
+                Some(s) => s,
+                None => return,
+            },
+        };
+        let t = dp.event_time;
+        match &mut self.shape {
+            Shape::Plain => {
+                for r in self.set(slot) {
+                    r.add(port as usize, values);
+                }
+                let Some(state) = self.state(slot, dp, Kind::Data) else {
+                    return;
+                };
+                if self.offer(slot, state, out)
+                    && matches!(self.trigger, TriggerSpec::Produce { .. })
+                {
+                    for r in self.set(slot) {
+                        r.reset();
+                    }
+                }
+            }
+            Shape::Buckets(b) => {
+                let mut b = b.take().expect("the windows are back after each datapoint");
+                b.close_until(t, self.keys_met(), |c| self.closed(c, dp, out));
+                b.add(t, slot, port as usize, values);
+                self.shape = Shape::Buckets(Some(b));
+            }
+            Shape::Sliding(s) => {
+                let mut o = Datapoint::new(Kind::Data, self.id, t, dp.ingest_time);
+                o.seq = dp.seq;
+                let n = self.reducers.len();
+                let args = (&self.reducers[..], port as usize, values);
+                let Some((first, last)) = s.add(t, slot, args, &mut o.values[..n]) else {
+                    return;
+                };
+                o.len = n as u8;
+                self.push_key(&mut o, slot);
+                push_span(&mut o, first, last);
+                self.offer(slot, o, out);
+            }
+        }
+    }
+
+    /// A window of key `c.slot` closed, caused by `cause`: offers its row.
+    fn closed(&mut self, c: Closed<'_>, cause: &Datapoint, out: &mut Vec<Datapoint>) {
+        // The row's time is the window's last instant, so a window downstream puts it in the window
+        // this one ends.
+        let mut o = Datapoint::new(Kind::Data, self.id, c.end - 1, cause.ingest_time);
+        o.seq = cause.seq;
+        for (v, r) in o.values.iter_mut().zip(c.reducers) {
+            *v = r.value();
+        }
+        o.len = c.reducers.len() as u8;
+        self.push_key(&mut o, c.slot);
+        push_span(&mut o, c.start, c.end);
+        self.offer(c.slot, o, out);
+    }
+
+    /// Emits `o`, key `slot`'s new state, as its trigger says: always, or as an event when its
+    /// `Produce` condition holds. Returns whether it emitted.
+    fn offer(&mut self, slot: usize, mut o: Datapoint, out: &mut Vec<Datapoint>) -> bool {
+        match self.trigger {
+            TriggerSpec::Always => {
+                out.push(o);
+                true
+            }
+            TriggerSpec::Consume => false,
+            TriggerSpec::Produce {
+                op,
+                slot: field,
+                threshold,
+            } => {
+                let after = o.values[field as usize];
+                let before = std::mem::replace(&mut self.last_seen[slot], after);
+                let fired = fires(op, before, after, threshold);
+                if fired {
+                    o.kind = Kind::Event;
+                    out.push(o);
+                }
+                fired
+            }
+        }
+    }
+
+    /// At the end of the input (Batch): emits every window still open, as if a datapoint after all of
+    /// them had arrived. `cause` stamps the sequence number and the ingest time.
+    pub fn finish(&mut self, cause: &Datapoint, out: &mut Vec<Datapoint>) {
+        let Shape::Buckets(b) = &mut self.shape else {
+            return;
+        };
+        let mut b = b.take().expect("the windows are back after each datapoint");
+        b.close_all(self.keys_met(), |c| self.closed(c, cause, out));
+        self.shape = Shape::Buckets(Some(b));
+    }
+
+    /// Whether the end of the input makes it emit (open tumbling or hopping windows).
+    pub fn emits_at_end(&self) -> bool {
+        self.flush_at_end && matches!(self.shape, Shape::Buckets(_))
+    }
+
+    /// What it counted that the summary should say: late datapoints, keys past `max_keys`, how full
+    /// a sliding window's buffer got. `None` for a tube with neither key nor window.
+    pub fn report(&self) -> Option<String> {
+        let over = self
+            .keys
+            .as_ref()
+            .map(|k| (k.over, k.max(), k.values.len()));
+        let mut parts = Vec::new();
+        if let Some((over, max, met)) = over {
+            parts.push(format!("{met} keys"));
+            if over > 0 {
+                parts.push(format!(
+                    "{over} datapoints of keys past max_keys ({max}) not kept: raise max_keys"
+                ));
+            }
+        }
+        match &self.shape {
+            Shape::Plain => {}
+            Shape::Buckets(b) => parts.push(format!("{} late", b.as_ref().map_or(0, |b| b.late))),
+            Shape::Sliding(s) => {
+                let u = s.usage;
+                parts.push(format!("{} late", u.late));
+                parts.push(format!("window held at most {} datapoints", u.high_water));
+                if u.grew > 0 {
+                    parts.push(format!(
+                        "its buffer was full and grew {} times: raise max_items",
+                        u.grew
+                    ));
+                }
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
+
+/// Appends a window's start and end (ns) to `o`, as milliseconds (whole milliseconds are exact in a
+/// double; a fraction keeps about a quarter of a microsecond).
+fn push_span(o: &mut Datapoint, start: i64, end: i64) {
+    let ms = |t: i64| t.div_euclid(1_000_000) as f64 + t.rem_euclid(1_000_000) as f64 / 1e6;
+    let n = o.len as usize;
+    o.values[n] = ms(start);
+    o.values[n + 1] = ms(end);
+    o.len += 2;
+}
+
+#[cfg(test)]
+mod window_tests;

@@ -14,6 +14,19 @@ pub struct Reducer {
     slots2: Vec<u8>,
 }
 
+/// Which reducer a [`Reducer`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Count,
+    Sum,
+    First,
+    Last,
+    Min,
+    Max,
+    Mean,
+    Vwap,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum State {
     Count(u64),
@@ -79,6 +92,29 @@ impl Reducer {
                 *pq += x * qty;
                 *q += qty;
             }
+        }
+    }
+
+    /// Its input values in a datapoint that arrived on `port`: the field (the price for VWAP) and, for
+    /// VWAP, the quantity.
+    #[inline]
+    pub fn inputs(&self, port: usize, values: &[f64]) -> (f64, f64) {
+        let x = self.slots.get(port).map_or(0.0, |&s| values[s as usize]);
+        let q = self.slots2.get(port).map_or(0.0, |&s| values[s as usize]);
+        (x, q)
+    }
+
+    /// Which reducer it is.
+    pub fn op(&self) -> Op {
+        match self.kind {
+            State::Count(_) => Op::Count,
+            State::Sum(_) => Op::Sum,
+            State::First(_) => Op::First,
+            State::Last(_) => Op::Last,
+            State::Min(_) => Op::Min,
+            State::Max(_) => Op::Max,
+            State::Mean { .. } => Op::Mean,
+            State::Vwap { .. } => Op::Vwap,
         }
     }
 

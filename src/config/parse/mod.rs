@@ -8,6 +8,7 @@ mod external;
 mod runtime;
 mod sink;
 mod through;
+mod window;
 
 use super::model::*;
 use super::reader::{field, Reader};
@@ -176,7 +177,9 @@ fn tube(
             "Generator: {label: btc, datasource: {CSV: file.csv}, to_label: next}",
         ),
         "Through" => (
-            &["label", "reducer", "event", "to_label"],
+            &[
+                "label", "reducer", "event", "to_label", "window", "key", "keys", "max_keys",
+            ],
             &["label", "reducer"],
             "Through: {label: sum, reducer: {SUM: {field: Volume}}, to_label: sink}",
         ),

@@ -8,7 +8,15 @@ use crate::config::reader::{field, Reader};
 const REDUCERS: &[&str] = &[
     "NOP", "COUNT", "SUM", "FIRST", "LAST", "MIN", "MAX", "MEAN", "VWAP", "MULTI",
 ];
-const CONDITIONS: &[&str] = &["GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "CROSSES"];
+const CONDITIONS: &[&str] = &[
+    "GREATER",
+    "GREATER_EQUAL",
+    "LESS",
+    "LESS_EQUAL",
+    "CROSSES",
+    "CROSSES_ABOVE",
+    "CROSSES_BELOW",
+];
 
 pub(super) fn through(r: &mut Reader<'_>, m: &Mapping, path: &str) -> Option<ThroughDecl> {
     let reducers = reducers(r, m.get("reducer")?, &field(path, "reducer"));
@@ -20,6 +28,11 @@ pub(super) fn through(r: &mut Reader<'_>, m: &Mapping, path: &str) -> Option<Thr
         Some(e) => Some(event(r, e, &field(path, "event"))?),
         None => None,
     };
+    let window = match m.get("window") {
+        Some(w) => Some(super::window::window(r, w, &field(path, "window"))?),
+        None => None,
+    };
+    let key = super::window::key(r, m, path)?;
     if reducers.is_empty() {
         return None;
     }
@@ -27,6 +40,8 @@ pub(super) fn through(r: &mut Reader<'_>, m: &Mapping, path: &str) -> Option<Thr
         reducers,
         reducer_paths,
         event,
+        window,
+        key,
     })
 }
 
@@ -155,6 +170,8 @@ fn event(r: &mut Reader<'_>, v: &Value, path: &str) -> Option<EventDecl> {
         "GREATER_EQUAL" => CmpOp::GreaterEqual,
         "LESS" => CmpOp::Less,
         "LESS_EQUAL" => CmpOp::LessEqual,
+        "CROSSES_ABOVE" => CmpOp::CrossesAbove,
+        "CROSSES_BELOW" => CmpOp::CrossesBelow,
         _ => CmpOp::Crosses,
     };
     Some(EventDecl::Produce(ConditionDecl {

@@ -183,11 +183,14 @@ struct ParquetWriter {
 
 impl RowWriter for ParquetWriter {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
-        push_row(
-            &mut self.table,
-            row.time,
-            (0..row.values.len()).map(|i| row.cell(i)),
-        );
+        self.table.push(Value::Int(row.time.div_euclid(1_000_000)));
+        for i in 0..row.values.len() {
+            self.table.push(match (row.text(i), row.cell(i)) {
+                (Some(t), _) => Value::Text(t),
+                (None, Some(v)) if !row.is_text(i) => Value::Real(v),
+                _ => Value::Null,
+            });
+        }
         if self.status {
             self.table.push(row.status.map_or(Value::Null, Value::Text));
         }

@@ -277,6 +277,7 @@ mod tests {
             present,
             status: None,
             status_dp: None,
+            texts: &[],
         }
     }
 

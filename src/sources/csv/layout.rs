@@ -31,6 +31,8 @@ pub struct CsvLayout {
     pub ncols: usize,
     /// Exposed fields: (column, name), in slot order.
     pub fields: Vec<(usize, String)>,
+    /// By exposed field: whether it holds text (read as a key: see [`crate::base::keys`]).
+    pub keys: Vec<bool>,
     /// Byte offset of the first data line.
     pub data_start: usize,
     /// 1-based line number of the first data line.
@@ -207,8 +209,8 @@ fn time_column(names: &[String], src: &CsvSource, shown: &str) -> Result<usize, 
     }
 }
 
-/// The columns exposed as fields, in slot order: the configured ones, or every numeric column of the
-/// first row but the time.
+/// The columns exposed as fields, in slot order: the configured ones, or every column of the first
+/// row but the time (text columns only while the fields fit in a datapoint).
 fn exposed_fields(
     names: &[String],
     cells: &[&[u8]],
@@ -239,10 +241,16 @@ fn exposed_fields(
             }
             Ok(out)
         }
-        None => Ok((0..names.len())
-            .filter(|&i| i != time_col && parse_number(cells[i]).is_some())
-            .map(|i| (i, names[i].clone()))
-            .collect()),
+        None => {
+            let all = (0..names.len()).filter(|&i| i != time_col);
+            let numeric = all.clone().filter(|&i| parse_number(cells[i]).is_some());
+            let chosen: Vec<usize> = if all.clone().count() <= MAX_FIELDS {
+                all.collect()
+            } else {
+                numeric.collect()
+            };
+            Ok(chosen.into_iter().map(|i| (i, names[i].clone())).collect())
+        }
     }
 }
 
@@ -356,6 +364,10 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
             );
         }
     }
+    let keys = fields
+        .iter()
+        .map(|&(col, _)| parse_number(cells[col]).is_none())
+        .collect();
     if fields.len() > MAX_FIELDS {
         return fail(
             format!(
@@ -382,6 +394,7 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
         time_col,
         ncols: names.len(),
         fields,
+        keys,
         data_start: first_off,
         first_data_line: first_line,
         descending: last_start > first_off && t_last < t_first,

@@ -111,6 +111,16 @@ impl Source for CsvSource {
         format!("CSV {}", self.path.display())
     }
 
+    fn key_fields(&self) -> Vec<String> {
+        let Some(l) = &self.layout else {
+            return Vec::new();
+        };
+        (l.fields.iter().zip(&l.keys))
+            .filter(|(_, &k)| k)
+            .map(|((_, name), _)| name.clone())
+            .collect()
+    }
+
     fn reads(&self) -> Vec<&Path> {
         vec![&self.path]
     }

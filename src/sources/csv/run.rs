@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::layout::{lines_from, parse_number, trim_line, CsvLayout};
+use super::layout::{lines_from, parse_number, trim_line, unquote, CsvLayout};
 use super::{CsvSource, OnError};
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
+use crate::base::keys::KeyCache;
 use crate::base::time::{monotonic_ns, parse_timestamp};
 use crate::base::GenCounters;
 use crate::base::{Ctx, Outlet, Push, RunError};
@@ -28,6 +29,10 @@ pub struct CsvGenerator {
     pub counters: Arc<GenCounters>,
     /// Column → slot, or -1.
     slot_of: Vec<i8>,
+    /// By column: whether it holds keys (text).
+    is_key: Vec<bool>,
+    /// Keys met, by their bytes.
+    key_ids: std::cell::RefCell<KeyCache>,
 }
 
 enum Bad {
@@ -60,6 +65,10 @@ impl CsvGenerator {
             names[*col] = name.clone();
         }
         names[layout.time_col] = "time".into();
+        let mut is_key = vec![false; layout.ncols];
+        for ((col, _), &k) in layout.fields.iter().zip(&layout.keys) {
+            is_key[*col] = k;
+        }
         Ok(CsvGenerator {
             id,
             path: src.path.clone(),
@@ -70,6 +79,8 @@ impl CsvGenerator {
             range,
             counters,
             slot_of,
+            is_key,
+            key_ids: Default::default(),
         })
     }
 
@@ -89,7 +100,12 @@ impl CsvGenerator {
             if col == self.layout.time_col {
                 time = Some(parse_timestamp(cell).ok_or(Bad::Cell(col))?);
             } else if self.slot_of[col] >= 0 {
-                dp.values[self.slot_of[col] as usize] = parse_number(cell).ok_or(Bad::Cell(col))?;
+                dp.values[self.slot_of[col] as usize] = if self.is_key[col] {
+                    let key = self.key_ids.borrow_mut().id(unquote(cell));
+                    key.ok_or(Bad::Cell(col))? as f64
+                } else {
+                    parse_number(cell).ok_or(Bad::Cell(col))?
+                };
             }
         }
         if n != self.layout.ncols {
@@ -163,7 +179,13 @@ impl CsvGenerator {
                 if text.parse::<f64>().is_ok_and(|v| !v.is_finite()) {
                     return format!("{file}:{line_no}: column '{name}': {} is not a finite number", shown(cell));
                 }
-                let what = if col == self.layout.time_col { "a time" } else { "a number" };
+                let what = if col == self.layout.time_col {
+                    "a time"
+                } else if self.is_key[col] {
+                    "a key: the process holds at most 2^20 distinct keys"
+                } else {
+                    "a number"
+                };
                 format!("{file}:{line_no}: column '{name}': cannot read {} as {what}", shown(cell))
             }
             Bad::Backwards => format!(

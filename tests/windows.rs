@@ -1,0 +1,291 @@
+//! Windows and keys on real data, each checked against `tools/check_windows.py`: a plain recomputation
+//! of every window from the README's definition (no running sums, no queues).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{read_csv, run_text, tempdir};
+
+const TRADES: &str = "testdata/binance_spot_BTC_ETH_trades_2024-08-08.csv";
+const BARS: &str = "testdata/binance_BTCUSDT_1m.csv";
+
+/// Every reducer, over trades (`price`, `quantity`) or bars (`Close`, `Volume`).
+fn all_reducers(price: &str, qty: &str) -> (String, String) {
+    let yaml = format!(
+        "[{{VWAP: {{price: {price}, quantity: {qty}}}}}, {{SUM: {{field: {qty}}}}}, COUNT, \
+         {{FIRST: {{field: {price}}}}}, {{LAST: {{field: {price}}}}}, {{MIN: {{field: {price}}}}}, \
+         {{MAX: {{field: {price}}}}}, {{MEAN: {{field: {price}}}}}]"
+    );
+    let spec = format!(
+        "vwap:{price}:{qty},sum:{qty},count,first:{price},last:{price},min:{price},max:{price},mean:{price}"
+    );
+    (yaml, spec)
+}
+
+fn fields(price: &str, qty: &str, keyed: bool) -> String {
+    let key = if keyed { "symbol, " } else { "" };
+    format!(
+        "[{key}window_start, window_end, vwap, sum_{qty}, count, first_{price}, last_{price}, \
+         min_{price}, max_{price}, mean_{price}]"
+    )
+}
+
+/// A config reading `input` over `range` into a through `w` with `window` (and `key` lines), every
+/// reducer, written to `out`.
+fn config(input: &str, range: (&str, &str), window: &str, key: &str, out: &Path) -> String {
+    let (price, qty) = if input == TRADES {
+        ("price", "quantity")
+    } else {
+        ("Close", "Volume")
+    };
+    let (reducers, _) = all_reducers(price, qty);
+    let fields = fields(price, qty, !key.is_empty());
+    format!(
+        r#"pipeline_type:
+  Batch: ["{}", "{}"]
+tubes:
+- Generator: {{label: src, datasource: {{CSV: {input}}}, to_label: w}}
+- Through:
+    label: w
+    to_label: sink
+    reducer: {reducers}
+    window: {window}
+{key}- Sink:
+    label: sink
+    datasink: {{CSV: {}}}
+    fields: {{w: {fields}}}
+"#,
+        range.0,
+        range.1,
+        out.display()
+    )
+}
+
+/// Runs the checker on `out` with `args`; asserts it agrees on `rows` rows.
+fn check(out: &Path, input: &str, args: &[&str], rows: usize) {
+    let (price, qty) = if input == TRADES {
+        ("price", "quantity")
+    } else {
+        ("Close", "Volume")
+    };
+    let (_, spec) = all_reducers(price, qty);
+    let time = if input == TRADES {
+        "time"
+    } else {
+        "Unix Timestamp"
+    };
+    let run = Command::new("python3")
+        .args(["tools/check_windows.py", &out.display().to_string()])
+        .args(["--input", input, "--time", time, "--label", "w"])
+        .args(["--reducers", &spec])
+        .args(args)
+        .output()
+        .expect("python3 runs tools/check_windows.py");
+    let said =
+        String::from_utf8_lossy(&run.stdout).to_string() + &String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("{rows} rows checked, 0 differ")),
+        "{said}"
+    );
+}
+
+const KEYED: &str = "    key: symbol\n    keys: [ETHUSDT]\n";
+const TRADES_RANGE: (&str, &str) = ("2024-08-08T00:00:00Z", "2024-08-10T00:00:00Z");
+
+#[test]
+fn tumbling_bins_per_symbol_agree_with_a_plain_recomputation() {
+    let dir = tempdir();
+    let out = dir.path().join("out.csv");
+    let text = config(TRADES, TRADES_RANGE, "{tumbling: 1m}", KEYED, &out);
+    let report = run_text(dir.path(), &text).unwrap();
+    // 11 minutes 23:54 … 00:05, both symbols in each.
+    assert_eq!(report.rows, 24);
+    let args = ["--key", "symbol", "--keys", "ETHUSDT", "--tumbling", "60"];
+    check(&out, TRADES, &args, 24);
+    // The listed key comes first in every bin, whatever the order the trades arrive in.
+    let rows = read_csv(&out);
+    assert_eq!(rows[1][1], "ETHUSDT");
+    assert_eq!(rows[2][1], "BTCUSDT");
+}
+
+#[test]
+fn hopping_windows_hold_each_trade_three_times() {
+    let dir = tempdir();
+    let out = dir.path().join("out.csv");
+    let window = "{hopping: {size: 3m, every: 1m}}";
+    let text = config(TRADES, TRADES_RANGE, window, KEYED, &out);
+    let report = run_text(dir.path(), &text).unwrap();
+    // 12 starts from 23:52 to 00:05 that overlap the session, 2 symbols each… except none missing.
+    let args = [
+        "--key",
+        "symbol",
+        "--keys",
+        "ETHUSDT",
+        "--hopping",
+        "180,60",
+    ];
+    check(&out, TRADES, &args, report.rows as usize);
+    // Every trade is counted in exactly size/every = 3 windows.
+    let rows = read_csv(&out);
+    let count = rows[0].iter().position(|c| c == "w.count").unwrap();
+    let total: u64 = rows[1..]
+        .iter()
+        .map(|r| r[count].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 3 * 34_419);
+}
+
+#[test]
+fn sliding_windows_per_symbol_agree_at_every_trade() {
+    let dir = tempdir();
+    let out = dir.path().join("out.csv");
+    let text = config(TRADES, TRADES_RANGE, "{sliding: 10s}", KEYED, &out);
+    let report = run_text(dir.path(), &text).unwrap();
+    assert_eq!(report.rows, 34_419, "a sliding window emits at every trade");
+    check(
+        &out,
+        TRADES,
+        &["--key", "symbol", "--sliding", "10"],
+        34_419,
+    );
+}
+
+#[test]
+fn a_sliding_window_across_the_80_minute_outage_empties_and_refills() {
+    let dir = tempdir();
+    let out = dir.path().join("out.csv");
+    let range = ("2023-03-24T10:00:00Z", "2023-03-24T16:00:00Z");
+    let text = config(BARS, range, "{sliding: 10m}", "", &out);
+    let report = run_text(dir.path(), &text).unwrap();
+    let args = ["--sliding", "600", "--range", "1679652000000,1679673600000"];
+    check(&out, BARS, &args, report.rows as usize);
+    // The first bar after the halt (14:00) is alone in its window: the bars before 13:50 are gone.
+    let rows = read_csv(&out);
+    let after = rows
+        .iter()
+        .find(|r| r[0] == "2023-03-24T14:00:00.000Z")
+        .expect("a row at the first bar after the halt");
+    let count = rows[0].iter().position(|c| c == "w.count").unwrap();
+    assert_eq!(after[count], "1");
+}
+
+#[test]
+fn hourly_bins_across_the_outage_skip_the_empty_hour() {
+    let dir = tempdir();
+    let out = dir.path().join("out.csv");
+    let range = ("2023-03-24T00:00:00Z", "2023-03-25T00:00:00Z");
+    let text = config(BARS, range, "{tumbling: 1h}", "", &out);
+    run_text(dir.path(), &text).unwrap();
+    let args = [
+        "--tumbling",
+        "3600",
+        "--range",
+        "1679616000000,1679702400000",
+    ];
+    // 24 hours, less the hour 13:00–14:00 that held no bar.
+    check(&out, BARS, &args, 23);
+    let rows = read_csv(&out);
+    let start = rows[0].iter().position(|c| c == "w.window_start").unwrap();
+    assert!(rows.iter().all(|r| r[start] != "2023-03-24T13:00:00.000Z"));
+    let twelve = rows
+        .iter()
+        .find(|r| r[start] == "2023-03-24T12:00:00.000Z")
+        .unwrap();
+    let count = rows[0].iter().position(|c| c == "w.count").unwrap();
+    assert_eq!(twelve[count], "40", "bars 12:00 … 12:39, then the halt");
+}
+
+#[test]
+fn hopping_bins_over_bars_agree_and_the_last_close_at_the_end_of_the_range() {
+    let dir = tempdir();
+    let out = dir.path().join("out.csv");
+    let range = ("2023-03-24T00:00:00Z", "2023-03-26T00:00:00Z");
+    let window = "{hopping: {size: 10m, every: 5m}}";
+    let text = config(BARS, range, window, "", &out);
+    let report = run_text(dir.path(), &text).unwrap();
+    let args = [
+        "--hopping",
+        "600,300",
+        "--range",
+        "1679616000000,1679788800000",
+    ];
+    check(&out, BARS, &args, report.rows as usize);
+    // The last two windows close only because the range ends: 23:50–00:00 and 23:55–00:05.
+    let rows = read_csv(&out);
+    let start = rows[0].iter().position(|c| c == "w.window_start").unwrap();
+    let last: Vec<&str> = rows[rows.len() - 2..]
+        .iter()
+        .map(|r| r[start].as_str())
+        .collect();
+    assert_eq!(
+        last,
+        ["2023-03-25T23:50:00.000Z", "2023-03-25T23:55:00.000Z"]
+    );
+}
+
+#[test]
+fn the_shipped_window_configs_agree_with_the_recomputation() {
+    let dir = tempdir();
+    for (name, args) in [
+        (
+            "alert_btc_10m_mean",
+            vec![
+                "--input",
+                BARS,
+                "--time",
+                "Unix Timestamp",
+                "--sliding",
+                "600",
+                "--reducers",
+                "mean:Close,count",
+                "--label",
+                "btc_mean_10m",
+                "--range",
+                "1679011200000,1682899200000",
+                "--produce",
+                "CROSSES_ABOVE:mean_Close:28000",
+            ],
+        ),
+        (
+            "binning_per_symbol",
+            vec![
+                "--input",
+                TRADES,
+                "--time",
+                "time",
+                "--key",
+                "symbol",
+                "--keys",
+                "BTCUSDT,ETHUSDT",
+                "--tumbling",
+                "60",
+                "--reducers",
+                "vwap:price:quantity,sum:quantity,count",
+                "--label",
+                "bins",
+            ],
+        ),
+    ] {
+        let out = dir.path().join(format!("{name}.csv"));
+        let text = std::fs::read_to_string(format!("configs/{name}.yaml"))
+            .unwrap()
+            .replace(&format!("out/{name}.csv"), &out.display().to_string());
+        let report = run_text(dir.path(), &text).unwrap();
+        assert!(report.rows > 0, "{name}");
+        let run = Command::new("python3")
+            .arg("tools/check_windows.py")
+            .arg(&out)
+            .args(&args)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&run.stdout).to_string();
+        assert!(run.status.success(), "{name}: {said}");
+        assert!(
+            said.contains(&format!("{} rows checked, 0 differ", report.rows)),
+            "{name}: {said}"
+        );
+    }
+}
