@@ -110,3 +110,56 @@ fn a_sweep_allocates_per_combination_not_per_datapoint() {
         "{short_allocs} allocations for {short_n} updates, {long_allocs} for {long_n}"
     );
 }
+
+/// Allocations while a shipped window config runs with its Batch range ending at `to` instead of
+/// `until`, and the datapoints that flowed.
+fn window_allocations(name: &str, until: &str, to: &str) -> (u64, u64) {
+    let dir = tempdir();
+    let out = dir.path().join("out.csv");
+    let text = std::fs::read_to_string(format!("configs/{name}.yaml"))
+        .unwrap()
+        .replace(&format!("out/{name}.csv"), &out.display().to_string())
+        .replace(&format!("{until}\"]"), &format!("{to}\"]"));
+    let path = write_config(dir.path(), "w.yaml", &text);
+    let g = tubes::api::load(&path).unwrap();
+    let plan = tubes::graph::plan(&g);
+    let running = tubes::runtime::Engine::build(&g, &plan)
+        .unwrap()
+        .start()
+        .unwrap();
+    let before = ALLOCS.load(Ordering::SeqCst);
+    let report = running.finish(|_| {}).unwrap();
+    let after = ALLOCS.load(Ordering::SeqCst);
+    (after - before, report.datapoints)
+}
+
+#[test]
+fn a_sliding_window_and_a_keyed_window_allocate_nothing_per_datapoint() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    for (name, until, short) in [
+        // Sliding, 10 minutes over 1-minute bars: its buffer is made before the run.
+        (
+            "alert_btc_10m_mean",
+            "2023-05-01T00:00:00Z",
+            "2023-03-18T00:00:00Z",
+        ),
+        // Keyed tumbling bins over trades of two symbols: the keys are listed, so their state is made
+        // before the run; each name is read once, and the sink learns it once.
+        (
+            "binning_per_symbol",
+            "2024-08-10T00:00:00Z",
+            "2024-08-08T23:54:30Z",
+        ),
+    ] {
+        let (short_allocs, short_n) = window_allocations(name, until, short);
+        let (long_allocs, long_n) = window_allocations(name, until, until);
+        assert!(
+            long_n > 40 * short_n,
+            "{name}: {short_n} vs {long_n} datapoints"
+        );
+        assert_eq!(
+            short_allocs, long_allocs,
+            "{name}: {short_allocs} allocations for {short_n} datapoints but {long_allocs} for {long_n}"
+        );
+    }
+}

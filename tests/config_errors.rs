@@ -87,7 +87,8 @@ const CASES: &[Case] = &[
     Case { what: "a hopping window that hops past its size", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    window: {hopping: {size: 1m, every: 5m}}\n", line: 16, message: "every is longer than size", help: "lasts `size` ≥ every" },
     Case { what: "a window on a NOP", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: NOP\n    window: {tumbling: 1m}\n", line: 16, message: "a window on a NOP", help: "give the tube a reducer" },
     Case { what: "a key naming no field", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    key: Symbl\n", line: 16, message: "field 'Symbl' is not provided by 'btc'", help: "did you mean 'Symbol'?" },
-    Case { what: "a window with Consume", from: "    reducer: COUNT\n", to: "    reducer: COUNT\n    window: {tumbling: 1m}\n", line: 21, message: "a window with a Consume event", help: "Produce" },
+    Case { what: "a sliding window with Consume", from: "    reducer: COUNT\n", to: "    reducer: COUNT\n    window: {sliding: 1m}\n", line: 21, message: "a sliding window with a Consume event", help: "Produce" },
+    Case { what: "allowed_lateness without a clock", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    window: {tumbling: 1m, allowed_lateness: 5s}\n", line: 16, message: "allowed_lateness without a clock", help: "Consume" },
     Case { what: "invalid YAML", from: "reducer: COUNT", to: "reducer: [COUNT", line: 21, message: "not valid YAML", help: "indentation" },
 ];
 

@@ -133,6 +133,9 @@ pub struct WindowSpec {
     pub max_items: usize,
     /// Whether the end of the input closes the windows still open (Batch).
     pub flush_at_end: bool,
+    /// With a clock (`event: {Consume: tick}`): how long past a window's end (ns) a tick waits before
+    /// closing it.
+    pub lateness: i64,
 }
 
 /// A through's key, checked.

@@ -4,7 +4,7 @@
 use super::fields::{missing_field, Input};
 use super::model::{KeySpec, TextOf, WindowSpec};
 use crate::base::keys;
-use crate::config::{Diagnostics, EventDecl, KeyDecl, ThroughDecl, WindowDecl};
+use crate::config::{Diagnostics, EventDecl, KeyDecl, ThroughDecl, WindowDecl, WindowKind};
 
 /// What a window and a key add to a through.
 pub(super) struct Added {
@@ -38,11 +38,26 @@ pub(super) fn add(
             }
         }
     }
-    if let (Some(w), Some(EventDecl::Consume(_))) = (&th.window, &th.event) {
+    let clock = matches!(th.event, Some(EventDecl::Consume(_)));
+    if let (Some(w), true) = (&th.window, clock) {
+        if matches!(w.kind, WindowKind::Sliding { .. }) {
+            diag.error(
+                &w.path,
+                "a sliding window with a Consume event: it emits at every datapoint and has no window to close",
+                Some("drop the event, or use Produce to emit only when a condition holds".into()),
+            );
+            ok = false;
+        }
+    }
+    if let Some(w) = th
+        .window
+        .as_ref()
+        .filter(|w| !w.allowed_lateness.is_zero() && !clock)
+    {
         diag.error(
-            &w.path,
-            "a window with a Consume event: a windowed tube emits when its windows close",
-            Some("drop the event, or use Produce to emit only when a condition holds".into()),
+            &format!("{}.allowed_lateness", w.path),
+            "allowed_lateness without a clock: nothing would close a window by the clock",
+            Some("add a tick and consume it: event: {Consume: every_second}, with an ExternalEvent StaticTimeTick every 1s".into()),
         );
         ok = false;
     }
@@ -68,6 +83,7 @@ fn window(w: &WindowDecl, batch: bool) -> WindowSpec {
         kind: w.kind,
         max_items: w.max_items as usize,
         flush_at_end: batch,
+        lateness: w.allowed_lateness.as_nanos().min(i64::MAX as u128) as i64,
     }
 }
 

@@ -76,7 +76,10 @@ impl RowWriter for CsvWriter {
         self.out.write_all(&format_rfc3339_millis(row.time))?;
         for i in 0..row.values.len() {
             match (row.text(i), row.cell(i)) {
-                (Some(t), _) => write!(self.out, ",{}", super::lead::csv_cell(t))?,
+                (Some(t), _) => {
+                    self.out.write_all(b",")?;
+                    super::lead::write_csv_cell(&mut self.out, t)?;
+                }
                 (None, Some(v)) if !row.is_text(i) => write!(self.out, ",{v}")?,
                 _ => self.out.write_all(b",")?,
             }

@@ -25,6 +25,25 @@ pub fn csv_cell(s: &str) -> String {
     }
 }
 
+/// Writes `s` as a CSV cell (quoted only when it must be), allocating only then.
+pub fn write_csv_cell(out: &mut impl std::io::Write, s: &str) -> std::io::Result<()> {
+    if s.contains([',', '"', '\n', '\r']) {
+        out.write_all(csv_cell(s).as_bytes())
+    } else {
+        out.write_all(s.as_bytes())
+    }
+}
+
+/// Writes `s` as a JSON string literal, allocating only when it holds a character to escape.
+pub fn write_json_string(out: &mut impl std::io::Write, s: &str) -> std::io::Result<()> {
+    if s.contains(|c: char| c == '"' || c == '\\' || (c as u32) < 0x20) {
+        return out.write_all(json_string(s).as_bytes());
+    }
+    out.write_all(b"\"")?;
+    out.write_all(s.as_bytes())?;
+    out.write_all(b"\"")
+}
+
 /// A JSON string literal.
 pub fn json_string(s: &str) -> String {
     let mut q = String::with_capacity(s.len() + 2);

@@ -67,7 +67,7 @@ impl JsonRow {
             out.write_all(b",")?;
             out.write_all(key.as_bytes())?;
             match (row.text(i), row.cell(i)) {
-                (Some(t), _) => out.write_all(json_string(t).as_bytes())?,
+                (Some(t), _) => super::lead::write_json_string(out, t)?,
                 (None, Some(v)) if !row.is_text(i) => write!(out, "{v}")?,
                 _ => out.write_all(b"null")?,
             }

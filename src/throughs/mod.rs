@@ -39,6 +39,10 @@ pub struct Through {
     trigger: TriggerSpec,
     /// Index of the event port, when the tube consumes an event.
     event_port: Option<u8>,
+    /// For tumbling and hopping windows that consume a tick: the tick's port, which is their clock.
+    clock_port: Option<u8>,
+    /// How long past a window's end a tick waits before closing it (ns).
+    lateness: i64,
     /// NOP: the last datapoint received (passed through, or held for `Consume`).
     held: Option<Datapoint>,
     nop: bool,
@@ -74,12 +78,25 @@ impl Through {
             (Shape::Plain, Some(_)) => vec![reducers.clone(); n_keys - 1],
             _ => Vec::new(),
         };
+        let consumes = matches!(spec.trigger, TriggerSpec::Consume).then_some(data_ports as u8);
+        // A windowed tube's consumed tick is its clock: it closes windows, and rows go out as they
+        // close (the trigger is then `Always`).
+        let (event_port, clock_port, trigger) = match spec.window {
+            Some(_) => (
+                None,
+                consumes,
+                consumes.map_or(spec.trigger, |_| TriggerSpec::Always),
+            ),
+            None => (consumes, None, spec.trigger),
+        };
         Through {
             id,
             reducers,
             more,
-            trigger: spec.trigger,
-            event_port: matches!(spec.trigger, TriggerSpec::Consume).then_some(data_ports as u8),
+            trigger,
+            event_port,
+            clock_port,
+            lateness: spec.window.map_or(0, |w| w.lateness),
             held: None,
             nop: spec.nop,
             last_seen: vec![f64::NAN; n_keys],
@@ -159,6 +176,10 @@ impl Through {
             let mut passed = *dp;
             passed.source = self.id;
             out.push(passed);
+            return;
+        }
+        if Some(port) == self.clock_port {
+            self.tick(dp, out);
             return;
         }
         if Some(port) == self.event_port {
@@ -252,6 +273,18 @@ impl Through {
                 self.offer(slot, o, out);
             }
         }
+    }
+
+    /// A tick of the windows' clock at `dp.event_time`: closes every window that ended at least
+    /// `allowed_lateness` before it. A datapoint for one of them that arrives later is late.
+    fn tick(&mut self, dp: &Datapoint, out: &mut Vec<Datapoint>) {
+        let Shape::Buckets(b) = &mut self.shape else {
+            return;
+        };
+        let mut b = b.take().expect("the windows are back after each datapoint");
+        let until = dp.event_time.saturating_sub(self.lateness);
+        b.close_until(until, self.keys_met(), |c| self.closed(c, dp, out));
+        self.shape = Shape::Buckets(Some(b));
     }
 
     /// A window of key `c.slot` closed, caused by `cause`: offers its row.

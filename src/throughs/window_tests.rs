@@ -10,6 +10,11 @@ const S: i64 = 1_000_000_000;
 
 /// A through over datapoints `[key, x]` with COUNT and SUM(x) (and MIN(x) when `min`), and `window`.
 fn through(window: WindowKind, max_items: usize, keys: Option<usize>, min: bool) -> Through {
+    Through::new(9, &spec(window, max_items, keys, min), 1)
+}
+
+/// The spec of [`through`].
+fn spec(window: WindowKind, max_items: usize, keys: Option<usize>, min: bool) -> ThroughSpec {
     let op = |reducer| OpSpec {
         reducer,
         slots: vec![1],
@@ -19,7 +24,7 @@ fn through(window: WindowKind, max_items: usize, keys: Option<usize>, min: bool)
     if min {
         ops.push(op(ReducerDecl::Min("x".into())));
     }
-    let spec = ThroughSpec {
+    ThroughSpec {
         ops,
         nop: false,
         trigger: TriggerSpec::Always,
@@ -27,14 +32,14 @@ fn through(window: WindowKind, max_items: usize, keys: Option<usize>, min: bool)
             kind: window,
             max_items,
             flush_at_end: true,
+            lateness: 0,
         }),
         key: keys.map(|max_keys| KeySpec {
             slots: vec![0],
             known: vec![],
             max_keys,
         }),
-    };
-    Through::new(9, &spec, 1)
+    }
 }
 
 fn dp(t: i64, key: f64, x: f64) -> Datapoint {
@@ -183,4 +188,34 @@ fn sliding_min_follows_evictions_and_ties() {
         want.push(xs[lo..=i].iter().cloned().fold(f64::INFINITY, f64::min));
     }
     assert_eq!(mins, want);
+}
+
+#[test]
+fn a_tick_closes_the_windows_that_ended_allowed_lateness_before_it() {
+    // A tumbling minute that consumes a tick on port 1, with 10 s of allowed lateness.
+    let mut sp = spec(WindowKind::Tumbling { size: 60 * S }, 0, None, false);
+    sp.trigger = TriggerSpec::Consume;
+    sp.window.as_mut().unwrap().lateness = 10 * S;
+    let mut th = Through::new(9, &sp, 1);
+    let tick = |t| Datapoint::new(Kind::Tick, 3, t, 0);
+    let mut out = Vec::new();
+    th.on_input(0, &dp(10 * S, 0.0, 1.0), &mut out);
+    th.on_input(0, &dp(50 * S, 0.0, 2.0), &mut out);
+    th.on_input(1, &tick(65 * S), &mut out);
+    assert!(
+        out.is_empty(),
+        "65 s is within the lateness allowed after 60 s"
+    );
+    th.on_input(0, &dp(58 * S, 0.0, 4.0), &mut out);
+    th.on_input(1, &tick(75 * S), &mut out);
+    let rows: Vec<Vec<f64>> = out.iter().map(|d| d.fields().to_vec()).collect();
+    assert_eq!(
+        rows,
+        [vec![3.0, 7.0, 0.0, 60_000.0]],
+        "the quiet minute closed by the clock"
+    );
+    out.clear();
+    th.on_input(0, &dp(59 * S, 0.0, 8.0), &mut out);
+    assert!(out.is_empty());
+    assert_eq!(th.report().unwrap(), "1 late");
 }

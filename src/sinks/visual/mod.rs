@@ -127,6 +127,8 @@ pub(crate) struct Shown {
     pub time: i64,
     /// One per column; NaN where the row has no value.
     pub values: Vec<f64>,
+    /// One per column: the text of a text column (a key's name, a window's start), else empty.
+    pub texts: Vec<String>,
     /// What a live feed said in this row.
     pub status: String,
 }
@@ -158,6 +160,7 @@ impl Shared {
         rows.extend((0..TABLE_ROWS).map(|_| Shown {
             time: 0,
             values: Vec::with_capacity(columns),
+            texts: (0..columns).map(|_| String::with_capacity(32)).collect(),
             status: String::with_capacity(64),
         }));
         Shared {
@@ -207,6 +210,10 @@ impl VisualWriter {
         slot.values.clear();
         slot.values
             .extend((0..row.values.len()).map(|i| row.cell(i).unwrap_or(f64::NAN)));
+        for (i, t) in slot.texts.iter_mut().enumerate() {
+            t.clear();
+            t.push_str(row.text(i).unwrap_or(""));
+        }
         slot.status.clear();
         slot.status.push_str(row.status.unwrap_or(""));
         r.rows.push_back(slot);

@@ -165,7 +165,12 @@ fn rows_table(f: &mut Frame<'_>, area: Rect, recent: &Recent, cols: &Columns) {
     let rows = recent.rows.iter().skip(skip).map(|r| {
         let stamp = format_rfc3339_millis(r.time);
         let mut cells = vec![String::from_utf8_lossy(&stamp[11..23]).into_owned()];
-        cells.extend(r.values.iter().map(|&v| cell(v)));
+        cells.extend(
+            (r.values.iter().zip(&r.texts)).map(|(&v, t)| match t.is_empty() {
+                true => cell(v),
+                false => t.clone(),
+            }),
+        );
         if cols.status {
             cells.push(r.status.clone());
         }

@@ -27,8 +27,14 @@ use crate::plugin::{Limits, SourceRun};
 pub struct WsSource {
     /// The exchange.
     pub exchange: &'static dyn Exchange,
-    /// The market, spelt as the exchange spells it (`btcusdt`, `BTC-USD`, `XBT/USD`).
+    /// The market, spelt as the exchange spells it (`btcusdt`, `BTC-USD`, `XBT/USD`); with `markets:`,
+    /// the first of them.
     pub market: String,
+    /// With `markets: [..]`: the markets after the first. Such a generator emits a `symbol` field
+    /// (see [`WsSource::keyed`]).
+    pub more: Vec<String>,
+    /// Whether it was given `markets:`: its trades then carry their market's name in `symbol`.
+    pub keyed: bool,
     /// The exchange's channel (Binance: `trade` or `aggTrade`); the exchange's default when not given.
     pub channel: String,
     /// Replaces the scheme, host and port of the exchange's endpoint (`ws://127.0.0.1:9001`).
@@ -50,8 +56,27 @@ pub struct WsSource {
 impl WsSource {
     /// How statuses and the summary name this feed: `binance btcusdt`.
     pub fn feed_name(&self) -> String {
-        format!("{} {}", self.exchange.name(), self.market)
+        format!("{} {}", self.exchange.name(), self.markets().join("+"))
     }
+
+    /// Every market it reads.
+    pub fn markets(&self) -> Vec<String> {
+        let mut all = vec![self.market.clone()];
+        all.extend(self.more.iter().cloned());
+        all
+    }
+}
+
+/// The key number of market `name`'s symbol: its name upper-cased without separators (`btcusdt` and
+/// `BTC-USD` give `BTCUSDT` and `BTCUSD`), as sinks write it.
+pub fn symbol_key(name: &str) -> Result<f64, RunError> {
+    let symbol: String = (name.chars())
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    crate::base::keys::intern(symbol.as_bytes())
+        .map(f64::from)
+        .ok_or_else(|| RunError::Feed("the process holds too many distinct keys".into()))
 }
 
 /// One WebSocket generator of the graph.
@@ -106,7 +131,7 @@ impl FeedLoop {
         for (i, ((_, channel, url, ca), specs)) in groups.into_iter().enumerate() {
             let first = specs[0].source.clone();
             let exchange = first.exchange;
-            let names: Vec<String> = specs.iter().map(|f| f.source.market.clone()).collect();
+            let names: Vec<String> = specs.iter().flat_map(|f| f.source.markets()).collect();
             let mut endpoint = exchange.endpoint(&channel, &names);
             if let Some(u) = &url {
                 endpoint = endpoint
@@ -138,8 +163,17 @@ impl FeedLoop {
             };
             let markets = specs
                 .into_iter()
-                .map(|f| Market::new(f.source.market, f.id, f.counters))
-                .collect();
+                .flat_map(|f| {
+                    let keyed = f.source.keyed;
+                    (f.source.markets().into_iter()).map(move |name| {
+                        let mut m = Market::new(name, f.id, f.counters.clone());
+                        if keyed {
+                            m.key = Some(symbol_key(&m.name)?);
+                        }
+                        Ok(m)
+                    })
+                })
+                .collect::<Result<_, RunError>>()?;
             conns.push(Connection::new(exchange, markets, settings, Token(i)));
         }
         Ok(FeedLoop {

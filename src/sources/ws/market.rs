@@ -20,6 +20,9 @@ pub struct Market {
     pub last_time: i64,
     /// The run of trades whose ids leapt implausibly far ahead: the last one's id and how many.
     pub leap: Option<(u64, u32)>,
+    /// For a generator of several markets: the key number of this one's symbol, which its trades
+    /// carry in a sixth field.
+    pub key: Option<f64>,
 }
 
 /// A trade id this far ahead of the last is not believed on its own: no outage explains it (the busiest
@@ -38,6 +41,7 @@ impl Market {
             last_id: None,
             last_time: i64::MIN,
             leap: None,
+            key: None,
         }
     }
 

@@ -123,6 +123,10 @@ impl Router {
                 t.id.map_or(f64::NAN, |i| i as f64),
                 maker(t.side),
             ]);
+            if let Some(k) = m.key {
+                dp.values[5] = k;
+                dp.len = 6;
+            }
             if let Err(e) = push(out, dp, ctx) {
                 failed = Some(e);
                 return;

@@ -28,6 +28,7 @@ impl SourceKind for WebSocket {
             &[
                 "exchange",
                 "market",
+                "markets",
                 "channel",
                 "url",
                 "tls",
@@ -36,7 +37,7 @@ impl SourceKind for WebSocket {
                 "reconnect",
                 "mock_stamps",
             ],
-            &["exchange", "market"],
+            &["exchange"],
             example,
         )?;
         let names: Vec<&str> = EXCHANGES.iter().map(|x| x.tag()).collect();
@@ -44,9 +45,7 @@ impl SourceKind for WebSocket {
             let (tag, ..) = r.tagged(e, &field(path, "exchange"), &names, "exchange")?;
             EXCHANGES.iter().copied().find(|x| x.tag() == tag)
         });
-        let market = m
-            .get("market")
-            .and_then(|x| r.string(x, &field(path, "market")));
+        let (market, more, keyed) = markets(r, m, path)?;
         let channel = match (exchange, m.get("channel")) {
             (Some(x), Some(c)) => r
                 .tagged(c, &field(path, "channel"), x.channels(), "channel")
@@ -104,7 +103,9 @@ impl SourceKind for WebSocket {
         };
         Some(Box::new(WsSource {
             exchange: exchange?,
-            market: market?,
+            market,
+            more,
+            keyed,
             channel: channel?,
             url,
             ca_file,
@@ -116,10 +117,62 @@ impl SourceKind for WebSocket {
     }
 }
 
+/// `market: m`, or `markets: [a, b, ..]`: (the first market, the others, whether `markets:` was used).
+fn markets(
+    r: &mut Reader<'_>,
+    m: &serde_yaml::Mapping,
+    path: &str,
+) -> Option<(String, Vec<String>, bool)> {
+    match (m.get("market"), m.get("markets")) {
+        (Some(one), None) => Some((r.string(one, &field(path, "market"))?, Vec::new(), false)),
+        (None, Some(list)) => {
+            let p = field(path, "markets");
+            let mut all = r.strings(list, &p);
+            if all.is_empty() {
+                r.diag.error(
+                    &p,
+                    "markets lists no market",
+                    Some("write markets: [btcusdt, ethusdt]".into()),
+                );
+                return None;
+            }
+            let first = all.remove(0);
+            Some((first, all, true))
+        }
+        (Some(_), Some(_)) => {
+            r.diag.error(
+                path,
+                "market and markets both given",
+                Some("one market: market: btcusdt; several on one connection: markets: [btcusdt, ethusdt]".into()),
+            );
+            None
+        }
+        (None, None) => {
+            r.diag.error(
+                path,
+                "missing key 'market'",
+                Some("write market: btcusdt, or markets: [btcusdt, ethusdt] for several whose trades carry their symbol".into()),
+            );
+            None
+        }
+    }
+}
+
 impl Source for WsSource {
     fn check(&mut self, cx: &CheckSource<'_>, diag: &mut Diagnostics) -> Option<Vec<String>> {
-        check_websocket(self, cx, diag)
-            .then(|| TRADE_FIELDS.iter().map(|f| f.to_string()).collect())
+        let mut fields: Vec<String> = TRADE_FIELDS.iter().map(|f| f.to_string()).collect();
+        if self.keyed {
+            fields.push("symbol".into());
+        }
+        check_websocket(self, cx, diag).then_some(fields)
+    }
+
+    fn key_fields(&self) -> Vec<String> {
+        if self.keyed {
+            vec!["symbol".into()]
+        } else {
+            Vec::new()
+        }
     }
 
     fn describe(&self) -> String {
@@ -131,7 +184,7 @@ impl Source for WsSource {
     }
 
     fn symbol(&self) -> Option<String> {
-        Some(self.market.clone())
+        (!self.keyed).then(|| self.market.clone())
     }
 
     fn thread(&self) -> Thread {
@@ -185,9 +238,7 @@ fn check_websocket(src: &WsSource, cx: &CheckSource<'_>, diag: &mut Diagnostics)
         ok = false;
     }
     if let Some(url) = &src.url {
-        let endpoint = src
-            .exchange
-            .endpoint(&src.channel, std::slice::from_ref(&src.market));
+        let endpoint = src.exchange.endpoint(&src.channel, &src.markets());
         if let Err(e) = endpoint.with_base(url) {
             diag.error(&format!("{path}.url"), e.to_string(), None);
             ok = false;
