@@ -43,8 +43,13 @@ fn allocations_while_running(config: &str, batch_to: &str) -> (u64, u64) {
     let out = dir.path().join("out.csv");
     let text = shipped_config_to(config, &out, "")
         .replace("2023-05-01T00:00:00Z\"]", &format!("{batch_to}\"]"));
-    let path = write_config(dir.path(), "p.yaml", &text);
-    let g = tubes::api::load(&path).unwrap();
+    allocations_of(&write_config(dir.path(), "p.yaml", &text))
+}
+
+/// Allocations between the start signal and the end of a run of the config at `path`, and the
+/// datapoints that flowed.
+fn allocations_of(path: &std::path::Path) -> (u64, u64) {
+    let g = tubes::api::load(path).unwrap();
     let plan = tubes::graph::plan(&g);
     let running = tubes::runtime::Engine::build(&g, &plan)
         .unwrap()
@@ -120,17 +125,7 @@ fn window_allocations(name: &str, until: &str, to: &str) -> (u64, u64) {
         .unwrap()
         .replace(&format!("out/{name}.csv"), &out.display().to_string())
         .replace(&format!("{until}\"]"), &format!("{to}\"]"));
-    let path = write_config(dir.path(), "w.yaml", &text);
-    let g = tubes::api::load(&path).unwrap();
-    let plan = tubes::graph::plan(&g);
-    let running = tubes::runtime::Engine::build(&g, &plan)
-        .unwrap()
-        .start()
-        .unwrap();
-    let before = ALLOCS.load(Ordering::SeqCst);
-    let report = running.finish(|_| {}).unwrap();
-    let after = ALLOCS.load(Ordering::SeqCst);
-    (after - before, report.datapoints)
+    allocations_of(&write_config(dir.path(), "w.yaml", &text))
 }
 
 #[test]

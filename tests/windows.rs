@@ -118,7 +118,9 @@ fn hopping_windows_hold_each_trade_three_times() {
     let window = "{hopping: {size: 3m, every: 1m}}";
     let text = config(TRADES, TRADES_RANGE, window, KEYED, &out);
     let report = run_text(dir.path(), &text).unwrap();
-    // 12 starts from 23:52 to 00:05 that overlap the session, 2 symbols each… except none missing.
+    // The session runs 23:54:15 → 00:05:04: 3-minute windows starting 23:52, 23:53, … 00:05 (14) hold
+    // trades of both symbols.
+    assert_eq!(report.rows, 28);
     let args = [
         "--key",
         "symbol",
@@ -290,11 +292,11 @@ fn the_shipped_window_configs_agree_with_the_recomputation() {
     }
 }
 
-/// The Binance capture's trades in the order they arrived, as `time,symbol,price,quantity` (read
+/// The trades of a Binance capture in the order they arrive, as `time,symbol,price,quantity` (read
 /// with a JSON parser, independently of the engine's).
-fn capture_in_arrival_order(path: &Path) {
+fn capture_in_arrival_order(capture: &Path, path: &Path) {
     let mut csv = String::from("time,symbol,price,quantity\n");
-    for line in std::fs::read_to_string(common::BINANCE_CAPTURE)
+    for line in std::fs::read_to_string(capture)
         .unwrap()
         .lines()
     {
@@ -348,7 +350,7 @@ tubes:
         "one generator, both markets"
     );
     let arrived = dir.path().join("arrived.csv");
-    capture_in_arrival_order(&arrived);
+    capture_in_arrival_order(Path::new(common::BINANCE_CAPTURE), &arrived);
     let run = Command::new("python3")
         .args(["tools/check_windows.py", &out.display().to_string()])
         .args(["--input", &arrived.display().to_string(), "--time", "time"])
@@ -453,4 +455,100 @@ fn the_live_coinbase_alert_runs_against_the_mock_replaying_the_coinbase_capture(
         said.contains(&format!("{alerts} rows checked, 0 differ")),
         "{said}"
     );
+}
+
+#[test]
+fn trades_of_one_market_arriving_behind_the_other_are_late_and_counted() {
+    // The real capture with every ETH message held back 300 messages (each market keeps its own
+    // order, so no trade is a duplicate): an ETH trade now often arrives after BTC trades of a later
+    // second, when its 1-second window has closed.
+    let dir = tempdir();
+    let lines: Vec<String> = std::fs::read_to_string(common::BINANCE_CAPTURE)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut order: Vec<(usize, &String)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i + if l.contains("ethusdt@trade") { 300 } else { 0 }, l))
+        .collect();
+    order.sort_by_key(|&(k, _)| k);
+    let capture = dir.path().join("held_back.ndjson");
+    let text: Vec<&str> = order.iter().map(|(_, l)| l.as_str()).collect();
+    std::fs::write(&capture, text.join("\n") + "\n").unwrap();
+    let args = [
+        "--exchange",
+        "binance",
+        "--capture",
+        capture.to_str().unwrap(),
+        "--speed",
+        "max",
+    ];
+    let mock = common::Mock::start(dir.path(), &args);
+    let out = dir.path().join("out.csv");
+    let (reducers, spec) = all_reducers("price", "quantity");
+    let config = format!(
+        r#"pipeline_type: Stream
+tubes:
+- Generator:
+    label: trades
+    datasource:
+      WebSocket: {{exchange: Binance, markets: [btcusdt, ethusdt], url: "{}"}}
+    to_label: w
+- Through:
+    label: w
+    to_label: sink
+    key: symbol
+    reducer: {reducers}
+    window: {{tumbling: 1s}}
+- Sink:
+    label: sink
+    datasink: {{CSV: {}}}
+    fields: {{w: {}}}
+"#,
+        mock.url,
+        out.display(),
+        fields("price", "quantity", true)
+    );
+    let cfg = common::write_config(dir.path(), "late.yaml", &config);
+    let report = common::within(60, move || {
+        common::run_live(&cfg, std::time::Duration::from_millis(1500))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", mock.log()));
+    let f = report.generators[0].feed.clone().unwrap();
+    assert_eq!(
+        (report.generators[0].rows, f.duplicates, f.gaps),
+        (34_419, 0, 0)
+    );
+    let arrived = dir.path().join("arrived.csv");
+    capture_in_arrival_order(&capture, &arrived);
+    let run = Command::new("python3")
+        .args(["tools/check_windows.py", &out.display().to_string()])
+        .args(["--input", &arrived.display().to_string(), "--time", "time"])
+        .args([
+            "--key",
+            "symbol",
+            "--tumbling",
+            "1",
+            "--arrival",
+            "--label",
+            "w",
+        ])
+        .args(["--reducers", &spec])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(run.status.success(), "{said}");
+    let late: u64 = said
+        .lines()
+        .find_map(|l| l.strip_prefix("late: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        late > 1000,
+        "holding ETH back makes many of its trades late: {said}"
+    );
+    assert_eq!(report.throughs[0].1, format!("2 keys, {late} late"));
 }

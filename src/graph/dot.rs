@@ -29,7 +29,7 @@ pub fn to_dot_with(
         let (shape, what) = match &n.kind {
             NodeKind::Source(s) => ("box", s.describe()),
             NodeKind::Through(t) if t.nop => ("ellipse", "NOP".to_string()),
-            NodeKind::Through(_) => ("ellipse", n.schema.join(", ")),
+            NodeKind::Through(t) => ("ellipse", window_note(t, n.schema.join(", "))),
             NodeKind::Sink { .. } => ("cds", "Sink".to_string()),
             NodeKind::Tick(_) => ("diamond", "StaticTimeTick".to_string()),
         };
@@ -57,4 +57,37 @@ pub fn to_dot_with(
     }
     out.push_str("}\n");
     out
+}
+
+/// A through's fields, after its window and key when it has them (`tumbling 1m, per key: …`).
+fn window_note(t: &super::ThroughSpec, fields: String) -> String {
+    use crate::config::WindowKind;
+    let span = |ns: i64| {
+        let units = [
+            ("h", 3_600_000_000_000),
+            ("m", 60_000_000_000),
+            ("s", 1_000_000_000),
+            ("ms", 1_000_000),
+        ];
+        match units.iter().find(|(_, n)| ns % n == 0) {
+            Some((u, n)) => format!("{}{u}", ns / n),
+            None => format!("{ns}ns"),
+        }
+    };
+    let mut parts = Vec::new();
+    match t.window.map(|w| w.kind) {
+        Some(WindowKind::Sliding { size }) => parts.push(format!("sliding {}", span(size))),
+        Some(WindowKind::Tumbling { size }) => parts.push(format!("tumbling {}", span(size))),
+        Some(WindowKind::Hopping { size, every }) => {
+            parts.push(format!("hopping {} every {}", span(size), span(every)))
+        }
+        None => {}
+    }
+    if t.key.is_some() {
+        parts.push("per key".into());
+    }
+    if parts.is_empty() {
+        return fields;
+    }
+    format!("{}: {fields}", parts.join(", "))
 }
