@@ -296,10 +296,7 @@ fn the_shipped_window_configs_agree_with_the_recomputation() {
 /// with a JSON parser, independently of the engine's).
 fn capture_in_arrival_order(capture: &Path, path: &Path) {
     let mut csv = String::from("time,symbol,price,quantity\n");
-    for line in std::fs::read_to_string(capture)
-        .unwrap()
-        .lines()
-    {
+    for line in std::fs::read_to_string(capture).unwrap().lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let d = &v["data"];
         if d["e"] != "trade" {
