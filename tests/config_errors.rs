@@ -89,6 +89,8 @@ const CASES: &[Case] = &[
     Case { what: "a key naming no field", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    key: Symbl\n", line: 16, message: "field 'Symbl' is not provided by 'btc'", help: "did you mean 'Symbol'?" },
     Case { what: "a sliding window with Consume", from: "    reducer: COUNT\n", to: "    reducer: COUNT\n    window: {sliding: 1m}\n", line: 21, message: "a sliding window with a Consume event", help: "Produce" },
     Case { what: "allowed_lateness without a clock", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    window: {tumbling: 1m, allowed_lateness: 5s}\n", line: 16, message: "allowed_lateness without a clock", help: "Consume" },
+    Case { what: "a reducer of a text field", from: "reducer: {SUM: {field: Volume}}", to: "reducer: {SUM: {field: Symbol}}", line: 15, message: "'Symbol' holds text (keys such as BTCUSDT, or times): a reducer reads numbers", help: "key: Symbol" },
+    Case { what: "a window too big to hold", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    window: {hopping: {size: 24h, every: 1s}}\n    key: Symbol\n", line: 16, message: "this window would hold up to", help: "lower size/every or max_keys" },
     Case { what: "invalid YAML", from: "reducer: COUNT", to: "reducer: [COUNT", line: 21, message: "not valid YAML", help: "indentation" },
 ];
 

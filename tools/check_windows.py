@@ -9,7 +9,8 @@ recomputed from scratch over the datapoints it holds (no running sums, no queues
   or after its end arrives, and at the end of the input; windows with no datapoint emit nothing; a row's
   timestamp is the window's end minus 1 ns (written as end - 1 ms);
 - sliding: at every datapoint at t, the datapoints of its key in (t - size, t]; window_start and
-  window_end are the times of the oldest and newest of them; the row's timestamp is t;
+  window_end are the times of the oldest and newest of them; the row's timestamp is t; a datapoint
+  older than the newest of its key is late and emits nothing;
 - with --produce OP:FIELD:THRESHOLD, a row is written only when the condition fires, comparing the
   field's value with the previous value computed for the same key.
 
@@ -142,11 +143,11 @@ def buckets(data, size, every, reducers, listed):
 
 
 def sliding(data, size, reducers):
-    out, held, newest = [], {}, None
+    out, held, newest = [], {}, {}
     for t, k, r in data:
-        if newest is not None and t < newest:
-            continue  # late: counted by Tubes, never added
-        newest = t
+        if k in newest and t < newest[k]:
+            continue  # late (older than the newest of its key): counted by Tubes, never added
+        newest[k] = t
         held.setdefault(k, []).append((t, r))
         window = [(u, x) for u, x in held[k] if u > t - size]
         held[k] = window

@@ -2,7 +2,7 @@
 //! field an input does not provide.
 
 use super::model::TextOf;
-use crate::config::{closest, Diagnostics};
+use crate::config::{closest, Diagnostics, ReducerDecl};
 
 /// One input of a through or a sink: its label, the fields it emits, and those of them that stand on a
 /// misspelt field upstream (reported there; what reads them is not checked against them).
@@ -46,4 +46,18 @@ pub(super) fn missing_field(
         format!("field '{field}' is not provided by '{from}'"),
         Some(help),
     );
+}
+
+/// The fields reducer `r` reads (price then quantity for VWAP).
+pub(super) fn input_fields(r: &ReducerDecl) -> Vec<&str> {
+    match r {
+        ReducerDecl::Nop | ReducerDecl::Count => vec![],
+        ReducerDecl::Vwap { price, quantity } => vec![price, quantity],
+        ReducerDecl::Sum(f)
+        | ReducerDecl::First(f)
+        | ReducerDecl::Last(f)
+        | ReducerDecl::Min(f)
+        | ReducerDecl::Max(f)
+        | ReducerDecl::Mean(f) => vec![f],
+    }
 }

@@ -32,6 +32,9 @@ pub(super) fn build(
     let symbols: Vec<(String, TubeId)> = (plugins.sources.iter().enumerate())
         .filter_map(|(i, s)| Some((s.as_ref()?.0.symbol()?, i as TubeId)))
         .collect();
+    let ticks: Vec<bool> = (config.tubes.iter())
+        .map(|t| matches!(t.kind, TubeKind::ExternalEvent(_)))
+        .collect();
     for &id in topo {
         let i = id as usize;
         let t = &config.tubes[i];
@@ -63,6 +66,7 @@ pub(super) fn build(
                     unsure: &unsure,
                     symbols: &symbols,
                     batch: matches!(config.pipeline, PipelineType::Batch { .. }),
+                    ticks: &ticks,
                 };
                 match consumer(t, i, edges, &known, &mut plugins, diag) {
                     Ok(built) => Some(built),
@@ -154,6 +158,8 @@ struct Known<'a> {
     texts: &'a [Vec<Option<TextOf>>],
     /// Whether the input ends (Batch).
     batch: bool,
+    /// By tube: whether it is an `ExternalEvent` tick.
+    ticks: &'a [bool],
     /// By tube: outputs that stand on a misspelt field.
     unsure: &'a [Vec<String>],
     /// The market each generator streams.
@@ -204,7 +210,8 @@ fn consumer(
                 });
             }
             let deps = dependents(t, i, edges);
-            through(diag, &t.path, (th, known.batch), &inputs, &deps)
+            let tick = edges.event_in[i].is_some_and(|e| known.ticks[e as usize]);
+            through(diag, &t.path, (th, known.batch, tick), &inputs, &deps)
                 .map(|(schema, texts, spec)| (schema, texts, NodeKind::Through(spec)))
         }
         TubeKind::Sink(s) => {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::fields::{missing_field, Input};
+use super::fields::{input_fields, missing_field, Input};
 use super::model::{Graph, NodeKind, OpSpec, Port, SinkColumn, Texts, ThroughSpec, TriggerSpec};
 use crate::base::datapoint::TubeId;
 use crate::config::{closest, suggest, Diagnostics, EventDecl, ReducerDecl, ThroughDecl};
@@ -86,19 +86,6 @@ pub(super) fn output_name(r: &ReducerDecl) -> String {
     }
 }
 
-pub(super) fn input_fields(r: &ReducerDecl) -> Vec<&str> {
-    match r {
-        ReducerDecl::Nop | ReducerDecl::Count => vec![],
-        ReducerDecl::Vwap { price, quantity } => vec![price, quantity],
-        ReducerDecl::Sum(f)
-        | ReducerDecl::First(f)
-        | ReducerDecl::Last(f)
-        | ReducerDecl::Min(f)
-        | ReducerDecl::Max(f)
-        | ReducerDecl::Mean(f) => vec![f],
-    }
-}
-
 /// Whether `field`, missing from an input, is one of its unsure outputs: then the cause upstream has
 /// been reported, and this would only repeat it.
 fn follows_from(field: &str, unsure: &[String]) -> bool {
@@ -150,11 +137,11 @@ fn field_path(rpath: &str, r: &ReducerDecl, k: usize) -> String {
 /// A through's output schema (with what each field stands for) and spec. `Err` holds the outputs that
 /// stand on a missing field (empty when the errors were of another kind); every error is reported in
 /// `diag`, and `dependents` (what reads this tube) is named in the help of a missing field. `batch`:
-/// the input ends (a window then closes at the end).
+/// the input ends (a window then closes at the end); `tick`: the event it consumes is a tick.
 pub(super) fn through(
     diag: &mut Diagnostics,
     path: &str,
-    (th, batch): (&ThroughDecl, bool),
+    (th, batch, tick): (&ThroughDecl, bool, bool),
     inputs: &[Input<'_>],
     dependents: &[String],
 ) -> Result<(Vec<String>, Texts, ThroughSpec), Vec<String>> {
@@ -233,7 +220,7 @@ pub(super) fn through(
         th,
         inputs,
         (&mut schema, &mut texts),
-        (nop, batch),
+        (nop, batch, tick),
     );
     ok &= added.is_some();
     let trigger = trigger(diag, path, th.event.as_ref(), &schema, &unsure);
@@ -501,7 +488,7 @@ mod tests {
         );
         let mut d = diag();
         let (schema, _, spec) =
-            through(&mut d, "tubes[0].Through", (&th, true), &inputs, &[]).unwrap();
+            through(&mut d, "tubes[0].Through", (&th, true, false), &inputs, &[]).unwrap();
         assert!(d.is_empty());
         assert_eq!(schema, ["count", "sum_p", "vwap"]);
         assert_eq!(
@@ -537,7 +524,8 @@ mod tests {
             produce("sum_Volume"),
         );
         let mut d = diag();
-        let unsure = through(&mut d, "tubes[0].Through", (&th, true), &inputs, &[]).unwrap_err();
+        let unsure =
+            through(&mut d, "tubes[0].Through", (&th, true, false), &inputs, &[]).unwrap_err();
         assert_eq!(unsure, ["sum_Volumen", "sum_Volume"]);
         // The field is reported; the Produce on the intended name is not.
         let errors = d.into_errors().0;
@@ -557,7 +545,8 @@ mod tests {
         }];
         let th = decl(vec![ReducerDecl::Max("sum_Volume".into())], None);
         let mut d = diag();
-        let out = through(&mut d, "tubes[0].Through", (&th, true), &inputs, &[]).unwrap_err();
+        let out =
+            through(&mut d, "tubes[0].Through", (&th, true, false), &inputs, &[]).unwrap_err();
         assert!(d.is_empty(), "no second error");
         assert!(out.contains(&"max_sum_Volume".to_string()), "{out:?}");
     }
@@ -577,7 +566,7 @@ mod tests {
         );
         let mut d = diag();
         assert_eq!(
-            through(&mut d, "t", (&th, true), &inputs, &[]).unwrap_err(),
+            through(&mut d, "t", (&th, true, false), &inputs, &[]).unwrap_err(),
             Vec::<String>::new()
         );
         assert!(d.into_errors().0[0].message.contains("both emit 'sum_p'"));

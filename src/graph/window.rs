@@ -1,10 +1,12 @@
 //! A through's `window:` and `key:`, checked against its inputs: the fields they add to its output
 //! (`symbol`, `window_start`, `window_end`) and their specs.
 
-use super::fields::{missing_field, Input};
+use super::fields::{input_fields, missing_field, Input};
 use super::model::{KeySpec, TextOf, WindowSpec};
 use crate::base::keys;
-use crate::config::{Diagnostics, EventDecl, KeyDecl, ThroughDecl, WindowDecl, WindowKind};
+use crate::config::{
+    Diagnostics, EventDecl, KeyDecl, ReducerDecl, ThroughDecl, WindowDecl, WindowKind,
+};
 
 /// What a window and a key add to a through.
 pub(super) struct Added {
@@ -20,9 +22,9 @@ pub(super) fn add(
     th: &ThroughDecl,
     inputs: &[Input<'_>],
     (schema, texts): (&mut Vec<String>, &mut Vec<Option<TextOf>>),
-    (nop, batch): (bool, bool),
+    (nop, batch, tick): (bool, bool, bool),
 ) -> Option<Added> {
-    let mut ok = true;
+    let mut ok = text_inputs(diag, path, th, inputs);
     if nop {
         for (what, at) in [
             ("a window", th.window.as_ref().map(|w| w.path.clone())),
@@ -39,6 +41,14 @@ pub(super) fn add(
         }
     }
     let clock = matches!(th.event, Some(EventDecl::Consume(_)));
+    if let (Some(w), true, false) = (&th.window, clock, tick) {
+        diag.error(
+            &w.path,
+            "a window's clock must be an ExternalEvent tick: this one consumes another tube's event",
+            Some("consume a StaticTimeTick (event: {Consume: every_second}), or drop the event".into()),
+        );
+        ok = false;
+    }
     if let (Some(w), true) = (&th.window, clock) {
         if matches!(w.kind, WindowKind::Sliding { .. }) {
             diag.error(
@@ -66,6 +76,10 @@ pub(super) fn add(
         _ => None,
     };
     let window = th.window.as_ref().map(|w| window(w, batch));
+    if let Some(w) = &th.window {
+        let keys = th.key.as_ref().map_or(1, |k| k.max_keys);
+        ok &= state_fits(diag, w, keys, th.reducers.len());
+    }
     if window.is_some() {
         for name in ["window_start", "window_end"] {
             if !unique(diag, path, schema, name) {
@@ -76,6 +90,92 @@ pub(super) fn add(
         }
     }
     ok.then_some(Added { window, key })
+}
+
+/// The most bytes a window's state may take when every key is met (`max_keys` keys, each with its
+/// windows or its sliding buffer): beyond it, a config error says how much it would take.
+const MAX_STATE_BYTES: u64 = 4 << 30;
+
+/// Whether window `w` over `keys` keys with `reducers` reducers stays within [`MAX_STATE_BYTES`]
+/// (reported when not).
+fn state_fits(diag: &mut Diagnostics, w: &WindowDecl, keys: usize, reducers: usize) -> bool {
+    let (per_key, what) = match w.kind {
+        // A time, then each reducer's input and quantity.
+        WindowKind::Sliding { .. } => (w.max_items * (8 + 16 * reducers as u64), "max_items"),
+        // One set of reducers (about 192 bytes each, with their slot lists) per window a datapoint falls in.
+        WindowKind::Tumbling { .. } => (192 * reducers as u64 + 32, "max_keys"),
+        WindowKind::Hopping { size, every } => (
+            ((size / every) as u64).saturating_mul(192 * reducers as u64 + 32),
+            "size/every",
+        ),
+    };
+    let bytes = per_key.saturating_mul(keys as u64);
+    if bytes <= MAX_STATE_BYTES {
+        return true;
+    }
+    diag.error(
+        &w.path,
+        format!(
+            "this window would hold up to {} MiB of state with all {keys} keys met, more than the {} MiB a tube may",
+            bytes >> 20,
+            MAX_STATE_BYTES >> 20
+        ),
+        Some(format!("lower {what} or max_keys")),
+    );
+    false
+}
+
+/// Whether no reducer, condition or key reads a text field as a number (reported when one does): a
+/// key's number is not a value, and it differs from run to run.
+fn text_inputs(diag: &mut Diagnostics, path: &str, th: &ThroughDecl, inputs: &[Input<'_>]) -> bool {
+    let text = |f: &str| {
+        inputs
+            .iter()
+            .any(|i| (i.schema.iter().zip(i.texts)).any(|(n, t)| n == f && t.is_some()))
+    };
+    let mut ok = true;
+    for (r, rp) in th.reducers.iter().zip(&th.reducer_paths) {
+        for f in input_fields(r) {
+            if text(f) {
+                diag.error(
+                    rp,
+                    format!("'{f}' holds text (keys such as BTCUSDT, or times): a reducer reads numbers"),
+                    Some(format!("key the tube by it instead (key: {f}), or reduce a numeric field")),
+                );
+                ok = false;
+            }
+        }
+    }
+    if let (Some(EventDecl::Produce(c)), true) = (&th.event, th.reducers == [ReducerDecl::Nop]) {
+        if text(&c.field) {
+            diag.error(
+                &format!("{path}.event.Produce"),
+                format!("'{}' holds text: a condition compares numbers", c.field),
+                None,
+            );
+            ok = false;
+        }
+    }
+    if let Some(k) = &th.key {
+        let kinds: Vec<bool> = (inputs.iter())
+            .filter_map(|i| {
+                let s = i.schema.iter().position(|n| *n == k.field)?;
+                Some(i.texts.get(s).copied().flatten().is_some())
+            })
+            .collect();
+        if kinds.contains(&true) && kinds.contains(&false) {
+            diag.error(
+                &k.path,
+                format!(
+                    "'{}' holds text in some inputs and numbers in others: their keys would mix",
+                    k.field
+                ),
+                Some("key the tube by a field that is text (or numbers) in every input".into()),
+            );
+            ok = false;
+        }
+    }
+    ok
 }
 
 fn window(w: &WindowDecl, batch: bool) -> WindowSpec {

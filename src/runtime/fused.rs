@@ -18,6 +18,9 @@ use crate::plugin::RowWriter;
 /// Opens the writers of the sink with this tube id, one per output.
 pub type OpenWriters<'a> = dyn FnMut(TubeId) -> Result<Vec<Box<dyn RowWriter>>, RunError> + 'a;
 
+/// Rows per sink, and what throughs lost, by tube id (see [`Fused::finish`]).
+pub type Finished = (Vec<(TubeId, u64)>, Vec<(TubeId, String)>);
+
 /// Every through and sink of a graph, fused on one thread.
 pub struct Fused {
     stage: Stage,
@@ -66,9 +69,11 @@ impl Fused {
         self.stage.step(dp, &mut self.ctx)
     }
 
-    /// Flushes the sinks; returns the rows each wrote.
-    pub fn finish(mut self) -> Result<Vec<(TubeId, u64)>, RunError> {
+    /// Closes the windows still open and flushes the sinks; returns the rows each wrote, and what
+    /// its throughs lost or had to grow (late datapoints, keys past `max_keys`), by tube id.
+    pub fn finish(mut self) -> Result<Finished, RunError> {
         self.stage.end_windows(&mut self.ctx)?;
-        self.stage.finish_sinks()
+        let rows = self.stage.finish_sinks()?;
+        Ok((rows, self.stage.losses()))
     }
 }

@@ -137,8 +137,9 @@ impl Sink {
     }
 
     /// Takes a datapoint that arrived on `port` for the current sequence number. A second datapoint
-    /// from the same input in one sequence number (a keyed tube's rows, windows closing together)
-    /// starts a new row: the row so far is written first. Returns whether it wrote one.
+    /// from the same input in one sequence number (a keyed tube's rows, windows closing together), or
+    /// one of another event time (windows of different lengths closing together), starts a new row:
+    /// the row so far is written first. Returns whether it wrote one.
     #[inline]
     pub fn on_input(&mut self, port: u8, dp: &Datapoint) -> Result<bool, SinkError> {
         if dp.kind == Kind::Status {
@@ -149,8 +150,9 @@ impl Sink {
             }
             return Ok(false);
         }
-        let again =
-            (self.columns.iter().zip(&self.present)).any(|(c, &p)| p && c.port == port as usize);
+        // A second value from one input, or a value of another time (a window's row), starts a row.
+        let again = (self.columns.iter().zip(&self.present))
+            .any(|(c, &p)| p && (c.port == port as usize || dp.event_time != self.time));
         let wrote = if again { self.end_seq()? } else { false };
         for (i, c) in self.columns.iter().enumerate() {
             if c.port == port as usize {

@@ -99,11 +99,15 @@ pub struct Stage {
     pub(super) e2e: Vec<Option<usize>>,
 }
 
-/// Sorts an inbox by port, keeping arrival order within a port (insertion sort: inboxes are tiny).
-fn sort_by_port(inbox: &mut [(u8, u32)]) {
+/// Sorts an inbox by event time, then port, keeping arrival order within both (insertion sort:
+/// inboxes are tiny). Everything one sequence number brings has its cause's time, except rows of
+/// windows, which carry their window's end: windows of different lengths closing together reach a
+/// tube in time order.
+fn sort_inbox(inbox: &mut [(u8, u32)], scratch: &[Datapoint]) {
+    let key = |e: &(u8, u32)| (scratch[e.1 as usize].event_time, e.0);
     for i in 1..inbox.len() {
         let mut j = i;
-        while j > 0 && inbox[j - 1].0 > inbox[j].0 {
+        while j > 0 && key(&inbox[j - 1]) > key(&inbox[j]) {
             inbox.swap(j - 1, j);
             j -= 1;
         }
@@ -160,7 +164,7 @@ impl Stage {
         let Local { tube, inbox, .. } = &mut self.tubes[t];
         let (scratch, emitted) = (&mut self.scratch, &mut self.emitted);
         if inbox.len() > 1 {
-            sort_by_port(inbox);
+            sort_inbox(inbox, scratch);
         }
         let first = inbox[0].1;
         let wrote = match tube {
@@ -275,9 +279,18 @@ impl Stage {
 
     /// What each keyed or windowed through counted, for the summary.
     pub(super) fn notes(&self) -> Vec<(TubeId, String)> {
+        self.through_notes(Through::report)
+    }
+
+    /// What the throughs that lost or grew something counted (see [`Through::losses`]).
+    pub(super) fn losses(&self) -> Vec<(TubeId, String)> {
+        self.through_notes(Through::losses)
+    }
+
+    fn through_notes(&self, note: fn(&Through) -> Option<String>) -> Vec<(TubeId, String)> {
         (self.tubes.iter())
             .filter_map(|t| match &t.tube {
-                Tube::Through(th) => Some((t.id, th.report()?)),
+                Tube::Through(th) => Some((t.id, note(th)?)),
                 Tube::Sink(_) => None,
             })
             .collect()

@@ -21,7 +21,7 @@ use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
 use crate::config::Reader;
 use crate::connect::quote;
-use crate::plugin::{Commit, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
+use crate::plugin::{Cell, Commit, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
 
 /// Rows per transaction.
 pub const BATCH: u64 = 10_000;
@@ -133,14 +133,21 @@ impl SqliteOutput {
     }
 
     /// Creates the table rows go to (emptied when replacing), or checks the one that is there.
-    fn prepare(&self, conn: &Connection, columns: &[String]) -> Result<(), WriteError> {
+    fn prepare(
+        &self,
+        conn: &Connection,
+        columns: &[String],
+        text: &[bool],
+    ) -> Result<(), WriteError> {
         let table = self.writing();
         if self.mode == Mode::Replace {
             conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote(&table)))?;
         }
         let found = table_columns(conn, &table)?;
         if found.is_empty() {
-            let defs: Vec<String> = columns.iter().map(|c| column_def(c)).collect();
+            let defs: Vec<String> = (columns.iter().enumerate())
+                .map(|(i, c)| column_def(c, text.get(i).copied().unwrap_or(false)))
+                .collect();
             conn.execute_batch(&format!(
                 "CREATE TABLE {} ({})",
                 quote(&table),
@@ -158,9 +165,11 @@ impl SqliteOutput {
     }
 }
 
-/// A column's definition: its name and type.
-fn column_def(name: &str) -> String {
+/// A column's definition: its name and type (`text`: it holds keys or times, which SQLite must not
+/// read as numbers: `007` stays `007`).
+fn column_def(name: &str, text: bool) -> String {
     let kind = match name {
+        _ if text => "TEXT",
         "timestamp" | "status" => "TEXT",
         _ => "NUMERIC",
     };
@@ -213,7 +222,10 @@ impl SinkOutput for SqliteOutput {
         if cx.with_status {
             columns.push("status".into());
         }
-        self.prepare(&conn, &columns).map_err(err)?;
+        // By column (`timestamp` first): whether it holds text.
+        let mut text = vec![true];
+        text.extend(cx.kinds.iter().map(|k| *k == Cell::Text));
+        self.prepare(&conn, &columns, &text).map_err(err)?;
         let marks = vec!["?"; columns.len()].join(", ");
         let quoted: Vec<String> = columns.iter().map(|c| quote(c)).collect();
         Ok(Some(Box::new(SqliteWriter {

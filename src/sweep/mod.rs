@@ -200,8 +200,12 @@ impl Prepared {
             &self.written_before,
         )?;
         let threads = threads.clamp(1, self.x.graphs.len().max(1));
-        let rows = run::run(self, &outputs, threads, stop, on_progress)?;
+        let (rows, lost) = run::run(self, &outputs, threads, stop, on_progress)?;
         outputs.commit()?;
-        Ok(SweepReport::new(self, rows, threads, t0.elapsed()))
+        let mut report = SweepReport::new(self, rows, threads, t0.elapsed());
+        report.lost = (lost.into_iter())
+            .map(|(c, note)| format!("{}: {note}", report.labels[c]))
+            .collect();
+        Ok(report)
     }
 }

@@ -52,6 +52,9 @@ pub struct SweepReport {
     pub wall: Duration,
     /// Wall time of checking every combination, reading the inputs and merging the streams.
     pub prepared_in: Duration,
+    /// What throughs lost or had to grow, by combination (`N=50: bins: 3 keys, 12 datapoints of keys
+    /// past max_keys (2) not kept`), in combination order.
+    pub lost: Vec<String>,
 }
 
 impl SweepReport {
@@ -109,6 +112,7 @@ impl SweepReport {
             wall,
             prepared_in: p.prepared_in,
             rows,
+            lost: Vec::new(),
         }
     }
 }
@@ -176,6 +180,12 @@ pub fn summary(r: &SweepReport) -> String {
             i.outside,
             count(i.feeds, "combination")
         );
+    }
+    for l in r.lost.iter().take(20) {
+        let _ = writeln!(s, "  {l}");
+    }
+    if r.lost.len() > 20 {
+        let _ = writeln!(s, "  … and {} more such lines", r.lost.len() - 20);
     }
     let _ = write!(
         s,

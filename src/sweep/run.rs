@@ -39,7 +39,12 @@ struct Shared<'p> {
     updates: AtomicU64,
     /// Rows written by each combination (all its sinks together).
     rows: Vec<AtomicU64>,
+    /// By combination: what its throughs lost or had to grow (`bins: 2 keys, 3 late`).
+    lost: std::sync::Mutex<Vec<(usize, String)>>,
 }
+
+/// Rows per combination, and what each combination's throughs lost (by combination index).
+pub type Ran = (Vec<u64>, Vec<(usize, String)>);
 
 /// A finished chunk: its index and, for each of its combinations in order, its part files (one per
 /// output), or why it failed.
@@ -87,7 +92,17 @@ impl Shared<'_> {
             }
         }
         for (&c, f) in combos.iter().zip(fused) {
-            let rows: u64 = f.finish()?.iter().map(|(_, n)| n).sum();
+            let (rows, losses) = f.finish()?;
+            let rows: u64 = rows.iter().map(|(_, n)| n).sum();
+            if !losses.is_empty() {
+                let g = &self.p.x.graphs[c];
+                let mut lost = self.lost.lock().unwrap_or_else(|e| e.into_inner());
+                lost.extend(
+                    losses
+                        .into_iter()
+                        .map(|(id, note)| (c, format!("{}: {note}", g.nodes[id as usize].label))),
+                );
+            }
             self.rows[c].store(rows, Ordering::Relaxed);
             self.updates
                 .fetch_add(stream.len() as u64, Ordering::Relaxed);
@@ -143,7 +158,7 @@ pub fn run(
     threads: usize,
     stop: &AtomicBool,
     on_progress: &mut dyn FnMut(SweepProgress),
-) -> Result<Vec<u64>, RunError> {
+) -> Result<Ran, RunError> {
     let combos = p.x.graphs.len();
     let threads = threads.clamp(1, combos.max(1));
     let updates_total: u64 =
@@ -163,6 +178,7 @@ pub fn run(
         done: AtomicUsize::new(0),
         updates: AtomicU64::new(0),
         rows: (0..combos).map(|_| AtomicU64::new(0)).collect(),
+        lost: Default::default(),
     };
     let chunks = combos.div_ceil(shared.chunk);
     let (tx, rx) = mpsc::channel::<Finished>();
@@ -227,9 +243,10 @@ pub fn run(
     if let Some(e) = failure {
         return Err(e);
     }
-    Ok(shared
-        .rows
-        .iter()
+    let rows = (shared.rows.iter())
         .map(|r| r.load(Ordering::Relaxed))
-        .collect())
+        .collect();
+    let mut lost = shared.lost.into_inner().unwrap_or_else(|e| e.into_inner());
+    lost.sort();
+    Ok((rows, lost))
 }

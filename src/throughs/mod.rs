@@ -344,6 +344,18 @@ impl Through {
         self.flush_at_end && matches!(self.shape, Shape::Buckets(_))
     }
 
+    /// [`Self::report`], when it counted datapoints late, keys past `max_keys` or a sliding buffer that
+    /// had to grow.
+    pub fn losses(&self) -> Option<String> {
+        let over = self.keys.as_ref().is_some_and(|k| k.over > 0);
+        let counted = match &self.shape {
+            Shape::Plain => false,
+            Shape::Buckets(b) => b.as_ref().is_some_and(|b| b.late > 0),
+            Shape::Sliding(s) => s.usage.late > 0 || s.usage.grew > 0,
+        };
+        (over || counted).then(|| self.report()).flatten()
+    }
+
     /// What it counted that the summary should say: late datapoints, keys past `max_keys`, how full
     /// a sliding window's buffer got. `None` for a tube with neither key nor window.
     pub fn report(&self) -> Option<String> {

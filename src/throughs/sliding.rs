@@ -1,8 +1,10 @@
 //! Sliding windows: at each datapoint at `t`, the aggregate over the datapoints of its key in
 //! `(t - size, t]`. Each key holds its window's datapoints in a ring buffer (sized before the run from
 //! `max_items`; a burst beyond it doubles the buffer once per overflow, counted and reported). SUM,
-//! MEAN and VWAP keep running sums with Neumaier's compensation; COUNT is the ring's length; FIRST and
-//! LAST read its ends; MIN and MAX keep monotonic queues, so no datapoint is looked at twice.
+//! MEAN and VWAP keep running sums with Neumaier's compensation (started afresh from the window when
+//! they stop being finite); COUNT is the ring's length; FIRST and LAST read its ends; MIN and MAX keep
+//! monotonic queues, so no datapoint is looked at twice. Lateness is per key: a datapoint older than
+//! the newest of its own key is late.
 
 use super::reducers::{Op, Reducer};
 
@@ -107,6 +109,8 @@ pub(super) struct Window {
     head: u64,
     tail: u64,
     running: Vec<Running>,
+    /// The newest time taken: an older datapoint of this key is late.
+    newest: i64,
 }
 
 /// What a window's buffers did over the run.
@@ -140,6 +144,7 @@ impl Window {
             head: 0,
             tail: 0,
             running,
+            newest: i64::MIN,
         }
     }
 
@@ -178,6 +183,41 @@ impl Window {
                 }
             }
             self.head += 1;
+        }
+        self.resum();
+    }
+
+    /// Starts the running sums afresh from what the window holds, when they can no longer be
+    /// corrected by taking values away: an overflow (∞ − ∞ is NaN) or a NaN input that has left.
+    fn resum(&mut self) {
+        let stale = |s: &Sum| !s.value().is_finite();
+        let any = self.running.iter().any(|r| match r {
+            Running::Sum(s) => stale(s),
+            Running::Vwap(pq, q) => stale(pq) || stale(q),
+            _ => false,
+        });
+        if !any {
+            return;
+        }
+        let (w, cap) = (self.running.len(), self.cap());
+        for (r, run) in self.running.iter_mut().enumerate() {
+            let (mut a, mut b) = (Sum::default(), Sum::default());
+            for i in self.head..self.tail {
+                let at = (i as usize % cap) * w + r;
+                let (x, q) = (self.xs[at], self.qs[at]);
+                match run {
+                    Running::Vwap(..) => {
+                        a.add(x * q);
+                        b.add(q);
+                    }
+                    _ => a.add(x),
+                }
+            }
+            match run {
+                Running::Sum(s) => *s = a,
+                Running::Vwap(pq, q) => (*pq, *q) = (a, b),
+                _ => {}
+            }
         }
     }
 
@@ -291,8 +331,6 @@ pub(super) struct Sliding {
     cap: usize,
     /// By key slot; a key's window is made when the key is first met.
     windows: Vec<Option<Window>>,
-    /// The newest time taken.
-    newest: i64,
     pub usage: Usage,
 }
 
@@ -308,7 +346,6 @@ impl Sliding {
             size,
             cap,
             windows,
-            newest: i64::MIN,
             usage: Usage::default(),
         }
     }
@@ -322,13 +359,13 @@ impl Sliding {
         (reducers, port, values): (&[Reducer], usize, &[f64]),
         out: &mut [f64],
     ) -> Option<(i64, i64)> {
-        if t < self.newest {
+        let cap = self.cap;
+        let w = self.windows[slot].get_or_insert_with(|| Window::new(reducers, cap));
+        if t < w.newest {
             self.usage.late += 1;
             return None;
         }
-        self.newest = t;
-        let cap = self.cap;
-        let w = self.windows[slot].get_or_insert_with(|| Window::new(reducers, cap));
+        w.newest = t;
         w.evict(t.saturating_sub(self.size));
         w.push(t, reducers, port, values, &mut self.usage);
         for (r, (o, red)) in out.iter_mut().zip(reducers).enumerate() {

@@ -280,6 +280,12 @@ fn ends_of(path: &Path, shown: &str) -> Result<Ends, InspectError> {
     }
 }
 
+/// Whether a column whose first cell is `cell` holds text: something that is not a number (an empty
+/// cell says nothing: a numeric column may start without a value).
+fn is_text(cell: &[u8]) -> bool {
+    !unquote(cell).trim_ascii().is_empty() && parse_number(cell).is_none()
+}
+
 /// Reads the header and the first and last rows: time column, fields, order. Used by `tubes check`.
 pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> {
     let shown = path.display().to_string();
@@ -364,10 +370,7 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
             );
         }
     }
-    let keys = fields
-        .iter()
-        .map(|&(col, _)| parse_number(cells[col]).is_none())
-        .collect();
+    let keys = fields.iter().map(|&(col, _)| is_text(cells[col])).collect();
     if fields.len() > MAX_FIELDS {
         return fail(
             format!(
