@@ -308,11 +308,21 @@ fn capture_in_arrival_order(capture: &Path, path: &Path) {
     std::fs::write(path, csv).unwrap();
 }
 
-#[test]
-fn one_connection_of_two_markets_bins_each_by_the_symbol_its_trades_carry() {
-    let dir = tempdir();
-    let mock = common::Mock::binance(dir.path(), &["--speed", "max"]);
-    let out = dir.path().join("out.csv");
+/// A generator of `markets: [btcusdt, ethusdt]` against the mock replaying `capture`, binned per
+/// symbol in tumbling windows of `seconds`, then checked by `tools/check_windows.py` on the capture's
+/// trades in arrival order: the run's report, what the checker said, and the late datapoints it
+/// counted.
+fn binned_live(dir: &Path, capture: &Path, seconds: u64) -> (tubes::runtime::Report, String, u64) {
+    let args = [
+        "--exchange",
+        "binance",
+        "--capture",
+        capture.to_str().unwrap(),
+        "--speed",
+        "max",
+    ];
+    let mock = common::Mock::start(dir, &args);
+    let out = dir.join("out.csv");
     let (reducers, spec) = all_reducers("price", "quantity");
     let text = format!(
         r#"pipeline_type: Stream
@@ -327,7 +337,7 @@ tubes:
     to_label: sink
     key: symbol
     reducer: {reducers}
-    window: {{tumbling: 1m}}
+    window: {{tumbling: {seconds}s}}
 - Sink:
     label: sink
     datasink: {{CSV: {}}}
@@ -337,47 +347,46 @@ tubes:
         out.display(),
         fields("price", "quantity", true)
     );
-    let cfg = common::write_config(dir.path(), "live.yaml", &text);
+    let cfg = common::write_config(dir, "live.yaml", &text);
     let report = common::within(60, move || {
         common::run_live(&cfg, std::time::Duration::from_millis(1500))
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", mock.log()));
-    assert_eq!(
-        report.generators[0].rows, 34_419,
-        "one generator, both markets"
-    );
-    let arrived = dir.path().join("arrived.csv");
-    capture_in_arrival_order(Path::new(common::BINANCE_CAPTURE), &arrived);
+    let arrived = dir.join("arrived.csv");
+    capture_in_arrival_order(capture, &arrived);
     let run = Command::new("python3")
         .args(["tools/check_windows.py", &out.display().to_string()])
         .args(["--input", &arrived.display().to_string(), "--time", "time"])
-        .args([
-            "--key",
-            "symbol",
-            "--tumbling",
-            "60",
-            "--arrival",
-            "--label",
-            "w",
-        ])
-        .args(["--reducers", &spec])
+        .args(["--key", "symbol", "--tumbling", &seconds.to_string()])
+        .args(["--arrival", "--label", "w", "--reducers", &spec])
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&run.stdout).to_string();
     assert!(run.status.success(), "{said}");
-    // Eleven minutes 23:54 … 00:04 of both symbols; 00:05 is still open when the feed goes quiet (a
-    // live run does not close it at the end).
-    assert!(said.contains("22 rows checked, 0 differ"), "{said}");
-    let late: u64 = said
-        .lines()
+    let late = (said.lines())
         .find_map(|l| l.strip_prefix("late: "))
         .unwrap()
         .parse()
         .unwrap();
+    (report, said, late)
+}
+
+#[test]
+fn one_connection_of_two_markets_bins_each_by_the_symbol_its_trades_carry() {
+    let dir = tempdir();
+    let capture = Path::new(common::BINANCE_CAPTURE);
+    let (report, said, late) = binned_live(dir.path(), capture, 60);
+    assert_eq!(
+        report.generators[0].rows, 34_419,
+        "one generator, both markets"
+    );
+    // Eleven minutes 23:54 … 00:04 of both symbols; 00:05 is still open when the feed goes quiet (a
+    // live run does not close it at the end).
+    assert!(said.contains("22 rows checked, 0 differ"), "{said}");
     let note = &report.throughs[0].1;
     assert_eq!(note, &format!("2 keys, {late} late"), "{note}");
     // The feed's status names both markets.
-    let rows = read_csv(&out);
+    let rows = read_csv(&dir.path().join("out.csv"));
     assert!(rows
         .iter()
         .any(|r| r.last().unwrap() == "feed up on binance btcusdt+ethusdt"));
@@ -455,102 +464,6 @@ fn the_live_coinbase_alert_runs_against_the_mock_replaying_the_coinbase_capture(
 }
 
 #[test]
-fn trades_of_one_market_arriving_behind_the_other_are_late_and_counted() {
-    // The real capture with every ETH message held back 300 messages (each market keeps its own
-    // order, so no trade is a duplicate): an ETH trade now often arrives after BTC trades of a later
-    // second, when its 1-second window has closed.
-    let dir = tempdir();
-    let lines: Vec<String> = std::fs::read_to_string(common::BINANCE_CAPTURE)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    let mut order: Vec<(usize, &String)> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i + if l.contains("ethusdt@trade") { 300 } else { 0 }, l))
-        .collect();
-    order.sort_by_key(|&(k, _)| k);
-    let capture = dir.path().join("held_back.ndjson");
-    let text: Vec<&str> = order.iter().map(|(_, l)| l.as_str()).collect();
-    std::fs::write(&capture, text.join("\n") + "\n").unwrap();
-    let args = [
-        "--exchange",
-        "binance",
-        "--capture",
-        capture.to_str().unwrap(),
-        "--speed",
-        "max",
-    ];
-    let mock = common::Mock::start(dir.path(), &args);
-    let out = dir.path().join("out.csv");
-    let (reducers, spec) = all_reducers("price", "quantity");
-    let config = format!(
-        r#"pipeline_type: Stream
-tubes:
-- Generator:
-    label: trades
-    datasource:
-      WebSocket: {{exchange: Binance, markets: [btcusdt, ethusdt], url: "{}"}}
-    to_label: w
-- Through:
-    label: w
-    to_label: sink
-    key: symbol
-    reducer: {reducers}
-    window: {{tumbling: 1s}}
-- Sink:
-    label: sink
-    datasink: {{CSV: {}}}
-    fields: {{w: {}}}
-"#,
-        mock.url,
-        out.display(),
-        fields("price", "quantity", true)
-    );
-    let cfg = common::write_config(dir.path(), "late.yaml", &config);
-    let report = common::within(60, move || {
-        common::run_live(&cfg, std::time::Duration::from_millis(1500))
-    })
-    .unwrap_or_else(|e| panic!("{e}\n{}", mock.log()));
-    let f = report.generators[0].feed.clone().unwrap();
-    assert_eq!(
-        (report.generators[0].rows, f.duplicates, f.gaps),
-        (34_419, 0, 0)
-    );
-    let arrived = dir.path().join("arrived.csv");
-    capture_in_arrival_order(&capture, &arrived);
-    let run = Command::new("python3")
-        .args(["tools/check_windows.py", &out.display().to_string()])
-        .args(["--input", &arrived.display().to_string(), "--time", "time"])
-        .args([
-            "--key",
-            "symbol",
-            "--tumbling",
-            "1",
-            "--arrival",
-            "--label",
-            "w",
-        ])
-        .args(["--reducers", &spec])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&run.stdout).to_string();
-    assert!(run.status.success(), "{said}");
-    let late: u64 = said
-        .lines()
-        .find_map(|l| l.strip_prefix("late: "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(
-        late > 1000,
-        "holding ETH back makes many of its trades late: {said}"
-    );
-    assert_eq!(report.throughs[0].1, format!("2 keys, {late} late"));
-}
-
-#[test]
 fn windows_of_different_lengths_closing_together_reach_the_next_tubes_in_time_order() {
     // One-minute and seven-second windows over the same bars close on the same datapoints; a
     // one-second window after both must see their rows in time order (nothing late in Batch), and a
@@ -613,4 +526,37 @@ fn a_sweep_reports_what_each_combination_left_out() {
             "M=1: bins: 1 keys, {eth} datapoints of keys past max_keys (1) not kept: raise max_keys, 0 late"
         )]
     );
+}
+
+#[test]
+fn trades_of_one_market_arriving_behind_the_other_are_late_and_counted() {
+    // The real capture with every ETH message held back 300 messages (each market keeps its own
+    // order, so no trade is a duplicate): an ETH trade now often arrives after BTC trades of a later
+    // second, when its 1-second window has closed.
+    let dir = tempdir();
+    let lines: Vec<String> = std::fs::read_to_string(common::BINANCE_CAPTURE)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut order: Vec<(usize, &String)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i + if l.contains("ethusdt@trade") { 300 } else { 0 }, l))
+        .collect();
+    order.sort_by_key(|&(k, _)| k);
+    let capture = dir.path().join("held_back.ndjson");
+    let text: Vec<&str> = order.iter().map(|(_, l)| l.as_str()).collect();
+    std::fs::write(&capture, text.join("\n") + "\n").unwrap();
+    let (report, said, late) = binned_live(dir.path(), &capture, 1);
+    let f = report.generators[0].feed.clone().unwrap();
+    assert_eq!(
+        (report.generators[0].rows, f.duplicates, f.gaps),
+        (34_419, 0, 0)
+    );
+    assert!(
+        late > 1000,
+        "holding ETH back makes many of its trades late: {said}"
+    );
+    assert_eq!(report.throughs[0].1, format!("2 keys, {late} late"));
 }
