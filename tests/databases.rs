@@ -295,3 +295,38 @@ fn a_failed_run_keeps_the_previous_parquet_file_and_leaves_a_readable_partial_on
         partial.len()
     );
 }
+
+#[test]
+fn key_and_window_columns_are_text_in_sqlite_so_a_key_like_007_stays_007() {
+    let dir = tempdir();
+    let input = dir.path().join("keys.csv");
+    std::fs::write(
+        &input,
+        "time,sym,qty\n1700000000000,ABC,1\n1700000001000,007,2\n1700000002000,1e3,4\n",
+    )
+    .unwrap();
+    let db = dir.path().join("k.sqlite");
+    let text = format!(
+        r#"pipeline_type:
+  Batch: ["2023-11-14T00:00:00Z", "2023-11-15T00:00:00Z"]
+tubes:
+- Generator: {{label: src, datasource: {{CSV: {}}}, to_label: bins}}
+- Through: {{label: bins, to_label: sink, key: sym, reducer: [{{SUM: {{field: qty}}}}], window: {{tumbling: 1m}}}}
+- Sink:
+    label: sink
+    datasink: {{SQLite: {{path: {}, table: t}}}}
+    fields: {{bins: [sym, window_start, sum_qty]}}
+"#,
+        input.display(),
+        db.display()
+    );
+    run_text(dir.path(), &text).unwrap();
+    let rows = sqlite3(
+        &db,
+        r#"SELECT typeof("bins.sym"), "bins.sym", typeof("bins.window_start"), "bins.sum_qty" FROM t ORDER BY rowid"#,
+    );
+    assert_eq!(
+        rows,
+        ["text,ABC,text,1", "text,007,text,2", "text,1e3,text,4"]
+    );
+}
