@@ -328,3 +328,36 @@ fn a_byte_order_mark_is_not_part_of_the_first_column_and_a_huge_bad_cell_is_not_
     );
     assert!(err.len() < 1000, "{} bytes of error", err.len());
 }
+
+#[test]
+fn a_column_whose_first_cell_is_empty_stays_numeric() {
+    // Only a cell that holds something other than a number makes a column text (a key); an empty
+    // first cell says nothing, so `price` can still be summed.
+    let dir = tempdir();
+    let input = dir.path().join("gaps.csv");
+    std::fs::write(
+        &input,
+        "time,price,sym\n1700000000000,,A\n1700000001000,5,A\n1700000002000,6,B\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.csv");
+    let text = format!(
+        r#"pipeline_type:
+  Batch: ["2023-11-14T00:00:00Z", "2023-11-15T00:00:00Z"]
+tubes:
+- Generator: {{label: src, datasource: {{CSV: {{path: {}, on_error: skip}}}}, to_label: s}}
+- Through: {{label: s, to_label: sink, key: sym, reducer: [{{SUM: {{field: price}}}}]}}
+- Sink: {{label: sink, datasink: {{CSV: {}}}, fields: {{s: [sym, sum_price]}}}}
+"#,
+        input.display(),
+        out.display()
+    );
+    let report = run_text(dir.path(), &text).unwrap();
+    assert_eq!(
+        report.generators[0].skipped, 1,
+        "the empty price is a malformed row"
+    );
+    let rows = read_csv(&out);
+    let last: Vec<&str> = rows[1..].iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(last, ["5", "6"]);
+}

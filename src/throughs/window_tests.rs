@@ -219,3 +219,33 @@ fn a_tick_closes_the_windows_that_ended_allowed_lateness_before_it() {
     assert!(out.is_empty());
     assert_eq!(th.report().unwrap(), "1 late");
 }
+
+#[test]
+fn sliding_sums_recover_once_an_overflow_has_left_the_window() {
+    // Two values of 1e308 overflow the sum to ∞; once both have left, the window holds 5 then 5 and 7.
+    let mut th = through(WindowKind::Sliding { size: 60 * S }, 8, None, false);
+    let input = [
+        (0, 0.0, 1e308),
+        (S, 0.0, 1e308),
+        (100 * S, 0.0, 5.0),
+        (101 * S, 0.0, 7.0),
+    ];
+    let sums: Vec<f64> = feed(&mut th, &input).iter().map(|r| r[1]).collect();
+    assert_eq!(sums[2..], [5.0, 12.0]);
+}
+
+#[test]
+fn sliding_lateness_is_per_key() {
+    // Key 2's datapoint at 5 s comes after key 1's at 10 s: in order for its own key, so not late.
+    let mut th = through(WindowKind::Sliding { size: 60 * S }, 8, Some(4), false);
+    let rows = feed(
+        &mut th,
+        &[(10 * S, 1.0, 1.0), (5 * S, 2.0, 2.0), (4 * S, 2.0, 4.0)],
+    );
+    assert_eq!(rows.len(), 2, "only key 2's datapoint at 4 s is late");
+    assert!(
+        th.report().unwrap().contains(", 1 late"),
+        "{:?}",
+        th.report()
+    );
+}
