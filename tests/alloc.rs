@@ -38,10 +38,10 @@ static A: Counting = Counting;
 static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Allocations between the start signal and the end of the run, and the datapoints that flowed.
-fn allocations_while_running(config: &str, batch_to: &str) -> (u64, u64) {
+fn allocations_while_running(config: &str, runtime: &str, batch_to: &str) -> (u64, u64) {
     let dir = tempdir();
     let out = dir.path().join("out.csv");
-    let text = shipped_config_to(config, &out, "")
+    let text = shipped_config_to(config, &out, runtime)
         .replace("2023-05-01T00:00:00Z\"]", &format!("{batch_to}\"]"));
     allocations_of(&write_config(dir.path(), "p.yaml", &text))
 }
@@ -64,17 +64,27 @@ fn allocations_of(path: &std::path::Path) -> (u64, u64) {
 #[test]
 fn allocations_do_not_grow_with_the_number_of_datapoints() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    // Every placement: stage threads (`per_tube`, `single`) and the sequencer running the tubes itself
+    // (`inline`).
+    let placements = [
+        "placement: per_tube",
+        "placement: single",
+        "placement: inline",
+    ];
     for config in ["configs/btc_eth_volume.yaml", "configs/talk.yaml"] {
-        let (short_allocs, short_n) = allocations_while_running(config, "2023-03-18T00:00:00Z");
-        let (long_allocs, long_n) = allocations_while_running(config, "2023-05-01T00:00:00Z");
-        assert!(
-            long_n > 40 * short_n,
-            "the long run moves far more data ({short_n} vs {long_n})"
-        );
-        assert_eq!(
-            short_allocs, long_allocs,
-            "{config}: {short_allocs} allocations for {short_n} datapoints but {long_allocs} for {long_n}"
-        );
+        for placement in placements.map(|p| format!("runtime: {{{p}}}")) {
+            let short = allocations_while_running(config, &placement, "2023-03-18T00:00:00Z");
+            let long = allocations_while_running(config, &placement, "2023-05-01T00:00:00Z");
+            let ((short_allocs, short_n), (long_allocs, long_n)) = (short, long);
+            assert!(
+                long_n > 40 * short_n,
+                "the long run moves far more data ({short_n} vs {long_n})"
+            );
+            assert_eq!(
+                short_allocs, long_allocs,
+                "{config}, {placement}: {short_allocs} allocations for {short_n} datapoints but {long_allocs} for {long_n}"
+            );
+        }
     }
 }
 

@@ -120,6 +120,16 @@ fn the_bench_command_reports_rates_and_draws_a_plot() {
         lines[0]
     );
     assert!(lines[1].contains("sent      2000"), "{}", lines[1]);
+    // Resident memory at the first progress report and at the end, both read from the kernel.
+    for l in &lines {
+        let rss = l.split("RSS ").nth(1).expect("an RSS figure");
+        let mib: Vec<f64> = rss
+            .trim_end_matches(" MiB")
+            .split(" → ")
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert!(mib.len() == 2 && mib.iter().all(|&m| m > 1.0), "{l}");
+    }
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.contains("2.0 k/s end-to-end") && svg.contains("4.0 k/s end-to-end"));
     assert!(svg.contains("99.9%"));
@@ -189,7 +199,7 @@ fn drop_newest_counts_every_drop_per_ring() {
     let _alone = alone();
     let dir = tempdir();
     let text = std::fs::read_to_string("configs/bench_btc_eth.yaml").unwrap()
-        + "runtime: {backpressure: drop_newest, ring_capacity: 2, wait: park}\n";
+        + "runtime: {backpressure: drop_newest, ring_capacity: 2, wait: park, placement: single}\n";
     let path = write_config(dir.path(), "d.yaml", &text);
     let p = within(60, move || {
         tubes::cli::run_at(&path, 1_000_000.0, Duration::from_millis(500)).unwrap()

@@ -1,4 +1,5 @@
-//! The same input gives byte-identical output on every run, under every placement and wait strategy.
+//! The same input gives byte-identical output on every run, under every placement (`inline` included:
+//! the sequencer's thread running every tube) and wait strategy.
 
 mod common;
 use common::*;
@@ -46,6 +47,7 @@ fn the_example_is_byte_identical_over_20_runs_of_each_placement() {
             "{placement: single}",
             "{placement: auto}",
             "{placement: per_tube}",
+            "{placement: inline, ring_capacity: 2}",
         ],
         20,
     );
@@ -57,6 +59,8 @@ fn the_talk_config_with_ticks_is_byte_identical_across_placements_and_wait_strat
         "configs/talk.yaml",
         &[
             "{placement: single}",
+            "{placement: inline}",
+            "{placement: inline, ring_capacity: 2, wait: park}",
             "{placement: per_tube, ring_capacity: 2}",
             "{placement: per_tube, wait: park}",
             "{placement: per_tube, wait: yield, ring_capacity: 16}",
@@ -78,6 +82,7 @@ fn windowed_and_keyed_tubes_are_byte_identical_across_placements() {
             &[
                 "{placement: single}",
                 "{placement: auto}",
+                "{placement: inline, ring_capacity: 2}",
                 "{placement: per_tube, ring_capacity: 2}",
                 "{placement: per_tube, wait: park}",
             ],

@@ -177,7 +177,12 @@ fn run_prints_a_percentile_table_per_ring_tube_and_sink() {
     let path = write_config(
         dir.path(),
         "p.yaml",
-        &shipped_config_to("configs/readme_example.yaml", &out, ""),
+        // A stage thread of its own, so that a ring joins the sequencer to the tubes.
+        &shipped_config_to(
+            "configs/readme_example.yaml",
+            &out,
+            "runtime: {placement: single}",
+        ),
     );
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_tubes"))
         .arg("run")

@@ -19,6 +19,7 @@ use super::{plot, stop_on_signals, ArgError, MockExchange, EXIT_CONFIG, EXIT_RUN
 use crate::api;
 use crate::config::{Config, ConfigErrors, TubeKind};
 use crate::graph::{self, Graph};
+use crate::metrics::rss::rss_bytes;
 use crate::metrics::{duration_ns, human, latency_table};
 use crate::runtime::{Engine, OnProgress, RunError};
 
@@ -151,10 +152,18 @@ fn run_until(
         engine.set_stop(s.clone());
     }
     engine.stop_after(duration);
-    let report = engine
-        .start()
-        .and_then(|r| r.finish_observed(&mut OnProgress(|_| {})))?;
-    Ok(Point { rate, report })
+    // Resident memory at the first progress report (everything allocated, datapoints flowing) and at
+    // the end: a long run's memory must stay flat.
+    let mut rss_start = None;
+    let report = engine.start().and_then(|r| {
+        r.finish_observed(&mut OnProgress(|_| {
+            if rss_start.is_none() {
+                rss_start = rss_bytes();
+            }
+        }))
+    })?;
+    let rss = (rss_start, rss_bytes());
+    Ok(Point { rate, report, rss })
 }
 
 fn point_line(p: &Point) -> String {
@@ -168,13 +177,16 @@ fn point_line(p: &Point) -> String {
         ),
         None => "no rows reached a sink".into(),
     };
+    let mib = |b: Option<u64>| b.map_or("?".into(), |b| format!("{:.1}", b as f64 / 1048576.0));
     format!(
-        "rate {:>9}/s  sent {:>9} ({:>9}/s)  dropped {}  max send lag {:>9}  {e2e}",
+        "rate {:>9}/s  sent {:>9} ({:>9}/s)  dropped {}  max send lag {:>9}  {e2e}  RSS {} → {} MiB",
         human(p.rate),
         p.sent(),
         human(p.achieved()),
         p.dropped(),
-        duration_ns(p.max_lag())
+        duration_ns(p.max_lag()),
+        mib(p.rss.0),
+        mib(p.rss.1),
     )
 }
 

@@ -11,6 +11,8 @@ pub struct Point {
     pub rate: f64,
     /// The run's report.
     pub report: Report,
+    /// Resident memory in bytes at the first progress report and at the end of the run.
+    pub rss: (Option<u64>, Option<u64>),
 }
 
 impl Point {

@@ -278,6 +278,8 @@ pub enum Placement {
     Auto,
     /// Every tube in one stage.
     Single,
+    /// Every tube on the sequencer's thread: no stage threads, no ring between merging and the tubes.
+    Inline,
     /// One stage per tube.
     PerTube,
     /// Stages as listed.

@@ -12,6 +12,9 @@ pub struct Plan {
     pub stages: Vec<StagePlan>,
     /// One line describing the placement, for the run summary.
     pub note: String,
+    /// The sequencer's thread runs the one stage itself (`placement: inline`, or `auto` when no core is
+    /// left for a stage thread): no ring between merging and the tubes.
+    pub inline: bool,
 }
 
 /// One stage.
@@ -37,9 +40,17 @@ pub fn plan_with_sources(g: &Graph, generators: usize) -> Plan {
         let per = placeable.len().div_ceil(k).max(1);
         placeable.chunks(per).map(<[TubeId]>::to_vec).collect()
     };
+    // Without a core for a stage thread after the generators and the sequencer, a stage thread would
+    // only take turns with them: `auto` runs the tubes on the sequencer's thread instead.
+    let inline = match g.runtime.placement {
+        Placement::Inline => true,
+        Placement::Auto => cores < generators + 2,
+        _ => false,
+    };
     let (groups, explicit_cores): (Vec<Vec<TubeId>>, Option<Vec<Option<usize>>>) =
         match &g.runtime.placement {
-            Placement::Single => (chunked(1), None),
+            _ if inline => (chunked(1), None),
+            Placement::Single | Placement::Inline => (chunked(1), None),
             Placement::PerTube => (chunked(placeable.len()), None),
             Placement::Auto => (chunked(cores.saturating_sub(1 + generators)), None),
             Placement::Explicit(stages) => {
@@ -59,9 +70,10 @@ pub fn plan_with_sources(g: &Graph, generators: usize) -> Plan {
                 (groups, Some(stages.iter().map(|s| s.core).collect()))
             }
         };
-    let threads = generators + 1 + groups.len();
+    let threads = generators + 1 + if inline { 0 } else { groups.len() };
     let (cores_of, pin_note): (Vec<Option<usize>>, String) = match explicit_cores {
         Some(c) => (c, "pinned as configured".into()),
+        None if inline => (vec![None], "not pinned".into()),
         None if threads <= cores => (
             (0..groups.len())
                 .map(|s| Some(cores - groups.len() + s))
@@ -88,14 +100,23 @@ pub fn plan_with_sources(g: &Graph, generators: usize) -> Plan {
             format!("[{}]", labels.join(", "))
         })
         .collect();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let stages = if inline {
+        format!(" running every tube inline {}", names.join(" "))
+    } else {
+        format!(
+            ", {} stage{} {}",
+            groups.len(),
+            plural(groups.len()),
+            names.join(" ")
+        )
+    };
     Plan {
         note: format!(
-            "{generators} generator thread{}, 1 sequencer, {} stage{} {}; {pin_note}{spin_note}",
-            if generators == 1 { "" } else { "s" },
-            groups.len(),
-            if groups.len() == 1 { "" } else { "s" },
-            names.join(" ")
+            "{generators} generator thread{}, 1 sequencer{stages}; {pin_note}{spin_note}",
+            plural(generators),
         ),
+        inline,
         stages: groups
             .into_iter()
             .zip(cores_of)

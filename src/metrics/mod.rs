@@ -4,6 +4,7 @@
 mod latency;
 pub mod live;
 mod log;
+pub mod rss;
 pub mod stats_file;
 mod table;
 

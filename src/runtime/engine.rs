@@ -25,7 +25,7 @@ enum Job {
     /// A source's run loop and its ring to the sequencer.
     Source(Box<dyn SourceRun>, Outlet),
     Record(Option<Recording>),
-    Sequencer(Sequencer),
+    Sequencer(Box<Sequencer>),
     Stage(Stage),
 }
 
@@ -275,7 +275,13 @@ impl Engine {
         }
         // A journal holds the ticks it recorded: a replay makes none of its own.
         let ticks = if replaying { Vec::new() } else { ticks(g) };
-        e.sequencer(&mut w, seq_inlets, ticks, replaying);
+        let mut stages = stages;
+        let inline = if plan.inline {
+            stages.pop().map(|(_, s)| s)
+        } else {
+            None
+        };
+        e.sequencer(&mut w, seq_inlets, ticks, replaying, inline);
         for (s, (core, stage)) in stages.into_iter().enumerate() {
             let ctx = e.ctx(&w.wakes[s + 1]);
             e.threads.push(Thread {
@@ -320,6 +326,7 @@ impl Engine {
         inlets: Vec<Inlet>,
         ticks: Vec<TickSchedule>,
         replaying: bool,
+        inline: Option<Stage>,
     ) {
         let n = w.g.nodes.len();
         let mut routes: Vec<Vec<u16>> = vec![Vec::new(); n];
@@ -333,7 +340,7 @@ impl Engine {
             name: "tubes-sequencer".into(),
             stage: None,
             core: None,
-            job: Job::Sequencer(Sequencer {
+            job: Job::Sequencer(Box::new(Sequencer {
                 inlets,
                 ticks,
                 outlets: std::mem::take(&mut w.outlets[SEQ]),
@@ -344,7 +351,9 @@ impl Engine {
                 waiting,
                 rec: Recorder::off(&placeholder),
                 journal: None,
-            }),
+                inline,
+                inline_rows: Vec::new(),
+            })),
             ctx,
             progress: w.progress[SEQ].clone(),
         });
@@ -359,7 +368,11 @@ impl Engine {
         for t in &mut self.threads {
             match &mut t.job {
                 Job::Sequencer(sq) => {
-                    sq.rec = Recorder::new(&self.metrics, seq_series.0, seq_series.1, on)
+                    sq.rec = Recorder::new(&self.metrics, seq_series.0, seq_series.1, on);
+                    if let Some(st) = &mut sq.inline {
+                        let (first, count) = w.stage_series[0];
+                        st.rec = Recorder::new(&self.metrics, first, count, on);
+                    }
                 }
                 Job::Stage(st) => {
                     let (first, count) =
@@ -504,7 +517,10 @@ impl Engine {
                             let mut r = rec.take().expect("a journal job runs once");
                             r.run(&mut ctx).and_then(|_| r.close()).map(Done::Journal)
                         }
-                        Job::Sequencer(s) => s.run(&mut ctx).map(Done::Sequencer),
+                        Job::Sequencer(s) => s.run(&mut ctx).map(|n| {
+                            let notes = s.inline.as_ref().map_or(Vec::new(), Stage::notes);
+                            Done::Sequencer(n, std::mem::take(&mut s.inline_rows), notes)
+                        }),
                         Job::Stage(s) => {
                             let rows = s.run(&mut ctx)?;
                             Ok(Done::Stage(rows, s.notes()))

@@ -66,7 +66,7 @@ impl Fused {
     /// Runs one numbered datapoint (a generator's row or a tick) through the tubes.
     #[inline]
     pub fn push(&mut self, dp: &Datapoint) -> Result<(), RunError> {
-        self.stage.step(dp, &mut self.ctx)
+        self.stage.step(dp, 0, &mut self.ctx)
     }
 
     /// Closes the windows still open and flushes the sinks; returns the rows each wrote, and what

@@ -18,7 +18,8 @@ use crate::plugin::Commit;
 pub(super) enum Done {
     Generator,
     Journal(u64),
-    Sequencer(u64),
+    /// Datapoints numbered; under `placement: inline`, also what its stage's sinks and throughs did.
+    Sequencer(u64, Vec<(TubeId, u64)>, Vec<(TubeId, String)>),
     /// Rows per sink, and what keyed and windowed throughs counted.
     Stage(Vec<(TubeId, u64)>, Vec<(TubeId, String)>),
 }
@@ -229,7 +230,11 @@ impl Running {
                     match r {
                         Ok(Done::Generator) => {}
                         Ok(Done::Journal(n)) => ended.journal = Some(n),
-                        Ok(Done::Sequencer(n)) => ended.datapoints = n,
+                        Ok(Done::Sequencer(n, rows, notes)) => {
+                            ended.datapoints = n;
+                            ended.sinks.extend(rows);
+                            ended.notes.extend(notes);
+                        }
                         Ok(Done::Stage(rows, notes)) => {
                             ended.sinks.extend(rows);
                             ended.notes.extend(notes);

@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use crate::base::datapoint::{Datapoint, Kind};
+use super::stage::Stage;
+use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::ring::{Progress, ENDED};
 use crate::base::time::{monotonic_ns, wall_ns};
 use crate::base::{notify_all, Ctx, Inlet, Outlet, RunError};
@@ -29,6 +30,10 @@ pub struct Sequencer {
     pub(super) rec: Recorder,
     /// The journal writer's ring, when the run is recorded: every numbered datapoint is copied into it.
     pub(super) journal: Option<Outlet>,
+    /// Under `placement: inline`, the one stage, run on this thread as each datapoint is numbered.
+    pub(super) inline: Option<Stage>,
+    /// What the inline stage's sinks wrote, once the run has ended.
+    pub(super) inline_rows: Vec<(TubeId, u64)>,
 }
 
 impl Sequencer {
@@ -40,6 +45,10 @@ impl Sequencer {
         }
         if let Some(j) = &mut self.journal {
             j.push(dp, now, ctx)?;
+        }
+        if let Some(stage) = &mut self.inline {
+            stage.step(&dp, now, ctx)?;
+            stage.rec.maybe_flush();
         }
         self.progress.publish(self.seq);
         notify_all(
@@ -77,6 +86,9 @@ impl Sequencer {
     /// Waits until a generator that had nothing (`waiting[g]`) delivers or ends.
     fn idle(&mut self, ctx: &mut Ctx) {
         self.rec.maybe_flush();
+        if let Some(stage) = &mut self.inline {
+            stage.on_idle(ctx);
+        }
         notify_all(self.inlets.iter().map(|i| &i.producer));
         let (inlets, waiting, stop) = (&mut self.inlets, &self.waiting, &ctx.shutdown);
         ctx.waiter.wait(&ctx.wake, || {
@@ -148,6 +160,9 @@ impl Sequencer {
             }
         }
         self.rec.flush();
+        if let Some(stage) = &mut self.inline {
+            self.inline_rows = stage.end_inline(ctx)?;
+        }
         self.progress.end();
         notify_all(
             self.outlets

@@ -224,8 +224,13 @@ impl Stage {
     }
 
     /// Runs one datapoint of an already numbered stream through every tube (a stage with no rings: see
-    /// [`super::Fused`]).
-    pub(super) fn step(&mut self, dp: &Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
+    /// [`super::Fused`], and the sequencer under `placement: inline`); `t0` is when it was taken up (0
+    /// when latency recording is off).
+    pub(super) fn step(&mut self, dp: &Datapoint, t0: u64, ctx: &mut Ctx) -> Result<(), RunError> {
+        if self.rec.on() {
+            self.deliver(dp);
+            return self.run_seq(t0, ctx);
+        }
         // Most datapoints go to one through, which takes them without emitting: run it directly.
         // What it does emit goes on exactly as `run_seq` would send it, to the tubes after it.
         if let [r] = self.routes.of(dp.source) {
@@ -315,8 +320,9 @@ impl Stage {
         }
     }
 
-    /// Waits until `ready` holds (or a wake-up, or the park timeout), after freeing upstream producers.
-    fn idle(&mut self, ctx: &mut Ctx, ready: impl FnOnce(&mut [Inlet]) -> bool) {
+    /// Nothing to do for now: flushes what the sinks hold (a live run's rows reach their reader), and
+    /// asks the run to stop when a sink's reader has gone.
+    pub(super) fn on_idle(&mut self, ctx: &mut Ctx) {
         self.rec.maybe_flush();
         for t in &mut self.tubes {
             if let Tube::Sink(s) = &mut t.tube {
@@ -326,6 +332,20 @@ impl Stage {
                 }
             }
         }
+    }
+
+    /// The end of the input, for a stage with no rings of its own: closes the windows still open,
+    /// flushes the sinks and returns the rows each wrote.
+    pub(super) fn end_inline(&mut self, ctx: &mut Ctx) -> Result<Vec<(TubeId, u64)>, RunError> {
+        self.end_windows(ctx)?;
+        let rows = self.finish_sinks()?;
+        self.rec.flush();
+        Ok(rows)
+    }
+
+    /// Waits until `ready` holds (or a wake-up, or the park timeout), after freeing upstream producers.
+    fn idle(&mut self, ctx: &mut Ctx, ready: impl FnOnce(&mut [Inlet]) -> bool) {
+        self.on_idle(ctx);
         notify_all(self.inlets.iter().map(|i| &i.producer));
         let (inlets, stop) = (&mut self.inlets, &ctx.shutdown);
         ctx.waiter.wait(&ctx.wake, || {

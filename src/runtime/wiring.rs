@@ -222,7 +222,12 @@ impl<'g> Wiring<'g> {
                 Ok(sink)
             })?;
             let st_len = tubes.len();
-            let (inlets, inlet_names) = self.stage_inlets(s + 1, st);
+            // Inline, the sequencer runs the stage itself: no ring between them.
+            let (inlets, inlet_names) = if plan.inline {
+                (Vec::new(), Vec::new())
+            } else {
+                self.stage_inlets(s + 1, st)
+            };
             let e2e = self.stage_series(s, st, &inlet_names);
             stages.push((
                 st.core,

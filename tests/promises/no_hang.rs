@@ -156,7 +156,8 @@ fn a_panicking_sink_stops_the_run_naming_its_thread_and_the_rows_before_it_are_f
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("engine thread tubes-stage-")
+        (err.contains("engine thread tubes-stage-")
+            || err.contains("engine thread tubes-sequencer"))
             && err.contains("panicked: the plug-in sink broke at row 100"),
         "{err}"
     );

@@ -96,11 +96,17 @@ fn placement(r: &mut Reader<'_>, v: &Value) -> Option<Placement> {
         }
         _ => {
             return match r
-                .tagged(v, path, &["auto", "single", "per_tube"], "placement")?
+                .tagged(
+                    v,
+                    path,
+                    &["auto", "single", "inline", "per_tube"],
+                    "placement",
+                )?
                 .0
             {
                 "auto" => Some(Placement::Auto),
                 "single" => Some(Placement::Single),
+                "inline" => Some(Placement::Inline),
                 _ => Some(Placement::PerTube),
             };
         }
