@@ -1,7 +1,8 @@
 //! The journal: appending and replaying records, each against writing or reading the same bytes with
 //! plain buffered file I/O (the baseline), and a tailer's latency from commit to read.
 //!
-//! Run: cargo bench --bench journal
+//! After the criterion groups, the same comparisons are taken in turns, with each append's latency over
+//! segment rolls. Run: cargo bench --bench journal
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -146,9 +147,135 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Appends `N` records to a new journal of `segment` records per segment; returns the wall time and each
+/// append's latency (ns), the segment rolls included.
+fn timed_append(segment: u64, lat: &mut hdrhistogram::Histogram<u64>) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Meta {
+        segment_records: segment,
+        ..meta()
+    };
+    let mut w = Writer::create(&dir.path().join("j"), m, SyncPolicy::Never).unwrap();
+    let start = Instant::now();
+    let mut t0 = start;
+    for i in 0..N {
+        w.append(&record(i)).unwrap();
+        let t1 = Instant::now();
+        lat.saturating_record((t1 - t0).as_nanos() as u64);
+        t0 = t1;
+    }
+    w.close().unwrap();
+    start.elapsed()
+}
+
+/// The same bytes through a `BufWriter`.
+fn timed_bufwriter() -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let f = std::fs::File::create(dir.path().join("f")).unwrap();
+    let mut w = BufWriter::with_capacity(1 << 16, f);
+    for i in 0..N {
+        let mut slot = [0u8; SLOT];
+        slot[16..].copy_from_slice(&encode(&record(i)));
+        w.write_all(&slot).unwrap();
+    }
+    w.flush().unwrap();
+    start.elapsed()
+}
+
+/// Replays the journal in `dir`; returns the wall time.
+fn timed_replay(dir: &std::path::Path) -> Duration {
+    let start = Instant::now();
+    let mut r = Reader::open(dir).unwrap();
+    let mut n = 0;
+    while let Next::Record(dp) = r.next_record().unwrap() {
+        n += u64::from(dp.len > 0);
+    }
+    assert_eq!(n, N);
+    start.elapsed()
+}
+
+/// The same bytes through a `BufReader`, unchecked.
+fn timed_bufreader(flat: &std::path::Path) -> Duration {
+    let start = Instant::now();
+    let mut r = BufReader::with_capacity(1 << 16, std::fs::File::open(flat).unwrap());
+    let mut slot = [0u8; SLOT];
+    let mut sum = 0u64;
+    for _ in 0..N {
+        r.read_exact(&mut slot).unwrap();
+        sum = sum.wrapping_add(u64::from(slot[16]));
+    }
+    std::hint::black_box(sum);
+    start.elapsed()
+}
+
+/// Appending and replaying against buffered file I/O, taken in turns (the machine's speed drifts), and
+/// the latency of each append over runs that roll a segment every 4,096 records.
+fn interleaved() {
+    const ROUNDS: usize = 15;
+    let dir = journal_with(N);
+    let flat = dir.path().join("flat");
+    {
+        let mut w = BufWriter::new(std::fs::File::create(&flat).unwrap());
+        for i in 0..N {
+            let mut slot = [0u8; SLOT];
+            slot[16..].copy_from_slice(&encode(&record(i)));
+            w.write_all(&slot).unwrap();
+        }
+    }
+    let mut lat = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
+    let names = [
+        "append, journal (65,536-record segments)",
+        "append, journal (4,096-record segments)",
+        "append, BufWriter<File>",
+        "replay, journal reader (checked, decoded)",
+        "replay, BufReader<File> (unchecked)",
+    ];
+    let mut t: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut scratch = lat.clone();
+    for _ in 0..ROUNDS {
+        t[0].push(timed_append(1 << 16, &mut scratch).as_secs_f64());
+        t[1].push(timed_append(4096, &mut lat).as_secs_f64());
+        t[2].push(timed_bufwriter().as_secs_f64());
+        t[3].push(timed_replay(&dir.path().join("j")).as_secs_f64());
+        t[4].push(timed_bufreader(&flat).as_secs_f64());
+    }
+    let med: Vec<f64> = t
+        .iter_mut()
+        .map(|v| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        })
+        .collect();
+    println!("\njournal, taken in turns ({ROUNDS} rounds of {N} records; medians):");
+    for (k, name) in names.iter().enumerate() {
+        let base = if k < 3 { med[2] } else { med[4] };
+        println!(
+            "  {name:<44} {:>7.2} ms  {:>6.1} M records/s  {:>5.2}x the buffered file's records/s",
+            med[k] * 1e3,
+            N as f64 / med[k] / 1e6,
+            base / med[k]
+        );
+    }
+    let q = |p: f64| lat.value_at_quantile(p) as f64;
+    println!(
+        "  append latency, 4,096-record segments ({} appends, {} rolls): p50 {:.0} ns  p99 {:.0} ns  p99.9 {:.0} ns  p99.99 {:.0} ns  max {:.0} ns",
+        lat.len(),
+        ROUNDS as u64 * (N / 4096),
+        q(0.5),
+        q(0.99),
+        q(0.999),
+        q(0.9999),
+        lat.max() as f64
+    );
+}
+
 criterion_group!(benches, bench);
 
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
+    if std::env::args().any(|a| a == "--bench") {
+        interleaved();
+    }
 }

@@ -185,6 +185,12 @@ fn records_read_back_identical_across_segment_rolls() {
         assert_eq!(w.append(&record(i)).unwrap(), i);
     }
     assert_eq!(w.close().unwrap(), 1050);
+    // The segment made ahead for record 1100 on is removed with the writer: only segments 0–10 remain.
+    let names: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
     let (got, end) = read_all(&d);
     assert_eq!(end, Next::End);
     assert_eq!(got.len(), 1050);

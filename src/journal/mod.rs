@@ -9,6 +9,7 @@
 //!
 //! The layout, for readers in other languages, is in the README ("The journal's layout").
 
+mod ahead;
 mod copied;
 pub mod format;
 mod reader;

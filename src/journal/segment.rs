@@ -2,8 +2,9 @@
 //! Readers copy segments instead ([`super::copied`]).
 //!
 //! A segment is created whole before it is used: written out as zeros under a temporary name (so its disk
-//! blocks really exist, and a full disk is an error here rather than a `SIGBUS` later), then renamed, so a
-//! reader never maps a half-made segment.
+//! blocks really exist, and a full disk is an error here rather than a `SIGBUS` later), mapped, its pages
+//! faulted in, and only then renamed, so a reader never maps a half-made segment. A writer prepares its
+//! next segment ahead, on another thread ([`super::ahead`]), and renames it into place when it rolls.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -84,6 +85,12 @@ fn bytes(slots: u64) -> u64 {
 impl Segment {
     /// Creates segment `number` with `slots` slots in `dir`.
     pub fn create(dir: &Path, number: u64, slots: u64, id: u64) -> Result<Segment, JournalError> {
+        Self::prepare(dir, number, slots, id)?.install(dir)
+    }
+
+    /// Makes segment `number` under its temporary name, maps it and faults every page of the mapping in
+    /// for writing, so that its first records cost no page fault; [`Segment::install`] names it.
+    pub fn prepare(dir: &Path, number: u64, slots: u64, id: u64) -> Result<Segment, JournalError> {
         let path = dir.join(segment_name(number));
         let tmp = dir.join(format!("{}.tmp", segment_name(number)));
         let fill = || -> std::io::Result<()> {
@@ -107,13 +114,33 @@ impl Segment {
                 source: e,
             });
         }
-        std::fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, "create", e))?;
-        Self::open(dir, number, slots, id)
+        let seg = Self::open_path(tmp.clone(), number, slots, id).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })?;
+        // Best effort (Linux 5.14 and later): without it the first write to each page faults instead.
+        let _ = seg.map.advise(memmap2::Advice::PopulateWrite);
+        Ok(seg)
+    }
+
+    /// Gives a prepared segment its name in `dir`: from now on readers see it.
+    pub fn install(mut self, dir: &Path) -> Result<Segment, JournalError> {
+        let path = dir.join(segment_name(self.number));
+        std::fs::rename(&self.path, &path).map_err(|e| JournalError::io(&path, "create", e))?;
+        self.path = path;
+        Ok(self)
+    }
+
+    /// Removes a prepared segment that was never installed.
+    pub fn discard(self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 
     /// Maps an existing segment for writing, checking its header.
     pub fn open(dir: &Path, number: u64, slots: u64, id: u64) -> Result<Segment, JournalError> {
-        let path = dir.join(segment_name(number));
+        Self::open_path(dir.join(segment_name(number)), number, slots, id)
+    }
+
+    fn open_path(path: PathBuf, number: u64, slots: u64, id: u64) -> Result<Segment, JournalError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)

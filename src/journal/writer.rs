@@ -2,9 +2,10 @@
 //! records from a crash found and discarded when the journal is reopened.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::ahead::Ahead;
 use super::format::{encode, segment_name, Meta};
 use super::segment::Segment;
 use super::slot::Found;
@@ -34,7 +35,6 @@ pub struct Recovery {
 
 /// Appends records.
 pub struct Writer {
-    dir: PathBuf,
     meta: Meta,
     seg: Segment,
     next: u64,
@@ -42,6 +42,8 @@ pub struct Writer {
     last_sync: Instant,
     dirty: bool,
     _lock: File,
+    /// Makes the next segment while this one fills.
+    ahead: Ahead,
     /// What opening found.
     pub recovered: Recovery,
 }
@@ -97,8 +99,10 @@ impl Writer {
         }
         let seg = Segment::create(dir, 0, meta.segment_records, meta.id)?;
         write_meta(dir, &meta)?;
+        let mut ahead = Ahead::start(dir.to_path_buf(), meta.segment_records, meta.id);
+        ahead.ask(1);
         Ok(Writer {
-            dir: dir.to_path_buf(),
+            ahead,
             meta,
             seg,
             next: 0,
@@ -140,8 +144,10 @@ impl Writer {
             }
         }
         let next = last * slots + i;
+        let mut ahead = Ahead::start(dir.to_path_buf(), slots, meta.id);
+        ahead.ask(last + 1);
         Ok(Writer {
-            dir: dir.to_path_buf(),
+            ahead,
             meta,
             seg,
             next,
@@ -174,7 +180,9 @@ impl Writer {
             if self.sync == SyncPolicy::Segment {
                 self.seg.sync()?;
             }
-            self.seg = Segment::create(&self.dir, self.seg.number + 1, slots, self.meta.id)?;
+            let number = self.seg.number + 1;
+            self.seg = self.ahead.take(number)?;
+            self.ahead.ask(number + 1);
             at = 0;
         }
         // `Writer` holds the journal's lock, so this is the only writer, and `at` is past every committed
