@@ -36,7 +36,9 @@ row minus that stamp. Here, with the same clock (`time.time_ns()` is CLOCK_REALT
 latency = time.time_ns() once the trade has gone through both chains (its window row, when it closes one,
 and its trade row are made) - the frame's `mock_sent_ns`. The trades sink gets a row per trade, so it is the
 sink with the most values, which is the one `tubes bench --feed` reports as "end-to-end": the headline series
-here is the same (`trades`); the windows rows' latencies are reported beside it (`windows`).
+here is the same (`trades`); the windows rows' latencies are reported beside it (`windows`). When the mock
+also writes `"mock_wrote_ns"` (when it actually wrote the frame; newer builds), the difference from the due stamp
+is the mock's own lag, part of every figure: it is reported apart (`send_lag_ns`), as Tubes' `max send lag` is.
 
 The client: websockets' asyncio implementation (`websockets.asyncio.client.connect` and `async for message in
 websocket`), the library's documented idiom and its main implementation, on one thread. The sync client
@@ -100,6 +102,7 @@ class Question:
         self.last_id = {}
         self.trade_lat = []          # ns, one per trade
         self.window_lat = []         # ns, one per window row
+        self.send_lag = []           # ns, mock_wrote_ns - mock_sent_ns, when the mock writes both
         self.frames = self.n_trades = self.ignored = self.malformed = self.duplicates = self.gaps = 0
         self.unstamped = 0
 
@@ -117,6 +120,9 @@ class Question:
             self.malformed += 1
             return
         stamp = msg.get("mock_sent_ns")
+        wrote = msg.get("mock_wrote_ns")
+        if wrote is not None and stamp is not None:
+            self.send_lag.append(wrote - stamp)
         last = self.last_id.get(sym)
         if last is not None:
             if tid <= last:
@@ -291,6 +297,7 @@ def main():
         "duplicates": q.duplicates, "gaps": q.gaps, "unstamped": q.unstamped,
         "rate": q.frames / wall if wall > 0 else 0.0,
         "latency_ns": {"trades": trades, "windows": windows},
+        "send_lag_ns": percentiles(q.send_lag),
     }
     if a.json:
         print(json.dumps(result))
@@ -298,6 +305,10 @@ def main():
     print(f"ws_client ({a.client}): {q.frames} frames in {wall:.3f} s ({result['rate'] / 1e3:.1f} k/s; ended: {why}); "
           f"{q.n_trades} trades, {len(q.windows)} windows rows; {q.malformed} malformed, {q.duplicates} duplicates, "
           f"{q.gaps} gaps, {q.unstamped} without a stamp")
+    lag = result["send_lag_ns"]
+    if lag["count"]:
+        print(f"the mock's own send lag (mock_wrote_ns - mock_sent_ns, inside every figure below): "
+              f"p50 {human_ns(lag['p50'])}  p99 {human_ns(lag['p99'])}  max {human_ns(lag['max'])}")
     print(f"{'latency (stamp to row)':<26}  {'count':>8}  {'p50':>9}  {'p99':>9}  {'p99.9':>9}  {'max':>9}")
     for name, s in (("sink trades (every trade)", trades), ("sink windows", windows)):
         print(f"{name:<26}  {s['count']:>8}  " + "  ".join(f"{human_ns(s[k]):>9}" for k in ("p50", "p99", "p999", "max")))

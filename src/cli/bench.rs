@@ -110,6 +110,9 @@ fn configured(
     Ok((api::check(config, diag)?, n))
 }
 
+/// Cores from which `--feed` lets the mock spin to each message's due time (see `mock-exchange --spin`).
+const MOCK_SPIN_CORES: usize = 4;
+
 /// Runs the config at `path` at `rate` for `duration`.
 pub fn run_at(path: &Path, rate: f64, duration: Duration) -> Result<Point, BenchError> {
     run_until(path, rate, duration, None, None)
@@ -128,7 +131,7 @@ fn run_until(
     let mock = match feed {
         None => None,
         Some(bin) => {
-            let args = [
+            let mut args = vec![
                 "--exchange",
                 "binance",
                 "--capture",
@@ -138,6 +141,11 @@ fn run_until(
                 "--stamp",
                 "--loop",
             ];
+            // A spinning sender paces precisely but holds a core: only where the engine's I/O thread
+            // and sequencer keep cores of their own beside it.
+            if crate::base::pin::core_count() >= MOCK_SPIN_CORES {
+                args.push("--spin");
+            }
             Some(MockExchange::start(
                 bin,
                 &args,

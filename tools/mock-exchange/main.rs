@@ -81,6 +81,10 @@ struct Args {
     /// Add "mock_sent_ns":<send time> to every JSON object frame, for wire-to-sink latency.
     #[arg(long)]
     stamp: bool,
+    /// Paced, spin the last 50 µs before each message is due instead of sleeping to it: precise, but it
+    /// keeps a core busy (give the mock a core of its own).
+    #[arg(long)]
+    spin: bool,
     /// Start the capture again when it ends (for long benchmarks).
     #[arg(long = "loop")]
     repeat: bool,
@@ -253,6 +257,7 @@ fn main() {
             stall: a.stall_after.zip(a.stall_for),
             skip: a.skip,
             stamp: a.stamp,
+            spin: a.spin,
             repeat: a.repeat,
         },
         tls,

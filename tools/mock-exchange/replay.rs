@@ -142,6 +142,8 @@ pub struct Faults {
     /// Add `"mock_sent_ns":<wall-clock ns>` to every JSON object message: when it was due (paced), or
     /// when it was written (`--speed max`).
     pub stamp: bool,
+    /// Spin the last [`SPIN_BEFORE_DUE`] before each paced message instead of sleeping.
+    pub spin: bool,
     /// Start the capture again at its end (Binance trade ids keep rising across passes).
     pub repeat: bool,
 }
@@ -167,11 +169,50 @@ pub trait Cut: Read + Write {
     fn cut(&mut self);
 }
 
-/// `line` with `"mock_sent_ns":<at>` added, when `at` is given and the line is a JSON object.
+/// `line` with `"mock_wrote_ns":<wall clock now>,"mock_sent_ns":<at>` added, when `at` is given and the
+/// line is a JSON object: when it was due, and when the mock actually wrote it (the difference is the
+/// sender's own lag, which a client can report apart from its latency). `mock_sent_ns` stays last.
 fn stamped(line: &str, at: Option<i64>) -> String {
     match (line.strip_suffix('}'), at) {
-        (Some(body), Some(at)) => format!("{body},\"mock_sent_ns\":{at}}}"),
+        (Some(body), Some(at)) => {
+            format!(
+                "{body},\"mock_wrote_ns\":{},\"mock_sent_ns\":{at}}}",
+                wall_ns()
+            )
+        }
         _ => line.to_string(),
+    }
+}
+
+/// Below this much time before a message is due the sender spins instead of sleeping: even with the
+/// timer slack at its least (see [`precise_sleeps`]) a sleep wakes some microseconds late, and that delay
+/// would be charged to the client as latency.
+const SPIN_BEFORE_DUE: Duration = Duration::from_micros(50);
+
+/// Asks the kernel to wake this thread's sleeps on time: the default timer slack lets a sleep end up
+/// to 50 µs late, most of the interval between messages at 20,000 a second. Only with `--spin`: on a
+/// machine without a core to spare, the default slack lets the kernel wake the sender once for several
+/// messages, and precise wake-ups (one per message) took cores from the client and made its tail worse.
+fn precise_sleeps() {
+    // SAFETY: PR_SET_TIMERSLACK takes a plain integer and changes only this thread's timer slack.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
+    }
+}
+
+/// Waits until `due`: sleeps to it, or with `spin` sleeps until just before it and spins the rest.
+fn wait_until(due: Instant, spin: bool) {
+    let now = Instant::now();
+    let ahead = if spin {
+        SPIN_BEFORE_DUE
+    } else {
+        Duration::ZERO
+    };
+    if due > now + ahead {
+        std::thread::sleep(due - now - ahead);
+    }
+    while spin && Instant::now() < due {
+        std::hint::spin_loop();
     }
 }
 
@@ -195,6 +236,9 @@ pub fn replay<S: Cut>(
         s.connections += 1;
         s.epoch
     };
+    if faults.spin {
+        precise_sleeps();
+    }
     let t0 = Instant::now();
     let wall0 = wall_ns();
     let mut first: Option<usize> = None;
@@ -268,7 +312,7 @@ pub fn replay<S: Cut>(
                     return format!("connection {id}: the client went after {here} messages");
                 }
                 unflushed = 0;
-                std::thread::sleep(due - now);
+                wait_until(due, faults.spin);
             }
         }
         if faults

@@ -46,11 +46,35 @@ fn sent_stamp(text: &str) -> Option<i64> {
     digits.parse().ok()
 }
 
+/// `…,"mock_wrote_ns":1723161255343000900,…` → when the mock actually wrote the frame (wall-clock ns).
+fn wrote_stamp(text: &str) -> Option<i64> {
+    const KEY: &str = "\"mock_wrote_ns\":";
+    let at = text.rfind(KEY)? + KEY.len();
+    let rest = &text[at..];
+    rest[..rest.find([',', '}'])?].parse().ok()
+}
+
 pub(super) fn push<P: Push>(out: &mut P, dp: Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
     out.push(dp, monotonic_ns(), ctx)
 }
 
 impl Router {
+    /// The mock exchange wrote a frame `lag` ns after it was due: the largest such lag is each market's
+    /// send lag (`tubes bench --feed` reports it beside the latency, which includes it).
+    fn sender_lag(&self, lag: u64) {
+        for m in &self.markets {
+            if lag
+                > m.counters
+                    .max_lag_ns
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                m.counters
+                    .max_lag_ns
+                    .store(lag, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Emits every new trade of one text frame; `recv` is when it was read (monotonic ns).
     pub fn on_text<P: Push>(
         &mut self,
@@ -59,10 +83,14 @@ impl Router {
         out: &mut P,
         ctx: &mut Ctx,
     ) -> Result<Routed, RunError> {
-        let ingest = match self.stamps.then(|| sent_stamp(text)).flatten() {
+        let sent = self.stamps.then(|| sent_stamp(text)).flatten();
+        let ingest = match sent {
             Some(sent) => recv.saturating_sub(wall_ns().saturating_sub(sent).max(0) as u64),
             None => recv,
         };
+        if let (Some(sent), Some(wrote)) = (sent, sent.and_then(|_| wrote_stamp(text))) {
+            self.sender_lag(wrote.saturating_sub(sent).max(0) as u64);
+        }
         let (ids, markets, checked) = (self.ids, &mut self.markets, self.checked);
         let mut failed = None;
         let mut routed = Routed::default();
@@ -272,6 +300,11 @@ mod tests {
             Some(1_723_161_255_343_000_001)
         );
         assert_eq!(sent_stamp(r#"{"a":1}"#), None);
+        let both =
+            r#"{"a":1,"mock_wrote_ns":1723161255343000900,"mock_sent_ns":1723161255343000001}"#;
+        assert_eq!(sent_stamp(both), Some(1723161255343000001));
+        assert_eq!(wrote_stamp(both), Some(1723161255343000900));
+        assert_eq!(wrote_stamp(r#"{"a":1,"mock_sent_ns":5}"#), None);
     }
 
     #[test]
