@@ -67,16 +67,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("append (BufWriter<File>, same bytes)", |b| {
         b.iter_with_setup(
             || tempfile::tempdir().unwrap(),
-            |dir| {
-                let f = std::fs::File::create(dir.path().join("f")).unwrap();
-                let mut w = BufWriter::with_capacity(1 << 16, f);
-                for i in 0..N {
-                    let mut slot = [0u8; SLOT];
-                    slot[16..].copy_from_slice(&encode(&record(i)));
-                    w.write_all(&slot).unwrap();
-                }
-                w.flush().unwrap();
-            },
+            |dir| write_flat(&dir.path().join("f")),
         )
     });
     let dir = journal_with(N);
@@ -91,25 +82,9 @@ fn bench(c: &mut Criterion) {
         })
     });
     let flat = dir.path().join("flat");
-    {
-        let mut w = BufWriter::new(std::fs::File::create(&flat).unwrap());
-        for i in 0..N {
-            let mut slot = [0u8; SLOT];
-            slot[16..].copy_from_slice(&encode(&record(i)));
-            w.write_all(&slot).unwrap();
-        }
-    }
+    write_flat(&flat);
     g.bench_function("replay (BufReader<File>, same bytes)", |b| {
-        b.iter(|| {
-            let mut r = BufReader::with_capacity(1 << 16, std::fs::File::open(&flat).unwrap());
-            let mut slot = [0u8; SLOT];
-            let mut sum = 0u64;
-            for _ in 0..N {
-                r.read_exact(&mut slot).unwrap();
-                sum = sum.wrapping_add(u64::from(slot[16]));
-            }
-            sum
-        })
+        b.iter(|| read_flat(&flat))
     });
     g.finish();
 
@@ -168,11 +143,9 @@ fn timed_append(segment: u64, lat: &mut hdrhistogram::Histogram<u64>) -> Duratio
     start.elapsed()
 }
 
-/// The same bytes through a `BufWriter`.
-fn timed_bufwriter() -> Duration {
-    let dir = tempfile::tempdir().unwrap();
-    let start = Instant::now();
-    let f = std::fs::File::create(dir.path().join("f")).unwrap();
+/// The journal's records as plain slots through a `BufWriter`: the baseline's bytes.
+fn write_flat(path: &std::path::Path) {
+    let f = std::fs::File::create(path).unwrap();
     let mut w = BufWriter::with_capacity(1 << 16, f);
     for i in 0..N {
         let mut slot = [0u8; SLOT];
@@ -180,6 +153,25 @@ fn timed_bufwriter() -> Duration {
         w.write_all(&slot).unwrap();
     }
     w.flush().unwrap();
+}
+
+/// Reads the baseline's bytes back through a `BufReader`, checking nothing.
+fn read_flat(path: &std::path::Path) -> u64 {
+    let mut r = BufReader::with_capacity(1 << 16, std::fs::File::open(path).unwrap());
+    let mut slot = [0u8; SLOT];
+    let mut sum = 0u64;
+    for _ in 0..N {
+        r.read_exact(&mut slot).unwrap();
+        sum = sum.wrapping_add(u64::from(slot[16]));
+    }
+    sum
+}
+
+/// The same bytes through a `BufWriter`.
+fn timed_bufwriter() -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    write_flat(&dir.path().join("f"));
     start.elapsed()
 }
 
@@ -198,14 +190,7 @@ fn timed_replay(dir: &std::path::Path) -> Duration {
 /// The same bytes through a `BufReader`, unchecked.
 fn timed_bufreader(flat: &std::path::Path) -> Duration {
     let start = Instant::now();
-    let mut r = BufReader::with_capacity(1 << 16, std::fs::File::open(flat).unwrap());
-    let mut slot = [0u8; SLOT];
-    let mut sum = 0u64;
-    for _ in 0..N {
-        r.read_exact(&mut slot).unwrap();
-        sum = sum.wrapping_add(u64::from(slot[16]));
-    }
-    std::hint::black_box(sum);
+    std::hint::black_box(read_flat(flat));
     start.elapsed()
 }
 
@@ -215,14 +200,7 @@ fn interleaved() {
     const ROUNDS: usize = 15;
     let dir = journal_with(N);
     let flat = dir.path().join("flat");
-    {
-        let mut w = BufWriter::new(std::fs::File::create(&flat).unwrap());
-        for i in 0..N {
-            let mut slot = [0u8; SLOT];
-            slot[16..].copy_from_slice(&encode(&record(i)));
-            w.write_all(&slot).unwrap();
-        }
-    }
+    write_flat(&flat);
     let mut lat = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
     let names = [
         "append, journal (65,536-record segments)",

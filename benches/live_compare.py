@@ -141,6 +141,10 @@ class Mock:
         args = [MOCK, "--exchange", "binance", "--capture", CAPTURE, "--rate", rust_f64(rate), "--stamp"]
         if loop:
             args.append("--loop")
+        # As tubes bench --feed does (src/cli/bench.rs, MOCK_SPIN_CORES): a spinning sender only where
+        # it can have a core of its own, so that both contenders get the same pacing.
+        if (os.cpu_count() or 1) >= 4:
+            args.append("--spin")
         self.log = open(log, "w") if log else subprocess.DEVNULL
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         first = self.proc.stdout.readline().strip()

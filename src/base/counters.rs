@@ -15,7 +15,8 @@ pub struct GenCounters {
     pub outside: AtomicU64,
     /// Bytes of the file processed so far.
     pub bytes_done: AtomicU64,
-    /// Largest delay between a datapoint's intended and actual send time (paced sources).
+    /// Largest delay between a datapoint's intended and actual send time (paced sources, and the mock
+    /// exchange's frames on a WebSocket connection with `mock_stamps`).
     pub max_lag_ns: AtomicU64,
     /// Rows left unread because the run was stopped early.
     pub unread: AtomicU64,

@@ -141,8 +141,9 @@ fn run_until(
                 "--stamp",
                 "--loop",
             ];
-            // A spinning sender paces precisely but holds a core: only where the engine's I/O thread
-            // and sequencer keep cores of their own beside it.
+            // A spinning sender paces precisely but holds a core. On 2 cores it took one from the
+            // engine and its p99 rose tenfold (README, Performance); only from 4 cores on is there
+            // room for it beside the engine's threads.
             if crate::base::pin::core_count() >= MOCK_SPIN_CORES {
                 args.push("--spin");
             }

@@ -274,7 +274,7 @@ pub enum ExternalDecl {
 /// How tubes are grouped into threads.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Placement {
-    /// As many stages as there are spare cores.
+    /// As many stages as there are spare cores; `Inline` when there is none.
     Auto,
     /// Every tube in one stage.
     Single,

@@ -63,13 +63,14 @@ impl Ahead {
     }
 
     /// Segment `number`, installed under its name: the one made ahead when it was asked for (waiting
-    /// for it if it is not ready yet), or made here.
+    /// for it if it is not ready yet), or made here, also when making it ahead failed (a disk full
+    /// then may have room again now; if not, this attempt's error is the one reported).
     pub fn take(&mut self, number: u64) -> Result<Segment, JournalError> {
         if self.pending == Some(number) {
             self.pending = None;
-            if let Ok((n, seg)) = self.ready.recv() {
+            if let Ok((n, Ok(seg))) = self.ready.recv() {
                 debug_assert_eq!(n, number);
-                return seg?.install(&self.dir);
+                return seg.install(&self.dir);
             }
         }
         Segment::create(&self.dir, number, self.slots, self.id)

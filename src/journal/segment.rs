@@ -118,14 +118,19 @@ impl Segment {
             let _ = std::fs::remove_file(&tmp);
         })?;
         // Best effort (Linux 5.14 and later): without it the first write to each page faults instead.
+        #[cfg(target_os = "linux")]
         let _ = seg.map.advise(memmap2::Advice::PopulateWrite);
         Ok(seg)
     }
 
-    /// Gives a prepared segment its name in `dir`: from now on readers see it.
+    /// Gives a prepared segment its name in `dir`: from now on readers see it. If it cannot, the
+    /// prepared file is removed.
     pub fn install(mut self, dir: &Path) -> Result<Segment, JournalError> {
         let path = dir.join(segment_name(self.number));
-        std::fs::rename(&self.path, &path).map_err(|e| JournalError::io(&path, "create", e))?;
+        if let Err(e) = std::fs::rename(&self.path, &path) {
+            self.discard();
+            return Err(JournalError::io(&path, "create", e));
+        }
         self.path = path;
         Ok(self)
     }
@@ -163,10 +168,12 @@ impl Segment {
     /// The segment's header: written once, before the segment is renamed into place, and never again.
     fn header(&self) -> &[u8] {
         // SAFETY: the map is at least `HEADER` bytes long (its length was checked on open) and lives as
-        // long as `self`; nobody writes the header of a segment that has its final name (it is written
-        // whole under a `.tmp` name and then renamed), so a shared slice over it aliases no write. The
-        // file is not truncated while mapped: segments are never shrunk, and the README says a journal
-        // must not be edited in place.
+        // long as `self`; the header is written whole, through the file, before the segment is mapped
+        // (under its `.tmp` name, by the journal's one writer or that writer's helper thread, which the
+        // writer ends before it lets go of the journal's lock) and never again, so a shared slice over
+        // it aliases no write. The file is not truncated while mapped: segments are never shrunk, a
+        // `.tmp` is made only by the lock holder, and the README says a journal must not be edited in
+        // place.
         unsafe { std::slice::from_raw_parts(self.map.as_ptr(), HEADER) }
     }
 

@@ -41,9 +41,10 @@ pub struct Writer {
     sync: SyncPolicy,
     last_sync: Instant,
     dirty: bool,
-    _lock: File,
-    /// Makes the next segment while this one fills.
+    /// Makes the next segment while this one fills. Declared before the lock, so it is dropped (its
+    /// thread ended, its unused segment removed) while this writer still holds the journal.
     ahead: Ahead,
+    _lock: File,
     /// What opening found.
     pub recovered: Recovery,
 }

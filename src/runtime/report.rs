@@ -20,7 +20,8 @@ pub struct GenReport {
     pub skipped: u64,
     /// Rows outside the Batch range.
     pub outside: u64,
-    /// Largest delay between intended and actual send time (paced sources; 0 otherwise).
+    /// Largest delay between intended and actual send time: of a paced source, or of the mock exchange
+    /// sending a WebSocket feed's frames (`mock_stamps`, the largest on its connection); 0 otherwise.
     pub max_lag_ns: u64,
     /// Rows left unread because the run was stopped early.
     pub unread: u64,

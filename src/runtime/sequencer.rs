@@ -2,6 +2,8 @@
 //!
 //! Batch: by event time; ties go to the generator declared first; a tick at time T comes before data at T.
 //! Stream: by arrival (ingest time) among what has arrived; ticks on the wall clock.
+//!
+//! Under `placement: inline` it also runs the run's one stage itself, each datapoint as it is numbered.
 
 use std::sync::Arc;
 

@@ -78,7 +78,8 @@ struct Args {
     /// Never send capture lines AT..AT+N (0-based), e.g. 1000:100; repeatable.
     #[arg(long, value_parser = skip)]
     skip: Vec<(usize, usize)>,
-    /// Add "mock_sent_ns":<send time> to every JSON object frame, for wire-to-sink latency.
+    /// Add "mock_sent_ns":<send time> to every JSON object frame, for wire-to-sink latency (when it was
+    /// due), and before it "mock_wrote_ns":<time> (when it was written).
     #[arg(long)]
     stamp: bool,
     /// Paced, spin the last 50 µs before each message is due instead of sleeping to it: precise, but it

@@ -140,7 +140,7 @@ pub struct Faults {
     /// Capture lines never sent: (first, count).
     pub skip: Vec<(usize, usize)>,
     /// Add `"mock_sent_ns":<wall-clock ns>` to every JSON object message: when it was due (paced), or
-    /// when it was written (`--speed max`).
+    /// when it was written (`--speed max`); and before it `"mock_wrote_ns"`, when it was written.
     pub stamp: bool,
     /// Spin the last [`SPIN_BEFORE_DUE`] before each paced message instead of sleeping.
     pub spin: bool,

@@ -59,8 +59,9 @@ pub(super) fn push<P: Push>(out: &mut P, dp: Datapoint, ctx: &mut Ctx) -> Result
 }
 
 impl Router {
-    /// The mock exchange wrote a frame `lag` ns after it was due: the largest such lag is each market's
-    /// send lag (`tubes bench --feed` reports it beside the latency, which includes it).
+    /// The mock exchange wrote a frame `lag` ns after it was due. The sender's lag belongs to the
+    /// connection, so the largest is every market's on it (`tubes bench --feed` reports it beside the
+    /// latency, which includes it).
     fn sender_lag(&self, lag: u64) {
         for m in &self.markets {
             if lag
@@ -88,8 +89,10 @@ impl Router {
             Some(sent) => recv.saturating_sub(wall_ns().saturating_sub(sent).max(0) as u64),
             None => recv,
         };
-        if let (Some(sent), Some(wrote)) = (sent, sent.and_then(|_| wrote_stamp(text))) {
-            self.sender_lag(wrote.saturating_sub(sent).max(0) as u64);
+        if let Some(sent) = sent {
+            if let Some(wrote) = wrote_stamp(text) {
+                self.sender_lag(wrote.saturating_sub(sent).max(0) as u64);
+            }
         }
         let (ids, markets, checked) = (self.ids, &mut self.markets, self.checked);
         let mut failed = None;
