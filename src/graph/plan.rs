@@ -49,9 +49,9 @@ pub fn plan_with_sources(g: &Graph, generators: usize) -> Plan {
     };
     let (groups, explicit_cores): (Vec<Vec<TubeId>>, Option<Vec<Option<usize>>>) =
         match &g.runtime.placement {
-            _ if inline => (chunked(1), None),
             Placement::Single | Placement::Inline => (chunked(1), None),
             Placement::PerTube => (chunked(placeable.len()), None),
+            // No core left (the `inline` case) gives 0 stages, which `chunked` makes one.
             Placement::Auto => (chunked(cores.saturating_sub(1 + generators)), None),
             Placement::Explicit(stages) => {
                 let index =

@@ -352,7 +352,6 @@ impl Engine {
                 rec: Recorder::off(&placeholder),
                 journal: None,
                 inline,
-                inline_rows: Vec::new(),
             })),
             ctx,
             progress: w.progress[SEQ].clone(),
@@ -517,9 +516,9 @@ impl Engine {
                             let mut r = rec.take().expect("a journal job runs once");
                             r.run(&mut ctx).and_then(|_| r.close()).map(Done::Journal)
                         }
-                        Job::Sequencer(s) => s.run(&mut ctx).map(|n| {
+                        Job::Sequencer(s) => s.run(&mut ctx).map(|(n, rows)| {
                             let notes = s.inline.as_ref().map_or(Vec::new(), Stage::notes);
-                            Done::Sequencer(n, std::mem::take(&mut s.inline_rows), notes)
+                            Done::Sequencer(n, rows, notes)
                         }),
                         Job::Stage(s) => {
                             let rows = s.run(&mut ctx)?;

@@ -72,8 +72,7 @@ impl Fused {
     /// Closes the windows still open and flushes the sinks; returns the rows each wrote, and what
     /// its throughs lost or had to grow (late datapoints, keys past `max_keys`), by tube id.
     pub fn finish(mut self) -> Result<Finished, RunError> {
-        self.stage.end_windows(&mut self.ctx)?;
-        let rows = self.stage.finish_sinks()?;
+        let rows = self.stage.end_input(&mut self.ctx)?;
         Ok((rows, self.stage.losses()))
     }
 }

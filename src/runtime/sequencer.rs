@@ -34,8 +34,6 @@ pub struct Sequencer {
     pub(super) journal: Option<Outlet>,
     /// Under `placement: inline`, the one stage, run on this thread as each datapoint is numbered.
     pub(super) inline: Option<Stage>,
-    /// What the inline stage's sinks wrote, once the run has ended.
-    pub(super) inline_rows: Vec<(TubeId, u64)>,
 }
 
 impl Sequencer {
@@ -102,8 +100,9 @@ impl Sequencer {
         });
     }
 
-    /// Runs until every generator has ended; returns how many datapoints it numbered.
-    pub fn run(&mut self, ctx: &mut Ctx) -> Result<u64, RunError> {
+    /// Runs until every generator has ended; returns how many datapoints it numbered and, under
+    /// `placement: inline`, the rows each of its stage's sinks wrote.
+    pub fn run(&mut self, ctx: &mut Ctx) -> Result<(u64, Vec<(TubeId, u64)>), RunError> {
         let mut popped = 0u32;
         loop {
             if ctx.stopped() {
@@ -162,9 +161,10 @@ impl Sequencer {
             }
         }
         self.rec.flush();
-        if let Some(stage) = &mut self.inline {
-            self.inline_rows = stage.end_inline(ctx)?;
-        }
+        let rows = match &mut self.inline {
+            Some(stage) => stage.end_input(ctx)?,
+            None => Vec::new(),
+        };
         self.progress.end();
         notify_all(
             self.outlets
@@ -172,6 +172,6 @@ impl Sequencer {
                 .chain(self.journal.as_ref())
                 .map(|o| &o.consumer),
         );
-        Ok(self.seq)
+        Ok((self.seq, rows))
     }
 }

@@ -334,9 +334,9 @@ impl Stage {
         }
     }
 
-    /// The end of the input, for a stage with no rings of its own: closes the windows still open,
-    /// flushes the sinks and returns the rows each wrote.
-    pub(super) fn end_inline(&mut self, ctx: &mut Ctx) -> Result<Vec<(TubeId, u64)>, RunError> {
+    /// The end of the input: closes the windows still open, flushes the sinks and the latency
+    /// recorder, and returns the rows each sink wrote.
+    pub(super) fn end_input(&mut self, ctx: &mut Ctx) -> Result<Vec<(TubeId, u64)>, RunError> {
         self.end_windows(ctx)?;
         let rows = self.finish_sinks()?;
         self.rec.flush();
@@ -432,9 +432,7 @@ impl Stage {
                 notify_all(self.inlets.iter().map(|i| &i.producer));
             }
         }
-        self.end_windows(ctx)?;
-        let rows = self.finish_sinks()?;
-        self.rec.flush();
+        let rows = self.end_input(ctx)?;
         self.progress.end();
         notify_all(self.outlets.iter().map(|o| &o.consumer));
         Ok(rows)
