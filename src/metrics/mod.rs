@@ -8,6 +8,6 @@ pub mod rss;
 pub mod stats_file;
 mod table;
 
-pub use latency::{histogram, Recorder, Series, SeriesKind, Shared, MAX_NS};
+pub use latency::{histogram, move_into, Recorder, Series, SeriesKind, Shared, MAX_NS};
 pub use log::{HdrLog, LogError};
 pub use table::{duration_ns, human, latency_table};

@@ -11,7 +11,7 @@ use super::live::{latency_stats, Watched};
 use super::report::{FeedReport, GenReport, Observer, OnProgress, Progressing, Report};
 use crate::base::datapoint::TubeId;
 use crate::base::{GenCounters, RunError, SinkError};
-use crate::metrics::{histogram, Series, Shared};
+use crate::metrics::{histogram, move_into, Series, Shared};
 use crate::plugin::Commit;
 
 /// What a thread returned.
@@ -184,8 +184,7 @@ impl Running {
             self.live.latency = latency_stats(&self.metrics.series, sample);
         }
         for (p, s) in pending.iter_mut().zip(sample.iter_mut()) {
-            p.add(&*s).expect("same bounds");
-            s.reset();
+            move_into(p, s);
         }
     }
 
@@ -316,7 +315,6 @@ fn report_interval(
     }
     obs.latency(start, length, series, pending);
     for (t, p) in totals.iter_mut().zip(pending.iter_mut()) {
-        t.add(&*p).expect("same bounds");
-        p.reset();
+        move_into(t, p);
     }
 }
