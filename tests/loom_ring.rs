@@ -79,6 +79,35 @@ fn peek_sees_the_value_pop_returns() {
     });
 }
 
+/// Reading an item in place (what the sequencer does to compare times) sees it whole while the
+/// producer goes on filling the ring.
+#[test]
+fn peek_with_reads_in_place_what_pop_returns() {
+    loom::model(|| {
+        let (mut tx, mut rx) = ring::<u64>(2);
+        let t = thread::spawn(move || {
+            for v in [7, 8, 9] {
+                while tx.push(v).is_err() {
+                    thread::yield_now();
+                }
+            }
+        });
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            match rx.peek_with(|v| *v * 10) {
+                Some(tenfold) => {
+                    let v = rx.pop().expect("what was peeked is there");
+                    assert_eq!(tenfold, v * 10);
+                    got.push(v);
+                }
+                None => thread::yield_now(),
+            }
+        }
+        t.join().unwrap();
+        assert_eq!(got, [7, 8, 9]);
+    });
+}
+
 /// A consumer that reads progress p and then finds the ring empty has already seen every item numbered ≤ p.
 #[test]
 fn progress_read_before_an_empty_ring_covers_every_item_pushed_before_it() {

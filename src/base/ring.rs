@@ -272,6 +272,19 @@ impl<T: Copy + Send> Consumer<T> {
         (self.available(1) > 0).then(|| unsafe { self.read(self.head) })
     }
 
+    /// `f` of the next item, read in place, without removing it: what a merge needs of a datapoint
+    /// (its time) without copying all of it.
+    #[inline]
+    pub fn peek_with<K>(&mut self, f: impl FnOnce(&T) -> K) -> Option<K> {
+        if self.available(1) == 0 {
+            return None;
+        }
+        let slot = self.shared.cell(self.head);
+        // SAFETY: `available` showed `head` is in `head..cached_tail`: published, so initialised, and not
+        // released, so the producer does not write it while `f` reads it.
+        Some(slot.with(|p| f(unsafe { (*p).assume_init_ref() })))
+    }
+
     /// Removes and returns the next item.
     pub fn pop(&mut self) -> Option<T> {
         if self.available(1) == 0 {

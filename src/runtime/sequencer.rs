@@ -51,19 +51,26 @@ impl Sequencer {
             stage.rec.maybe_flush();
         }
         self.progress.publish(self.seq);
-        notify_all(
-            self.outlets
-                .iter()
-                .chain(self.journal.as_ref())
-                .map(|o| &o.consumer),
-        );
+        // Under `inline` nothing downstream waits for a ring: no fence to pay per datapoint.
+        if !self.outlets.is_empty() || self.journal.is_some() {
+            notify_all(
+                self.outlets
+                    .iter()
+                    .chain(self.journal.as_ref())
+                    .map(|o| &o.consumer),
+            );
+        }
         Ok(())
     }
 
     /// Emits every tick due at or before `t`, earliest first (ties by declaration order).
     /// A stop request (Ctrl-C) ends the ticks for good: a burst of millions between two rows must not
     /// hold the run.
+    #[inline]
     fn ticks_until(&mut self, t: i64, ctx: &mut Ctx) -> Result<(), RunError> {
+        if self.ticks.is_empty() {
+            return Ok(());
+        }
         for n in 0u32.. {
             if n.is_multiple_of(1024) && ctx.stop_requested() {
                 self.ticks.clear();
@@ -114,14 +121,17 @@ impl Sequencer {
             for (g, inlet) in self.inlets.iter_mut().enumerate() {
                 let ended = inlet.progress.load() == ENDED;
                 self.waiting[g] = false;
-                match inlet.ring.peek() {
-                    Some(d) => {
+                let batch = self.batch;
+                let key = inlet.ring.peek_with(|d| {
+                    if batch {
+                        d.event_time
+                    } else {
+                        d.ingest_time as i64
+                    }
+                });
+                match key {
+                    Some(key) => {
                         live = true;
-                        let key = if self.batch {
-                            d.event_time
-                        } else {
-                            d.ingest_time as i64
-                        };
                         if best.is_none_or(|(t, _)| key < t) {
                             best = Some((key, g));
                         }

@@ -227,31 +227,31 @@ impl Stage {
     /// [`super::Fused`], and the sequencer under `placement: inline`); `t0` is when it was taken up (0
     /// when latency recording is off).
     pub(super) fn step(&mut self, dp: &Datapoint, t0: u64, ctx: &mut Ctx) -> Result<(), RunError> {
-        if self.rec.on() {
-            self.deliver(dp);
-            return self.run_seq(t0, ctx);
-        }
         // Most datapoints go to one through, which takes them without emitting: run it directly.
-        // What it does emit goes on exactly as `run_seq` would send it, to the tubes after it.
+        // What it does emit goes on exactly as `run_seq` would send it, to the tubes after it, and its
+        // service time is recorded as `run_seq` would record it.
         if let [r] = self.routes.of(dp.source) {
             let (local, port) = (r.local as usize, r.port);
             if !r.events_only || dp.kind.is_event() {
                 if let Tube::Through(th) = &mut self.tubes[local].tube {
                     th.on_input(port, dp, &mut self.emitted);
+                    let now = self.now();
+                    self.rec
+                        .record(self.inlets.len() + local, now.saturating_sub(t0));
                     if self.emitted.is_empty() {
                         return Ok(());
                     }
                     self.scratch.push(*dp);
                     self.scratch.append(&mut self.emitted);
                     for i in 1..self.scratch.len() as u32 {
-                        self.emit(i, 0, ctx)?;
+                        self.emit(i, now, ctx)?;
                     }
-                    return self.run_seq(0, ctx);
+                    return self.run_seq(now, ctx);
                 }
             }
         }
         self.deliver(dp);
-        self.run_seq(0, ctx)
+        self.run_seq(t0, ctx)
     }
 
     /// The end of the input: every through whose windows are still open emits them (Batch), as one last
