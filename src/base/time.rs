@@ -21,6 +21,18 @@ pub fn monotonic_ns() -> u64 {
     clock.delta_as_nanos(*origin, clock.raw())
 }
 
+/// Starts calibrating [`monotonic_ns`]'s clock on a thread of its own, so that the few milliseconds it
+/// takes overlap the reading of a config and its inputs; the first read of the clock waits for it.
+pub fn calibrate_in_background() {
+    let started = std::thread::Builder::new()
+        .name("tubes-clock".into())
+        .spawn(|| {
+            monotonic_ns();
+        });
+    // Without the thread, the first read of the clock calibrates it.
+    drop(started);
+}
+
 /// Wall-clock nanoseconds since the Unix epoch.
 pub fn wall_ns() -> i64 {
     match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
@@ -60,6 +72,11 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// (below 10¹¹ seconds, below 10¹⁴ milliseconds, below 10¹⁷ microseconds, else nanoseconds),
 /// RFC 3339 (`2023-03-16T22:15:00Z`, `…00.123+01:00`), `YYYY-MM-DD HH:MM:SS[.fff]` (UTC) and `YYYY-MM-DD`.
 pub fn parse_timestamp(s: &[u8]) -> Option<i64> {
+    // The common cell, unix time as bare digits, without the general path's trimming and searching.
+    if (1..=18).contains(&s.len()) && s.iter().all(u8::is_ascii_digit) {
+        let whole = s.iter().fold(0i64, |v, &b| v * 10 + i64::from(b - b'0'));
+        return whole.checked_mul(unix_unit(whole));
+    }
     let s = s.trim_ascii();
     let s = s
         .strip_prefix(b"\"")
@@ -85,15 +102,7 @@ fn parse_unix(s: &[u8]) -> Option<i64> {
         return None;
     }
     let whole = digits(int)? as i128;
-    let unit: i128 = if whole < 100_000_000_000 {
-        1_000_000_000
-    } else if whole < 100_000_000_000_000 {
-        1_000_000
-    } else if whole < 100_000_000_000_000_000 {
-        1_000
-    } else {
-        1
-    };
+    let unit = i128::from(unix_unit(whole.min(i64::MAX as i128) as i64));
     let mut ns = whole * unit;
     if !frac.is_empty() {
         let take = frac.len().min(18);
@@ -105,6 +114,19 @@ fn parse_unix(s: &[u8]) -> Option<i64> {
     }
     let ns = i64::try_from(ns).ok()?;
     Some(if neg { -ns } else { ns })
+}
+
+/// Nanoseconds per unit of a unix time whose whole part is `whole`: the unit is told by the magnitude.
+fn unix_unit(whole: i64) -> i64 {
+    if whole < 100_000_000_000 {
+        1_000_000_000
+    } else if whole < 100_000_000_000_000 {
+        1_000_000
+    } else if whole < 100_000_000_000_000_000 {
+        1_000
+    } else {
+        1
+    }
 }
 
 fn digits(s: &[u8]) -> Option<u64> {
@@ -246,6 +268,24 @@ mod tests {
         assert_eq!(parse_timestamp(b"1679004900000000"), Some(t));
         assert_eq!(parse_timestamp(b"1679004900000000000"), Some(t));
         assert_eq!(parse_timestamp(b"1679004900.25"), Some(t + 250_000_000));
+    }
+
+    #[test]
+    fn bare_digits_take_the_general_paths_answer() {
+        let mut cells: Vec<String> = (1..=20).map(|n| "9".repeat(n)).collect();
+        for edge in [
+            100_000_000_000i64,
+            100_000_000_000_000,
+            100_000_000_000_000_000,
+        ] {
+            cells.extend([edge - 1, edge, edge + 1].map(|v| v.to_string()));
+        }
+        cells.extend(["0", "007", "1679004900123", "922337203685477580"].map(String::from));
+        for cell in &cells {
+            // The general path, reached by a surrounding space the fast path does not take.
+            let general = parse_timestamp(format!(" {cell}").as_bytes());
+            assert_eq!(parse_timestamp(cell.as_bytes()), general, "cell {cell}");
+        }
     }
 
     #[test]

@@ -326,7 +326,14 @@ fn dot(config: &Path) -> i32 {
 
 /// Runs the command line; returns the exit code.
 pub fn main() -> i32 {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Run(_) | Command::Replay { .. } | Command::Bench { .. }
+    ) {
+        crate::base::time::calibrate_in_background();
+    }
+    match cli.command {
         Command::Check { config } => check(&config),
         Command::Top { run, once } => top::run(run.as_deref(), once),
         Command::Plot {

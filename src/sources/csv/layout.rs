@@ -144,16 +144,125 @@ pub(super) fn parse_number(cell: &[u8]) -> Option<f64> {
     match unquote(cell) {
         b"True" | b"true" | b"TRUE" => Some(1.0),
         b"False" | b"false" | b"FALSE" => Some(0.0),
-        c => std::str::from_utf8(c)
-            .ok()?
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite()),
+        c => simple_decimal(c).or_else(|| {
+            std::str::from_utf8(c)
+                .ok()?
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+        }),
     }
+}
+
+/// Powers of ten that a double holds exactly.
+const EXACT_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A plain decimal (`123`, `-0.5`, `4.25000000`) whose digits, read as one integer, are at most 2⁵³,
+/// with at most 22 of them after the point. That integer and the power of ten are both exact doubles,
+/// so one correctly rounded division gives the double nearest the decimal, as `str::parse` does
+/// (Clinger's fast path). Anything else is `None`, and the caller takes the general parser.
+fn simple_decimal(c: &[u8]) -> Option<f64> {
+    let (neg, body) = match c.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, c),
+    };
+    if body.is_empty() || body.len() > 19 {
+        return None;
+    }
+    let (mut mant, mut digits, mut point) = (0u64, 0usize, None);
+    for (i, &b) in body.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                mant = mant * 10 + u64::from(b - b'0');
+                digits += 1;
+            }
+            b'.' if point.is_none() => point = Some(i),
+            _ => return None,
+        }
+    }
+    let after = point.map_or(0, |p| body.len() - p - 1);
+    if digits == 0 || mant > 1 << 53 || after >= EXACT_POW10.len() {
+        return None;
+    }
+    let v = mant as f64 / EXACT_POW10[after];
+    Some(if neg { -v } else { v })
 }
 
 pub(super) fn trim_line(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The cells of a line, split at every comma, as `line.split(|&b| b == b',')` gives them, but found
+/// eight bytes at a time.
+pub(super) fn cells(line: &[u8]) -> Cells<'_> {
+    Cells {
+        line,
+        start: 0,
+        scanned: 0,
+        base: 0,
+        commas: 0,
+    }
+}
+
+/// See [`cells`].
+pub(super) struct Cells<'a> {
+    line: &'a [u8],
+    /// Where the next cell starts (past the end once the last cell is out).
+    start: usize,
+    /// Bytes looked at for commas so far.
+    scanned: usize,
+    /// Offset of the eight bytes `commas` marks.
+    base: usize,
+    /// A high bit in each byte of those eight that is a comma not yet handed out.
+    commas: u64,
+}
+
+/// A high bit in each byte of `word` that is a comma, and in no other (exact: no carry between bytes).
+fn comma_bytes(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = word ^ 0x2c2c_2c2c_2c2c_2c2c;
+    !((x & LOW7).wrapping_add(LOW7) | x | LOW7)
+}
+
+impl<'a> Iterator for Cells<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let len = self.line.len();
+        loop {
+            if self.commas != 0 {
+                let end = self.base + (self.commas.trailing_zeros() / 8) as usize;
+                self.commas &= self.commas - 1;
+                let cell = &self.line[self.start..end];
+                self.start = end + 1;
+                return Some(cell);
+            }
+            if let Some(eight) = self.line.get(self.scanned..self.scanned + 8) {
+                let word = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
+                (self.base, self.scanned) = (self.scanned, self.scanned + 8);
+                self.commas = comma_bytes(word);
+                continue;
+            }
+            if self.scanned < len {
+                // The last few bytes, padded with zeros (which are not commas).
+                let word = (self.line[self.scanned..].iter().rev())
+                    .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+                (self.base, self.scanned) = (self.scanned, len);
+                self.commas = comma_bytes(word);
+                continue;
+            }
+            if self.start > len {
+                return None;
+            }
+            let cell = &self.line[self.start..];
+            self.start = len + 1;
+            return Some(cell);
+        }
+    }
 }
 
 /// Lines of `data` from `start` as (1-based line number, byte offset, text).
@@ -403,4 +512,134 @@ pub fn inspect(path: &Path, src: &CsvSource) -> Result<CsvLayout, InspectError> 
         descending: last_start > first_off && t_last < t_first,
         bytes: ends.len,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cells, parse_number, simple_decimal};
+
+    #[test]
+    fn cells_split_as_the_standard_split_does() {
+        let mut lines: Vec<Vec<u8>> = [
+            "",
+            ",",
+            ",,",
+            "a",
+            "a,",
+            ",a",
+            "a,b",
+            "-1,-2,,x",
+            "12345678,9",
+        ]
+        .iter()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+        // Every mix of commas and other bytes (a dash and the bytes around a comma's value among them)
+        // over lengths that end inside, at and past an eight-byte word.
+        let alphabet = [b',', b'-', b'+', b'a', 0x2d, 0xac, 0x00];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 27) as usize;
+            lines.push(
+                (0..n)
+                    .map(|i| alphabet[((x >> (i * 2)) % 7) as usize])
+                    .collect(),
+            );
+        }
+        for line in std::fs::read_to_string("testdata/binance_BTCUSDT_1m.csv")
+            .expect("shipped data")
+            .lines()
+            .take(500)
+        {
+            lines.push(line.as_bytes().to_vec());
+        }
+        for line in &lines {
+            let ours: Vec<&[u8]> = cells(line).collect();
+            let std: Vec<&[u8]> = line.split(|&b| b == b',').collect();
+            assert_eq!(ours, std, "line {line:?}");
+        }
+    }
+
+    /// The fast path must give exactly the double the standard parser gives, or step aside.
+    fn agrees(cell: &str) {
+        let std = cell.parse::<f64>().ok().filter(|v| v.is_finite());
+        if let Some(fast) = simple_decimal(cell.as_bytes()) {
+            assert_eq!(Some(fast.to_bits()), std.map(f64::to_bits), "cell {cell:?}");
+        }
+        // A whole cell: quotes and the spellings of true and false are read first, then as above.
+        let whole = match std::str::from_utf8(super::unquote(cell.as_bytes())) {
+            Ok("True" | "true" | "TRUE") => Some(1.0),
+            Ok("False" | "false" | "FALSE") => Some(0.0),
+            Ok(c) => c.parse::<f64>().ok().filter(|v| v.is_finite()),
+            Err(_) => None,
+        };
+        assert_eq!(
+            parse_number(cell.as_bytes()).map(f64::to_bits),
+            whole.map(f64::to_bits),
+            "cell {cell:?}"
+        );
+    }
+
+    #[test]
+    fn simple_decimals_match_the_standard_parser_on_the_shipped_data() {
+        let mut cells = 0;
+        for entry in std::fs::read_dir("testdata").expect("testdata/ is there") {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().is_none_or(|e| e != "csv") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("a text file");
+            for cell in text.lines().skip(1).flat_map(|l| l.split(',')) {
+                agrees(cell);
+                cells += 1;
+            }
+        }
+        assert!(cells > 1_000_000, "only {cells} cells read");
+    }
+
+    #[test]
+    fn simple_decimals_match_the_standard_parser_at_the_edges() {
+        for cell in [
+            "0",
+            "-0",
+            "0.0",
+            "1.",
+            ".5",
+            "-.5",
+            "-",
+            ".",
+            "",
+            "1.2.3",
+            "+1",
+            "1e3",
+            " 1",
+            "00012.500",
+            "9007199254740992",
+            "9007199254740993",
+            "900719925474099.3",
+            "0.9007199254740993",
+            "1234567890123456789",
+            "12345678901234567890",
+            "0.0000000000000000000001",
+            "0.00000000000000000000001",
+            "123.4567890000000000000",
+        ] {
+            agrees(cell);
+        }
+        // Pseudo-random digit strings with the point anywhere (a fixed xorshift, so the test repeats).
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = format!("{}", x >> (x % 40));
+            let at = (x >> 50) as usize % (digits.len() + 1);
+            let sign = if x & 1 == 1 { "-" } else { "" };
+            agrees(&format!("{sign}{}.{}", &digits[..at], &digits[at..]));
+            agrees(&format!("{sign}{digits}"));
+        }
+    }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::layout::{lines_from, parse_number, trim_line, unquote, CsvLayout};
+use super::layout::{cells, lines_from, parse_number, trim_line, unquote, CsvLayout};
 use super::{CsvSource, OnError};
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::keys::KeyCache;
@@ -92,7 +92,7 @@ impl CsvGenerator {
     fn parse_row(&self, line: &[u8], dp: &mut Datapoint) -> Result<(), Bad> {
         let mut n = 0;
         let mut time = None;
-        for (col, cell) in line.split(|&b| b == b',').enumerate() {
+        for (col, cell) in cells(line).enumerate() {
             n += 1;
             if col >= self.layout.ncols {
                 continue;
@@ -161,7 +161,7 @@ impl CsvGenerator {
     /// The time of a row, its other cells unread.
     fn parse_time(&self, line: &[u8]) -> Result<i64, Bad> {
         let col = self.layout.time_col;
-        line.split(|&b| b == b',')
+        cells(line)
             .nth(col)
             .and_then(parse_timestamp)
             .ok_or(Bad::Cell(col))
