@@ -112,8 +112,8 @@ impl Running {
     /// (`obs` or the board), a live snapshot every 200 ms, with latency sampled every second.
     fn watch(&mut self, obs: &mut dyn Observer, totals: &mut [Histogram<u64>], t0: Instant) {
         let live = obs.wants_live() || self.live.board.is_watched();
-        let fresh = || -> Vec<Histogram<u64>> { totals.iter().map(|_| histogram()).collect() };
-        let (mut sample, mut pending) = (fresh(), fresh());
+        // Made on first use: a run that nobody watches and that reports no intervals needs neither.
+        let (mut sample, mut pending) = (Vec::new(), Vec::new());
         let period = obs.interval().filter(|_| !totals.is_empty());
         // Latency is sampled for the live view every second, and at the end of each of `obs`'s
         // intervals, whichever comes first.
@@ -175,14 +175,24 @@ impl Running {
     /// Moves what the threads flushed into `pending`, keeping its figures for the live view.
     fn take_sample(
         &mut self,
-        sample: &mut [Histogram<u64>],
-        pending: &mut [Histogram<u64>],
+        sample: &mut Vec<Histogram<u64>>,
+        pending: &mut Vec<Histogram<u64>>,
         live: bool,
     ) {
-        self.metrics.take(sample);
-        if live {
-            self.live.latency = latency_stats(&self.metrics.series, sample);
+        let series = self.metrics.series.len();
+        let fill = |v: &mut Vec<Histogram<u64>>| {
+            if v.is_empty() {
+                v.extend((0..series).map(|_| histogram()));
+            }
+        };
+        fill(pending);
+        if !live {
+            self.metrics.take(pending);
+            return;
         }
+        fill(sample);
+        self.metrics.take(sample);
+        self.live.latency = latency_stats(&self.metrics.series, sample);
         for (p, s) in pending.iter_mut().zip(sample.iter_mut()) {
             move_into(p, s);
         }
