@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::slot::PAYLOAD;
+use super::slot::{PAYLOAD, PAYLOAD_WORDS};
 use super::JournalError;
 use crate::base::datapoint::{Datapoint, Kind, MAX_FIELDS};
 
@@ -123,6 +123,20 @@ pub fn encode(dp: &Datapoint) -> [u8; PAYLOAD] {
     b
 }
 
+/// [`encode`]'s bytes as the slot stores them, little-endian words, made from the datapoint's fields
+/// directly: what the writer appends, without building the bytes first.
+pub fn encode_words(dp: &Datapoint) -> [u64; PAYLOAD_WORDS] {
+    let mut w = [0u64; PAYLOAD_WORDS];
+    w[0] = dp.seq;
+    w[1] = dp.event_time as u64;
+    w[2] = dp.ingest_time;
+    w[3] = u64::from(dp.source) | u64::from(dp.kind as u8) << 16 | u64::from(dp.len) << 24;
+    for (word, v) in w[4..].iter_mut().zip(dp.values) {
+        *word = v.to_bits();
+    }
+    w
+}
+
 /// The inverse of [`encode`]; `None` for an unknown kind.
 pub fn decode(b: &[u8; PAYLOAD]) -> Option<Datapoint> {
     let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
@@ -195,6 +209,34 @@ mod tests {
         );
         for (a, b) in back.values.iter().zip(dp.values.iter()) {
             assert_eq!(a.to_bits(), b.to_bits());
+        }
+    }
+
+    #[test]
+    fn the_words_appended_are_the_encoded_bytes() {
+        let kinds = [Kind::Data, Kind::Event, Kind::Tick, Kind::Status];
+        for i in 0..2_000u64 {
+            let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let mut dp = Datapoint::new(
+                kinds[(i % 4) as usize],
+                x as u16,
+                x as i64,
+                x.rotate_left(7),
+            );
+            dp.seq = x ^ 0xdead_beef;
+            dp.len = (i % 13) as u8;
+            for (k, v) in dp.values.iter_mut().enumerate() {
+                *v = f64::from_bits(x.rotate_left(k as u32 * 5));
+            }
+            let bytes = encode(&dp);
+            let words: Vec<u64> = (bytes.chunks_exact(8))
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            assert_eq!(
+                encode_words(&dp).as_slice(),
+                words.as_slice(),
+                "datapoint {i}"
+            );
         }
     }
 }

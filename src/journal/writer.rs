@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::ahead::Ahead;
-use super::format::{encode, segment_name, Meta};
+use super::format::{encode_words, segment_name, Meta};
 use super::segment::Segment;
 use super::slot::Found;
 use super::JournalError;
@@ -188,7 +188,7 @@ impl Writer {
         }
         // `Writer` holds the journal's lock, so this is the only writer, and `at` is past every committed
         // slot.
-        self.seg.slot(at).write(self.next, &encode(dp));
+        self.seg.slot(at).write_words(self.next, &encode_words(dp));
         self.next += 1;
         self.dirty = true;
         self.maybe_sync()?;
