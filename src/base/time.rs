@@ -24,13 +24,12 @@ pub fn monotonic_ns() -> u64 {
 /// Starts calibrating [`monotonic_ns`]'s clock on a thread of its own, so that the few milliseconds it
 /// takes overlap the reading of a config and its inputs; the first read of the clock waits for it.
 pub fn calibrate_in_background() {
-    let started = std::thread::Builder::new()
+    // Without the thread, the first read of the clock calibrates it.
+    let _ = std::thread::Builder::new()
         .name("tubes-clock".into())
         .spawn(|| {
             monotonic_ns();
         });
-    // Without the thread, the first read of the clock calibrates it.
-    drop(started);
 }
 
 /// Wall-clock nanoseconds since the Unix epoch.

@@ -108,23 +108,17 @@ pub fn hash_text(text: &str) -> String {
 }
 
 /// A datapoint as 128 bytes: seq u64, event_time i64, ingest_time u64, source u16, kind u8, len u8,
-/// 4 bytes zero, then 12 f64 values.
+/// 4 bytes zero, then 12 f64 values, all little-endian: the bytes of [`encode_words`].
 pub fn encode(dp: &Datapoint) -> [u8; PAYLOAD] {
     let mut b = [0u8; PAYLOAD];
-    b[0..8].copy_from_slice(&dp.seq.to_le_bytes());
-    b[8..16].copy_from_slice(&dp.event_time.to_le_bytes());
-    b[16..24].copy_from_slice(&dp.ingest_time.to_le_bytes());
-    b[24..26].copy_from_slice(&dp.source.to_le_bytes());
-    b[26] = dp.kind as u8;
-    b[27] = dp.len;
-    for (i, v) in dp.values.iter().enumerate() {
-        b[32 + 8 * i..40 + 8 * i].copy_from_slice(&v.to_le_bytes());
+    for (bytes, w) in b.chunks_exact_mut(8).zip(encode_words(dp)) {
+        bytes.copy_from_slice(&w.to_le_bytes());
     }
     b
 }
 
-/// [`encode`]'s bytes as the slot stores them, little-endian words, made from the datapoint's fields
-/// directly: what the writer appends, without building the bytes first.
+/// [`encode`]'s layout as the slot stores it, sixteen little-endian words, made from the datapoint's
+/// fields directly: what the writer appends, without building the bytes first.
 pub fn encode_words(dp: &Datapoint) -> [u64; PAYLOAD_WORDS] {
     let mut w = [0u64; PAYLOAD_WORDS];
     w[0] = dp.seq;
@@ -213,7 +207,7 @@ mod tests {
     }
 
     #[test]
-    fn the_words_appended_are_the_encoded_bytes() {
+    fn the_words_appended_lay_out_the_bytes_the_readme_gives() {
         let kinds = [Kind::Data, Kind::Event, Kind::Tick, Kind::Status];
         for i in 0..2_000u64 {
             let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -228,15 +222,18 @@ mod tests {
             for (k, v) in dp.values.iter_mut().enumerate() {
                 *v = f64::from_bits(x.rotate_left(k as u32 * 5));
             }
-            let bytes = encode(&dp);
-            let words: Vec<u64> = (bytes.chunks_exact(8))
-                .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-                .collect();
-            assert_eq!(
-                encode_words(&dp).as_slice(),
-                words.as_slice(),
-                "datapoint {i}"
-            );
+            // The layout as the README gives it, byte by byte.
+            let mut want = [0u8; PAYLOAD];
+            want[0..8].copy_from_slice(&dp.seq.to_le_bytes());
+            want[8..16].copy_from_slice(&dp.event_time.to_le_bytes());
+            want[16..24].copy_from_slice(&dp.ingest_time.to_le_bytes());
+            want[24..26].copy_from_slice(&dp.source.to_le_bytes());
+            want[26] = dp.kind as u8;
+            want[27] = dp.len;
+            for (k, v) in dp.values.iter().enumerate() {
+                want[32 + 8 * k..40 + 8 * k].copy_from_slice(&v.to_le_bytes());
+            }
+            assert_eq!(encode(&dp), want, "datapoint {i}");
         }
     }
 }
