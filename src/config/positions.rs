@@ -11,7 +11,8 @@ use yaml_rust2::scanner::Marker;
 /// Positions of every node and mapping key, by YAML path (`tubes[3].Through.event`).
 #[derive(Clone, Default)]
 pub struct Positions {
-    at: HashMap<String, (usize, usize)>,
+    /// Shared: a sweep's hundreds of configs locate paths in the one template.
+    at: std::sync::Arc<HashMap<String, (usize, usize)>>,
 }
 
 impl Positions {
@@ -19,7 +20,9 @@ impl Positions {
     pub fn index(text: &str) -> Self {
         let mut walker = Walker::default();
         let _ = Parser::new_from_str(text).load(&mut walker, false);
-        Positions { at: walker.at }
+        Positions {
+            at: walker.at.into(),
+        }
     }
 
     /// Line and column (1-based) of `path`, or of its closest indexed ancestor.

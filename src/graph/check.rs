@@ -11,7 +11,7 @@ use super::resolve::resolve;
 use super::topo::topo_order;
 use crate::base::datapoint::TubeId;
 use crate::config::{Config, ConfigErrors, Diagnostics, PipelineType};
-use crate::plugin::Kinds;
+use crate::plugin::{CheckMemo, Kinds};
 
 /// The YAML path of the edge that closes `cycle` (a path that ends where it starts): the `to_label`
 /// entry of its last data edge, or the `Consume` of its last event edge.
@@ -34,10 +34,17 @@ fn closing_edge(config: &Config, edges: &Edges<'_>, cycle: &[TubeId]) -> String 
 
 /// Checks a parsed config, resolving its sources and sinks through `kinds`. `diag` is the collector from
 /// [`crate::config::load`].
-pub fn check(
+pub fn check(config: Config, diag: Diagnostics, kinds: &Kinds) -> Result<Graph, ConfigErrors> {
+    check_with(config, diag, kinds, &CheckMemo::default())
+}
+
+/// [`check`], looking up and storing what sources learn in `memo` (a sweep checks many configs that
+/// read the same files).
+pub fn check_with(
     mut config: Config,
     mut diag: Diagnostics,
     kinds: &Kinds,
+    memo: &CheckMemo,
 ) -> Result<Graph, ConfigErrors> {
     let n = config.tubes.len();
     if n > TubeId::MAX as usize {
@@ -73,7 +80,7 @@ pub fn check(
             return Err(diag.into_errors());
         }
     };
-    let nodes = nodes::build(&config, &edges, &topo, plugins, &mut diag);
+    let nodes = nodes::build(&config, &edges, &topo, plugins, memo, &mut diag);
     if config.runtime.drop_newest && config.pipeline != PipelineType::Stream {
         diag.error(
             "runtime.backpressure",

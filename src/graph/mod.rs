@@ -17,7 +17,7 @@ mod testing;
 mod topo;
 mod window;
 
-pub use check::check;
+pub use check::{check, check_with};
 pub use dot::{to_dot, to_dot_with};
 pub use meta::journal_meta;
 pub use model::{

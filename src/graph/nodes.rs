@@ -10,7 +10,7 @@ use crate::base::datapoint::{TubeId, MAX_FIELDS};
 use crate::config::{
     Config, Diagnostics, EventDecl, PipelineType, ReducerDecl, TubeDecl, TubeKind,
 };
-use crate::plugin::CheckSource;
+use crate::plugin::{CheckMemo, CheckSource};
 
 /// Builds the node of every tube whose definition holds; `None` where it does not (reported).
 pub(super) fn build(
@@ -18,6 +18,7 @@ pub(super) fn build(
     edges: &Edges<'_>,
     topo: &[TubeId],
     mut plugins: Plugins,
+    memo: &CheckMemo,
     diag: &mut Diagnostics,
 ) -> Vec<Option<Node>> {
     let n = config.tubes.len();
@@ -50,6 +51,7 @@ pub(super) fn build(
                 let cx = CheckSource {
                     pipeline: &config.pipeline,
                     path: &path,
+                    memo,
                 };
                 src.check(&cx, diag).map(|s| {
                     let keys = src.key_fields();

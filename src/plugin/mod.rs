@@ -16,4 +16,6 @@ pub use sink::{
     find_column, Assemble, Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind,
     SinkOutput, Staged, WriteError,
 };
-pub use source::{CheckSource, Limits, OpenSource, Source, SourceKind, SourceRun, Thread};
+pub use source::{
+    CheckMemo, CheckSource, Limits, OpenSource, Source, SourceKind, SourceRun, Thread,
+};

@@ -1,6 +1,8 @@
 //! A source kind: how a generator's `datasource:` is read, checked, opened and run.
 
 use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +28,32 @@ pub struct CheckSource<'a> {
     pub pipeline: &'a PipelineType,
     /// The YAML path of the payload (`tubes[0].Generator.datasource.CSV`), for diagnostics.
     pub path: &'a str,
+    /// Checks already made while checking other configs of the same sweep.
+    pub memo: &'a CheckMemo,
+}
+
+/// What sources learned when they checked, kept while one thread checks a sweep's combinations: a
+/// source whose check depends only on what it reads (a CSV file's layout) looks the answer up by its
+/// own description instead of reading the file again for each of hundreds of combinations. A memo
+/// lives as long as one expansion, over which the files are taken not to change.
+#[derive(Default)]
+pub struct CheckMemo(RefCell<HashMap<String, Box<dyn Any>>>);
+
+impl CheckMemo {
+    /// The answer stored under `key`, or `check()`'s, stored.
+    pub fn get_or<T: Clone + 'static>(&self, key: String, check: impl FnOnce() -> T) -> T {
+        if let Some(t) = self
+            .0
+            .borrow()
+            .get(&key)
+            .and_then(|v| v.downcast_ref::<T>())
+        {
+            return t.clone();
+        }
+        let t = check();
+        self.0.borrow_mut().insert(key, Box::new(t.clone()));
+        t
+    }
 }
 
 /// Which thread a source runs on.
@@ -125,4 +153,25 @@ pub trait SourceRun: Send {
     }
     /// Applies run limits; sources that end by themselves ignore them.
     fn limit(&mut self, _limits: Limits) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CheckMemo;
+
+    #[test]
+    fn a_memo_checks_each_key_once_and_keeps_keys_apart() {
+        let memo = CheckMemo::default();
+        let mut calls = 0;
+        let mut get = |key: &str, answer: u32| {
+            memo.get_or(key.to_string(), || {
+                calls += 1;
+                answer
+            })
+        };
+        assert_eq!(get("a.csv", 1), 1);
+        assert_eq!(get("a.csv", 2), 1, "the first answer is kept");
+        assert_eq!(get("b.csv", 3), 3);
+        assert_eq!(calls, 2);
+    }
 }

@@ -12,7 +12,7 @@ use super::collected::Collected;
 use crate::base::datapoint::TubeId;
 use crate::config::{ConfigErrors, PipelineType, Template, TubeKind};
 use crate::graph::{self, Graph, NodeKind};
-use crate::plugin::Kinds;
+use crate::plugin::{CheckMemo, Kinds};
 
 /// One input a sweep opens: a generator of the template with one substituted datasource.
 pub struct Input {
@@ -69,6 +69,62 @@ fn ticks_key(g: &Graph) -> String {
     format!("{:?}|{}", g.pipeline, ticks.join(","))
 }
 
+/// A combination's checked graph, and what identifies its inputs (one key per generator) and its
+/// ticks (the last key).
+type Checked = (Graph, Vec<String>);
+
+/// Checks combination `k`, looking up what sources learned in `memo`.
+fn check_one(
+    t: &Template,
+    kinds: &Kinds,
+    k: usize,
+    memo: &CheckMemo,
+) -> Result<Checked, ConfigErrors> {
+    let (config, diag) = t.config(Some(k))?;
+    let yaml: Vec<(TubeId, String)> = (config.tubes.iter().enumerate())
+        .filter_map(|(i, d)| match &d.kind {
+            TubeKind::Generator(p) => Some((
+                i as TubeId,
+                serde_yaml::to_string(&p.value).unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let g = graph::check_with(config, diag, kinds, memo)?;
+    let mut key: Vec<String> = yaml.iter().map(|(id, y)| input_key(&g, *id, y)).collect();
+    key.push(ticks_key(&g));
+    Ok((g, key))
+}
+
+/// Combinations per checking thread, at least: fewer are checked on one.
+const PER_THREAD: usize = 64;
+
+/// Checks combinations `range`, in order, on up to one thread per core (consecutive slices, each
+/// thread with its own memo).
+fn check_all(
+    t: &Template,
+    kinds: &Kinds,
+    range: std::ops::Range<usize>,
+) -> Vec<Result<Checked, ConfigErrors>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(range.len().div_ceil(PER_THREAD)).max(1);
+    let (start, len) = (range.start, range.len());
+    let slice = |i: usize| start + i * len / threads..start + (i + 1) * len / threads;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                s.spawn(move || {
+                    let memo = CheckMemo::default();
+                    (slice(i).map(|k| check_one(t, kinds, k, &memo))).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        (handles.into_iter())
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 /// Checks combinations `range` of the template's sweep against `kinds`. Every error of every
 /// combination is reported once, with the parameter values that produced it.
 pub fn expand(
@@ -80,31 +136,13 @@ pub fn expand(
     let mut outputs = super::rules::Outputs::default();
     let mut graphs = Vec::new();
     let mut keys: Vec<Vec<String>> = Vec::new();
-    for k in range.clone() {
-        let checked = t.config(Some(k)).and_then(|(config, diag)| {
-            let yaml: Vec<(TubeId, String)> = config
-                .tubes
-                .iter()
-                .enumerate()
-                .filter_map(|(i, d)| match &d.kind {
-                    TubeKind::Generator(p) => Some((
-                        i as TubeId,
-                        serde_yaml::to_string(&p.value).unwrap_or_default(),
-                    )),
-                    _ => None,
-                })
-                .collect();
-            graph::check(config, diag, kinds).map(|g| (g, yaml))
-        });
+    for (k, checked) in range.clone().zip(check_all(t, kinds, range.clone())) {
         match checked {
-            Ok((g, yaml)) => {
+            Ok((g, key)) => {
                 let rules = super::rules::combination(t, k, &g, &mut outputs);
                 if !rules.0.is_empty() {
                     errors.add(t, k, rules);
                 }
-                let mut key: Vec<String> =
-                    yaml.iter().map(|(id, y)| input_key(&g, *id, y)).collect();
-                key.push(ticks_key(&g));
                 keys.push(key);
                 graphs.push(g);
             }
@@ -167,9 +205,10 @@ pub fn targets_before(
     first: usize,
 ) -> Result<HashSet<String>, ConfigErrors> {
     let mut targets = HashSet::new();
+    let memo = CheckMemo::default();
     for k in 0..first {
         let (config, diag) = t.config(Some(k))?;
-        let g = graph::check(config, diag, kinds)?;
+        let g = graph::check_with(config, diag, kinds, &memo)?;
         targets.extend(
             g.sink_outputs()
                 .map(|(_, _, o)| super::rules::target_key(o)),

@@ -51,7 +51,7 @@ impl CsvLayout {
 }
 
 /// Why a file cannot be used.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct InspectError {
     /// What is wrong.
     pub message: String,

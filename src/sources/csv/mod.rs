@@ -94,7 +94,10 @@ impl SourceKind for Csv {
 
 impl Source for CsvSource {
     fn check(&mut self, cx: &CheckSource<'_>, diag: &mut Diagnostics) -> Option<Vec<String>> {
-        match inspect(&self.path, self) {
+        // The layout depends on the file and on this source's settings, which its description holds
+        // (`layout` is not known yet).
+        let key = format!("{self:?}");
+        match cx.memo.get_or(key, || inspect(&self.path, self)) {
             Ok(layout) => {
                 let names = layout.field_names();
                 self.layout = Some(layout);
