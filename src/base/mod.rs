@@ -7,6 +7,7 @@ pub mod datapoint;
 mod edge;
 pub mod error;
 pub mod keys;
+pub mod number;
 pub mod pin;
 pub mod ring;
 pub mod seqlock;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::lead::Lead;
 use super::{any_rows, open_file, Out, PathKind};
+use crate::base::number::write_f64;
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
@@ -80,7 +81,10 @@ impl RowWriter for CsvWriter {
                     self.out.write_all(b",")?;
                     super::lead::write_csv_cell(&mut self.out, t)?;
                 }
-                (None, Some(v)) if !row.is_text(i) => write!(self.out, ",{v}")?,
+                (None, Some(v)) if !row.is_text(i) => {
+                    self.out.write_all(b",")?;
+                    write_f64(&mut self.out, v)?;
+                }
                 _ => self.out.write_all(b",")?,
             }
         }

@@ -1,0 +1,139 @@
+//! Numbers as text, fast, and exactly as Rust's `{}` writes them: every CSV, NDJSON and PostgreSQL cell
+//! of a value goes through [`write_f64`], and a sweep writes millions of them.
+//!
+//! `{}` writes the shortest digits that read back as the same double, in plain decimal notation, and
+//! of two equally short candidates the nearer one, rounding an exact tie half up. The fast path writes
+//! whole numbers below 2⁵³ as integers (`itoa`), and other values with `zmij`, which finds the same
+//! shortest digits several times faster but rounds a tie half to even. A tie is an exact value with one
+//! fractional digit more than the shortest digits, and its last digit 5: such a value's binary
+//! fraction has exactly that many bits, which is tested below by scaling by powers of two (exact).
+//! Ties, values `zmij` writes with an exponent (very large or very small), whole numbers from 2⁵³ and
+//! NaN or infinities go to `{}` itself.
+
+use std::io::{self, Write};
+
+/// 2⁵²: every double at least this large is a whole number.
+const WHOLE_FROM: f64 = 4_503_599_627_370_496.0;
+/// 2⁵³: every whole number below it is a double, and `{}` writes all its digits.
+const EXACT_BELOW: f64 = 9_007_199_254_740_992.0;
+
+fn whole(x: f64) -> bool {
+    x.abs() >= WHOLE_FROM || (x as i64) as f64 == x
+}
+
+/// 2^k, exactly, for small k.
+fn pow2(k: u32) -> f64 {
+    f64::from_bits((1023 + k as u64) << 52)
+}
+
+/// Writes `v` as `write!(out, "{v}")` would.
+#[inline]
+pub fn write_f64<W: Write>(out: &mut W, v: f64) -> io::Result<()> {
+    if v.is_finite() {
+        if whole(v) {
+            if v.abs() < EXACT_BELOW && !(v == 0.0 && v.is_sign_negative()) {
+                return out.write_all(itoa::Buffer::new().format(v as i64).as_bytes());
+            }
+        } else if let Some(text) = shortest(v, &mut zmij::Buffer::new()) {
+            return out.write_all(text);
+        }
+    }
+    write!(out, "{v}")
+}
+
+/// `v`'s shortest digits in plain notation, when `zmij` writes them so and `v` is not a tie.
+#[inline]
+fn shortest(v: f64, buf: &mut zmij::Buffer) -> Option<&[u8]> {
+    let text = buf.format_finite(v).as_bytes();
+    let dot = text.iter().position(|&c| c == b'.')?;
+    if text[dot..].contains(&b'e') {
+        return None;
+    }
+    let digits = (text.len() - dot - 1) as u32;
+    let tie = whole(v * pow2(digits + 1)) && !whole(v * pow2(digits));
+    (!tie).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours(v: f64) -> String {
+        let mut out = Vec::new();
+        write_f64(&mut out, v).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// xorshift64: a fixed stream of bits.
+    fn bits(seed: u64) -> impl FnMut() -> u64 {
+        let mut s = seed;
+        move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        }
+    }
+
+    #[test]
+    fn edge_values_are_written_as_display_writes_them() {
+        let edges = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            0.5,
+            2.5,
+            1e-7,
+            1e15,
+            1e16,
+            1e21,
+            1e300,
+            5e-324,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            EXACT_BELOW - 1.0,
+            EXACT_BELOW,
+            EXACT_BELOW + 2.0,
+            WHOLE_FROM + 0.5,
+            // Ties, where the shortest digits round half up: ...664.13 and ...248.563.
+            249_531_916_281_664.0 + 0.125,
+            24_789_738_853_248.0 + 0.5625,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for v in edges {
+            assert_eq!(ours(v), format!("{v}"), "{v:e}");
+        }
+    }
+
+    /// Random bit patterns, market-like decimals and their sums, and dyadic values built to be ties (a
+    /// tie at the last shortest digit is where `zmij` and `{}` round differently).
+    #[test]
+    fn two_million_values_are_written_as_display_writes_them() {
+        let mut next = bits(0x9E37_79B9_7F4A_7C15);
+        let mut ties = 0;
+        for i in 0..2_000_000u64 {
+            let r = next();
+            let v = match i % 4 {
+                0 => f64::from_bits(r),
+                1 => (r % 100_000_000_000) as f64 / 1e8,
+                2 => (r % 10_000_000) as f64 / 1e6 + ((r >> 32) % 10_000_000) as f64 / 1e4,
+                _ => (r >> 11) as f64 / (1u64 << (r % 60)) as f64,
+            };
+            let (a, b) = (ours(v), format!("{v}"));
+            assert_eq!(a, b, "{v:e} (bits {:#x})", v.to_bits());
+            if v.is_finite() && !whole(v) && shortest(v, &mut zmij::Buffer::new()).is_none() {
+                ties += 1;
+            }
+        }
+        assert!(
+            ties > 1000,
+            "the sample holds ties and other fallbacks ({ties})"
+        );
+    }
+}
