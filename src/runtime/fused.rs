@@ -64,7 +64,7 @@ impl Fused {
     }
 
     /// Runs one numbered datapoint (a generator's row or a tick) through the tubes.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, dp: &Datapoint) -> Result<(), RunError> {
         self.stage.step(dp, 0, &mut self.ctx)
     }

@@ -149,6 +149,7 @@ impl Stage {
         Ok(())
     }
 
+    #[inline]
     fn now(&self) -> u64 {
         if self.rec.on() {
             monotonic_ns()
@@ -226,6 +227,7 @@ impl Stage {
     /// Runs one datapoint of an already numbered stream through every tube (a stage with no rings: see
     /// [`super::Fused`], and the sequencer under `placement: inline`); `t0` is when it was taken up (0
     /// when latency recording is off).
+    #[inline(always)]
     pub(super) fn step(&mut self, dp: &Datapoint, t0: u64, ctx: &mut Ctx) -> Result<(), RunError> {
         // Most datapoints go to one through, which takes them without emitting: run it directly.
         // What it does emit goes on exactly as `run_seq` would send it, to the tubes after it, and its
@@ -241,15 +243,27 @@ impl Stage {
                     if self.emitted.is_empty() {
                         return Ok(());
                     }
-                    self.scratch.push(*dp);
-                    self.scratch.append(&mut self.emitted);
-                    for i in 1..self.scratch.len() as u32 {
-                        self.emit(i, now, ctx)?;
-                    }
-                    return self.run_seq(now, ctx);
+                    return self.after_direct(dp, now, ctx);
                 }
             }
         }
+        self.step_all(dp, t0, ctx)
+    }
+
+    /// [`Self::step`] after its through emitted: sends what it emitted on, then runs the tubes after it.
+    #[inline(never)]
+    fn after_direct(&mut self, dp: &Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
+        self.scratch.push(*dp);
+        self.scratch.append(&mut self.emitted);
+        for i in 1..self.scratch.len() as u32 {
+            self.emit(i, now, ctx)?;
+        }
+        self.run_seq(now, ctx)
+    }
+
+    /// [`Self::step`] for a datapoint that goes to several tubes, to a sink, or only as an event.
+    #[inline(never)]
+    fn step_all(&mut self, dp: &Datapoint, t0: u64, ctx: &mut Ctx) -> Result<(), RunError> {
         self.deliver(dp);
         self.run_seq(t0, ctx)
     }

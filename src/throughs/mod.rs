@@ -53,6 +53,8 @@ pub struct Through {
     shape: Shape,
     /// Whether the end of the input closes the windows still open (Batch).
     flush_at_end: bool,
+    /// Neither key, window, clock nor NOP: a data datapoint goes straight to [`Self::plain`].
+    direct: bool,
 }
 
 impl Through {
@@ -89,6 +91,7 @@ impl Through {
             ),
             None => (consumes, None, spec.trigger),
         };
+        let direct = keys.is_none() && matches!(shape, Shape::Plain) && !spec.nop;
         Through {
             id,
             reducers,
@@ -103,6 +106,7 @@ impl Through {
             keys,
             shape,
             flush_at_end: spec.window.is_some_and(|w| w.flush_at_end),
+            direct: direct && clock_port.is_none(),
         }
     }
 
@@ -144,6 +148,7 @@ impl Through {
         }
     }
 
+    #[inline]
     fn field(&self, slot: u8) -> f64 {
         if self.nop {
             self.held.map_or(f64::NAN, |h| h.values[slot as usize])
@@ -171,6 +176,17 @@ impl Through {
     /// Takes one input datapoint on `port`; appends what the tube emits, if anything, to `out`.
     #[inline]
     pub fn on_input(&mut self, port: u8, dp: &Datapoint, out: &mut Vec<Datapoint>) {
+        // The common case, kept small enough to inline where datapoints are stepped.
+        if self.direct && dp.kind != Kind::Status && Some(port) != self.event_port {
+            self.plain(port, dp, out);
+        } else {
+            self.on_other_input(port, dp, out);
+        }
+    }
+
+    /// [`Self::on_input`] for a status, an event, a tick, or a tube with a key, a window or NOP.
+    #[inline(never)]
+    fn on_other_input(&mut self, port: u8, dp: &Datapoint, out: &mut Vec<Datapoint>) {
         if dp.kind == Kind::Status {
             // A feed's status passes on unchanged, under this tube's id; the state is not touched.
             let mut passed = *dp;
