@@ -127,17 +127,7 @@ pub fn prepare(
     // later shard, only files no earlier combination writes.
     let before = expand::targets_before(&t, kinds, x.first)?;
     let reads = inputs::read_all(&x, threads, stop)?;
-    let streams = x
-        .streams
-        .iter()
-        .zip(&x.stream_first)
-        .map(|(ids, &first)| {
-            let g = &x.graphs[first];
-            let points: Vec<&[Datapoint]> =
-                ids.iter().map(|&i| reads[i].points.as_slice()).collect();
-            merge::merge(&points, crate::runtime::ticks(g))
-        })
-        .collect();
+    let streams = merge_all(&x, &reads, threads);
     Ok(Prepared {
         template: t,
         x,
@@ -145,6 +135,41 @@ pub fn prepare(
         streams,
         prepared_in: t0.elapsed(),
         written_before: before,
+    })
+}
+
+/// Merges each distinct stream of `x` from `reads`, on up to `threads` threads, in order.
+fn merge_all(x: &Expansion, reads: &[inputs::Read], threads: usize) -> Vec<Vec<Datapoint>> {
+    let merge_one = |s: usize| {
+        let g = &x.graphs[x.stream_first[s]];
+        let points: Vec<&[Datapoint]> = (x.streams[s].iter())
+            .map(|&i| reads[i].points.as_slice())
+            .collect();
+        merge::merge(&points, crate::runtime::ticks(g))
+    };
+    let n = x.streams.len();
+    let threads = threads.clamp(1, n.max(1));
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let merge_one = &merge_one;
+                scope.spawn(move || (t..n).step_by(threads).map(merge_one).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut by_thread: Vec<std::vec::IntoIter<Vec<Datapoint>>> = (handles.into_iter())
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                    .into_iter()
+            })
+            .collect();
+        (0..n)
+            .map(|s| {
+                by_thread[s % threads]
+                    .next()
+                    .expect("each thread merged its streams")
+            })
+            .collect()
     })
 }
 
