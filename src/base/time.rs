@@ -242,6 +242,50 @@ pub fn format_rfc3339_millis(ns: i64) -> [u8; RFC3339_MILLIS_LEN] {
     out
 }
 
+/// [`format_rfc3339_millis`] for a writer's rows, whose times mostly fall on the day of the row before:
+/// the date is worked out once per day, and only the time of day after that.
+#[derive(Clone, Debug)]
+pub struct Rfc3339Millis {
+    /// The day (since the epoch) `text` holds the date of.
+    day: i64,
+    text: [u8; RFC3339_MILLIS_LEN],
+}
+
+impl Default for Rfc3339Millis {
+    fn default() -> Self {
+        Rfc3339Millis {
+            day: i64::MIN,
+            text: [0; RFC3339_MILLIS_LEN],
+        }
+    }
+}
+
+impl Rfc3339Millis {
+    /// `ns` (since the epoch) as [`format_rfc3339_millis`] writes it.
+    #[inline]
+    pub fn format(&mut self, ns: i64) -> &[u8; RFC3339_MILLIS_LEN] {
+        let secs = ns.div_euclid(NANOS_PER_SEC);
+        let day = secs.div_euclid(86_400);
+        if day != self.day {
+            self.day = day;
+            self.text = format_rfc3339_millis(ns);
+            return &self.text;
+        }
+        let sod = secs.rem_euclid(86_400) as u32;
+        let millis = (ns.rem_euclid(NANOS_PER_SEC) / 1_000_000) as u32;
+        let mut two = |at: usize, v: u32| {
+            self.text[at] = b'0' + (v / 10) as u8;
+            self.text[at + 1] = b'0' + (v % 10) as u8;
+        };
+        two(11, sod / 3600);
+        two(14, sod / 60 % 60);
+        two(17, sod % 60);
+        two(21, millis % 100);
+        self.text[20] = b'0' + (millis / 100) as u8;
+        &self.text
+    }
+}
+
 /// [`format_rfc3339_millis`] as a `String`, for messages and reports (not for the hot path).
 pub fn rfc3339(ns: i64) -> String {
     String::from_utf8_lossy(&format_rfc3339_millis(ns)).into_owned()
@@ -250,6 +294,26 @@ pub fn rfc3339(ns: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Times in order with small steps (the common case), jumps across days, years and the epoch, and
+    /// times going backwards: each is written as the uncached function writes it.
+    #[test]
+    fn the_day_cache_writes_what_the_full_format_writes() {
+        let mut cached = Rfc3339Millis::default();
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let mut t: i64 = -3 * 86_400 * NANOS_PER_SEC;
+        for i in 0..200_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            t = match i % 10 {
+                0 => (s as i64) % (200 * 365 * 86_400 * NANOS_PER_SEC),
+                1 => t - (s % 90_000_000_000_000) as i64,
+                _ => t + (s % 5_000_000_000_000) as i64,
+            };
+            assert_eq!(cached.format(t), &format_rfc3339_millis(t), "{t} ns");
+        }
+    }
 
     #[test]
     fn civil_round_trip_over_centuries() {

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::lead::Lead;
 use super::{any_rows, open_file, Out, PathKind};
 use crate::base::number::write_f64;
-use crate::base::time::format_rfc3339_millis;
+use crate::base::time::Rfc3339Millis;
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
 
@@ -39,6 +39,7 @@ pub struct CsvWriter {
     status: bool,
     /// A sweep's parameter cells, first in every row.
     lead: Vec<u8>,
+    time: Rfc3339Millis,
 }
 
 impl CsvWriter {
@@ -67,6 +68,7 @@ impl CsvWriter {
             out,
             status,
             lead: lead.csv,
+            time: Rfc3339Millis::default(),
         })
     }
 }
@@ -74,7 +76,7 @@ impl CsvWriter {
 impl RowWriter for CsvWriter {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
         self.out.write_all(&self.lead)?;
-        self.out.write_all(&format_rfc3339_millis(row.time))?;
+        self.out.write_all(self.time.format(row.time))?;
         for i in 0..row.values.len() {
             match (row.text(i), row.cell(i)) {
                 (Some(t), _) => {
