@@ -46,9 +46,10 @@ pub fn load_template(path: &Path) -> Result<Template, ConfigErrors> {
     crate::config::load_template(path)
 }
 
-/// Checks a sweep's combinations (those of `shard`, or all) against [`KINDS`].
+/// Checks a sweep's combinations (those of `shard`, or all) against [`KINDS`], on one thread per core.
 pub fn expand(t: &Template, shard: Option<Shard>) -> Result<Expansion, ConfigErrors> {
-    crate::sweep::expand(t, &KINDS, shard)
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    crate::sweep::expand(t, &KINDS, shard, cores)
 }
 
 /// Checks a sweep, reads its inputs once each and merges its streams, ready to run

@@ -99,15 +99,15 @@ fn check_one(
 /// Combinations per checking thread, at least: fewer are checked on one.
 const PER_THREAD: usize = 64;
 
-/// Checks combinations `range`, in order, on up to one thread per core (consecutive slices, each
-/// thread with its own memo).
+/// Checks combinations `range`, in order, on up to `threads` threads (consecutive slices, each thread
+/// with its own memo). A source's check may open a connection: at most `threads` are open at once.
 fn check_all(
     t: &Template,
     kinds: &Kinds,
     range: std::ops::Range<usize>,
+    threads: usize,
 ) -> Vec<Result<Checked, ConfigErrors>> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(range.len().div_ceil(PER_THREAD)).max(1);
+    let threads = threads.min(range.len().div_ceil(PER_THREAD)).max(1);
     let (start, len) = (range.start, range.len());
     let slice = |i: usize| start + i * len / threads..start + (i + 1) * len / threads;
     std::thread::scope(|s| {
@@ -125,18 +125,22 @@ fn check_all(
     })
 }
 
-/// Checks combinations `range` of the template's sweep against `kinds`. Every error of every
-/// combination is reported once, with the parameter values that produced it.
+/// Checks combinations `range` of the template's sweep against `kinds`, on up to `threads` threads.
+/// Every error of every combination is reported once, with the parameter values that produced it.
 pub fn expand(
     t: &Template,
     kinds: &Kinds,
     range: std::ops::Range<usize>,
+    threads: usize,
 ) -> Result<Expansion, ConfigErrors> {
     let mut errors = Collected::default();
     let mut outputs = super::rules::Outputs::default();
     let mut graphs = Vec::new();
     let mut keys: Vec<Vec<String>> = Vec::new();
-    for (k, checked) in range.clone().zip(check_all(t, kinds, range.clone())) {
+    for (k, checked) in range
+        .clone()
+        .zip(check_all(t, kinds, range.clone(), threads))
+    {
         match checked {
             Ok((g, key)) => {
                 let rules = super::rules::combination(t, k, &g, &mut outputs);

@@ -73,11 +73,13 @@ pub enum SweepError {
     Run(#[from] RunError),
 }
 
-/// Checks the combinations of `t`'s sweep (those of `shard`, or all) against `kinds`.
+/// Checks the combinations of `t`'s sweep (those of `shard`, or all) against `kinds`, on up to
+/// `threads` threads.
 pub fn expand(
     t: &Template,
     kinds: &Kinds,
     shard: Option<Shard>,
+    threads: usize,
 ) -> Result<Expansion, ConfigErrors> {
     let total = t.sweep.as_ref().map_or(1, |s| s.len());
     if let Some(s) = shard.filter(|s| s.count > total) {
@@ -90,7 +92,7 @@ pub fn expand(
         return Err(diag.into_errors());
     }
     let range = shard.map_or(0..total, |s| s.range(total));
-    expand::expand(t, kinds, range)
+    expand::expand(t, kinds, range, threads)
 }
 
 /// A sweep with its inputs read and its streams merged, ready to run.
@@ -122,7 +124,7 @@ pub fn prepare(
     if t.sweep.is_none() {
         return Err(RunError::Input("the config has no sweep: section".into()).into());
     }
-    let x = expand(&t, kinds, shard)?;
+    let x = expand(&t, kinds, shard, threads)?;
     // A file gets its header from the first combination of the whole sweep that writes it: in a
     // later shard, only files no earlier combination writes.
     let before = expand::targets_before(&t, kinds, x.first)?;

@@ -91,6 +91,7 @@ impl Through {
             ),
             None => (consumes, None, spec.trigger),
         };
+        // A clock port exists only with a window, whose shape is not `Plain`.
         let direct = keys.is_none() && matches!(shape, Shape::Plain) && !spec.nop;
         Through {
             id,
@@ -106,7 +107,7 @@ impl Through {
             keys,
             shape,
             flush_at_end: spec.window.is_some_and(|w| w.flush_at_end),
-            direct: direct && clock_port.is_none(),
+            direct,
         }
     }
 
