@@ -214,6 +214,7 @@ impl CsvGenerator {
 
     /// Parses every row and pushes it to the sequencer, oldest first.
     fn run_rows<P: Push>(&mut self, out: &mut P, ctx: &mut Ctx) -> Result<(), RunError> {
+        self.load()?;
         let data: &[u8] = self.data.bytes();
         let start = self.layout.data_start;
         let body = &data[start..];
@@ -296,12 +297,10 @@ impl CsvGenerator {
 
 impl SourceRun for CsvGenerator {
     fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError> {
-        self.load()?;
         self.run_rows(out, ctx)
     }
 
     fn collect(&mut self, into: &mut Vec<Datapoint>, ctx: &mut Ctx) -> Result<(), RunError> {
-        self.load()?;
         self.run_rows(into, ctx)
     }
 
