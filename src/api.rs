@@ -48,8 +48,7 @@ pub fn load_template(path: &Path) -> Result<Template, ConfigErrors> {
 
 /// Checks a sweep's combinations (those of `shard`, or all) against [`KINDS`], on one thread per core.
 pub fn expand(t: &Template, shard: Option<Shard>) -> Result<Expansion, ConfigErrors> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    crate::sweep::expand(t, &KINDS, shard, cores)
+    crate::sweep::expand(t, &KINDS, shard, crate::base::pin::core_count())
 }
 
 /// Checks a sweep, reads its inputs once each and merges its streams, ready to run

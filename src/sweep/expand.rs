@@ -107,21 +107,9 @@ fn check_all(
     range: std::ops::Range<usize>,
     threads: usize,
 ) -> Vec<Result<Checked, ConfigErrors>> {
-    let threads = threads.min(range.len().div_ceil(PER_THREAD)).max(1);
-    let (start, len) = (range.start, range.len());
-    let slice = |i: usize| start + i * len / threads..start + (i + 1) * len / threads;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|i| {
-                s.spawn(move || {
-                    let memo = CheckMemo::default();
-                    (slice(i).map(|k| check_one(t, kinds, k, &memo))).collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        (handles.into_iter())
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+    super::in_slices(range, threads, PER_THREAD, |slice| {
+        let memo = CheckMemo::default();
+        slice.map(|k| check_one(t, kinds, k, &memo)).collect()
     })
 }
 

@@ -142,35 +142,37 @@ pub fn prepare(
 
 /// Merges each distinct stream of `x` from `reads`, on up to `threads` threads, in order.
 fn merge_all(x: &Expansion, reads: &[inputs::Read], threads: usize) -> Vec<Vec<Datapoint>> {
-    let merge_one = |s: usize| {
-        let g = &x.graphs[x.stream_first[s]];
-        let points: Vec<&[Datapoint]> = (x.streams[s].iter())
-            .map(|&i| reads[i].points.as_slice())
-            .collect();
-        merge::merge(&points, crate::runtime::ticks(g))
-    };
-    let n = x.streams.len();
-    let threads = threads.clamp(1, n.max(1));
-    std::thread::scope(|scope| {
+    in_slices(0..x.streams.len(), threads, 1, |slice| {
+        (slice.map(|s| {
+            let points: Vec<&[Datapoint]> = (x.streams[s].iter())
+                .map(|&i| reads[i].points.as_slice())
+                .collect();
+            merge::merge(&points, crate::runtime::ticks(&x.graphs[x.stream_first[s]]))
+        }))
+        .collect()
+    })
+}
+
+/// `work` over consecutive slices of `range`, one slice per thread (at most `threads`, and at least
+/// `per_thread` items each), the results concatenated in order.
+fn in_slices<T: Send>(
+    range: Range<usize>,
+    threads: usize,
+    per_thread: usize,
+    work: impl Fn(Range<usize>) -> Vec<T> + Sync,
+) -> Vec<T> {
+    let (start, len) = (range.start, range.len());
+    let threads = threads.min(len.div_ceil(per_thread.max(1))).max(1);
+    let slice = |i: usize| start + i * len / threads..start + (i + 1) * len / threads;
+    std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let merge_one = &merge_one;
-                scope.spawn(move || (t..n).step_by(threads).map(merge_one).collect::<Vec<_>>())
+            .map(|i| {
+                let work = &work;
+                s.spawn(move || work(slice(i)))
             })
             .collect();
-        let mut by_thread: Vec<std::vec::IntoIter<Vec<Datapoint>>> = (handles.into_iter())
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
-                    .into_iter()
-            })
-            .collect();
-        (0..n)
-            .map(|s| {
-                by_thread[s % threads]
-                    .next()
-                    .expect("each thread merged its streams")
-            })
+        (handles.into_iter())
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
 }
