@@ -219,6 +219,14 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 /// Length of [`format_rfc3339_millis`]'s output.
 pub const RFC3339_MILLIS_LEN: usize = 24;
 
+/// Writes `v`'s last `width` decimal digits at `out[at..]`.
+fn put(out: &mut [u8], at: usize, width: usize, mut v: u32) {
+    for i in (0..width).rev() {
+        out[at + i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
 /// Formats nanoseconds since the epoch as `2023-03-16T22:19:00.000Z` (UTC, milliseconds truncated).
 pub fn format_rfc3339_millis(ns: i64) -> [u8; RFC3339_MILLIS_LEN] {
     let secs = ns.div_euclid(NANOS_PER_SEC);
@@ -226,12 +234,6 @@ pub fn format_rfc3339_millis(ns: i64) -> [u8; RFC3339_MILLIS_LEN] {
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400) as u32;
     let mut out = *b"0000-00-00T00:00:00.000Z";
-    let put = |out: &mut [u8], at: usize, width: usize, mut v: u32| {
-        for i in (0..width).rev() {
-            out[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
     put(&mut out, 0, 4, y.clamp(0, 9999) as u32);
     put(&mut out, 5, 2, mo);
     put(&mut out, 8, 2, d);
@@ -273,15 +275,10 @@ impl Rfc3339Millis {
         }
         let sod = secs.rem_euclid(86_400) as u32;
         let millis = (ns.rem_euclid(NANOS_PER_SEC) / 1_000_000) as u32;
-        let mut two = |at: usize, v: u32| {
-            self.text[at] = b'0' + (v / 10) as u8;
-            self.text[at + 1] = b'0' + (v % 10) as u8;
-        };
-        two(11, sod / 3600);
-        two(14, sod / 60 % 60);
-        two(17, sod % 60);
-        two(21, millis % 100);
-        self.text[20] = b'0' + (millis / 100) as u8;
+        put(&mut self.text, 11, 2, sod / 3600);
+        put(&mut self.text, 14, 2, sod / 60 % 60);
+        put(&mut self.text, 17, 2, sod % 60);
+        put(&mut self.text, 20, 3, millis);
         &self.text
     }
 }
