@@ -46,30 +46,23 @@ fn small_grid(dir: &Path, name: &str, n_axis: &str, coin_axis: &str) -> (PathBuf
     (path, out)
 }
 
-#[test]
-fn every_combination_writes_what_a_single_run_of_its_config_writes() {
-    let dir = tempdir();
-    let (path, out) = small_grid(
-        dir.path(),
-        "sweep",
-        "N: [300, 1000, 4200]",
-        "coin: [XTZ, ETH]",
-    );
-    let report = run_sweep(&path, None, 2);
-    assert_eq!(report.rows.len(), 6);
-    let sweep = std::fs::read_to_string(&out).unwrap();
-    let mut lines = sweep.lines();
-    assert_eq!(
-        lines.next().unwrap(),
-        "N,coin,timestamp,btc_vol_sum.sum_Volume,alt_counter.count,alt_counter.sum_Volume"
-    );
-    let body: Vec<&str> = lines.collect();
-    let template = sweep_csv_only("sweep_btc_altcoins");
+/// Asserts that the sweep `template` wrote into `out` (axes `N` × `coin` over `ns` × `coins`), after its
+/// header, exactly the rows of a single run of each combination's config, prefixed by its
+/// parameters, in order; returns how many rows that is.
+fn assert_single_runs_agree(
+    dir: &Path,
+    template: &str,
+    out: &Path,
+    ns: &[&str],
+    coins: &[&str],
+) -> usize {
+    let sweep = std::fs::read_to_string(out).unwrap();
+    let body: Vec<&str> = sweep.lines().skip(1).collect();
     let mut at = 0;
     // First axis outermost: N varies slowest.
-    for n in ["300", "1000", "4200"] {
-        for coin in ["XTZ", "ETH"] {
-            let single_out = dir.path().join(format!("single_{n}_{coin}.csv"));
+    for n in ns {
+        for coin in coins {
+            let single_out = dir.join(format!("single_{n}_{coin}.csv"));
             let single = template
                 .lines()
                 .skip_while(|l| !l.starts_with("pipeline_type"))
@@ -81,7 +74,7 @@ fn every_combination_writes_what_a_single_run_of_its_config_writes() {
                     "out/sweep_btc_altcoins.csv",
                     &single_out.display().to_string(),
                 );
-            run_text(dir.path(), &single).unwrap();
+            run_text(dir, &single).unwrap();
             let expected = std::fs::read_to_string(&single_out).unwrap();
             let rows: Vec<&str> = expected.lines().skip(1).collect();
             assert!(rows.len() > 100, "N={n} {coin}: {} rows", rows.len());
@@ -96,8 +89,62 @@ fn every_combination_writes_what_a_single_run_of_its_config_writes() {
             at += rows.len();
         }
     }
-    assert_eq!(at, body.len(), "no rows beyond the six combinations");
-    assert_eq!(report.rows.iter().sum::<u64>() as usize, body.len());
+    assert_eq!(at, body.len(), "no rows beyond the combinations");
+    at
+}
+
+#[test]
+fn every_combination_writes_what_a_single_run_of_its_config_writes() {
+    let dir = tempdir();
+    let (path, out) = small_grid(
+        dir.path(),
+        "sweep",
+        "N: [300, 1000, 4200]",
+        "coin: [XTZ, ETH]",
+    );
+    let report = run_sweep(&path, None, 2);
+    assert_eq!(report.rows.len(), 6);
+    // Combinations that read one stream ran as lanes of one pass.
+    assert_eq!(report.lanes, 6);
+    let header = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        header.lines().next().unwrap(),
+        "N,coin,timestamp,btc_vol_sum.sum_Volume,alt_counter.count,alt_counter.sum_Volume"
+    );
+    let template = sweep_csv_only("sweep_btc_altcoins");
+    let rows = assert_single_runs_agree(
+        dir.path(),
+        &template,
+        &out,
+        &["300", "1000", "4200"],
+        &["XTZ", "ETH"],
+    );
+    assert_eq!(report.rows.iter().sum::<u64>() as usize, rows);
+}
+
+#[test]
+fn combinations_that_cannot_be_lanes_run_one_by_one_and_agree_with_single_runs() {
+    // Without its event, the altcoin tube emits at every altcoin bar: a tube that emits on plain
+    // data is not kept as lanes.
+    let dir = tempdir();
+    let out = dir.path().join("always.csv");
+    let template = sweep_csv_only("sweep_btc_altcoins")
+        .replace("    event: {Consume: btc_vol_sum}\n", "")
+        .replace("2021-05-14T20:00:00Z", "2021-04-04T00:00:00Z");
+    assert!(!template.contains("Consume"));
+    let text = template
+        .replace("N: {from: 50, to: 5000, step: 50}", "N: [300, 2000]")
+        .replace("coin: [ETH, BNB, LTC, XMR, XRP, XTZ]", "coin: [XRP, BNB]")
+        .replace("out/sweep_btc_altcoins.csv", &out.display().to_string());
+    let report = run_sweep(&write_config(dir.path(), "always.yaml", &text), None, 2);
+    assert_eq!((report.rows.len(), report.lanes), (4, 0));
+    assert_single_runs_agree(
+        dir.path(),
+        &template,
+        &out,
+        &["300", "2000"],
+        &["XRP", "BNB"],
+    );
 }
 
 #[test]

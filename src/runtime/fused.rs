@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::sink::Sink;
-use super::stage::Stage;
+use super::stage::{Stage, Tube};
 use super::wiring::{feed_names, inbox_bounds, stage_tubes};
 use crate::base::datapoint::{Datapoint, TubeId};
 use crate::base::ring::Progress;
@@ -14,6 +14,7 @@ use crate::base::{Ctx, RunError};
 use crate::graph::{Graph, NodeKind, StagePlan};
 use crate::metrics::{Recorder, Shared};
 use crate::plugin::RowWriter;
+use crate::throughs::Through;
 
 /// Opens the writers of the sink with this tube id, one per output.
 pub type OpenWriters<'a> = dyn FnMut(TubeId) -> Result<Vec<Box<dyn RowWriter>>, RunError> + 'a;
@@ -67,6 +68,35 @@ impl Fused {
     #[inline(always)]
     pub fn push(&mut self, dp: &Datapoint) -> Result<(), RunError> {
         self.stage.step(dp, 0, &mut self.ctx)
+    }
+
+    /// The through that alone takes what `source` sends, by its index among the tubes, and the data
+    /// port it takes it on, when that through adds plain data to its reducers and nothing else.
+    pub fn sole_through(&self, source: TubeId) -> Option<(usize, u8)> {
+        let routes = self.stage.routes.of(source);
+        let [r] = routes else { return None };
+        match &self.stage.tubes[r.local as usize].tube {
+            Tube::Through(th) if !r.events_only && th.adds_on(r.port) => {
+                Some((r.local as usize, r.port))
+            }
+            _ => None,
+        }
+    }
+
+    /// The through at index `local` among the tubes (see [`Self::sole_through`]).
+    pub fn through(&self, local: usize) -> &Through {
+        match &self.stage.tubes[local].tube {
+            Tube::Through(th) => th,
+            Tube::Sink(_) => panic!("tube {local} is a sink"),
+        }
+    }
+
+    /// [`Self::through`], to change.
+    pub fn through_mut(&mut self, local: usize) -> &mut Through {
+        match &mut self.stage.tubes[local].tube {
+            Tube::Through(th) => th,
+            Tube::Sink(_) => panic!("tube {local} is a sink"),
+        }
     }
 
     /// Closes the windows still open and flushes the sinks; returns the rows each wrote, and what

@@ -20,7 +20,7 @@ mod wiring;
 
 pub use crate::base::{Ctx, Inlet, Outlet, RunError};
 pub use engine::{ticks, Engine, ReplayInto};
-pub use fused::{Fused, OpenWriters};
+pub use fused::{Finished as FusedFinished, Fused, OpenWriters};
 pub use report::{FeedReport, GenReport, Observer, OnProgress, Progressing, Report};
 pub use running::Running;
 pub use summary::summary;

@@ -58,7 +58,7 @@ impl From<Vec<Vec<Route>>> for Routes {
 impl Routes {
     /// The routes of source `src`.
     #[inline]
-    fn of(&self, src: TubeId) -> &[Route] {
+    pub(super) fn of(&self, src: TubeId) -> &[Route] {
         let (a, b) = self.at[src as usize];
         &self.all[a as usize..b as usize]
     }

@@ -11,6 +11,7 @@
 mod collected;
 mod expand;
 mod inputs;
+mod lanes;
 mod merge;
 mod output;
 mod report;
@@ -229,9 +230,10 @@ impl Prepared {
             &self.written_before,
         )?;
         let threads = threads.clamp(1, self.x.graphs.len().max(1));
-        let (rows, lost) = run::run(self, &outputs, threads, stop, on_progress)?;
+        let (rows, lost, lanes) = run::run(self, &outputs, threads, stop, on_progress)?;
         outputs.commit()?;
         let mut report = SweepReport::new(self, rows, threads, t0.elapsed());
+        report.lanes = lanes;
         report.lost = (lost.into_iter())
             .map(|(c, note)| format!("{}: {note}", report.labels[c]))
             .collect();

@@ -46,6 +46,9 @@ pub struct SweepReport {
     pub updates: u64,
     /// Worker threads.
     pub threads: usize,
+    /// Combinations that ran as lanes of one pass over the stream they share with others (the rest
+    /// ran one by one: see the README's "Sweeps").
+    pub lanes: usize,
     /// Distinct merged streams.
     pub streams: usize,
     /// Wall time of the run (after the inputs were read).
@@ -108,6 +111,7 @@ impl SweepReport {
             datapoints: p.reads.iter().map(|r| r.points.len() as u64).sum(),
             updates: x.stream_of.iter().map(|&s| p.streams[s].len() as u64).sum(),
             threads,
+            lanes: 0,
             streams: x.streams.len(),
             wall,
             prepared_in: p.prepared_in,
@@ -189,8 +193,10 @@ pub fn summary(r: &SweepReport) -> String {
     }
     let _ = write!(
         s,
-        "  threads: {} sweep workers, each running whole combinations",
-        r.threads
+        "  threads: {} sweep workers, each running whole combinations; {} of {} ran as lanes of one pass over a shared stream",
+        r.threads,
+        r.lanes,
+        r.rows.len()
     );
     s
 }

@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use super::lanes::Together;
 use super::output::Outputs;
 use super::Prepared;
 use crate::base::RunError;
 use crate::config::ParamValue;
-use crate::runtime::Fused;
+use crate::runtime::{Fused, FusedFinished};
 
 /// How far a running sweep has got.
 #[derive(Clone, Copy, Debug)]
@@ -37,14 +38,17 @@ struct Shared<'p> {
     stop: AtomicBool,
     done: AtomicUsize,
     updates: AtomicU64,
+    /// Combinations that ran as lanes.
+    lanes: AtomicUsize,
     /// Rows written by each combination (all its sinks together).
     rows: Vec<AtomicU64>,
     /// By combination: what its throughs lost or had to grow (`bins: 2 keys, 3 late`).
     lost: std::sync::Mutex<Vec<(usize, String)>>,
 }
 
-/// Rows per combination, and what each combination's throughs lost (by combination index).
-pub type Ran = (Vec<u64>, Vec<(usize, String)>);
+/// Rows per combination, what each combination's throughs lost (by combination index), and how many
+/// combinations ran as lanes.
+pub type Ran = (Vec<u64>, Vec<(usize, String)>, usize);
 
 /// A finished chunk: its index and, for each of its combinations in order, its part files (one per
 /// output), or why it failed.
@@ -68,7 +72,16 @@ impl Shared<'_> {
         })
     }
 
-    /// Runs combinations `combos`, which share stream `s`, together: block by block of the stream.
+    /// An error when the sweep is to stop.
+    fn stopped(&self) -> Result<(), RunError> {
+        match self.stop.load(Ordering::Relaxed) {
+            true => Err(RunError::Stopped),
+            false => Ok(()),
+        }
+    }
+
+    /// Runs combinations `combos`, which share stream `s`, together: as lanes of one pass when they
+    /// can be, or else block by block of the stream, each combination in turn.
     fn run_group(
         &self,
         s: usize,
@@ -76,23 +89,33 @@ impl Shared<'_> {
         parts: &[Vec<Option<File>>],
         first: usize,
     ) -> Result<(), RunError> {
-        let mut fused = combos
+        let fused = combos
             .iter()
             .map(|&c| self.fused(c, &parts[c - first]))
             .collect::<Result<Vec<Fused>, RunError>>()?;
         let stream = &self.p.streams[s];
-        for block in stream.chunks(BLOCK) {
-            if self.stop.load(Ordering::Relaxed) {
-                return Err(RunError::Stopped);
-            }
-            for f in &mut fused {
-                for dp in block {
-                    f.push(dp)?;
+        let finished: Vec<Result<FusedFinished, RunError>> =
+            match Together::new(&self.p.x.graphs[combos[0]], fused) {
+                Ok(mut together) => {
+                    self.lanes.fetch_add(combos.len(), Ordering::Relaxed);
+                    for block in stream.chunks(BLOCK) {
+                        self.stopped()?;
+                        block.iter().try_for_each(|dp| together.push(dp))?;
+                    }
+                    together.finish().collect()
                 }
-            }
-        }
-        for (&c, f) in combos.iter().zip(fused) {
-            let (rows, losses) = f.finish()?;
+                Err(mut fused) => {
+                    for block in stream.chunks(BLOCK) {
+                        self.stopped()?;
+                        for f in &mut fused {
+                            block.iter().try_for_each(|dp| f.push(dp))?;
+                        }
+                    }
+                    fused.into_iter().map(Fused::finish).collect()
+                }
+            };
+        for (&c, f) in combos.iter().zip(finished) {
+            let (rows, losses) = f?;
             let rows: u64 = rows.iter().map(|(_, n)| n).sum();
             if !losses.is_empty() {
                 let g = &self.p.x.graphs[c];
@@ -177,6 +200,7 @@ pub fn run(
         stop: AtomicBool::new(false),
         done: AtomicUsize::new(0),
         updates: AtomicU64::new(0),
+        lanes: AtomicUsize::new(0),
         rows: (0..combos).map(|_| AtomicU64::new(0)).collect(),
         lost: Default::default(),
     };
@@ -248,5 +272,5 @@ pub fn run(
         .collect();
     let mut lost = shared.lost.into_inner().unwrap_or_else(|e| e.into_inner());
     lost.sort();
-    Ok((rows, lost))
+    Ok((rows, lost, shared.lanes.load(Ordering::Relaxed)))
 }

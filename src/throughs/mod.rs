@@ -3,9 +3,11 @@
 
 mod buckets;
 mod keyed;
+mod lanes;
 mod reducers;
 mod sliding;
 
+pub use lanes::Lanes;
 pub use reducers::Reducer;
 
 use buckets::{Buckets, Closed};

@@ -27,8 +27,9 @@ pub enum Op {
     Vwap,
 }
 
+/// A reducer's running state: the arithmetic every reducer runs, wherever its state is kept.
 #[derive(Debug, Clone, Copy)]
-enum State {
+pub(super) enum State {
     Count(u64),
     Sum(f64),
     First(f64),
@@ -37,6 +38,65 @@ enum State {
     Max(f64),
     Mean { sum: f64, n: u64 },
     Vwap { pq: f64, q: f64 },
+}
+
+impl State {
+    /// Adds one input: the field's value `x` and, for VWAP, the quantity `q`.
+    #[inline(always)]
+    pub(super) fn add(&mut self, x: f64, q: f64) {
+        match self {
+            State::Count(n) => *n += 1,
+            State::Sum(s) => *s += x,
+            State::First(v) => {
+                if v.is_nan() {
+                    *v = x
+                }
+            }
+            State::Last(v) => *v = x,
+            State::Min(v) => {
+                if v.is_nan() || x < *v {
+                    *v = x
+                }
+            }
+            State::Max(v) => {
+                if v.is_nan() || x > *v {
+                    *v = x
+                }
+            }
+            State::Mean { sum, n } => {
+                *sum += x;
+                *n += 1;
+            }
+            State::Vwap { pq, q: qs } => {
+                *pq += x * q;
+                *qs += q;
+            }
+        }
+    }
+
+    /// The value it stands for (NaN when it has none, e.g. MIN of nothing).
+    #[inline(always)]
+    pub(super) fn value(&self) -> f64 {
+        match *self {
+            State::Count(n) => n as f64,
+            State::Sum(s) => s,
+            State::First(v) | State::Last(v) | State::Min(v) | State::Max(v) => v,
+            State::Mean { sum, n } => {
+                if n == 0 {
+                    f64::NAN
+                } else {
+                    sum / n as f64
+                }
+            }
+            State::Vwap { pq, q } => {
+                if q == 0.0 {
+                    f64::NAN
+                } else {
+                    pq / q
+                }
+            }
+        }
+    }
 }
 
 impl Reducer {
@@ -64,35 +124,11 @@ impl Reducer {
     #[inline]
     pub fn add(&mut self, port: usize, values: &[f64]) {
         let x = self.slots.get(port).map_or(0.0, |&s| values[s as usize]);
-        match &mut self.kind {
-            State::Count(n) => *n += 1,
-            State::Sum(s) => *s += x,
-            State::First(v) => {
-                if v.is_nan() {
-                    *v = x
-                }
-            }
-            State::Last(v) => *v = x,
-            State::Min(v) => {
-                if v.is_nan() || x < *v {
-                    *v = x
-                }
-            }
-            State::Max(v) => {
-                if v.is_nan() || x > *v {
-                    *v = x
-                }
-            }
-            State::Mean { sum, n } => {
-                *sum += x;
-                *n += 1;
-            }
-            State::Vwap { pq, q } => {
-                let qty = values[self.slots2[port] as usize];
-                *pq += x * qty;
-                *q += qty;
-            }
-        }
+        let q = match self.kind {
+            State::Vwap { .. } => values[self.slots2[port] as usize],
+            _ => 0.0,
+        };
+        self.kind.add(x, q);
     }
 
     /// Its input values in a datapoint that arrived on `port`: the field (the price for VWAP) and, for
@@ -121,25 +157,28 @@ impl Reducer {
     /// The current value (NaN when it has none, e.g. MIN of nothing).
     #[inline]
     pub fn value(&self) -> f64 {
-        match self.kind {
-            State::Count(n) => n as f64,
-            State::Sum(s) => s,
-            State::First(v) | State::Last(v) | State::Min(v) | State::Max(v) => v,
-            State::Mean { sum, n } => {
-                if n == 0 {
-                    f64::NAN
-                } else {
-                    sum / n as f64
-                }
-            }
-            State::Vwap { pq, q } => {
-                if q == 0.0 {
-                    f64::NAN
-                } else {
-                    pq / q
-                }
-            }
-        }
+        self.kind.value()
+    }
+
+    /// Its running state.
+    #[inline]
+    pub(super) fn state(&self) -> State {
+        self.kind
+    }
+
+    /// Sets its running state (one of the same reducer, kept elsewhere).
+    #[inline]
+    pub(super) fn set_state(&mut self, s: State) {
+        debug_assert_eq!(
+            std::mem::discriminant(&s),
+            std::mem::discriminant(&self.kind)
+        );
+        self.kind = s;
+    }
+
+    /// Slots of its input fields, by data port (the field; the quantity for VWAP).
+    pub(super) fn slots(&self) -> (&[u8], &[u8]) {
+        (&self.slots, &self.slots2)
     }
 
     /// Back to the state before any datapoint.

@@ -1,0 +1,563 @@
+//! One through's state across many copies of it (lanes): what a sweep keeps when combinations that
+//! read the same stream run in one pass.
+//!
+//! A lane is one combination's copy of the through. Every lane is fed the same datapoints, so a
+//! datapoint is read once and added to every lane in one tight loop, with the reducers' own arithmetic
+//! ([`State::add`]); a lane's state lives here, by reducer, rather than inside its [`Through`]. Only a
+//! through with neither key, window nor NOP qualifies, and only one that emits nothing on plain data
+//! or emits when its `Produce` condition holds: adding a datapoint is then all it does, except in the
+//! lanes whose condition holds. Those are left untouched ([`Lanes::add`] names them), for the caller
+//! to run through the lane's own tube after [`Lanes::load`], and to take back with [`Lanes::store`].
+
+use super::reducers::{Reducer, State};
+use super::Through;
+use crate::base::datapoint::{Datapoint, MAX_FIELDS};
+use crate::config::CmpOp;
+use crate::events::condition::fires;
+use crate::graph::TriggerSpec;
+
+/// What must agree between lanes: each reducer's kind and input slots, and the condition's
+/// comparison and reducer (thresholds may differ).
+#[derive(Debug, PartialEq)]
+struct Shape {
+    reducers: Vec<(super::reducers::Op, Vec<u8>, Vec<u8>)>,
+    produce: Option<(CmpOp, u8)>,
+}
+
+/// A through's state in every lane.
+pub struct Lanes {
+    /// The first lane's reducers: where each reads its inputs (the same in every lane).
+    template: Vec<Reducer>,
+    /// By reducer: every lane's state.
+    columns: Vec<Column>,
+    /// The condition when the through produces events: the comparison and the reducer it reads.
+    produce: Option<(CmpOp, usize)>,
+    /// By lane: the condition's threshold.
+    thresholds: Vec<f64>,
+    /// By lane: the compared value after the previous input (see `Through::last_seen`).
+    last_seen: Vec<f64>,
+    /// By lane: the compared value after this input.
+    after: Vec<f64>,
+}
+
+/// One reducer's state in every lane, in columns of plain numbers (so that a loop over the lanes
+/// runs the same arithmetic on each, without looking at which reducer it is).
+struct Column {
+    kind: u8,
+    /// The value (COUNT: unused; MEAN: the sum; VWAP: price × quantity).
+    a: Vec<f64>,
+    /// VWAP: the quantity.
+    b: Vec<f64>,
+    /// COUNT and MEAN: how many.
+    n: Vec<u64>,
+}
+
+const COUNT: u8 = 0;
+const SUM: u8 = 1;
+const FIRST: u8 = 2;
+const LAST: u8 = 3;
+const MIN: u8 = 4;
+const MAX: u8 = 5;
+const MEAN: u8 = 6;
+const VWAP: u8 = 7;
+
+impl Column {
+    fn new(states: impl Iterator<Item = State>) -> Column {
+        let mut c = Column {
+            kind: COUNT,
+            a: Vec::new(),
+            b: Vec::new(),
+            n: Vec::new(),
+        };
+        for (i, s) in states.enumerate() {
+            c.kind = kind_of(s);
+            c.a.push(0.0);
+            c.b.push(0.0);
+            c.n.push(0);
+            c.set(i, s);
+        }
+        c
+    }
+
+    /// Lane `i`'s state, for a column of reducer `K`.
+    #[inline(always)]
+    fn get<const K: u8>(&self, i: usize) -> State {
+        pack::<K>(self.a[i], self.b[i], self.n[i])
+    }
+
+    /// Sets lane `i`'s state.
+    #[inline(always)]
+    fn set(&mut self, i: usize, s: State) {
+        unpack(s, &mut self.a[i], &mut self.b[i], &mut self.n[i]);
+    }
+
+    /// Lane `i`'s state, whichever reducer.
+    fn state(&self, i: usize) -> State {
+        match self.kind {
+            COUNT => self.get::<COUNT>(i),
+            SUM => self.get::<SUM>(i),
+            FIRST => self.get::<FIRST>(i),
+            LAST => self.get::<LAST>(i),
+            MIN => self.get::<MIN>(i),
+            MAX => self.get::<MAX>(i),
+            MEAN => self.get::<MEAN>(i),
+            _ => self.get::<VWAP>(i),
+        }
+    }
+
+    /// Adds `(x, q)` to lanes `lanes`, for a column of reducer `K`.
+    #[inline(always)]
+    fn add_k<const K: u8>(&mut self, lanes: std::ops::Range<usize>, x: f64, q: f64) {
+        let (a, b) = (&mut self.a[lanes.clone()], &mut self.b[lanes.clone()]);
+        for ((a, b), n) in a.iter_mut().zip(b).zip(&mut self.n[lanes]) {
+            let mut s = pack::<K>(*a, *b, *n);
+            s.add(x, q);
+            unpack(s, a, b, n);
+        }
+    }
+
+    /// Adds `(x, q)` to lanes `lanes`.
+    fn add(&mut self, lanes: std::ops::Range<usize>, x: f64, q: f64) {
+        match self.kind {
+            COUNT => self.add_k::<COUNT>(lanes, x, q),
+            SUM => self.add_k::<SUM>(lanes, x, q),
+            FIRST => self.add_k::<FIRST>(lanes, x, q),
+            LAST => self.add_k::<LAST>(lanes, x, q),
+            MIN => self.add_k::<MIN>(lanes, x, q),
+            MAX => self.add_k::<MAX>(lanes, x, q),
+            MEAN => self.add_k::<MEAN>(lanes, x, q),
+            _ => self.add_k::<VWAP>(lanes, x, q),
+        }
+    }
+
+    /// Into `after`, each lane's value were `(x, q)` added, for a column of reducer `K`.
+    #[inline(always)]
+    fn peek_k<const K: u8>(&self, x: f64, q: f64, after: &mut [f64]) {
+        let lanes = self.a.iter().zip(&self.b).zip(&self.n);
+        for (v, ((&a, &b), &n)) in after.iter_mut().zip(lanes) {
+            let mut s = pack::<K>(a, b, n);
+            s.add(x, q);
+            *v = s.value();
+        }
+    }
+
+    /// Into `after`, each lane's value were `(x, q)` added.
+    fn peek(&self, x: f64, q: f64, after: &mut [f64]) {
+        match self.kind {
+            COUNT => self.peek_k::<COUNT>(x, q, after),
+            SUM => self.peek_k::<SUM>(x, q, after),
+            FIRST => self.peek_k::<FIRST>(x, q, after),
+            LAST => self.peek_k::<LAST>(x, q, after),
+            MIN => self.peek_k::<MIN>(x, q, after),
+            MAX => self.peek_k::<MAX>(x, q, after),
+            MEAN => self.peek_k::<MEAN>(x, q, after),
+            _ => self.peek_k::<VWAP>(x, q, after),
+        }
+    }
+}
+
+/// A state of reducer `K` from its columns' values.
+#[inline(always)]
+fn pack<const K: u8>(a: f64, b: f64, n: u64) -> State {
+    match K {
+        COUNT => State::Count(n),
+        SUM => State::Sum(a),
+        FIRST => State::First(a),
+        LAST => State::Last(a),
+        MIN => State::Min(a),
+        MAX => State::Max(a),
+        MEAN => State::Mean { sum: a, n },
+        _ => State::Vwap { pq: a, q: b },
+    }
+}
+
+/// A state's values into its columns.
+#[inline(always)]
+fn unpack(s: State, a: &mut f64, b: &mut f64, n: &mut u64) {
+    match s {
+        State::Count(c) => *n = c,
+        State::Sum(v) | State::First(v) | State::Last(v) | State::Min(v) | State::Max(v) => *a = v,
+        State::Mean { sum, n: c } => (*a, *n) = (sum, c),
+        State::Vwap { pq, q } => (*a, *b) = (pq, q),
+    }
+}
+
+fn kind_of(s: State) -> u8 {
+    match s {
+        State::Count(_) => COUNT,
+        State::Sum(_) => SUM,
+        State::First(_) => FIRST,
+        State::Last(_) => LAST,
+        State::Min(_) => MIN,
+        State::Max(_) => MAX,
+        State::Mean { .. } => MEAN,
+        State::Vwap { .. } => VWAP,
+    }
+}
+
+/// Puts into `fired` the lanes whose condition holds, and moves the others' compared value on.
+#[inline(always)]
+fn scan(
+    holds: impl Fn(f64, f64, f64) -> bool,
+    seen: &mut [f64],
+    after: &[f64],
+    thresholds: &[f64],
+    fired: &mut Vec<u32>,
+) {
+    let lanes = seen.iter_mut().zip(after).zip(thresholds);
+    for (i, ((seen, &after), &t)) in lanes.enumerate() {
+        if holds(*seen, after, t) {
+            fired.push(i as u32);
+        } else {
+            *seen = after;
+        }
+    }
+}
+
+impl Through {
+    /// Its shape for lanes, when it can be kept as lanes at all.
+    fn lane_shape(&self) -> Option<Shape> {
+        let produce = match self.trigger {
+            TriggerSpec::Consume => None,
+            TriggerSpec::Produce { op, slot, .. } => Some((op, slot)),
+            TriggerSpec::Always => return None,
+        };
+        self.direct.then(|| Shape {
+            reducers: (self.reducers.iter())
+                .map(|r| (r.op(), r.slots().0.to_vec(), r.slots().1.to_vec()))
+                .collect(),
+            produce,
+        })
+    }
+
+    /// Whether plain data arriving on `port` is added to its reducers and nothing else: a data port
+    /// (not its event port, nor a clock).
+    pub fn adds_on(&self, port: u8) -> bool {
+        self.direct && Some(port) != self.event_port && Some(port) != self.clock_port
+    }
+}
+
+impl Lanes {
+    /// The state of `lanes`, one through per lane, when they agree in shape and can be kept as lanes.
+    pub fn new(lanes: &[&Through]) -> Option<Lanes> {
+        let first = lanes.first()?;
+        let shape = first.lane_shape()?;
+        if lanes[1..]
+            .iter()
+            .any(|t| t.lane_shape().as_ref() != Some(&shape))
+        {
+            return None;
+        }
+        let threshold = |t: &Through| match t.trigger {
+            TriggerSpec::Produce { threshold, .. } => threshold,
+            _ => f64::NAN,
+        };
+        Some(Lanes {
+            template: first.reducers.clone(),
+            columns: (0..first.reducers.len())
+                .map(|k| Column::new(lanes.iter().map(|t| t.reducers[k].state())))
+                .collect(),
+            produce: shape.produce.map(|(op, slot)| (op, slot as usize)),
+            thresholds: lanes.iter().map(|t| threshold(t)).collect(),
+            last_seen: lanes.iter().map(|t| t.last_seen[0]).collect(),
+            after: vec![0.0; lanes.len()],
+        })
+    }
+
+    /// Adds `dp`, arrived on data port `port`, to every lane whose condition it does not make hold;
+    /// puts the others, in order, in `fired`, untouched: the caller runs `dp` through their own tube.
+    #[inline]
+    pub fn add(&mut self, port: u8, dp: &Datapoint, fired: &mut Vec<u32>) {
+        let values = &dp.values[..(dp.len as usize).min(MAX_FIELDS)];
+        let port = port as usize;
+        fired.clear();
+        if let Some((op, f)) = self.produce {
+            let (x, q) = self.template[f].inputs(port, values);
+            self.columns[f].peek(x, q, &mut self.after);
+            let (seen, after, t) = (&mut self.last_seen, &self.after, &self.thresholds);
+            match op {
+                CmpOp::Greater => scan(
+                    |b, a, t| fires(CmpOp::Greater, b, a, t),
+                    seen,
+                    after,
+                    t,
+                    fired,
+                ),
+                CmpOp::GreaterEqual => scan(
+                    |b, a, t| fires(CmpOp::GreaterEqual, b, a, t),
+                    seen,
+                    after,
+                    t,
+                    fired,
+                ),
+                CmpOp::Less => scan(|b, a, t| fires(CmpOp::Less, b, a, t), seen, after, t, fired),
+                CmpOp::LessEqual => scan(
+                    |b, a, t| fires(CmpOp::LessEqual, b, a, t),
+                    seen,
+                    after,
+                    t,
+                    fired,
+                ),
+                CmpOp::Crosses => scan(
+                    |b, a, t| fires(CmpOp::Crosses, b, a, t),
+                    seen,
+                    after,
+                    t,
+                    fired,
+                ),
+                CmpOp::CrossesAbove => scan(
+                    |b, a, t| fires(CmpOp::CrossesAbove, b, a, t),
+                    seen,
+                    after,
+                    t,
+                    fired,
+                ),
+                CmpOp::CrossesBelow => scan(
+                    |b, a, t| fires(CmpOp::CrossesBelow, b, a, t),
+                    seen,
+                    after,
+                    t,
+                    fired,
+                ),
+            }
+        }
+        let lanes = self.thresholds.len();
+        for (r, column) in self.template.iter().zip(&mut self.columns) {
+            let (x, q) = r.inputs(port, values);
+            let mut from = 0;
+            for &i in fired.iter() {
+                column.add(from..i as usize, x, q);
+                from = i as usize + 1;
+            }
+            column.add(from..lanes, x, q);
+        }
+    }
+
+    /// Puts lane `i`'s state into `th`, that lane's through.
+    pub fn load(&self, i: usize, th: &mut Through) {
+        for (r, column) in th.reducers.iter_mut().zip(&self.columns) {
+            r.set_state(column.state(i));
+        }
+        th.last_seen[0] = self.last_seen[i];
+    }
+
+    /// Takes lane `i`'s state back from `th`, after it ran.
+    pub fn store(&mut self, i: usize, th: &Through) {
+        for (r, column) in th.reducers.iter().zip(&mut self.columns) {
+            column.set(i, r.state());
+        }
+        self.last_seen[i] = th.last_seen[0];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::datapoint::Kind;
+    use crate::config::ReducerDecl;
+    use crate::graph::{OpSpec, ThroughSpec};
+
+    const LANES: usize = 12;
+    const OPS: [CmpOp; 7] = [
+        CmpOp::Greater,
+        CmpOp::GreaterEqual,
+        CmpOp::Less,
+        CmpOp::LessEqual,
+        CmpOp::Crosses,
+        CmpOp::CrossesAbove,
+        CmpOp::CrossesBelow,
+    ];
+
+    /// Every reducer over datapoints `[x, q]` (VWAP: price x, quantity q).
+    fn spec(trigger: TriggerSpec) -> ThroughSpec {
+        let op = |reducer| OpSpec {
+            reducer,
+            slots: vec![0],
+            slots2: vec![1],
+        };
+        let x = || "x".to_string();
+        ThroughSpec {
+            ops: vec![
+                op(ReducerDecl::Count),
+                op(ReducerDecl::Sum(x())),
+                op(ReducerDecl::First(x())),
+                op(ReducerDecl::Last(x())),
+                op(ReducerDecl::Min(x())),
+                op(ReducerDecl::Max(x())),
+                op(ReducerDecl::Mean(x())),
+                op(ReducerDecl::Vwap {
+                    price: x(),
+                    quantity: "q".into(),
+                }),
+            ],
+            nop: false,
+            trigger,
+            window: None,
+            key: None,
+        }
+    }
+
+    /// A fixed stream of datapoints `[x, q]`, x in [-50, 50), q in [0, 10).
+    fn stream(n: usize) -> Vec<Datapoint> {
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|i| {
+                let mut d = Datapoint::new(Kind::Data, 0, i as i64, 0);
+                d.seq = i as u64;
+                (d.values[0], d.values[1]) = (next() * 100.0 - 50.0, next() * 10.0);
+                d.len = 2;
+                d
+            })
+            .collect()
+    }
+
+    /// Lane `i`'s threshold for a condition on reducer `slot` (COUNT: counts that a lane reaches).
+    fn threshold(slot: u8, i: usize) -> f64 {
+        match slot {
+            0 => i as f64 + 0.5,
+            _ => -40.0 + 80.0 * i as f64 / (LANES - 1) as f64,
+        }
+    }
+
+    /// Every emitted datapoint's (seq, kind, values), and the reducers' values at the end.
+    type Seen = (Vec<(u64, bool, Vec<f64>)>, Vec<f64>);
+
+    fn seen(out: &[Datapoint], th: &Through) -> Seen {
+        let rows = out
+            .iter()
+            .map(|d| (d.seq, d.kind.is_event(), d.fields().to_vec()));
+        let end = th.reducers.iter().map(Reducer::value).collect();
+        (rows.collect(), end)
+    }
+
+    /// Same NaN-aware equality as the rows compare by (NaN equals NaN here).
+    fn same(a: &Seen, b: &Seen) -> bool {
+        format!("{a:?}") == format!("{b:?}")
+    }
+
+    #[test]
+    fn lanes_emit_and_end_exactly_as_their_own_throughs_for_every_reducer_and_condition() {
+        let input = stream(400);
+        let (mut fired_in_all, mut updates) = (0, 0);
+        for op in OPS {
+            for slot in 0..8u8 {
+                let trigger = |i| TriggerSpec::Produce {
+                    op,
+                    slot,
+                    threshold: threshold(slot, i),
+                };
+                // The reference: each lane's through on its own, as a single run has it.
+                let mut alone: Vec<Through> = (0..LANES)
+                    .map(|i| Through::new(1, &spec(trigger(i)), 1))
+                    .collect();
+                let mut own: Vec<Through> = alone.clone();
+                let mut lanes = Lanes::new(&own.iter().collect::<Vec<_>>()).expect("one shape");
+                let (mut out_alone, mut out_lanes) = (vec![vec![]; LANES], vec![vec![]; LANES]);
+                let mut fired = Vec::new();
+                for dp in &input {
+                    for (th, out) in alone.iter_mut().zip(&mut out_alone) {
+                        th.on_input(0, dp, out);
+                    }
+                    lanes.add(0, dp, &mut fired);
+                    for &i in &fired {
+                        let i = i as usize;
+                        lanes.load(i, &mut own[i]);
+                        own[i].on_input(0, dp, &mut out_lanes[i]);
+                        lanes.store(i, &own[i]);
+                    }
+                    fired_in_all += fired.len();
+                    updates += LANES;
+                }
+                for i in 0..LANES {
+                    lanes.load(i, &mut own[i]);
+                    let (want, got) =
+                        (seen(&out_alone[i], &alone[i]), seen(&out_lanes[i], &own[i]));
+                    assert!(
+                        same(&want, &got),
+                        "{op:?} on reducer {slot}, lane {i}:\n{want:?}\n{got:?}"
+                    );
+                }
+            }
+        }
+        // The loop over lanes did most of the work, and the lanes' own throughs a real share of it.
+        assert!(
+            fired_in_all > updates / 50,
+            "{fired_in_all} of {updates} fired"
+        );
+        assert!(
+            fired_in_all < updates / 2,
+            "{fired_in_all} of {updates} fired"
+        );
+    }
+
+    #[test]
+    fn consuming_lanes_add_data_and_leave_events_to_their_own_throughs() {
+        let input = stream(300);
+        // Port 0 takes data; port 1 (the event port) takes every 7th datapoint as an event.
+        let mut alone: Vec<Through> = (0..LANES)
+            .map(|_| Through::new(1, &spec(TriggerSpec::Consume), 1))
+            .collect();
+        let mut own = alone.clone();
+        let mut lanes = Lanes::new(&own.iter().collect::<Vec<_>>()).expect("one shape");
+        let (mut out_alone, mut out_lanes) = (vec![vec![]; LANES], vec![vec![]; LANES]);
+        let mut fired = Vec::new();
+        for (k, dp) in input.iter().enumerate() {
+            // Lane i sees an event after every (7 + i)th datapoint: the lanes' states part ways.
+            for i in 0..LANES {
+                if k % (7 + i) == 6 {
+                    let mut ev = *dp;
+                    ev.kind = Kind::Event;
+                    alone[i].on_input(1, &ev, &mut out_alone[i]);
+                    lanes.load(i, &mut own[i]);
+                    own[i].on_input(1, &ev, &mut out_lanes[i]);
+                    lanes.store(i, &own[i]);
+                }
+            }
+            for (th, out) in alone.iter_mut().zip(&mut out_alone) {
+                th.on_input(0, dp, out);
+            }
+            lanes.add(0, dp, &mut fired);
+            assert!(
+                fired.is_empty(),
+                "data never makes a consuming through emit"
+            );
+        }
+        for i in 0..LANES {
+            lanes.load(i, &mut own[i]);
+            let (want, got) = (seen(&out_alone[i], &alone[i]), seen(&out_lanes[i], &own[i]));
+            assert!(want.0.len() > 10, "lane {i} emitted {} rows", want.0.len());
+            assert!(same(&want, &got), "lane {i}:\n{want:?}\n{got:?}");
+        }
+    }
+
+    #[test]
+    fn throughs_that_differ_in_more_than_thresholds_are_not_lanes() {
+        let greater = |threshold| TriggerSpec::Produce {
+            op: CmpOp::Greater,
+            slot: 1,
+            threshold,
+        };
+        let a = Through::new(1, &spec(greater(1.0)), 1);
+        let b = Through::new(1, &spec(greater(2.0)), 1);
+        assert!(Lanes::new(&[&a, &b]).is_some());
+        let other_op = TriggerSpec::Produce {
+            op: CmpOp::Less,
+            slot: 1,
+            threshold: 1.0,
+        };
+        let c = Through::new(1, &spec(other_op), 1);
+        assert!(Lanes::new(&[&a, &c]).is_none(), "another comparison");
+        let mut other_field = spec(greater(1.0));
+        other_field.ops[1].slots = vec![1];
+        let d = Through::new(1, &other_field, 1);
+        assert!(Lanes::new(&[&a, &d]).is_none(), "another input slot");
+        let e = Through::new(1, &spec(TriggerSpec::Always), 1);
+        assert!(Lanes::new(&[&e]).is_none(), "emits on every datapoint");
+    }
+}
