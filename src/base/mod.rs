@@ -6,6 +6,7 @@ pub mod counters;
 pub mod datapoint;
 mod edge;
 pub mod error;
+pub mod files;
 pub mod keys;
 pub mod number;
 pub mod pin;

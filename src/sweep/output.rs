@@ -1,6 +1,6 @@
 //! A sweep's outputs: each distinct output is created once, with one header (parameter columns first);
-//! the workers write each chunk of combinations into a part file of their own, and the parts are
-//! appended to the outputs in chunk order, so the rows come out grouped by combination, in order,
+//! the workers write each combination into part files of its own, and the parts are appended to
+//! the outputs in combination order, so the rows come out grouped by combination, in order,
 //! whatever the number of threads.
 
 use std::collections::{HashMap, HashSet};
@@ -222,6 +222,11 @@ impl Outputs {
             writers.push(o.format(Box::new(handle), &cx)?);
         }
         Ok(writers)
+    }
+
+    /// How many outputs there are (a combination writes some or all of them).
+    pub fn count(&self) -> usize {
+        self.list.len()
     }
 
     /// Appends a finished combination's part files to the outputs.

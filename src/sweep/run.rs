@@ -1,6 +1,8 @@
-//! Running a prepared sweep: worker threads take chunks of consecutive combinations; each combination
-//! runs the engine's own tubes ([`Fused`]) over its merged stream, writing its rows into the chunk's
-//! part files; the calling thread appends finished chunks to the outputs in order and reports progress.
+//! Running a prepared sweep: worker threads take units of work, each the combinations of one window
+//! of consecutive combinations that read the same merged stream; a unit runs them together (as lanes
+//! of one pass when it can: see [`Together`]), each combination with the engine's own tubes writing
+//! its rows into part files of its own; the calling thread appends finished combinations to the
+//! outputs in order and reports progress.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -33,7 +35,7 @@ struct Shared<'p> {
     p: &'p Prepared,
     outputs: &'p Outputs,
     params: Vec<&'p str>,
-    chunk: usize,
+    units: Vec<Unit>,
     next: AtomicUsize,
     stop: AtomicBool,
     done: AtomicUsize,
@@ -50,19 +52,25 @@ struct Shared<'p> {
 /// combinations ran as lanes.
 pub type Ran = (Vec<u64>, Vec<(usize, String)>, usize);
 
-/// A finished chunk: its index and, for each of its combinations in order, its part files (one per
-/// output), or why it failed.
-type Finished = (usize, Result<Vec<Vec<Option<File>>>, RunError>);
+/// The combinations of one window of consecutive combinations that read stream `stream`.
+struct Unit {
+    stream: usize,
+    combos: Vec<usize>,
+}
+
+/// A finished unit: its combinations and, for each in order, its part files (one per output), or why
+/// it failed.
+type Finished = (Vec<usize>, Result<Vec<Vec<Option<File>>>, RunError>);
+
+/// Combinations of one stream run as lanes together, at most (a window holds this many times as
+/// many combinations as there are streams).
+const LANES: usize = 64;
 
 /// Datapoints of a stream run through every combination of a group before the next block: a block
 /// stays in the core's cache while each combination takes it.
 const BLOCK: usize = 1024;
 
 impl Shared<'_> {
-    fn combos(&self) -> usize {
-        self.p.x.graphs.len()
-    }
-
     /// Combination `c`'s tubes, writing into `parts`.
     fn fused(&self, c: usize, parts: &[Option<File>]) -> Result<Fused, RunError> {
         let g = &self.p.x.graphs[c];
@@ -87,11 +95,9 @@ impl Shared<'_> {
         s: usize,
         combos: &[usize],
         parts: &[Vec<Option<File>>],
-        first: usize,
     ) -> Result<(), RunError> {
-        let fused = combos
-            .iter()
-            .map(|&c| self.fused(c, &parts[c - first]))
+        let fused = (combos.iter().zip(parts))
+            .map(|(&c, parts)| self.fused(c, parts))
             .collect::<Result<Vec<Fused>, RunError>>()?;
         let stream = &self.p.streams[s];
         let finished: Vec<Result<FusedFinished, RunError>> =
@@ -134,43 +140,63 @@ impl Shared<'_> {
         Ok(())
     }
 
-    /// Runs chunk `k`: its combinations grouped by the stream they share, each into part files of its own.
-    fn run_chunk(&self, k: usize) -> Result<Vec<Vec<Option<File>>>, RunError> {
-        let first = k * self.chunk;
-        let end = (first + self.chunk).min(self.combos());
-        let parts = (first..end)
-            .map(|c| self.outputs.parts(c))
+    /// Runs unit `k`, each combination into part files of its own.
+    fn run_unit(&self, k: usize) -> Result<Vec<Vec<Option<File>>>, RunError> {
+        let u = &self.units[k];
+        let parts = (u.combos.iter())
+            .map(|&c| self.outputs.parts(c))
             .collect::<Result<Vec<_>, RunError>>()?;
-        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-        for c in first..end {
-            let s = self.p.x.stream_of[c];
-            match groups.iter_mut().find(|(x, _)| *x == s) {
-                Some((_, cs)) => cs.push(c),
-                None => groups.push((s, vec![c])),
-            }
-        }
-        for (s, combos) in &groups {
-            self.run_group(*s, combos, &parts, first)?;
-        }
+        self.run_group(u.stream, &u.combos, &parts)?;
         Ok(parts)
     }
 
     fn worker(&self, tx: mpsc::Sender<Finished>) {
-        let chunks = self.combos().div_ceil(self.chunk);
         loop {
             let k = self.next.fetch_add(1, Ordering::Relaxed);
-            if k >= chunks || self.stop.load(Ordering::Relaxed) {
+            if k >= self.units.len() || self.stop.load(Ordering::Relaxed) {
                 return;
             }
-            let r = self.run_chunk(k);
+            let r = self.run_unit(k);
             if r.is_err() {
                 self.stop.store(true, Ordering::Relaxed);
             }
-            if tx.send((k, r)).is_err() {
+            if tx.send((self.units[k].combos.clone(), r)).is_err() {
                 return;
             }
         }
     }
+}
+
+/// The units of `p`'s combinations: windows of `window` consecutive combinations, each split by the
+/// stream its combinations read, in window order.
+fn units(p: &Prepared, window: usize) -> Vec<Unit> {
+    let combos = p.x.graphs.len();
+    let mut units = Vec::new();
+    for start in (0..combos).step_by(window.max(1)) {
+        let mut here: Vec<Unit> = Vec::new();
+        for c in start..(start + window).min(combos) {
+            let stream = p.x.stream_of[c];
+            match here.iter_mut().find(|u| u.stream == stream) {
+                Some(u) => u.combos.push(c),
+                None => here.push(Unit {
+                    stream,
+                    combos: vec![c],
+                }),
+            }
+        }
+        units.extend(here);
+    }
+    units
+}
+
+/// How many consecutive combinations a window holds: up to [`LANES`] per stream, as many as the
+/// limit on open files allows. A combination holds two files per output while it runs (its part
+/// and the writer's handle on it) and one while it waits to be appended; a window takes at most a
+/// quarter of the limit.
+fn window(p: &Prepared, outputs: usize) -> usize {
+    let limit = crate::base::files::open_file_limit().unwrap_or(1024) as usize;
+    let budget = limit / 4 / (2 * outputs.max(1));
+    (LANES * p.streams.len()).min(budget).max(1)
 }
 
 /// Runs every combination of `p` on `threads` workers, writing `outputs`; calls `on_progress` about
@@ -193,9 +219,7 @@ pub fn run(
         p,
         outputs,
         params: p.params(),
-        // Several chunks per worker, so that a slow one does not hold the others up at the end; at most
-        // 64 combinations (each holds a part file per output open until it is appended).
-        chunk: combos.div_ceil(threads * 4).clamp(1, 64),
+        units: units(p, window(p, outputs.count())),
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         done: AtomicUsize::new(0),
@@ -204,9 +228,9 @@ pub fn run(
         rows: (0..combos).map(|_| AtomicU64::new(0)).collect(),
         lost: Default::default(),
     };
-    let chunks = combos.div_ceil(shared.chunk);
     let (tx, rx) = mpsc::channel::<Finished>();
-    let mut finished: BTreeMap<usize, Vec<Vec<Option<File>>>> = BTreeMap::new();
+    // By combination: its part files, finished, until it is appended.
+    let mut finished: BTreeMap<usize, Vec<Option<File>>> = BTreeMap::new();
     let mut appended = 0;
     let bytes = AtomicU64::new(0);
     let mut failure = None;
@@ -226,7 +250,7 @@ pub fn run(
                 .expect("a sweep worker thread starts");
         }
         drop(tx);
-        while appended < chunks && failure.is_none() {
+        while appended < combos && failure.is_none() {
             if stop.load(Ordering::Relaxed) {
                 shared.stop.store(true, Ordering::Relaxed);
                 failure = Some(RunError::Input(
@@ -235,19 +259,15 @@ pub fn run(
                 break;
             }
             match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok((k, Ok(parts))) => {
-                    finished.insert(k, parts);
-                }
+                Ok((cs, Ok(parts))) => finished.extend(cs.into_iter().zip(parts)),
                 Ok((_, Err(e))) => failure = Some(e),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
             while let Some(parts) = finished.remove(&appended) {
                 appended += 1;
-                for combination in parts {
-                    if let Err(e) = shared.outputs.append(combination, &bytes) {
-                        failure = Some(e);
-                    }
+                if let Err(e) = shared.outputs.append(parts, &bytes) {
+                    failure = Some(e);
                 }
             }
             on_progress(progress(&shared));
