@@ -45,10 +45,12 @@ pub fn write_f64<W: Write>(out: &mut W, v: f64) -> io::Result<()> {
 #[inline]
 fn shortest(v: f64, buf: &mut zmij::Buffer) -> Option<&[u8]> {
     let text = buf.format_finite(v).as_bytes();
-    let dot = text.iter().position(|&c| c == b'.')?;
-    if text[dot..].contains(&b'e') {
+    // `zmij` writes plain decimals from 10⁻⁵ up (and up to 10¹⁶, past which doubles are whole): only
+    // a value below 10⁻⁴ needs a look for an exponent.
+    if v.abs() < 1e-4 && text.contains(&b'e') {
         return None;
     }
+    let dot = text.iter().position(|&c| c == b'.')?;
     let digits = (text.len() - dot - 1) as u32;
     let tie = whole(v * pow2(digits + 1)) && !whole(v * pow2(digits));
     (!tie).then_some(text)
@@ -86,6 +88,11 @@ mod tests {
             0.5,
             2.5,
             1e-7,
+            1e-5,
+            1.5e-5,
+            9.99e-6,
+            -1.0000001e-4,
+            0.000123456,
             1e15,
             1e16,
             1e21,
