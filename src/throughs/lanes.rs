@@ -52,6 +52,47 @@ struct Column {
     n: Vec<u64>,
 }
 
+/// `$body` with `$k` the constant of reducer `$kind`: the body compiled once for each reducer, so its
+/// loop over the lanes knows which one it runs.
+macro_rules! by_kind {
+    ($kind:expr, $k:ident => $body:expr) => {
+        match $kind {
+            COUNT => {
+                const $k: u8 = COUNT;
+                $body
+            }
+            SUM => {
+                const $k: u8 = SUM;
+                $body
+            }
+            FIRST => {
+                const $k: u8 = FIRST;
+                $body
+            }
+            LAST => {
+                const $k: u8 = LAST;
+                $body
+            }
+            MIN => {
+                const $k: u8 = MIN;
+                $body
+            }
+            MAX => {
+                const $k: u8 = MAX;
+                $body
+            }
+            MEAN => {
+                const $k: u8 = MEAN;
+                $body
+            }
+            _ => {
+                const $k: u8 = VWAP;
+                $body
+            }
+        }
+    };
+}
+
 const COUNT: u8 = 0;
 const SUM: u8 = 1;
 const FIRST: u8 = 2;
@@ -93,16 +134,7 @@ impl Column {
 
     /// Lane `i`'s state, whichever reducer.
     fn state(&self, i: usize) -> State {
-        match self.kind {
-            COUNT => self.get::<COUNT>(i),
-            SUM => self.get::<SUM>(i),
-            FIRST => self.get::<FIRST>(i),
-            LAST => self.get::<LAST>(i),
-            MIN => self.get::<MIN>(i),
-            MAX => self.get::<MAX>(i),
-            MEAN => self.get::<MEAN>(i),
-            _ => self.get::<VWAP>(i),
-        }
+        by_kind!(self.kind, K => self.get::<K>(i))
     }
 
     /// Adds `(x, q)` to lanes `lanes`, for a column of reducer `K`.
@@ -118,16 +150,7 @@ impl Column {
 
     /// Adds `(x, q)` to lanes `lanes`.
     fn add(&mut self, lanes: std::ops::Range<usize>, x: f64, q: f64) {
-        match self.kind {
-            COUNT => self.add_k::<COUNT>(lanes, x, q),
-            SUM => self.add_k::<SUM>(lanes, x, q),
-            FIRST => self.add_k::<FIRST>(lanes, x, q),
-            LAST => self.add_k::<LAST>(lanes, x, q),
-            MIN => self.add_k::<MIN>(lanes, x, q),
-            MAX => self.add_k::<MAX>(lanes, x, q),
-            MEAN => self.add_k::<MEAN>(lanes, x, q),
-            _ => self.add_k::<VWAP>(lanes, x, q),
-        }
+        by_kind!(self.kind, K => self.add_k::<K>(lanes, x, q))
     }
 
     /// Into `after`, each lane's value were `(x, q)` added, for a column of reducer `K`.
@@ -143,16 +166,7 @@ impl Column {
 
     /// Into `after`, each lane's value were `(x, q)` added.
     fn peek(&self, x: f64, q: f64, after: &mut [f64]) {
-        match self.kind {
-            COUNT => self.peek_k::<COUNT>(x, q, after),
-            SUM => self.peek_k::<SUM>(x, q, after),
-            FIRST => self.peek_k::<FIRST>(x, q, after),
-            LAST => self.peek_k::<LAST>(x, q, after),
-            MIN => self.peek_k::<MIN>(x, q, after),
-            MAX => self.peek_k::<MAX>(x, q, after),
-            MEAN => self.peek_k::<MEAN>(x, q, after),
-            _ => self.peek_k::<VWAP>(x, q, after),
-        }
+        by_kind!(self.kind, K => self.peek_k::<K>(x, q, after))
     }
 }
 
