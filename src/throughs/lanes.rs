@@ -9,7 +9,7 @@
 //! lanes whose condition holds. Those are left untouched ([`Lanes::add`] names them), for the caller
 //! to run through the lane's own tube after [`Lanes::load`], and to take back with [`Lanes::store`].
 
-use super::reducers::{Reducer, State};
+use super::reducers::{Op, Reducer, State};
 use super::Through;
 use crate::base::datapoint::{Datapoint, MAX_FIELDS};
 use crate::config::CmpOp;
@@ -20,7 +20,7 @@ use crate::graph::TriggerSpec;
 /// comparison and reducer (thresholds may differ).
 #[derive(Debug, PartialEq)]
 struct Shape {
-    reducers: Vec<(super::reducers::Op, Vec<u8>, Vec<u8>)>,
+    reducers: Vec<(Op, Vec<u8>, Vec<u8>)>,
     produce: Option<(CmpOp, u8)>,
 }
 
@@ -93,14 +93,51 @@ macro_rules! by_kind {
     };
 }
 
-const COUNT: u8 = 0;
-const SUM: u8 = 1;
-const FIRST: u8 = 2;
-const LAST: u8 = 3;
-const MIN: u8 = 4;
-const MAX: u8 = 5;
-const MEAN: u8 = 6;
-const VWAP: u8 = 7;
+/// `$body` with `$o` the constant comparison `$op`: the body compiled once for each comparison, so
+/// its loop over the lanes knows which one it makes.
+macro_rules! by_op {
+    ($op:expr, $o:ident => $body:expr) => {
+        match $op {
+            CmpOp::Greater => {
+                const $o: CmpOp = CmpOp::Greater;
+                $body
+            }
+            CmpOp::GreaterEqual => {
+                const $o: CmpOp = CmpOp::GreaterEqual;
+                $body
+            }
+            CmpOp::Less => {
+                const $o: CmpOp = CmpOp::Less;
+                $body
+            }
+            CmpOp::LessEqual => {
+                const $o: CmpOp = CmpOp::LessEqual;
+                $body
+            }
+            CmpOp::Crosses => {
+                const $o: CmpOp = CmpOp::Crosses;
+                $body
+            }
+            CmpOp::CrossesAbove => {
+                const $o: CmpOp = CmpOp::CrossesAbove;
+                $body
+            }
+            CmpOp::CrossesBelow => {
+                const $o: CmpOp = CmpOp::CrossesBelow;
+                $body
+            }
+        }
+    };
+}
+
+const COUNT: u8 = Op::Count as u8;
+const SUM: u8 = Op::Sum as u8;
+const FIRST: u8 = Op::First as u8;
+const LAST: u8 = Op::Last as u8;
+const MIN: u8 = Op::Min as u8;
+const MAX: u8 = Op::Max as u8;
+const MEAN: u8 = Op::Mean as u8;
+const VWAP: u8 = Op::Vwap as u8;
 
 impl Column {
     fn new(states: impl Iterator<Item = State>) -> Column {
@@ -111,7 +148,7 @@ impl Column {
             n: Vec::new(),
         };
         for (i, s) in states.enumerate() {
-            c.kind = kind_of(s);
+            c.kind = s.op() as u8;
             c.a.push(0.0);
             c.b.push(0.0);
             c.n.push(0);
@@ -196,19 +233,6 @@ fn unpack(s: State, a: &mut f64, b: &mut f64, n: &mut u64) {
     }
 }
 
-fn kind_of(s: State) -> u8 {
-    match s {
-        State::Count(_) => COUNT,
-        State::Sum(_) => SUM,
-        State::First(_) => FIRST,
-        State::Last(_) => LAST,
-        State::Min(_) => MIN,
-        State::Max(_) => MAX,
-        State::Mean { .. } => MEAN,
-        State::Vwap { .. } => VWAP,
-    }
-}
-
 /// Puts into `fired` the lanes whose condition holds, and moves the others' compared value on.
 #[inline(always)]
 fn scan(
@@ -289,51 +313,7 @@ impl Lanes {
             let (x, q) = self.template[f].inputs(port, values);
             self.columns[f].peek(x, q, &mut self.after);
             let (seen, after, t) = (&mut self.last_seen, &self.after, &self.thresholds);
-            match op {
-                CmpOp::Greater => scan(
-                    |b, a, t| fires(CmpOp::Greater, b, a, t),
-                    seen,
-                    after,
-                    t,
-                    fired,
-                ),
-                CmpOp::GreaterEqual => scan(
-                    |b, a, t| fires(CmpOp::GreaterEqual, b, a, t),
-                    seen,
-                    after,
-                    t,
-                    fired,
-                ),
-                CmpOp::Less => scan(|b, a, t| fires(CmpOp::Less, b, a, t), seen, after, t, fired),
-                CmpOp::LessEqual => scan(
-                    |b, a, t| fires(CmpOp::LessEqual, b, a, t),
-                    seen,
-                    after,
-                    t,
-                    fired,
-                ),
-                CmpOp::Crosses => scan(
-                    |b, a, t| fires(CmpOp::Crosses, b, a, t),
-                    seen,
-                    after,
-                    t,
-                    fired,
-                ),
-                CmpOp::CrossesAbove => scan(
-                    |b, a, t| fires(CmpOp::CrossesAbove, b, a, t),
-                    seen,
-                    after,
-                    t,
-                    fired,
-                ),
-                CmpOp::CrossesBelow => scan(
-                    |b, a, t| fires(CmpOp::CrossesBelow, b, a, t),
-                    seen,
-                    after,
-                    t,
-                    fired,
-                ),
-            }
+            by_op!(op, OP => scan(|b, a, t| fires(OP, b, a, t), seen, after, t, fired));
         }
         let lanes = self.thresholds.len();
         for (r, column) in self.template.iter().zip(&mut self.columns) {

@@ -41,6 +41,20 @@ pub(super) enum State {
 }
 
 impl State {
+    /// Which reducer it is the state of.
+    pub(super) fn op(&self) -> Op {
+        match self {
+            State::Count(_) => Op::Count,
+            State::Sum(_) => Op::Sum,
+            State::First(_) => Op::First,
+            State::Last(_) => Op::Last,
+            State::Min(_) => Op::Min,
+            State::Max(_) => Op::Max,
+            State::Mean { .. } => Op::Mean,
+            State::Vwap { .. } => Op::Vwap,
+        }
+    }
+
     /// Adds one input: the field's value `x` and, for VWAP, the quantity `q`.
     #[inline(always)]
     pub(super) fn add(&mut self, x: f64, q: f64) {
@@ -142,16 +156,7 @@ impl Reducer {
 
     /// Which reducer it is.
     pub fn op(&self) -> Op {
-        match self.kind {
-            State::Count(_) => Op::Count,
-            State::Sum(_) => Op::Sum,
-            State::First(_) => Op::First,
-            State::Last(_) => Op::Last,
-            State::Min(_) => Op::Min,
-            State::Max(_) => Op::Max,
-            State::Mean { .. } => Op::Mean,
-            State::Vwap { .. } => Op::Vwap,
-        }
+        self.kind.op()
     }
 
     /// The current value (NaN when it has none, e.g. MIN of nothing).
