@@ -103,7 +103,9 @@ impl Shared<'_> {
         let finished: Vec<Result<FusedFinished, RunError>> =
             match Together::new(&self.p.x.graphs[combos[0]], fused) {
                 Ok(mut together) => {
-                    self.lanes.fetch_add(combos.len(), Ordering::Relaxed);
+                    if combos.len() > 1 {
+                        self.lanes.fetch_add(combos.len(), Ordering::Relaxed);
+                    }
                     for block in stream.chunks(BLOCK) {
                         self.stopped()?;
                         block.iter().try_for_each(|dp| together.push(dp))?;
@@ -168,15 +170,16 @@ impl Shared<'_> {
 }
 
 /// The units of `p`'s combinations: windows of `window` consecutive combinations, each split by the
-/// stream its combinations read, in window order.
-fn units(p: &Prepared, window: usize) -> Vec<Unit> {
+/// stream its combinations read, at most `wide` combinations to a unit, in window order.
+fn units(p: &Prepared, window: usize, wide: usize) -> Vec<Unit> {
     let combos = p.x.graphs.len();
     let mut units = Vec::new();
     for start in (0..combos).step_by(window.max(1)) {
         let mut here: Vec<Unit> = Vec::new();
         for c in start..(start + window).min(combos) {
             let stream = p.x.stream_of[c];
-            match here.iter_mut().find(|u| u.stream == stream) {
+            let open = here.iter_mut().rev().find(|u| u.stream == stream);
+            match open.filter(|u| u.combos.len() < wide) {
                 Some(u) => u.combos.push(c),
                 None => here.push(Unit {
                     stream,
@@ -189,14 +192,17 @@ fn units(p: &Prepared, window: usize) -> Vec<Unit> {
     units
 }
 
-/// How many consecutive combinations a window holds: up to [`LANES`] per stream, as many as the
-/// limit on open files allows. A combination holds two files per output while it runs (its part
-/// and the writer's handle on it) and one while it waits to be appended; a window takes at most a
-/// quarter of the limit.
-fn window(p: &Prepared, outputs: usize) -> usize {
+/// How wide a unit is, and how many consecutive combinations a window holds: up to [`LANES`]
+/// combinations of a stream to a unit, fewer when that would leave a worker without two units of
+/// work; a window as many units wide as there are streams, and within about a quarter of the limit on
+/// open files (a combination holds two files per output while it runs, its part and the writer's
+/// handle on it, and one while it waits to be appended).
+fn widths(p: &Prepared, outputs: usize, threads: usize) -> (usize, usize) {
+    let combos = p.x.graphs.len();
+    let wide = LANES.min(combos.div_ceil(threads * 2)).max(1);
     let limit = crate::base::files::open_file_limit().unwrap_or(1024) as usize;
     let budget = limit / 4 / (2 * outputs.max(1));
-    (LANES * p.streams.len()).min(budget).max(1)
+    (wide, (wide * p.streams.len()).min(budget).max(1))
 }
 
 /// Runs every combination of `p` on `threads` workers, writing `outputs`; calls `on_progress` about
@@ -219,7 +225,10 @@ pub fn run(
         p,
         outputs,
         params: p.params(),
-        units: units(p, window(p, outputs.count())),
+        units: {
+            let (wide, window) = widths(p, outputs.count(), threads);
+            units(p, window, wide)
+        },
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         done: AtomicUsize::new(0),
