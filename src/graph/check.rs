@@ -63,7 +63,7 @@ pub fn check_with(
         );
         return Err(diag.into_errors());
     }
-    let plugins = resolve(&mut config, kinds, &mut diag);
+    let plugins = resolve(&mut config, kinds, &mut diag, memo);
     let edges = Edges::of(&config, &mut diag);
     let topo = match topo_order(n, &edges.data_out, &edges.event_in) {
         Ok(t) => t,

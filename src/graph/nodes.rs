@@ -69,6 +69,7 @@ pub(super) fn build(
                     symbols: &symbols,
                     batch: matches!(config.pipeline, PipelineType::Batch { .. }),
                     ticks: &ticks,
+                    memo,
                 };
                 match consumer(t, i, edges, &known, &mut plugins, diag) {
                     Ok(built) => Some(built),
@@ -166,6 +167,8 @@ struct Known<'a> {
     unsure: &'a [Vec<String>],
     /// The market each generator streams.
     symbols: &'a [(String, TubeId)],
+    /// Where what an output's check found is looked up (see [`CheckMemo`]).
+    memo: &'a CheckMemo,
 }
 
 /// A through or a sink: its inputs' schemas must be known, then its fields resolve against them.
@@ -234,7 +237,8 @@ fn consumer(
                 .expect("a sink's outputs are resolved before its columns");
             let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
             for (decl, o) in s.outputs.iter().zip(&outputs) {
-                if let Err(why) = o.check(&names) {
+                let key = format!("output check|{}|{}|{names:?}", decl.path, o.target());
+                if let Err(why) = known.memo.get_or(key, || o.check(&names)) {
                     diag.error(&decl.path, why, None);
                 }
             }

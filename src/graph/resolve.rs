@@ -6,7 +6,7 @@ use super::paths::same_file;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Diagnostics, PluginDecl, PluginRole, Reader, TubeKind};
-use crate::plugin::{Kinds, SinkOutput, Source, Staged};
+use crate::plugin::{CheckMemo, Kinds, SinkOutput, Source, Staged};
 
 /// What the plug-ins of each tube resolved to, by tube index.
 pub(super) struct Plugins {
@@ -16,8 +16,14 @@ pub(super) struct Plugins {
     pub sinks: Vec<Option<Vec<Box<dyn SinkOutput>>>>,
 }
 
-/// Resolves every plug-in of `config`, recording every problem in `diag`.
-pub(super) fn resolve(config: &mut Config, kinds: &Kinds, diag: &mut Diagnostics) -> Plugins {
+/// Resolves every plug-in of `config`, recording every problem in `diag`; whether two paths name one
+/// file is looked up in `memo`.
+pub(super) fn resolve(
+    config: &mut Config,
+    kinds: &Kinds,
+    diag: &mut Diagnostics,
+    memo: &CheckMemo,
+) -> Plugins {
     let n = config.tubes.len();
     let mut out = Plugins {
         sources: (0..n).map(|_| None).collect(),
@@ -51,8 +57,12 @@ pub(super) fn resolve(config: &mut Config, kinds: &Kinds, diag: &mut Diagnostics
             _ => {}
         }
     }
-    no_output_is_an_input(config, &out, &written, r.diag);
-    no_file_is_written_twice(&written, r.diag);
+    let same = |a: &Path, b: &Path| {
+        let key = format!("same_file|{}|{}", a.display(), b.display());
+        memo.get_or(key, || same_file(a, b))
+    };
+    no_output_is_an_input(config, &out, &written, r.diag, &same);
+    no_file_is_written_twice(&written, r.diag, &same);
     // Entries of tubes that did not survive parsing: read for their diagnostics only.
     for (role, d) in &config.unchecked {
         match role {
@@ -70,6 +80,7 @@ fn no_output_is_an_input(
     plugins: &Plugins,
     written: &[(String, PathBuf)],
     diag: &mut Diagnostics,
+    same_file: &dyn Fn(&Path, &Path) -> bool,
 ) {
     for (path, w) in written {
         // The output, and the `.partial` file its rows go to until the run ends.
@@ -105,7 +116,11 @@ fn no_output_is_an_input(
 
 /// Two outputs writing one file would interleave their rows (and the second to open would truncate what
 /// the first wrote).
-fn no_file_is_written_twice(written: &[(String, PathBuf)], diag: &mut Diagnostics) {
+fn no_file_is_written_twice(
+    written: &[(String, PathBuf)],
+    diag: &mut Diagnostics,
+    same_file: &dyn Fn(&Path, &Path) -> bool,
+) {
     for (k, (path, w)) in written.iter().enumerate() {
         if let Some((first, _)) = written[..k].iter().find(|(_, v)| same_file(v, w)) {
             diag.error(
@@ -149,7 +164,12 @@ tubes:
     /// Resolves `text`; returns what resolved and every diagnostic (path, message, help).
     fn resolved(text: &str) -> (Config, Plugins, Vec<(String, String, String)>) {
         let (mut config, mut diag) = parse_str(text, Path::new("t.yaml")).unwrap();
-        let plugins = resolve(&mut config, &crate::api::KINDS, &mut diag);
+        let plugins = resolve(
+            &mut config,
+            &crate::api::KINDS,
+            &mut diag,
+            &Default::default(),
+        );
         let errors = diag
             .into_errors()
             .0
