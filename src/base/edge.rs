@@ -52,6 +52,8 @@ pub trait Push {
     fn push(&mut self, dp: Datapoint, now: u64, ctx: &mut Ctx) -> Result<(), RunError>;
     /// Wakes whoever takes the datapoints, if anyone waits.
     fn notify(&self) {}
+    /// Told that about `n` datapoints are coming (an upper bound), before the first.
+    fn expect(&mut self, _n: usize) {}
 }
 
 impl Push for Outlet {
@@ -66,6 +68,12 @@ impl Push for Outlet {
 }
 
 impl Push for Vec<Datapoint> {
+    /// Reserves room for them all at once: growing a vector of millions of datapoints step by step
+    /// copies them and touches twice the memory.
+    fn expect(&mut self, n: usize) {
+        self.reserve_exact(n);
+    }
+
     #[inline]
     fn push(&mut self, dp: Datapoint, _: u64, _: &mut Ctx) -> Result<(), RunError> {
         Vec::push(self, dp);

@@ -220,8 +220,10 @@ impl CsvGenerator {
         let body = &data[start..];
         let mut fwd;
         let mut bwd;
+        let newlines = memchr::memchr_iter(b'\n', body).count();
+        out.expect(newlines + 1);
         let lines: &mut dyn Iterator<Item = (usize, usize, &[u8])> = if self.layout.descending {
-            let last_line = self.layout.first_data_line + memchr::memchr_iter(b'\n', body).count();
+            let last_line = self.layout.first_data_line + newlines;
             bwd = reverse_lines(body, last_line);
             &mut bwd
         } else {
