@@ -117,9 +117,10 @@ fn a_sweep_allocates_per_combination_not_per_datapoint() {
     let (short_allocs, short_n) = sweep_allocations("2021-04-03T00:00:00Z");
     let (long_allocs, long_n) = sweep_allocations("2021-05-14T20:00:00Z");
     assert!(long_n > 40 * short_n, "{short_n} vs {long_n} updates");
-    // Opening each combination's tubes and writers allocates the same in both; the pool of part files
-    // may make a few more files in one run than in the other, depending on when the parts of finished
-    // combinations are appended. One allocation per datapoint would add millions.
+    // Opening each combination's tubes and writers allocates the same in both; a part's memory grows
+    // by doubling with its rows (a few more steps for 43× the rows) and is reused once the part is
+    // appended, which depends on when combinations finish. One allocation per datapoint would add
+    // millions.
     let diff = long_allocs.abs_diff(short_allocs);
     eprintln!(
         "sweep: {short_allocs} allocations for {short_n} updates, {long_allocs} for {long_n}"

@@ -235,6 +235,34 @@ fn shards_concatenated_in_order_are_the_whole_sweep() {
 }
 
 #[test]
+fn rows_past_the_memory_budget_wait_in_files_and_come_out_the_same() {
+    let dir = tempdir();
+    let (path, out) = small_grid(dir.path(), "m", "N: [300, 1000, 4200]", "coin: [XTZ, ETH]");
+    let report = run_sweep(&path, None, 2);
+    assert_eq!(
+        report.spilled.0, 0,
+        "the default budget holds a small sweep"
+    );
+    let in_memory = std::fs::read(&out).unwrap();
+    // No memory at all: every part is a file. 200 kB: parts start in memory and some move to files.
+    for memory in [0, 200_000] {
+        let t = tubes::api::load_template(&path).unwrap();
+        let mut p = tubes::api::sweep(t, None, 2, &Default::default()).unwrap();
+        p.set_memory(memory);
+        let report = p.run(2, &AtomicBool::new(false), &mut |_| {}).unwrap();
+        assert!(
+            report.spilled.0 > 0,
+            "memory {memory}: no part went to a file"
+        );
+        assert!(tubes::sweep::summary(&report).contains("waited in files"));
+        assert!(std::fs::read(&out).unwrap() == in_memory, "memory {memory}");
+    }
+    let template = sweep_csv_only("sweep_btc_altcoins");
+    let ns = ["300", "1000", "4200"];
+    assert_single_runs_agree(dir.path(), &template, &out, &ns, &["XTZ", "ETH"]);
+}
+
+#[test]
 fn the_output_does_not_depend_on_the_number_of_threads() {
     let dir = tempdir();
     let (path, out) = small_grid(

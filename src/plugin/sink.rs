@@ -155,7 +155,7 @@ pub trait Assemble: Send {
     /// Takes the header's context (the columns and parameters) before the first part.
     fn start(&mut self, cx: &OpenSink<'_>) -> Result<(), WriteError>;
     /// Takes one part, as written by the output's [`SinkOutput::format`]; returns the bytes it read.
-    fn append(&mut self, part: &mut File) -> Result<u64, WriteError>;
+    fn append(&mut self, part: &mut dyn std::io::Read) -> Result<u64, WriteError>;
     /// Ends the output after the last part (before it is committed).
     fn finish(&mut self) -> Result<(), WriteError>;
 }

@@ -1,17 +1,63 @@
 //! Merging a combination's inputs into one numbered stream, by the sequencer's rule (DESIGN §4): by
 //! event time; ties go to the generator declared first; a tick at time T comes before data at T, ticks
 //! due together go in declaration order, and ticks stop with the last datapoint. Numbers start at 1.
+//!
+//! A stream does not copy its inputs' datapoints: it lists where each one is, eight bytes apiece, and
+//! keeps only its ticks, which no input holds.
 
 use crate::base::datapoint::{Datapoint, Kind};
 use crate::events::tick::TickSchedule;
 
+/// Bits of an entry that give the datapoint's place in its input; the bits above say which input.
+const PLACE_BITS: u32 = 48;
+const PLACE: u64 = (1 << PLACE_BITS) - 1;
+
+/// A merged stream: by number (from 1), where its datapoint is.
+pub struct Stream {
+    /// By number − 1: the input (an index into the inputs merged, or one past them for the ticks) in
+    /// the top bits, the place in it below.
+    at: Vec<u64>,
+    /// Its ticks, in order.
+    ticks: Vec<Datapoint>,
+}
+
+impl Stream {
+    /// How many datapoints it holds.
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// Numbers `range` (counted from 0) of the stream, in order, each stamped with its number;
+    /// `inputs` are those it was merged from.
+    pub fn points<'a>(
+        &'a self,
+        inputs: &'a [&'a [Datapoint]],
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = Datapoint> + 'a {
+        let ticks = inputs.len();
+        (self.at[range.clone()].iter().zip(range)).map(move |(&e, k)| {
+            let (input, place) = ((e >> PLACE_BITS) as usize, (e & PLACE) as usize);
+            let mut dp = if input == ticks {
+                self.ticks[place]
+            } else {
+                inputs[input][place]
+            };
+            dp.seq = k as u64 + 1;
+            dp
+        })
+    }
+}
+
 /// The merged, numbered stream of `inputs` (each in its source's order, listed in declaration order of
 /// their generators) and `ticks`.
-pub fn merge(inputs: &[&[Datapoint]], mut ticks: Vec<TickSchedule>) -> Vec<Datapoint> {
+pub fn merge(inputs: &[&[Datapoint]], mut ticks: Vec<TickSchedule>) -> Stream {
     let total: usize = inputs.iter().map(|i| i.len()).sum();
-    let mut out = Vec::with_capacity(total);
+    let mut out = Stream {
+        at: Vec::with_capacity(total),
+        ticks: Vec::new(),
+    };
+    let entry = |input: usize, place: usize| ((input as u64) << PLACE_BITS) | place as u64;
     let mut at = vec![0usize; inputs.len()];
-    let mut seq = 0u64;
     loop {
         let mut best: Option<(i64, usize)> = None;
         for (g, input) in inputs.iter().enumerate() {
@@ -30,16 +76,45 @@ pub fn merge(inputs: &[&[Datapoint]], mut ticks: Vec<TickSchedule>) -> Vec<Datap
             .min()
         {
             ticks[k].advance();
-            seq += 1;
-            let mut tick = Datapoint::new(Kind::Tick, ticks[k].id, t, 0);
-            tick.seq = seq;
-            out.push(tick);
+            out.at.push(entry(inputs.len(), out.ticks.len()));
+            out.ticks
+                .push(Datapoint::new(Kind::Tick, ticks[k].id, t, 0));
         }
-        let mut dp = inputs[g][at[g]];
+        out.at.push(entry(g, at[g]));
         at[g] += 1;
-        seq += 1;
-        dp.seq = seq;
-        out.push(dp);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dp(source: u32, t: i64) -> Datapoint {
+        Datapoint::new(Kind::Data, source as _, t, 0)
+    }
+
+    #[test]
+    fn a_stream_gives_the_inputs_datapoints_by_time_ties_to_the_first_input_numbered_from_one() {
+        let a = [dp(0, 1), dp(0, 3), dp(0, 3)];
+        let b = [dp(1, 0), dp(1, 3), dp(1, 7)];
+        let inputs: [&[Datapoint]; 2] = [&a, &b];
+        let s = merge(&inputs, Vec::new());
+        let got: Vec<(u32, i64, u64)> = s
+            .points(&inputs, 0..s.len())
+            .map(|d| (d.source as u32, d.event_time, d.seq))
+            .collect();
+        // Written from the rule: by time; at a tie, the generator declared first.
+        let want = [
+            (1, 0, 1),
+            (0, 1, 2),
+            (0, 3, 3),
+            (0, 3, 4),
+            (1, 3, 5),
+            (1, 7, 6),
+        ];
+        assert_eq!(got, want);
+        let tail: Vec<u64> = s.points(&inputs, 4..6).map(|d| d.seq).collect();
+        assert_eq!(tail, [5, 6]);
+    }
 }

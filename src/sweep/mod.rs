@@ -14,6 +14,7 @@ mod inputs;
 mod lanes;
 mod merge;
 mod output;
+mod part;
 mod report;
 mod rules;
 mod run;
@@ -105,11 +106,13 @@ pub struct Prepared {
     /// Each distinct input, read.
     reads: Vec<inputs::Read>,
     /// Each distinct merged stream.
-    streams: Vec<Vec<Datapoint>>,
+    streams: Vec<merge::Stream>,
     /// How long checking, reading and merging took.
     prepared_in: std::time::Duration,
     /// Outputs that combinations before this shard write (they have their header already).
     written_before: std::collections::HashSet<String>,
+    /// Bytes of rows the parts waiting to be appended may hold in memory together.
+    memory: usize,
 }
 
 /// Checks the sweep, then reads its inputs (on up to `threads` threads) and merges its streams; `stop`
@@ -138,20 +141,26 @@ pub fn prepare(
         streams,
         prepared_in: t0.elapsed(),
         written_before: before,
+        memory: part::MEMORY,
     })
 }
 
 /// Merges each distinct stream of `x` from `reads`, on up to `threads` threads, in order.
-fn merge_all(x: &Expansion, reads: &[inputs::Read], threads: usize) -> Vec<Vec<Datapoint>> {
+fn merge_all(x: &Expansion, reads: &[inputs::Read], threads: usize) -> Vec<merge::Stream> {
     in_slices(0..x.streams.len(), threads, 1, |slice| {
         (slice.map(|s| {
-            let points: Vec<&[Datapoint]> = (x.streams[s].iter())
-                .map(|&i| reads[i].points.as_slice())
-                .collect();
+            let points = inputs_of(x, reads, s);
             merge::merge(&points, crate::runtime::ticks(&x.graphs[x.stream_first[s]]))
         }))
         .collect()
     })
+}
+
+/// The datapoints of each input stream `s` merges, in its order.
+fn inputs_of<'r>(x: &Expansion, reads: &'r [inputs::Read], s: usize) -> Vec<&'r [Datapoint]> {
+    (x.streams[s].iter())
+        .map(|&i| reads[i].points.as_slice())
+        .collect()
 }
 
 /// `work` over consecutive slices of `range`, one slice per thread (at most `threads`, and at least
@@ -179,6 +188,17 @@ fn in_slices<T: Send>(
 }
 
 impl Prepared {
+    /// Lets the parts waiting to be appended hold `bytes` of rows in memory together (256 MiB unless
+    /// set); parts past that go on in files.
+    pub fn set_memory(&mut self, bytes: usize) {
+        self.memory = bytes;
+    }
+
+    /// The datapoints of each input stream `s` merges, in its order.
+    fn inputs_of(&self, s: usize) -> Vec<&[Datapoint]> {
+        inputs_of(&self.x, &self.reads, s)
+    }
+
     /// The parameters, in column order.
     pub fn params(&self) -> Vec<&str> {
         self.template
@@ -228,12 +248,14 @@ impl Prepared {
             &self.params(),
             self.param_kinds(),
             &self.written_before,
+            self.memory,
         )?;
         let threads = threads.clamp(1, self.x.graphs.len().max(1));
         let (rows, lost, lanes) = run::run(self, &outputs, threads, stop, on_progress)?;
         outputs.commit()?;
         let mut report = SweepReport::new(self, rows, threads, t0.elapsed());
         report.lanes = lanes;
+        report.spilled = outputs.spilled();
         report.lost = (lost.into_iter())
             .map(|(c, note)| format!("{}: {note}", report.labels[c]))
             .collect();

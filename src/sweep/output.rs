@@ -1,15 +1,14 @@
 //! A sweep's outputs: each distinct output is created once, with one header (parameter columns first);
-//! the workers write each combination into part files of its own, and the parts are appended to
+//! the workers write each combination into parts of its own ([`Part`]), and the parts are appended to
 //! the outputs in combination order, so the rows come out grouped by combination, in order,
 //! whatever the number of threads.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{self, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::Arc;
 
+use super::part::{Budget, Part, Rows};
 use super::rules::target_key;
 use crate::base::datapoint::TubeId;
 use crate::base::{RunError, SinkError};
@@ -34,11 +33,8 @@ pub struct Outputs {
     pub list: Vec<Output>,
     /// By combination: (sink tube id, output index in the sink) → output.
     of: Vec<HashMap<(TubeId, usize), usize>>,
-    /// Part files already appended, emptied for the next combination (making files costs more than
-    /// writing them).
-    free: Mutex<Vec<File>>,
-    /// Part files made so far, to name new ones.
-    made: AtomicU64,
+    /// The memory the parts waiting to be appended share.
+    budget: Arc<Budget>,
     /// What each parameter's values are.
     param_kinds: Vec<Cell>,
 }
@@ -88,12 +84,13 @@ fn open_cx<'a>(
 
 impl Outputs {
     /// Creates every distinct output of `graphs` (by target) and writes its header, unless an earlier
-    /// shard's combinations write it (`before`).
+    /// shard's combinations write it (`before`); parts wait in `memory` bytes at most, together.
     pub fn open(
         graphs: &[Graph],
         params: &[&str],
         param_kinds: Vec<Cell>,
         before: &HashSet<String>,
+        memory: usize,
     ) -> Result<Outputs, RunError> {
         let mut list: Vec<Output> = Vec::new();
         let mut by_target: HashMap<String, usize> = HashMap::new();
@@ -130,8 +127,7 @@ impl Outputs {
         Ok(Outputs {
             list,
             of,
-            free: Mutex::new(Vec::new()),
-            made: AtomicU64::new(0),
+            budget: Budget::new(memory),
             param_kinds,
         })
     }
@@ -197,7 +193,7 @@ impl Outputs {
     }
 
     /// The writers of sink `id` of combination `c` (graph `g`), one per output, each writing into that
-    /// output's part file in `parts`.
+    /// output's part in `parts`.
     pub fn writers(
         &self,
         c: usize,
@@ -205,7 +201,7 @@ impl Outputs {
         id: TubeId,
         params: &[&str],
         values: &[&ParamValue],
-        parts: &[Option<File>],
+        parts: &[Option<Part>],
     ) -> Result<Vec<Box<dyn RowWriter>>, RunError> {
         let NodeKind::Sink { outputs, .. } = &g.nodes[id as usize].kind else {
             unreachable!("writers are opened for sinks")
@@ -216,12 +212,16 @@ impl Outputs {
         let mut writers = Vec::with_capacity(outputs.len());
         for (j, o) in outputs.iter().enumerate() {
             let part = parts[self.of[c][&(id, j)]]
-                .as_ref()
-                .expect("a part file for every output the combination writes");
-            let handle = part.try_clone().map_err(|e| sink_err(o.as_ref(), e))?;
-            writers.push(o.format(Box::new(handle), &cx)?);
+                .clone()
+                .expect("a part for every output the combination writes");
+            writers.push(o.format(Box::new(part), &cx)?);
         }
         Ok(writers)
+    }
+
+    /// How many parts went on in a file past the memory budget, and the budget.
+    pub fn spilled(&self) -> (u64, usize) {
+        (self.budget.files(), self.budget.limit())
     }
 
     /// How many outputs there are (a combination writes some or all of them).
@@ -229,30 +229,38 @@ impl Outputs {
         self.list.len()
     }
 
-    /// Appends a finished combination's part files to the outputs.
-    pub fn append(&self, parts: Vec<Option<File>>, bytes: &AtomicU64) -> Result<(), RunError> {
+    /// Appends a finished combination's parts to the outputs.
+    pub fn append(&self, parts: Vec<Option<Part>>, bytes: &AtomicU64) -> Result<(), RunError> {
         for (out, part) in self.list.iter().zip(parts) {
-            let Some(mut part) = part else { continue };
+            let Some(part) = part else { continue };
             if out.closed.load(Ordering::Relaxed) {
-                self.recycle(part);
+                part.drain(|_| Ok(()))
+                    .map_err(|e| SinkError::new(out.target.clone(), e))?;
                 continue;
             }
-            let target = out.target.clone();
-            let err = |e: io::Error| RunError::Sink(SinkError::new(target.clone(), e));
-            part.rewind().map_err(err)?;
-            let copied = match &out.dest {
+            let copied = part.drain(|rows| match (rows, &out.dest) {
+                (Rows::Memory(bytes), Destination::File(f)) => {
+                    (&*f).write_all(bytes).map(|()| bytes.len() as u64)
+                }
                 // File to file: the kernel copies (copy_file_range), no bytes pass through here.
-                Destination::File(f) => io::copy(&mut part, &mut &*f),
-                Destination::Assembled(a) => {
+                (Rows::File(part), Destination::File(f)) => io::copy(part, &mut &*f),
+                (rows, Destination::Assembled(a)) => {
                     let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
-                    a.append(&mut part).map_err(io::Error::other)
+                    match rows {
+                        Rows::Memory(mut bytes) => a.append(&mut bytes),
+                        Rows::File(part) => a.append(part),
+                    }
+                    .map_err(io::Error::other)
                 }
-                other => {
-                    let mut w = other.handle().map_err(err)?;
-                    io::copy(&mut part, &mut w).and_then(|n| w.flush().map(|()| n))
+                (rows, other) => {
+                    let mut w = other.handle()?;
+                    let n = match rows {
+                        Rows::Memory(bytes) => w.write_all(bytes).map(|()| bytes.len() as u64),
+                        Rows::File(part) => io::copy(part, &mut w),
+                    };
+                    n.and_then(|n| w.flush().map(|()| n))
                 }
-            };
-            self.recycle(part);
+            });
             match copied {
                 Ok(n) => {
                     bytes.fetch_add(n, Ordering::Relaxed);
@@ -263,67 +271,17 @@ impl Outputs {
                 {
                     out.closed.store(true, Ordering::Relaxed);
                 }
-                Err(e) => return Err(err(e)),
+                Err(e) => return Err(SinkError::new(out.target.clone(), e).into()),
             }
         }
         Ok(())
     }
 
-    /// A part file, emptied, for the next combination; one that cannot be emptied is dropped.
-    fn recycle(&self, mut part: File) {
-        if part.set_len(0).and_then(|()| part.rewind()).is_ok() {
-            self.free
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(part);
-        }
-    }
-
-    /// A part file for each output combination `c` writes (`None` for the others): a recycled one, or
-    /// a new one that is unnamed (removed as soon as it is made), so nothing is left behind whatever
-    /// happens to the run.
-    pub fn parts(&self, c: usize) -> Result<Vec<Option<File>>, RunError> {
+    /// A part for each output combination `c` writes (`None` for the others).
+    pub fn parts(&self, c: usize) -> Vec<Option<Part>> {
         (0..self.list.len())
-            .map(|k| {
-                if !self.of[c].values().any(|&o| o == k) {
-                    return Ok(None);
-                }
-                if let Some(f) = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-                    return Ok(Some(f));
-                }
-                let n = self.made.fetch_add(1, Ordering::Relaxed);
-                let path: PathBuf =
-                    part_dir().join(format!(".tubes-sweep-{}-{n}", std::process::id()));
-                let err = |e: io::Error| {
-                    let hint = if e.raw_os_error() == Some(24) {
-                        " (a sweep keeps every output file open, and a part file for each combination being written or waiting to be appended: raise the limit with ulimit -n, or write fewer files)"
-                    } else {
-                        ""
-                    };
-                    RunError::Sink(SinkError::new(path.display().to_string(), format!("{e}{hint}")))
-                };
-                let f = File::options()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .map_err(err)?;
-                std::fs::remove_file(&path).map_err(err)?;
-                Ok(Some(f))
-            })
+            .map(|k| (self.of[c].values().any(|&o| o == k)).then(|| Part::new(&self.budget)))
             .collect()
-    }
-}
-
-/// Where part files go: `$TMPDIR` when set; else `/dev/shm` where there is one (memory: making and
-/// removing thousands of small files there costs far less than on a disk's file system); else the
-/// system's temporary directory.
-fn part_dir() -> PathBuf {
-    let shm = Path::new("/dev/shm");
-    if std::env::var_os("TMPDIR").is_none() && shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
     }
 }
 

@@ -51,6 +51,9 @@ pub struct SweepReport {
     pub lanes: usize,
     /// Distinct merged streams.
     pub streams: usize,
+    /// Parts that went on in files past the memory for rows waiting to be appended, and that memory
+    /// (bytes).
+    pub spilled: (u64, usize),
     /// Wall time of the run (after the inputs were read).
     pub wall: Duration,
     /// Wall time of checking every combination, reading the inputs and merging the streams.
@@ -113,6 +116,7 @@ impl SweepReport {
             threads,
             lanes: 0,
             streams: x.streams.len(),
+            spilled: (0, 0),
             wall,
             prepared_in: p.prepared_in,
             rows,
@@ -190,6 +194,14 @@ pub fn summary(r: &SweepReport) -> String {
     }
     if r.lost.len() > 20 {
         let _ = writeln!(s, "  … and {} more such lines", r.lost.len() - 20);
+    }
+    if r.spilled.0 > 0 {
+        let _ = writeln!(
+            s,
+            "  rows waiting to be appended: past {} MiB in memory, {} waited in files",
+            r.spilled.1 >> 20,
+            count(r.spilled.0 as usize, "part")
+        );
     }
     let _ = write!(
         s,

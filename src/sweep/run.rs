@@ -1,17 +1,17 @@
 //! Running a prepared sweep: worker threads take units of work, each the combinations of one window
 //! of consecutive combinations that read the same merged stream; a unit runs them together (as lanes
 //! of one pass when it can: see [`Together`]), each combination with the engine's own tubes writing
-//! its rows into part files of its own; the calling thread appends finished combinations to the
+//! its rows into parts of its own ([`Part`]); the calling thread appends finished combinations to the
 //! outputs in order and reports progress.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use super::lanes::Together;
 use super::output::Outputs;
+use super::part::Part;
 use super::Prepared;
 use crate::base::RunError;
 use crate::config::ParamValue;
@@ -58,9 +58,9 @@ struct Unit {
     combos: Vec<usize>,
 }
 
-/// A finished unit: its combinations and, for each in order, its part files (one per output), or why
-/// it failed.
-type Finished = (Vec<usize>, Result<Vec<Vec<Option<File>>>, RunError>);
+/// A finished unit: its combinations and, for each in order, its parts (one per output), or why it
+/// failed.
+type Finished = (Vec<usize>, Result<Vec<Vec<Option<Part>>>, RunError>);
 
 /// Combinations of one stream run as lanes together, at most (a window holds this many times as
 /// many combinations as there are streams).
@@ -72,7 +72,7 @@ const BLOCK: usize = 1024;
 
 impl Shared<'_> {
     /// Combination `c`'s tubes, writing into `parts`.
-    fn fused(&self, c: usize, parts: &[Option<File>]) -> Result<Fused, RunError> {
+    fn fused(&self, c: usize, parts: &[Option<Part>]) -> Result<Fused, RunError> {
         let g = &self.p.x.graphs[c];
         let values: Vec<&ParamValue> = self.p.values(c);
         Fused::new(g, &mut |id| {
@@ -94,29 +94,32 @@ impl Shared<'_> {
         &self,
         s: usize,
         combos: &[usize],
-        parts: &[Vec<Option<File>>],
+        parts: &[Vec<Option<Part>>],
     ) -> Result<(), RunError> {
         let fused = (combos.iter().zip(parts))
             .map(|(&c, parts)| self.fused(c, parts))
             .collect::<Result<Vec<Fused>, RunError>>()?;
         let stream = &self.p.streams[s];
+        let inputs = self.p.inputs_of(s);
+        let blocks = (0..stream.len()).step_by(BLOCK);
+        let block = |at: usize| stream.points(&inputs, at..(at + BLOCK).min(stream.len()));
         let finished: Vec<Result<FusedFinished, RunError>> =
             match Together::new(&self.p.x.graphs[combos[0]], fused) {
                 Ok(mut together) => {
                     if combos.len() > 1 {
                         self.lanes.fetch_add(combos.len(), Ordering::Relaxed);
                     }
-                    for block in stream.chunks(BLOCK) {
+                    for at in blocks {
                         self.stopped()?;
-                        block.iter().try_for_each(|dp| together.push(dp))?;
+                        block(at).try_for_each(|dp| together.push(&dp))?;
                     }
                     together.finish().collect()
                 }
                 Err(mut fused) => {
-                    for block in stream.chunks(BLOCK) {
+                    for at in blocks {
                         self.stopped()?;
                         for f in &mut fused {
-                            block.iter().try_for_each(|dp| f.push(dp))?;
+                            block(at).try_for_each(|dp| f.push(&dp))?;
                         }
                     }
                     fused.into_iter().map(Fused::finish).collect()
@@ -142,12 +145,10 @@ impl Shared<'_> {
         Ok(())
     }
 
-    /// Runs unit `k`, each combination into part files of its own.
-    fn run_unit(&self, k: usize) -> Result<Vec<Vec<Option<File>>>, RunError> {
+    /// Runs unit `k`, each combination into parts of its own.
+    fn run_unit(&self, k: usize) -> Result<Vec<Vec<Option<Part>>>, RunError> {
         let u = &self.units[k];
-        let parts = (u.combos.iter())
-            .map(|&c| self.outputs.parts(c))
-            .collect::<Result<Vec<_>, RunError>>()?;
+        let parts: Vec<_> = u.combos.iter().map(|&c| self.outputs.parts(c)).collect();
         self.run_group(u.stream, &u.combos, &parts)?;
         Ok(parts)
     }
@@ -195,13 +196,13 @@ fn units(p: &Prepared, window: usize, wide: usize) -> Vec<Unit> {
 /// How wide a unit is, and how many consecutive combinations a window holds: up to [`LANES`]
 /// combinations of a stream to a unit, fewer when that would leave a worker without two units of
 /// work; a window as many units wide as there are streams, and within about a quarter of the limit on
-/// open files (a combination holds two files per output while it runs, its part and the writer's
-/// handle on it, and one while it waits to be appended).
+/// open files (past the memory for rows, a combination holds a file per output from when it starts
+/// until it is appended).
 fn widths(p: &Prepared, outputs: usize, threads: usize) -> (usize, usize) {
     let combos = p.x.graphs.len();
     let wide = LANES.min(combos.div_ceil(threads * 2)).max(1);
     let limit = crate::base::files::open_file_limit().unwrap_or(1024) as usize;
-    let budget = limit / 4 / (2 * outputs.max(1));
+    let budget = limit / 4 / outputs.max(1);
     (wide, (wide * p.streams.len()).min(budget).max(1))
 }
 
@@ -238,8 +239,8 @@ pub fn run(
         lost: Default::default(),
     };
     let (tx, rx) = mpsc::channel::<Finished>();
-    // By combination: its part files, finished, until it is appended.
-    let mut finished: BTreeMap<usize, Vec<Option<File>>> = BTreeMap::new();
+    // By combination: its parts, finished, until it is appended.
+    let mut finished: BTreeMap<usize, Vec<Option<Part>>> = BTreeMap::new();
     let mut appended = 0;
     let bytes = AtomicU64::new(0);
     let mut failure = None;

@@ -171,7 +171,7 @@ impl SinkOutput for ParquetOutput {
         cx: &OpenSink<'_>,
     ) -> Result<Box<dyn RowWriter>, RunError> {
         if cx.kinds.contains(&Cell::Text) {
-            // A part file holds numbers only, and a key's number differs from run to run.
+            // A part holds numbers only, and a key's number differs from run to run.
             return Err(self.err(
                 "a sweep's Parquet output cannot hold text columns (keys, window times) yet: write them to a CSV or JSON output of the sweep",
             ));

@@ -1,4 +1,4 @@
-//! A sweep's Parquet output: each combination's rows go into its worker's part file in a compact form
+//! A sweep's Parquet output: each combination's rows go into its part in a compact form
 //! (a `P` record with the combination's parameter values, then an `R` record per row: the time and a
 //! double per column, NaN where there is no value), and the [`Assembler`] re-encodes the parts into the
 //! one file, in combination order.
@@ -11,7 +11,7 @@ use super::{fields, push_row};
 use crate::config::ParamValue;
 use crate::plugin::{Assemble, OpenSink, Row, RowWriter, WriteError};
 
-/// Writes one combination's rows into a part file.
+/// Writes one combination's rows into a part.
 pub struct PartWriter {
     out: BufWriter<Box<dyn Write + Send>>,
 }
@@ -97,7 +97,7 @@ impl Cursor<'_> {
         let b = self
             .bytes
             .get(self.at..self.at + N)
-            .ok_or("a sweep's part file ends inside a record")?;
+            .ok_or("a sweep's part ends inside a record")?;
         self.at += N;
         Ok(b.try_into().expect("N bytes"))
     }
@@ -111,7 +111,7 @@ impl Cursor<'_> {
                 let s = self
                     .bytes
                     .get(self.at..self.at + n)
-                    .ok_or("a sweep's part file ends inside a value")?;
+                    .ok_or("a sweep's part ends inside a value")?;
                 self.at += n;
                 Param::Text(String::from_utf8_lossy(s).into_owned())
             }
@@ -130,7 +130,7 @@ impl Assemble for Assembler {
         Ok(())
     }
 
-    fn append(&mut self, part: &mut File) -> Result<u64, WriteError> {
+    fn append(&mut self, part: &mut dyn Read) -> Result<u64, WriteError> {
         let mut bytes = Vec::new();
         part.read_to_end(&mut bytes)?;
         let table = self
@@ -168,9 +168,7 @@ impl Assemble for Assembler {
                     table.end_row()?;
                 }
                 other => {
-                    return Err(
-                        format!("a sweep's part file holds a record of kind {other}").into(),
-                    )
+                    return Err(format!("a sweep's part holds a record of kind {other}").into())
                 }
             }
         }

@@ -1,0 +1,290 @@
+//! Where a combination's rows for one output wait until the outputs take them, in combination order:
+//! in memory, while the rows of every waiting part together stay within the sweep's budget; past it, in
+//! an unnamed file.
+//!
+//! Rows held in memory are written out once, straight from memory; rows in a file are written twice
+//! (into the part, then from it into the output) and cost a file besides, which is why memory comes
+//! first.
+
+use std::fs::File;
+use std::io::{self, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Bytes of rows the parts of a sweep hold in memory together, at most, by default.
+pub const MEMORY: usize = 256 << 20;
+
+/// The memory the waiting parts share, and where parts past it go.
+pub struct Budget {
+    /// Bytes the parts may hold in memory together.
+    limit: usize,
+    /// Bytes they hold now.
+    held: AtomicUsize,
+    /// Files made so far, to name new ones (and to say how many parts went past the budget).
+    made: AtomicU64,
+    dir: PathBuf,
+    /// Memory of parts already drained, for new parts (pages already mapped cost nothing to fill
+    /// again; fresh ones fault in one by one). Their capacity together stays within `limit / 4`.
+    free: Mutex<(Vec<Vec<u8>>, usize)>,
+}
+
+impl Budget {
+    /// A budget of `limit` bytes; parts past it go to files in [`part_dir`].
+    pub fn new(limit: usize) -> Arc<Budget> {
+        Arc::new(Budget {
+            limit,
+            held: AtomicUsize::new(0),
+            made: AtomicU64::new(0),
+            dir: part_dir(),
+            free: Mutex::new((Vec::new(), 0)),
+        })
+    }
+
+    fn free(&self) -> MutexGuard<'_, (Vec<Vec<u8>>, usize)> {
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Memory for a new part: a drained part's, or none yet.
+    fn reuse(&self) -> Vec<u8> {
+        let mut free = self.free();
+        let v = free.0.pop().unwrap_or_default();
+        free.1 -= v.capacity();
+        v
+    }
+
+    /// Keeps a drained part's memory for a later part, while there is room.
+    fn keep(&self, mut v: Vec<u8>) {
+        v.clear();
+        let mut free = self.free();
+        if free.1 + v.capacity() <= self.limit / 4 {
+            free.1 += v.capacity();
+            free.0.push(v);
+        }
+    }
+
+    /// Takes `n` bytes of the budget, if that many are left.
+    fn take(&self, n: usize) -> bool {
+        let mut held = self.held.load(Ordering::Relaxed);
+        loop {
+            if held + n > self.limit {
+                return false;
+            }
+            match self.held.compare_exchange_weak(
+                held,
+                held + n,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => held = now,
+            }
+        }
+    }
+
+    fn give_back(&self, n: usize) {
+        self.held.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// How many parts went on in a file, past the budget.
+    pub fn files(&self) -> u64 {
+        self.made.load(Ordering::Relaxed)
+    }
+
+    /// How many bytes the parts may hold in memory together.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes the parts hold in memory now.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// A new file for a part, unnamed (removed as soon as it is made), so nothing is left behind
+    /// whatever happens to the run.
+    fn file(&self) -> io::Result<File> {
+        let n = self.made.fetch_add(1, Ordering::Relaxed);
+        let path = self
+            .dir
+            .join(format!(".tubes-sweep-{}-{n}", std::process::id()));
+        let err = |e: io::Error| {
+            let hint = if e.raw_os_error() == Some(24) {
+                " (a sweep keeps every output file open, and a file for each part past its memory: raise the limit with ulimit -n, or write fewer files)"
+            } else {
+                ""
+            };
+            io::Error::new(e.kind(), format!("{}: {e}{hint}", path.display()))
+        };
+        let f = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(err)?;
+        std::fs::remove_file(&path).map_err(err)?;
+        Ok(f)
+    }
+}
+
+/// Where parts past the memory budget go: `$TMPDIR` when set; else `/dev/shm` where there is one
+/// (making and removing thousands of small files there costs far less than on a disk's file system);
+/// else the system's temporary directory.
+fn part_dir() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if std::env::var_os("TMPDIR").is_none() && shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+/// What a part holds.
+enum Held {
+    Memory(Vec<u8>),
+    File(File),
+}
+
+/// One combination's rows for one output: a writer the combination's sink writes into, and what the
+/// outputs take once the combination is done. Clones share the rows.
+#[derive(Clone)]
+pub struct Part {
+    held: Arc<Mutex<Held>>,
+    budget: Arc<Budget>,
+}
+
+impl Part {
+    /// An empty part, in memory until `budget` runs out.
+    pub fn new(budget: &Arc<Budget>) -> Part {
+        Part {
+            held: Arc::new(Mutex::new(Held::Memory(budget.reuse()))),
+            budget: Arc::clone(budget),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether its rows went to a file.
+    #[cfg(test)]
+    fn in_file(&self) -> bool {
+        matches!(*self.lock(), Held::File(_))
+    }
+
+    /// Hands the rows to `take`, from the first: in memory, or in a file to read from its start;
+    /// then gives its memory back to the budget. Returns what `take` returned.
+    pub fn drain<T>(&self, take: impl FnOnce(Rows<'_>) -> io::Result<T>) -> io::Result<T> {
+        let mut held = self.lock();
+        match &mut *held {
+            Held::Memory(v) => {
+                let r = take(Rows::Memory(v));
+                self.budget.give_back(v.len());
+                self.budget.keep(std::mem::take(v));
+                r
+            }
+            Held::File(f) => {
+                f.rewind()?;
+                take(Rows::File(f))
+            }
+        }
+    }
+}
+
+/// A part's rows, as [`Part::drain`] hands them over.
+pub enum Rows<'a> {
+    /// Every byte, in memory.
+    Memory(&'a [u8]),
+    /// A file to read to its end.
+    File(&'a mut File),
+}
+
+impl Write for Part {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let budget = Arc::clone(&self.budget);
+        let mut held = self.lock();
+        if let Held::Memory(v) = &mut *held {
+            if budget.take(buf.len()) {
+                v.extend_from_slice(buf);
+                return Ok(buf.len());
+            }
+            // Past the budget: this part's rows so far, and all it gets from now on, go to a file.
+            let mut f = budget.file()?;
+            f.write_all(v)?;
+            budget.give_back(v.len());
+            *held = Held::File(f);
+        }
+        match &mut *held {
+            Held::File(f) => f.write(buf),
+            Held::Memory(_) => unreachable!("a part past the budget is a file"),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut *self.lock() {
+            Held::File(f) => f.flush(),
+            Held::Memory(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn drained(p: &Part) -> Vec<u8> {
+        p.drain(|rows| match rows {
+            Rows::Memory(bytes) => Ok(bytes.to_vec()),
+            Rows::File(f) => {
+                let mut out = Vec::new();
+                f.read_to_end(&mut out).map(|_| out)
+            }
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn parts_stay_in_memory_within_the_budget_and_give_it_back_when_drained() {
+        let budget = Budget::new(100);
+        let (mut a, mut b) = (Part::new(&budget), Part::new(&budget));
+        a.write_all(&[1; 60]).unwrap();
+        b.write_all(&[2; 40]).unwrap();
+        assert_eq!(budget.held(), 100);
+        assert!(!a.in_file() && !b.in_file());
+        assert_eq!(drained(&a), vec![1; 60]);
+        assert_eq!(budget.held(), 40);
+        assert_eq!(drained(&b), vec![2; 40]);
+        assert_eq!(budget.held(), 0);
+    }
+
+    #[test]
+    fn a_part_past_the_budget_moves_to_a_file_with_every_byte_in_order() {
+        let budget = Budget::new(100);
+        let (mut a, mut b) = (Part::new(&budget), Part::new(&budget));
+        a.write_all(&[1; 70]).unwrap();
+        b.write_all(&[2; 20]).unwrap();
+        // 90 held: b's next 20 bytes do not fit, so b's 20 and all that follows go to a file.
+        b.write_all(&[3; 20]).unwrap();
+        b.write_all(&[4; 5]).unwrap();
+        assert!(b.in_file() && !a.in_file());
+        assert_eq!((budget.held(), budget.files()), (70, 1));
+        let mut want = vec![2; 20];
+        want.extend([3; 20]);
+        want.extend([4; 5]);
+        assert_eq!(drained(&b), want);
+        assert_eq!(drained(&a), vec![1; 70]);
+        assert_eq!(budget.held(), 0);
+    }
+
+    #[test]
+    fn a_clone_writes_into_the_same_rows() {
+        let budget = Budget::new(1 << 20);
+        let a = Part::new(&budget);
+        let mut w = a.clone();
+        w.write_all(b"x,1\n").unwrap();
+        drop(w);
+        assert_eq!(drained(&a), b"x,1\n");
+    }
+}
