@@ -72,6 +72,7 @@ impl Push for Vec<Datapoint> {
     /// copies them and touches twice the memory.
     fn expect(&mut self, n: usize) {
         self.reserve_exact(n);
+        super::pages::prefer_huge(self);
     }
 
     #[inline]
