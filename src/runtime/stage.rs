@@ -139,12 +139,12 @@ impl Stage {
     /// Sends the datapoint at `scratch[i]`, which a local tube emitted, on to local tubes and outlets.
     fn emit(&mut self, i: u32, now: u64, ctx: &mut Ctx) -> Result<(), RunError> {
         self.deliver_at(i);
-        let dp = self.scratch[i as usize];
+        let dp = &self.scratch[i as usize];
         for &(o, data_too) in &self.out_routes[dp.source as usize] {
             if !dp.kind.is_event() && !data_too {
                 continue;
             }
-            self.outlets[o as usize].push(dp, now, ctx)?;
+            self.outlets[o as usize].push(*dp, now, ctx)?;
         }
         Ok(())
     }

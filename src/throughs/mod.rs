@@ -123,12 +123,35 @@ impl Through {
     /// A datapoint caused by `cause`, of `kind`, with the values of key `slot`'s reducers.
     fn state(&self, slot: usize, cause: &Datapoint, kind: Kind) -> Option<Datapoint> {
         let mut out = Datapoint::new(kind, self.id, cause.event_time, cause.ingest_time);
+        self.fill(slot, cause, &mut out).then_some(out)
+    }
+
+    /// [`Self::state`], appended to `out` (built where it lies, not copied there).
+    #[inline]
+    fn emit_state(&self, slot: usize, cause: &Datapoint, kind: Kind, out: &mut Vec<Datapoint>) {
+        out.push(Datapoint::new(
+            kind,
+            self.id,
+            cause.event_time,
+            cause.ingest_time,
+        ));
+        let last = out.last_mut().expect("just pushed");
+        if !self.fill(slot, cause, last) {
+            out.pop();
+        }
+    }
+
+    /// Fills `out`, caused by `cause`, with key `slot`'s values; false for a NOP that holds nothing.
+    #[inline]
+    fn fill(&self, slot: usize, cause: &Datapoint, out: &mut Datapoint) -> bool {
         out.seq = cause.seq;
         if self.nop {
-            let held = self.held.as_ref()?;
+            let Some(held) = self.held.as_ref() else {
+                return false;
+            };
             out.len = held.len;
             out.values = held.values;
-            return Some(out);
+            return true;
         }
         let set = if slot == 0 {
             &self.reducers
@@ -139,8 +162,8 @@ impl Through {
             *v = r.value();
         }
         out.len = set.len() as u8;
-        self.push_key(&mut out, slot);
-        Some(out)
+        self.push_key(out, slot);
+        true
     }
 
     /// Appends key `slot`'s value to `out`, when the tube is keyed.
@@ -204,7 +227,7 @@ impl Through {
         if Some(port) == self.event_port {
             // Consume: emit the state of every key (a NOP: what it holds), then reset.
             for slot in 0..self.keys_met() {
-                out.extend(self.state(slot, dp, Kind::Data));
+                self.emit_state(slot, dp, Kind::Data, out);
             }
             self.reset();
             return;
@@ -228,7 +251,7 @@ impl Through {
             }
         }
         match self.trigger {
-            TriggerSpec::Always => out.extend(self.state(0, dp, Kind::Data)),
+            TriggerSpec::Always => self.emit_state(0, dp, Kind::Data, out),
             TriggerSpec::Consume => {}
             TriggerSpec::Produce {
                 op,
@@ -238,7 +261,7 @@ impl Through {
                 let (before, after) = (self.last_seen[0], self.field(slot));
                 self.last_seen[0] = after;
                 if fires(op, before, after, threshold) {
-                    out.extend(self.state(0, dp, Kind::Event));
+                    self.emit_state(0, dp, Kind::Event, out);
                     self.reset();
                 }
             }
