@@ -7,7 +7,7 @@ use std::path::Path;
 use super::lead::{json_string, Lead};
 use super::{any_rows, open_file, Out, PathKind};
 use crate::base::number::write_f64;
-use crate::base::time::format_rfc3339_millis;
+use crate::base::time::Rfc3339Millis;
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
 
@@ -41,6 +41,8 @@ pub struct JsonRow {
     status: bool,
     /// A sweep's parameter members, first in every object.
     lead: Vec<u8>,
+    /// The timestamp's text (its date worked out once per day).
+    time: Rfc3339Millis,
 }
 
 impl JsonRow {
@@ -54,15 +56,16 @@ impl JsonRow {
                 .collect(),
             status,
             lead: Vec::new(),
+            time: Rfc3339Millis::default(),
         }
     }
 
     /// Writes `row` as one object, with no line break.
-    pub fn write(&self, row: &Row<'_>, out: &mut impl Write) -> std::io::Result<()> {
+    pub fn write(&mut self, row: &Row<'_>, out: &mut impl Write) -> std::io::Result<()> {
         out.write_all(b"{")?;
         out.write_all(&self.lead)?;
         out.write_all(b"\"timestamp\":\"")?;
-        out.write_all(&format_rfc3339_millis(row.time))?;
+        out.write_all(self.time.format(row.time))?;
         out.write_all(b"\"")?;
         for (i, key) in self.keys.iter().enumerate() {
             out.write_all(b",")?;
