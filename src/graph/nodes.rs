@@ -237,7 +237,8 @@ fn consumer(
                 .expect("a sink's outputs are resolved before its columns");
             let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
             for (decl, o) in s.outputs.iter().zip(&outputs) {
-                let key = format!("output check|{}|{}|{names:?}", decl.path, o.target());
+                // The output as written (after substitution) and the columns: all its check reads.
+                let key = format!("output check|{:?}|{names:?}", decl.value);
                 if let Err(why) = known.memo.get_or(key, || o.check(&names)) {
                     diag.error(&decl.path, why, None);
                 }

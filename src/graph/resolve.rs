@@ -58,7 +58,7 @@ pub(super) fn resolve(
         }
     }
     let same = |a: &Path, b: &Path| {
-        let key = format!("same_file|{}|{}", a.display(), b.display());
+        let key = format!("same_file|{a:?}|{b:?}");
         memo.get_or(key, || same_file(a, b))
     };
     no_output_is_an_input(config, &out, &written, r.diag, &same);

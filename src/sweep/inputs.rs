@@ -85,5 +85,9 @@ fn read_one(x: &Expansion, i: usize, ctx: &mut Ctx) -> Result<Read, RunError> {
     })?;
     let mut points = Vec::new();
     run.collect(&mut points, ctx)?;
+    // A source reserves room for every row of its file; a Batch range may keep far fewer.
+    if points.len() < points.capacity() / 2 {
+        points.shrink_to_fit();
+    }
     Ok(Read { points, counters })
 }

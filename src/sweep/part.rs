@@ -1,6 +1,7 @@
 //! Where a combination's rows for one output wait until the outputs take them, in combination order:
-//! in memory, while the rows of every waiting part together stay within the sweep's budget; past it, in
-//! an unnamed file.
+//! in memory, while the memory of every waiting part together (what their vectors hold room for, not
+//! only what they hold) stays within the sweep's budget; past it, in an unnamed file in the system's
+//! temporary directory.
 //!
 //! Rows held in memory are written out once, straight from memory; rows in a file are written twice
 //! (into the part, then from it into the output) and cost a file besides, which is why memory comes
@@ -8,7 +9,7 @@
 
 use std::fs::File;
 use std::io::{self, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -32,11 +33,16 @@ pub struct Budget {
 impl Budget {
     /// A budget of `limit` bytes; parts past it go to files in [`part_dir`].
     pub fn new(limit: usize) -> Arc<Budget> {
+        Self::in_dir(limit, part_dir())
+    }
+
+    /// [`Self::new`], with files in `dir`.
+    fn in_dir(limit: usize, dir: PathBuf) -> Arc<Budget> {
         Arc::new(Budget {
             limit,
             held: AtomicUsize::new(0),
             made: AtomicU64::new(0),
-            dir: part_dir(),
+            dir,
             free: Mutex::new((Vec::new(), 0)),
         })
     }
@@ -86,6 +92,26 @@ impl Budget {
         self.held.fetch_sub(n, Ordering::Relaxed);
     }
 
+    /// Counts the bytes by which `capacity` (what the allocator gave) exceeds `counted`, so that
+    /// what is given back is exactly what was taken.
+    fn take_more(&self, capacity: usize, counted: &mut usize) {
+        if capacity > *counted {
+            self.held.fetch_add(capacity - *counted, Ordering::Relaxed);
+            *counted = capacity;
+        }
+    }
+
+    /// A failed write to a part's file, saying where such files go.
+    fn file_error(&self, e: io::Error) -> io::Error {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "rows past the sweep's memory go to files in {}: {e} (set TMPDIR to a directory with room)",
+                self.dir.display()
+            ),
+        )
+    }
+
     /// How many parts went on in a file, past the budget.
     pub fn files(&self) -> u64 {
         self.made.load(Ordering::Relaxed)
@@ -128,21 +154,16 @@ impl Budget {
     }
 }
 
-/// Where parts past the memory budget go: `$TMPDIR` when set; else `/dev/shm` where there is one
-/// (making and removing thousands of small files there costs far less than on a disk's file system);
-/// else the system's temporary directory.
+/// Where parts past the memory budget go: the system's temporary directory (`$TMPDIR` when set, else
+/// `/tmp`). Not `/dev/shm`: that is memory too, and the files are there to keep memory bounded.
 fn part_dir() -> PathBuf {
-    let shm = Path::new("/dev/shm");
-    if std::env::var_os("TMPDIR").is_none() && shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    }
+    std::env::temp_dir()
 }
 
-/// What a part holds.
+/// What a part holds: rows in memory, and the bytes of the budget they count for (the vector's
+/// capacity, not just its length); or a file.
 enum Held {
-    Memory(Vec<u8>),
+    Memory { rows: Vec<u8>, counted: usize },
     File(File),
 }
 
@@ -157,8 +178,14 @@ pub struct Part {
 impl Part {
     /// An empty part, in memory until `budget` runs out.
     pub fn new(budget: &Arc<Budget>) -> Part {
+        let mut rows = budget.reuse();
+        if !budget.take(rows.capacity()) {
+            budget.keep(rows);
+            rows = Vec::new();
+        }
+        let counted = rows.capacity();
         Part {
-            held: Arc::new(Mutex::new(Held::Memory(budget.reuse()))),
+            held: Arc::new(Mutex::new(Held::Memory { rows, counted })),
             budget: Arc::clone(budget),
         }
     }
@@ -178,10 +205,10 @@ impl Part {
     pub fn drain<T>(&self, take: impl FnOnce(Rows<'_>) -> io::Result<T>) -> io::Result<T> {
         let mut held = self.lock();
         match &mut *held {
-            Held::Memory(v) => {
-                let r = take(Rows::Memory(v));
-                self.budget.give_back(v.len());
-                self.budget.keep(std::mem::take(v));
+            Held::Memory { rows, counted } => {
+                let r = take(Rows::Memory(rows));
+                self.budget.give_back(std::mem::take(counted));
+                self.budget.keep(std::mem::take(rows));
                 r
             }
             Held::File(f) => {
@@ -204,27 +231,38 @@ impl Write for Part {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let budget = Arc::clone(&self.budget);
         let mut held = self.lock();
-        if let Held::Memory(v) = &mut *held {
-            if budget.take(buf.len()) {
-                v.extend_from_slice(buf);
+        if let Held::Memory { rows, counted } = &mut *held {
+            let need = rows.len() + buf.len();
+            if need <= rows.capacity() {
+                rows.extend_from_slice(buf);
+                return Ok(buf.len());
+            }
+            // Room for this and as much again, counted before it is taken.
+            let grow_to = need.max(2 * rows.capacity());
+            if budget.take(grow_to - *counted) {
+                rows.reserve_exact(grow_to - rows.len());
+                *counted = grow_to;
+                budget.take_more(rows.capacity(), counted);
+                rows.extend_from_slice(buf);
                 return Ok(buf.len());
             }
             // Past the budget: this part's rows so far, and all it gets from now on, go to a file.
             let mut f = budget.file()?;
-            f.write_all(v)?;
-            budget.give_back(v.len());
+            f.write_all(rows).map_err(|e| budget.file_error(e))?;
+            budget.give_back(std::mem::take(counted));
+            budget.keep(std::mem::take(rows));
             *held = Held::File(f);
         }
         match &mut *held {
-            Held::File(f) => f.write(buf),
-            Held::Memory(_) => unreachable!("a part past the budget is a file"),
+            Held::File(f) => f.write(buf).map_err(|e| budget.file_error(e)),
+            Held::Memory { .. } => unreachable!("a part past the budget is a file"),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match &mut *self.lock() {
-            Held::File(f) => f.flush(),
-            Held::Memory(_) => Ok(()),
+            Held::File(f) => f.flush().map_err(|e| self.budget.file_error(e)),
+            Held::Memory { .. } => Ok(()),
         }
     }
 }
@@ -276,6 +314,32 @@ mod tests {
         assert_eq!(drained(&b), want);
         assert_eq!(drained(&a), vec![1; 70]);
         assert_eq!(budget.held(), 0);
+    }
+
+    #[test]
+    fn a_part_counts_the_room_it_holds_not_only_its_bytes() {
+        let budget = Budget::new(100);
+        let mut a = Part::new(&budget);
+        a.write_all(&[1; 30]).unwrap();
+        a.write_all(&[2; 30]).unwrap();
+        assert_eq!(budget.held(), 60);
+        // 61 bytes need room for 120 (doubling), which the budget does not have: to a file.
+        a.write_all(&[3; 1]).unwrap();
+        assert!(a.in_file());
+        assert_eq!(budget.held(), 0);
+        let mut want = vec![1; 30];
+        want.extend([2; 30]);
+        want.push(3);
+        assert_eq!(drained(&a), want);
+    }
+
+    #[test]
+    fn a_part_that_cannot_move_to_a_file_says_where_it_tried() {
+        let dir = std::env::temp_dir().join(format!("tubes-no-such-dir-{}", std::process::id()));
+        let budget = Budget::in_dir(10, dir.clone());
+        let mut a = Part::new(&budget);
+        let e = a.write_all(&[1; 20]).unwrap_err().to_string();
+        assert!(e.contains(&dir.display().to_string()), "{e}");
     }
 
     #[test]

@@ -196,8 +196,8 @@ fn units(p: &Prepared, window: usize, wide: usize) -> Vec<Unit> {
 /// How wide a unit is, and how many consecutive combinations a window holds: up to [`LANES`]
 /// combinations of a stream to a unit, fewer when that would leave a worker without two units of
 /// work; a window as many units wide as there are streams, and within about a quarter of the limit on
-/// open files (past the memory for rows, a combination holds a file per output from when it starts
-/// until it is appended).
+/// open files (a part past the memory for rows holds a file from when it moves there until it is
+/// appended).
 fn widths(p: &Prepared, outputs: usize, threads: usize) -> (usize, usize) {
     let combos = p.x.graphs.len();
     let wide = LANES.min(combos.div_ceil(threads * 2)).max(1);
