@@ -2,8 +2,7 @@
 
 /// The most files this process may hold open, after raising its soft limit to the hard one (a sweep
 /// past its memory for rows holds a file open for every part being written or waiting to be
-/// appended). The
-/// soft limit is raised at most to 65,536; `None` when the system does not say.
+/// appended). The soft limit is raised at most to 65,536; `None` when the system does not say.
 pub fn open_file_limit() -> Option<u64> {
     let mut l = libc::rlimit {
         rlim_cur: 0,

@@ -238,13 +238,9 @@ impl Outputs {
                     .map_err(|e| SinkError::new(out.target.clone(), e))?;
                 continue;
             }
-            let copied = part.drain(|rows| match (rows, &out.dest) {
-                (Rows::Memory(bytes), Destination::File(f)) => {
-                    (&*f).write_all(bytes).map(|()| bytes.len() as u64)
-                }
-                // File to file: the kernel copies (copy_file_range), no bytes pass through here.
-                (Rows::File(part), Destination::File(f)) => io::copy(part, &mut &*f),
-                (rows, Destination::Assembled(a)) => {
+            let copied = part.drain(|rows| match &out.dest {
+                Destination::File(f) => rows.write_to(&mut &*f),
+                Destination::Assembled(a) => {
                     let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
                     match rows {
                         Rows::Memory(mut bytes) => a.append(&mut bytes),
@@ -252,13 +248,9 @@ impl Outputs {
                     }
                     .map_err(io::Error::other)
                 }
-                (rows, other) => {
+                other => {
                     let mut w = other.handle()?;
-                    let n = match rows {
-                        Rows::Memory(bytes) => w.write_all(bytes).map(|()| bytes.len() as u64),
-                        Rows::File(part) => io::copy(part, &mut w),
-                    };
-                    n.and_then(|n| w.flush().map(|()| n))
+                    rows.write_to(&mut w).and_then(|n| w.flush().map(|()| n))
                 }
             });
             match copied {

@@ -227,10 +227,21 @@ pub enum Rows<'a> {
     File(&'a mut File),
 }
 
+impl Rows<'_> {
+    /// Writes them all into `w`; returns how many bytes that was. From a file into a file the kernel
+    /// copies (`copy_file_range`): no bytes pass through here.
+    pub fn write_to<W: Write>(self, w: &mut W) -> io::Result<u64> {
+        match self {
+            Rows::Memory(bytes) => w.write_all(bytes).map(|()| bytes.len() as u64),
+            Rows::File(f) => io::copy(f, w),
+        }
+    }
+}
+
 impl Write for Part {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let budget = Arc::clone(&self.budget);
-        let mut held = self.lock();
+        let Part { held, budget } = self;
+        let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
         if let Held::Memory { rows, counted } = &mut *held {
             let need = rows.len() + buf.len();
             if need <= rows.capacity() {
