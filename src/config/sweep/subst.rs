@@ -109,41 +109,86 @@ pub fn substitute<'a>(
     value: &dyn Fn(&str) -> Option<&'a ParamValue>,
     clashes: &mut Vec<String>,
 ) -> Value {
-    walk_subst(doc, "", value, clashes)
+    if !key_holds_placeholder(doc) {
+        // No mapping changes its keys: the template's copy is filled in where it stands.
+        let mut out = doc.clone();
+        fill(&mut out, value);
+        return out;
+    }
+    walk_subst(doc, &At::Root, value, clashes)
+}
+
+/// Whether a mapping key anywhere in `doc` holds a placeholder (or a `$${`).
+fn key_holds_placeholder(doc: &Value) -> bool {
+    match doc {
+        Value::Sequence(items) => items.iter().any(key_holds_placeholder),
+        Value::Mapping(m) => m
+            .iter()
+            .any(|(k, x)| k.as_str().is_some_and(|k| k.contains("${")) || key_holds_placeholder(x)),
+        Value::Tagged(t) => key_holds_placeholder(&t.value),
+        _ => false,
+    }
+}
+
+/// Replaces, in place, every scalar of `doc` that holds a placeholder (keys excepted).
+fn fill<'a>(doc: &mut Value, value: &dyn Fn(&str) -> Option<&'a ParamValue>) {
+    match doc {
+        Value::String(s) if s.contains("${") => *doc = replace(s, value),
+        Value::Sequence(items) => items.iter_mut().for_each(|x| fill(x, value)),
+        Value::Mapping(m) => m.values_mut().for_each(|x| fill(x, value)),
+        Value::Tagged(t) => fill(&mut t.value, value),
+        _ => {}
+    }
+}
+
+/// Where a node lies in the document, as the chain of keys and indexes to it: written out as a YAML
+/// path only when a clash names it (a sweep substitutes its template once per combination).
+enum At<'p> {
+    Root,
+    Key(&'p At<'p>, &'p str),
+    Index(&'p At<'p>, usize),
+}
+
+impl At<'_> {
+    fn path(&self) -> String {
+        match self {
+            At::Root => String::new(),
+            At::Key(up, key) => field(&up.path(), key),
+            At::Index(up, i) => format!("{}[{i}]", up.path()),
+        }
+    }
 }
 
 fn walk_subst<'a>(
     doc: &Value,
-    path: &str,
+    at: &At<'_>,
     value: &dyn Fn(&str) -> Option<&'a ParamValue>,
     clashes: &mut Vec<String>,
 ) -> Value {
     match doc {
         Value::String(s) if s.contains("${") => replace(s, value),
         Value::Sequence(items) => Value::Sequence(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, x)| walk_subst(x, &format!("{path}[{i}]"), value, clashes))
+            (items.iter().enumerate())
+                .map(|(i, x)| walk_subst(x, &At::Index(at, i), value, clashes))
                 .collect(),
         ),
         Value::Mapping(m) => {
             let mut out = serde_yaml::Mapping::with_capacity(m.len());
             for (k, x) in m {
-                let at = field(path, k.as_str().unwrap_or("?"));
-                let key = walk_subst(k, &at, value, clashes);
+                let here = At::Key(at, k.as_str().unwrap_or("?"));
+                let key = walk_subst(k, &here, value, clashes);
                 if out.contains_key(&key) {
-                    clashes.push(at);
+                    clashes.push(here.path());
                     continue;
                 }
-                let x = walk_subst(x, &at, value, clashes);
+                let x = walk_subst(x, &here, value, clashes);
                 out.insert(key, x);
             }
             Value::Mapping(out)
         }
         Value::Tagged(t) => {
             let mut t = t.clone();
-            t.value = walk_subst(&t.value, path, value, clashes);
+            t.value = walk_subst(&t.value, at, value, clashes);
             Value::Tagged(t)
         }
         other => other.clone(),
@@ -201,6 +246,19 @@ mod tests {
         let out = substitute(&doc, &values, &mut Vec::new());
         let want: Value =
             serde_yaml::from_str("a: 50\nb: x_ETH_50.csv\nc: ['${N}', 3]\nETH: k").unwrap();
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn keys_that_become_equal_keep_the_first_and_name_the_later_ones() {
+        let doc: Value = serde_yaml::from_str(
+            "t:\n- {'${coin}': 1, ETH: 2, x: 3}\n- [{'y_${N}': a, y_50: b}]\nETH: 4\n'${coin}': 5",
+        )
+        .unwrap();
+        let mut clashes = Vec::new();
+        let out = substitute(&doc, &values, &mut clashes);
+        assert_eq!(clashes, ["t[0].ETH", "t[1][0].y_50", "${coin}"]);
+        let want: Value = serde_yaml::from_str("t: [{ETH: 1, x: 3}, [{y_50: a}]]\nETH: 4").unwrap();
         assert_eq!(out, want);
     }
 
