@@ -58,8 +58,9 @@ pub(super) fn resolve(
         }
     }
     let same = |a: &Path, b: &Path| {
-        let key = format!("same_file|{a:?}|{b:?}");
-        memo.get_or(key, || same_file(a, b))
+        memo.get_or(CheckMemo::path_key("same_file", &[a, b]), || {
+            same_file(a, b)
+        })
     };
     no_output_is_an_input(config, &out, &written, r.diag, &same);
     no_file_is_written_twice(&written, r.diag, &same);

@@ -40,6 +40,21 @@ pub struct CheckSource<'a> {
 pub struct CheckMemo(RefCell<HashMap<String, Box<dyn Any>>>);
 
 impl CheckMemo {
+    /// A key for an answer about `paths` (`what` names the question): each path written whole after
+    /// its length, so that no two lists of paths share a key, and without `Debug`'s escaping unless
+    /// the path is not UTF-8 (a sweep builds such keys for every combination).
+    pub fn path_key(what: &str, paths: &[&Path]) -> String {
+        use std::fmt::Write;
+        let mut key = String::from(what);
+        for p in paths {
+            let _ = match p.to_str() {
+                Some(s) => write!(key, "|{}:{s}", s.len()),
+                None => write!(key, "|?{p:?}"),
+            };
+        }
+        key
+    }
+
     /// The answer stored under `key`, or `check()`'s, stored.
     pub fn get_or<T: Clone + 'static>(&self, key: String, check: impl FnOnce() -> T) -> T {
         if let Some(t) = self
@@ -173,5 +188,25 @@ mod tests {
         assert_eq!(get("a.csv", 2), 1, "the first answer is kept");
         assert_eq!(get("b.csv", 3), 3);
         assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn path_keys_tell_apart_paths_that_join_alike() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        use std::path::Path;
+        let key = |ps: &[&str]| {
+            let ps: Vec<&Path> = ps.iter().map(Path::new).collect();
+            CheckMemo::path_key("same", &ps)
+        };
+        assert_ne!(key(&["a|b", "c"]), key(&["a", "b|c"]));
+        assert_ne!(key(&["a|1:b"]), key(&["a", "b"]));
+        assert_eq!(key(&["x.csv", "y.csv"]), key(&["x.csv", "y.csv"]));
+        let bad = Path::new(OsStr::from_bytes(b"r\xffs.csv"));
+        let other = Path::new(OsStr::from_bytes(b"r\xfes.csv"));
+        assert_ne!(
+            CheckMemo::path_key("same", &[bad]),
+            CheckMemo::path_key("same", &[other])
+        );
     }
 }

@@ -47,7 +47,7 @@ impl Expansion {
     }
 }
 
-/// The identity of generator `id`'s input in `g`, whose datasource was written as `yaml`.
+/// The identity of generator `id`'s input in `g`, whose datasource is `yaml` (as `Debug` writes it).
 fn input_key(g: &Graph, id: TubeId, yaml: &str) -> String {
     let range = match g.pipeline {
         PipelineType::Batch { from, to } => format!("{from}..{to}"),
@@ -83,10 +83,8 @@ fn check_one(
     let (config, diag) = t.config(Some(k))?;
     let yaml: Vec<(TubeId, String)> = (config.tubes.iter().enumerate())
         .filter_map(|(i, d)| match &d.kind {
-            TubeKind::Generator(p) => Some((
-                i as TubeId,
-                serde_yaml::to_string(&p.value).unwrap_or_default(),
-            )),
+            // `Debug` writes every scalar of the value, quoted, and costs far less than YAML.
+            TubeKind::Generator(p) => Some((i as TubeId, format!("{:?}", p.value))),
             _ => None,
         })
         .collect();
