@@ -22,7 +22,7 @@ pub struct Config {
     /// The file it was read from.
     pub file: PathBuf,
     /// The text read from it (a journal records it: the file itself may be a pipe, read once).
-    pub text: String,
+    pub text: std::sync::Arc<str>,
     /// Batch over a time range, or live.
     pub pipeline: PipelineType,
     /// The tubes, in declaration order (the order that breaks event-time ties).

@@ -7,7 +7,7 @@ use crate::journal::{format, Meta, TubeMeta};
 /// The description of a journal recording the input of graph `g`: its config's text and hash, and every
 /// tube's label, kind and fields.
 pub fn journal_meta(g: &Graph, content: &str, segment_records: u64) -> Meta {
-    let config = g.text.clone();
+    let config = g.text.to_string();
     Meta {
         id: 0,
         format: "tubes-journal".into(),

@@ -12,7 +12,7 @@ pub struct Graph {
     /// The config file.
     pub file: PathBuf,
     /// The config's text, as read.
-    pub text: String,
+    pub text: std::sync::Arc<str>,
     /// Batch or Stream.
     pub pipeline: PipelineType,
     /// The runtime section.

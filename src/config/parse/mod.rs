@@ -49,7 +49,7 @@ pub fn config(r: &mut Reader<'_>, doc: &Value) -> Option<Config> {
     // With an unusable pipeline_type (already reported) the graph is still checked, as a Stream.
     Some(Config {
         file,
-        text: String::new(),
+        text: "".into(),
         pipeline: pipeline.unwrap_or(PipelineType::Stream),
         tubes,
         runtime,

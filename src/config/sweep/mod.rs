@@ -89,7 +89,7 @@ pub struct Template {
     /// The file it was read from.
     pub file: PathBuf,
     /// Its text.
-    pub text: String,
+    pub text: std::sync::Arc<str>,
     /// The YAML without its `sweep:` section.
     pub doc: Value,
     /// The sweep, if the config has a `sweep:` section.
@@ -185,7 +185,7 @@ pub fn template(text: &str, file: &Path) -> Result<Template, ConfigErrors> {
     diag.finish(())?;
     Ok(Template {
         file: file.to_path_buf(),
-        text: text.to_string(),
+        text: text.into(),
         doc,
         sweep,
         placeholders: found,

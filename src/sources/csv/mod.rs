@@ -10,6 +10,7 @@ mod run;
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_yaml::Value;
 
@@ -40,8 +41,9 @@ pub struct CsvSource {
     pub fields: Option<Vec<String>>,
     /// What to do with a malformed row.
     pub on_error: OnError,
-    /// What the file looked like when the graph was checked.
-    layout: Option<CsvLayout>,
+    /// What the file looked like when the graph was checked (shared by every combination of a sweep
+    /// that reads the file alike).
+    layout: Option<Arc<CsvLayout>>,
 }
 
 /// The `CSV` source kind.
@@ -97,7 +99,10 @@ impl Source for CsvSource {
         // The layout depends on the file and on this source's settings, which its description holds
         // (`layout` is not known yet).
         let key = format!("{self:?}");
-        match cx.memo.get_or(key, || inspect(&self.path, self)) {
+        match cx
+            .memo
+            .get_or(key, || inspect(&self.path, self).map(Arc::new))
+        {
             Ok(layout) => {
                 let names = layout.field_names();
                 self.layout = Some(layout);
