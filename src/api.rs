@@ -15,7 +15,7 @@ use crate::journal::{JournalError, Reader};
 use crate::plugin::{Kinds, SourceRun};
 use crate::runtime::{Engine, Observer, OnProgress, Progressing, Report};
 use crate::sources::replay::{NoMatch, Replay, ReplayStats};
-use crate::sweep::{Expansion, Prepared, Shard, SweepError};
+use crate::sweep::{Checking, Expansion, Prepared, Shard, SweepError};
 
 /// Every source and sink kind of this build.
 pub static KINDS: Kinds = Kinds {
@@ -48,7 +48,16 @@ pub fn load_template(path: &Path) -> Result<Template, ConfigErrors> {
 
 /// Checks a sweep's combinations (those of `shard`, or all) against [`KINDS`], on one thread per core.
 pub fn expand(t: &Template, shard: Option<Shard>) -> Result<Expansion, ConfigErrors> {
-    crate::sweep::expand(t, &KINDS, shard, crate::base::pin::core_count())
+    expand_counted(t, shard, &Checking::unwatched())
+}
+
+/// [`expand`], counting the combinations checked in `checking` (for a progress bar).
+pub fn expand_counted(
+    t: &Template,
+    shard: Option<Shard>,
+    checking: &Checking<'_>,
+) -> Result<Expansion, ConfigErrors> {
+    crate::sweep::expand(t, &KINDS, shard, crate::base::pin::core_count(), checking)
 }
 
 /// Checks a sweep, reads its inputs once each and merges its streams, ready to run
@@ -59,7 +68,18 @@ pub fn sweep(
     threads: usize,
     stop: &Arc<AtomicBool>,
 ) -> Result<Prepared, SweepError> {
-    crate::sweep::prepare(t, &KINDS, shard, threads, stop)
+    sweep_counted(t, shard, threads, stop, &Checking::unwatched())
+}
+
+/// [`sweep`], counting the combinations checked in `checking` (for a progress bar).
+pub fn sweep_counted(
+    t: Template,
+    shard: Option<Shard>,
+    threads: usize,
+    stop: &Arc<AtomicBool>,
+    checking: &Checking<'_>,
+) -> Result<Prepared, SweepError> {
+    crate::sweep::prepare(t, &KINDS, shard, threads, stop, checking)
 }
 
 /// Parses and checks config text; `file` names it in diagnostics.

@@ -234,6 +234,43 @@ fn shards_concatenated_in_order_are_the_whole_sweep() {
     }
 }
 
+/// The combinations a sweep of `path` checks for `shard`, counted through a progress tick: (the total
+/// each tick was given, every `done` it was given, sorted).
+fn checking_ticks(path: &Path, shard: Option<Shard>) -> (Vec<usize>, Vec<usize>) {
+    use tubes::sweep::{checked_count, Checking};
+    let t = tubes::api::load_template(path).unwrap();
+    let total = checked_count(t.sweep.as_ref().unwrap().len(), shard);
+    let ticks = std::sync::Mutex::new(Vec::new());
+    let tick = |done, of| ticks.lock().unwrap().push((done, of));
+    let counted = Checking::new(total, &tick);
+    tubes::api::sweep_counted(t, shard, 2, &Default::default(), &counted)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ticks = ticks.into_inner().unwrap();
+    let mut done: Vec<usize> = ticks.iter().map(|t| t.0).collect();
+    done.sort_unstable();
+    (ticks.iter().map(|t| t.1).collect(), done)
+}
+
+#[test]
+fn checking_ticks_once_per_combination_checked_shards_counting_those_before_them() {
+    let dir = tempdir();
+    let (path, _) = small_grid(
+        dir.path(),
+        "ticks",
+        "N: {from: 500, to: 4500, step: 500}",
+        "coin: [LTC, XRP, ETH]",
+    );
+    // 9 × 3 = 27 combinations; shard 2 of 3 runs 9..18 and checks 0..9 again for their outputs.
+    for (shard, checked) in [(None, 27), (Some(Shard { index: 2, count: 3 }), 18)] {
+        let (totals, done) = checking_ticks(&path, shard);
+        assert_eq!(done, (1..=checked).collect::<Vec<_>>(), "{shard:?}");
+        assert!(
+            totals.iter().all(|&t| t == checked),
+            "{shard:?}: {totals:?}"
+        );
+    }
+}
+
 #[test]
 fn rows_past_the_memory_budget_wait_in_files_and_come_out_the_same() {
     let dir = tempdir();

@@ -10,7 +10,8 @@ use crate::runtime::Progressing;
 pub struct Bar {
     on: bool,
     t0: Instant,
-    drawn: bool,
+    /// The width of the widest line drawn since the bar was last erased (0: nothing to erase).
+    drawn: usize,
 }
 
 impl Bar {
@@ -19,7 +20,7 @@ impl Bar {
         Bar {
             on,
             t0: Instant::now(),
-            drawn: false,
+            drawn: 0,
         }
     }
 
@@ -45,23 +46,26 @@ impl Bar {
             0.0
         };
         let filled = (frac * 30.0) as usize;
-        err!(
-            "\r[{}{}] {:>3.0}%  {} {unit}/s  eta {:.0} s ",
+        let line = format!(
+            "[{}{}] {:>3.0}%  {} {unit}/s  eta {:.0} s ",
             "#".repeat(filled),
             ".".repeat(30 - filled),
             frac * 100.0,
             human(rate),
             eta
         );
+        // Spaces over what a longer line drawn before left.
+        let pad = self.drawn.saturating_sub(line.chars().count());
+        err!("\r{line}{}", " ".repeat(pad));
         let _ = std::io::stderr().flush();
-        self.drawn = true;
+        self.drawn = self.drawn.max(line.chars().count());
     }
 
     /// Erases the bar.
     pub fn clear(&mut self) {
-        if self.drawn {
-            err!("\r{}\r", " ".repeat(72));
-            self.drawn = false;
+        if self.drawn > 0 {
+            err!("\r{}\r", " ".repeat(self.drawn));
+            self.drawn = 0;
         }
     }
 }

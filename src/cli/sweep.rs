@@ -2,12 +2,14 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::progress::Bar;
 use super::{EXIT_CONFIG, EXIT_RUNTIME};
 use crate::config::Template;
 use crate::graph;
-use crate::sweep::{summary, Shard, SweepError};
+use crate::sweep::{checked_count, summary, Checking, Shard, SweepError};
 
 /// What `tubes run` takes for a sweep.
 pub struct SweepArgs {
@@ -28,7 +30,17 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Signals stop the reading of the inputs too, so the handler goes in first.
     let stop = super::stop_on_signals();
-    let prepared = match crate::api::sweep(t, args.shard, threads, &stop) {
+    let show = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
+    let total = t
+        .sweep
+        .as_ref()
+        .map_or(0, |s| checked_count(s.len(), args.shard));
+    let checking = CheckingBar::new(show);
+    let tick = |done, of| checking.tick(done, of);
+    let counted = Checking::new(total, &tick);
+    let prepared = crate::api::sweep_counted(t, args.shard, threads, &stop, &counted);
+    checking.clear();
+    let prepared = match prepared {
         Ok(p) => p,
         Err(SweepError::Config(e)) => {
             errln!("{e}");
@@ -39,7 +51,6 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
             return EXIT_RUNTIME;
         }
     };
-    let show = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
     let mut bar = Bar::new(show);
     let result = prepared.run(threads, &stop, &mut |p| {
         let frac = p.updates as f64 / p.updates_total.max(1) as f64;
@@ -64,10 +75,46 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
     }
 }
 
+/// A progress bar for checking a sweep's combinations, drawn from the checking threads, at most every
+/// 200 ms, and not before checking has taken 200 ms.
+struct CheckingBar {
+    bar: Mutex<(Bar, Instant)>,
+}
+
+impl CheckingBar {
+    fn new(show: bool) -> Self {
+        CheckingBar {
+            bar: Mutex::new((Bar::new(show), Instant::now())),
+        }
+    }
+
+    fn tick(&self, done: usize, total: usize) {
+        let Ok(mut b) = self.bar.try_lock() else {
+            return;
+        };
+        if b.1.elapsed() >= Duration::from_millis(200) {
+            b.0.draw(
+                done as f64 / total.max(1) as f64,
+                done as u64,
+                "combinations checked",
+            );
+            b.1 = Instant::now();
+        }
+    }
+
+    fn clear(&self) {
+        self.bar.lock().unwrap_or_else(|e| e.into_inner()).0.clear();
+    }
+}
+
 /// Checks every combination; prints the size of the expansion.
 pub fn check(t: &Template, config: &Path) -> i32 {
     let sweep = t.sweep.as_ref().expect("a sweep");
-    match crate::api::expand(t, None) {
+    let checking = CheckingBar::new(std::io::stderr().is_terminal());
+    let tick = |done, of| checking.tick(done, of);
+    let expanded = crate::api::expand_counted(t, None, &Checking::new(sweep.len(), &tick));
+    checking.clear();
+    match expanded {
         Ok(x) => {
             let template_tubes = x.graphs.first().map_or(0, |g| g.nodes.len());
             let mut per_label: Vec<(String, usize)> = Vec::new();

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::collected::Collected;
+use super::Checking;
 use crate::base::datapoint::TubeId;
 use crate::config::{ConfigErrors, PipelineType, Template, TubeKind};
 use crate::graph::{self, Graph, NodeKind};
@@ -104,10 +105,16 @@ fn check_all(
     kinds: &Kinds,
     range: std::ops::Range<usize>,
     threads: usize,
+    checking: &Checking<'_>,
 ) -> Vec<Result<Checked, ConfigErrors>> {
     super::in_slices(range, threads, PER_THREAD, |slice| {
         let memo = CheckMemo::default();
-        slice.map(|k| check_one(t, kinds, k, &memo)).collect()
+        (slice.map(|k| {
+            let checked = check_one(t, kinds, k, &memo);
+            checking.checked();
+            checked
+        }))
+        .collect()
     })
 }
 
@@ -118,6 +125,7 @@ pub fn expand(
     kinds: &Kinds,
     range: std::ops::Range<usize>,
     threads: usize,
+    checking: &Checking<'_>,
 ) -> Result<Expansion, ConfigErrors> {
     let mut errors = Collected::default();
     let mut outputs = super::rules::Outputs::default();
@@ -125,7 +133,7 @@ pub fn expand(
     let mut keys: Vec<Vec<String>> = Vec::new();
     for (k, checked) in range
         .clone()
-        .zip(check_all(t, kinds, range.clone(), threads))
+        .zip(check_all(t, kinds, range.clone(), threads, checking))
     {
         match checked {
             Ok((g, key)) => {
@@ -193,12 +201,14 @@ pub fn targets_before(
     t: &Template,
     kinds: &Kinds,
     first: usize,
+    checking: &Checking<'_>,
 ) -> Result<HashSet<String>, ConfigErrors> {
     let mut targets = HashSet::new();
     let memo = CheckMemo::default();
     for k in 0..first {
         let (config, diag) = t.config(Some(k))?;
         let g = graph::check_with(config, diag, kinds, &memo)?;
+        checking.checked();
         targets.extend(
             g.sink_outputs()
                 .map(|(_, _, o)| super::rules::target_key(o)),

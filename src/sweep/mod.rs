@@ -75,13 +75,51 @@ pub enum SweepError {
     Run(#[from] RunError),
 }
 
+/// How far checking has got, for a progress bar: `tick(done, total)` is called, from the checking
+/// threads, after each combination is checked (a shard after the first also checks the combinations
+/// before it, for the outputs they start: `total` counts those too).
+pub struct Checking<'a> {
+    done: std::sync::atomic::AtomicUsize,
+    total: usize,
+    tick: &'a (dyn Fn(usize, usize) + Sync),
+}
+
+impl<'a> Checking<'a> {
+    /// Counts `total` combinations, calling `tick` after each.
+    pub fn new(total: usize, tick: &'a (dyn Fn(usize, usize) + Sync)) -> Self {
+        Checking {
+            done: Default::default(),
+            total,
+            tick,
+        }
+    }
+
+    /// Counts nothing.
+    pub fn unwatched() -> Checking<'static> {
+        Checking::new(0, &|_, _| {})
+    }
+
+    /// One more combination checked.
+    fn checked(&self) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        (self.tick)(done, self.total);
+    }
+}
+
+/// The combinations a sweep of `total` runs for `shard`, and how many of them and before them are
+/// checked (see [`Checking`]).
+pub fn checked_count(total: usize, shard: Option<Shard>) -> usize {
+    shard.map_or(total, |s| s.range(total).end)
+}
+
 /// Checks the combinations of `t`'s sweep (those of `shard`, or all) against `kinds`, on up to
-/// `threads` threads.
+/// `threads` threads, counting them in `checking`.
 pub fn expand(
     t: &Template,
     kinds: &Kinds,
     shard: Option<Shard>,
     threads: usize,
+    checking: &Checking<'_>,
 ) -> Result<Expansion, ConfigErrors> {
     let total = t.sweep.as_ref().map_or(1, |s| s.len());
     if let Some(s) = shard.filter(|s| s.count > total) {
@@ -94,7 +132,7 @@ pub fn expand(
         return Err(diag.into_errors());
     }
     let range = shard.map_or(0..total, |s| s.range(total));
-    expand::expand(t, kinds, range, threads)
+    expand::expand(t, kinds, range, threads, checking)
 }
 
 /// A sweep with its inputs read and its streams merged, ready to run.
@@ -115,23 +153,24 @@ pub struct Prepared {
     memory: usize,
 }
 
-/// Checks the sweep, then reads its inputs (on up to `threads` threads) and merges its streams; `stop`
-/// (a signal) ends the reading early, with an error.
+/// Checks the sweep (counting in `checking`), then reads its inputs (on up to `threads` threads) and
+/// merges its streams; `stop` (a signal) ends the reading early, with an error.
 pub fn prepare(
     t: Template,
     kinds: &Kinds,
     shard: Option<Shard>,
     threads: usize,
     stop: &std::sync::Arc<AtomicBool>,
+    checking: &Checking<'_>,
 ) -> Result<Prepared, SweepError> {
     let t0 = Instant::now();
     if t.sweep.is_none() {
         return Err(RunError::Input("the config has no sweep: section".into()).into());
     }
-    let x = expand(&t, kinds, shard, threads)?;
+    let x = expand(&t, kinds, shard, threads, checking)?;
     // A file gets its header from the first combination of the whole sweep that writes it: in a
     // later shard, only files no earlier combination writes.
-    let before = expand::targets_before(&t, kinds, x.first)?;
+    let before = expand::targets_before(&t, kinds, x.first, checking)?;
     let reads = inputs::read_all(&x, threads, stop)?;
     let streams = merge_all(&x, &reads, threads);
     Ok(Prepared {
