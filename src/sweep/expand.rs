@@ -196,23 +196,30 @@ fn group(first: usize, graphs: Vec<Graph>, keys: &[Vec<String>]) -> Expansion {
     }
 }
 
-/// The outputs (normalised targets) that combinations `0..first` write, each checked again for this.
+/// The outputs (normalised targets) that combinations `0..first` write, each checked again for this,
+/// on up to `threads` threads.
 pub fn targets_before(
     t: &Template,
     kinds: &Kinds,
     first: usize,
+    threads: usize,
     checking: &Checking<'_>,
 ) -> Result<HashSet<String>, ConfigErrors> {
+    let found = super::in_slices(0..first, threads, PER_THREAD, |slice| {
+        let memo = CheckMemo::default();
+        (slice.map(|k| {
+            let (config, diag) = t.config(Some(k))?;
+            let g = graph::check_with(config, diag, kinds, &memo)?;
+            checking.checked();
+            Ok(g.sink_outputs()
+                .map(|(_, _, o)| super::rules::target_key(o))
+                .collect::<Vec<_>>())
+        }))
+        .collect::<Vec<Result<Vec<String>, ConfigErrors>>>()
+    });
     let mut targets = HashSet::new();
-    let memo = CheckMemo::default();
-    for k in 0..first {
-        let (config, diag) = t.config(Some(k))?;
-        let g = graph::check_with(config, diag, kinds, &memo)?;
-        checking.checked();
-        targets.extend(
-            g.sink_outputs()
-                .map(|(_, _, o)| super::rules::target_key(o)),
-        );
+    for t in found {
+        targets.extend(t?);
     }
     Ok(targets)
 }

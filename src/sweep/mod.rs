@@ -170,7 +170,7 @@ pub fn prepare(
     let x = expand(&t, kinds, shard, threads, checking)?;
     // A file gets its header from the first combination of the whole sweep that writes it: in a
     // later shard, only files no earlier combination writes.
-    let before = expand::targets_before(&t, kinds, x.first, checking)?;
+    let before = expand::targets_before(&t, kinds, x.first, threads, checking)?;
     let reads = inputs::read_all(&x, threads, stop)?;
     let streams = merge_all(&x, &reads, threads);
     Ok(Prepared {
