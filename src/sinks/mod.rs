@@ -12,6 +12,7 @@ mod ndjson;
 mod parquet;
 #[cfg(not(loom))]
 mod postgres;
+mod records;
 #[cfg(not(loom))]
 mod redis;
 mod sqlite;

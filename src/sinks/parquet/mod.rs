@@ -176,7 +176,7 @@ impl SinkOutput for ParquetOutput {
                 "a sweep's Parquet output cannot hold text columns (keys, window times) yet: write them to a CSV or JSON output of the sweep",
             ));
         }
-        let w = part::PartWriter::new(out, cx).map_err(|e| self.err(e))?;
+        let w = crate::sinks::records::RecordWriter::new(out, cx).map_err(|e| self.err(e))?;
         Ok(Box::new(w))
     }
 }
