@@ -21,7 +21,11 @@ use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
 use crate::config::Reader;
 use crate::connect::quote;
-use crate::plugin::{Cell, Commit, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
+use crate::plugin::{
+    Assemble, Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError,
+};
+use crate::sinks::records::{each_row, Param, RecordWriter};
+use std::sync::Mutex;
 
 /// Rows per transaction.
 pub const BATCH: u64 = 10_000;
@@ -108,7 +112,7 @@ fn table_name(t: &str) -> Result<(), String> {
 const PARTIAL: &str = "__partial";
 
 /// A table of an SQLite file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct SqliteOutput {
     file: PathBuf,
     table: String,
@@ -213,10 +217,6 @@ impl SinkOutput for SqliteOutput {
 
     fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
         let err = |e: WriteError| SinkError::new(self.target(), e);
-        if let Some(dir) = self.file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| err(e.into()))?;
-        }
-        let conn = self.connect().map_err(|e| err(e.into()))?;
         let mut columns = vec!["timestamp".to_string()];
         columns.extend(cx.columns.iter().map(|c| c.to_string()));
         if cx.with_status {
@@ -225,10 +225,59 @@ impl SinkOutput for SqliteOutput {
         // By column (`timestamp` first): whether it holds text.
         let mut text = vec![true];
         text.extend(cx.kinds.iter().map(|k| *k == Cell::Text));
-        self.prepare(&conn, &columns, &text).map_err(err)?;
+        let w = self.writer(&columns, &text, cx.with_status).map_err(err)?;
+        Ok(Some(Box::new(w)))
+    }
+
+    fn can_sweep(&self) -> bool {
+        true
+    }
+
+    fn destination(&self) -> Option<Result<Destination, RunError>> {
+        let table = SweepTable {
+            output: self.clone(),
+            writer: None,
+            leading: 0,
+            columns: 0,
+        };
+        Some(Ok(Destination::Assembled(Mutex::new(Box::new(table)))))
+    }
+
+    fn format(
+        &self,
+        out: Box<dyn std::io::Write + Send>,
+        cx: &OpenSink<'_>,
+    ) -> Result<Box<dyn RowWriter>, RunError> {
+        let err = |e: WriteError| RunError::Sink(SinkError::new(self.target(), e));
+        if cx.kinds.contains(&Cell::Text) {
+            // A part holds numbers only, and a key's number differs from run to run.
+            return Err(err(
+                "a sweep's SQLite output cannot hold text columns (keys, window times) yet: write them to a CSV or JSON output of the sweep".into(),
+            ));
+        }
+        Ok(Box::new(
+            RecordWriter::new(out, cx).map_err(|e| err(e.into()))?,
+        ))
+    }
+}
+
+impl SqliteOutput {
+    /// Connects, makes the table `columns` go to (`text`: by column, whether it holds text), and
+    /// readies the insert (`status`: rows end with a status).
+    fn writer(
+        &self,
+        columns: &[String],
+        text: &[bool],
+        status: bool,
+    ) -> Result<SqliteWriter, WriteError> {
+        if let Some(dir) = self.file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = self.connect()?;
+        self.prepare(&conn, columns, text)?;
         let marks = vec!["?"; columns.len()].join(", ");
         let quoted: Vec<String> = columns.iter().map(|c| quote(c)).collect();
-        Ok(Some(Box::new(SqliteWriter {
+        Ok(SqliteWriter {
             conn,
             insert: format!(
                 "INSERT INTO {} ({}) VALUES ({marks})",
@@ -236,10 +285,10 @@ impl SinkOutput for SqliteOutput {
                 quoted.join(", ")
             ),
             table: self.writing(),
-            status: cx.with_status,
+            status,
             pending: 0,
             committed: 0,
-        })))
+        })
     }
 }
 
@@ -255,27 +304,26 @@ struct SqliteWriter {
 }
 
 impl SqliteWriter {
-    fn insert(&mut self, row: &Row<'_>) -> rusqlite::Result<()> {
-        if self.pending == 0 {
-            self.conn.execute_batch("BEGIN")?;
-        }
-        let mut q = self.conn.prepare_cached(&self.insert)?;
-        q.raw_bind_parameter(
-            1,
-            std::str::from_utf8(&format_rfc3339_millis(row.time)).unwrap_or(""),
-        )?;
-        for i in 0..row.values.len() {
-            if row.is_text(i) {
-                q.raw_bind_parameter(i + 2, row.text(i))?;
-            } else {
-                q.raw_bind_parameter(i + 2, row.cell(i))?;
+    /// Inserts one row, whose values `bind` binds, in the open transaction (beginning one when none is
+    /// open, and committing it every [`BATCH`] rows).
+    fn insert_with(
+        &mut self,
+        bind: impl FnOnce(&mut rusqlite::Statement<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), WriteError> {
+        let inserted = (|| {
+            if self.pending == 0 {
+                self.conn.execute_batch("BEGIN")?;
             }
+            let mut q = self.conn.prepare_cached(&self.insert)?;
+            bind(&mut q)?;
+            q.raw_execute()?;
+            self.pending += 1;
+            Ok(())
+        })();
+        inserted.map_err(|e| self.failed(e))?;
+        if self.pending >= BATCH {
+            self.commit().map_err(|e| self.failed(e))?;
         }
-        if self.status {
-            q.raw_bind_parameter(row.values.len() + 2, row.status)?;
-        }
-        q.raw_execute()?;
-        self.pending += 1;
         Ok(())
     }
 
@@ -299,11 +347,21 @@ impl SqliteWriter {
 
 impl RowWriter for SqliteWriter {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
-        self.insert(row).map_err(|e| self.failed(e))?;
-        if self.pending >= BATCH {
-            self.commit().map_err(|e| self.failed(e))?;
-        }
-        Ok(())
+        let status = self.status;
+        self.insert_with(|q| {
+            bind_time(q, 1, row.time)?;
+            for i in 0..row.values.len() {
+                if row.is_text(i) {
+                    q.raw_bind_parameter(i + 2, row.text(i))?;
+                } else {
+                    q.raw_bind_parameter(i + 2, row.cell(i))?;
+                }
+            }
+            if status {
+                q.raw_bind_parameter(row.values.len() + 2, row.status)?;
+            }
+            Ok(())
+        })
     }
 
     fn flush(&mut self) -> Result<(), WriteError> {
@@ -316,6 +374,69 @@ impl Drop for SqliteWriter {
     /// its partial file: committed to the table being written.
     fn drop(&mut self) {
         let _ = self.commit();
+    }
+}
+
+/// Binds a row's time as its `timestamp` cell, parameter `i`: RFC 3339 in ms.
+fn bind_time(q: &mut rusqlite::Statement<'_>, i: usize, ns: i64) -> rusqlite::Result<()> {
+    let text = format_rfc3339_millis(ns);
+    q.raw_bind_parameter(i, std::str::from_utf8(&text).unwrap_or(""))
+}
+
+/// A sweep's table: every combination's rows, its parameter columns first, inserted part by part in
+/// combination order.
+struct SweepTable {
+    output: SqliteOutput,
+    writer: Option<SqliteWriter>,
+    /// Parameters, and columns after `timestamp`.
+    leading: usize,
+    columns: usize,
+}
+
+impl Assemble for SweepTable {
+    fn start(&mut self, cx: &OpenSink<'_>) -> Result<(), WriteError> {
+        let mut columns: Vec<String> = cx.params.iter().map(|p| p.to_string()).collect();
+        let mut text: Vec<bool> = cx.param_kinds.iter().map(|k| *k == Cell::Text).collect();
+        (self.leading, self.columns) = (columns.len(), cx.columns.len());
+        columns.push("timestamp".into());
+        text.push(true);
+        columns.extend(cx.columns.iter().map(|c| c.to_string()));
+        self.writer = Some(self.output.writer(&columns, &text, false)?);
+        Ok(())
+    }
+
+    fn append(&mut self, part: &mut dyn std::io::Read) -> Result<u64, WriteError> {
+        let mut bytes = Vec::new();
+        part.read_to_end(&mut bytes)?;
+        let w = self
+            .writer
+            .as_mut()
+            .ok_or("a part came before the columns")?;
+        let leading = self.leading;
+        each_row(&bytes, leading, self.columns, |params, time, cells| {
+            w.insert_with(|q| {
+                for (i, p) in params.iter().enumerate() {
+                    match p {
+                        Param::Int(v) => q.raw_bind_parameter(i + 1, v)?,
+                        Param::Real(v) => q.raw_bind_parameter(i + 1, v)?,
+                        Param::Text(v) => q.raw_bind_parameter(i + 1, v)?,
+                    }
+                }
+                bind_time(q, leading + 1, time)?;
+                for (i, c) in cells.iter().enumerate() {
+                    q.raw_bind_parameter(leading + 2 + i, c)?;
+                }
+                Ok(())
+            })
+        })?;
+        Ok(bytes.len() as u64)
+    }
+
+    fn finish(&mut self) -> Result<(), WriteError> {
+        match &mut self.writer {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
     }
 }
 

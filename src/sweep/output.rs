@@ -141,7 +141,7 @@ impl Outputs {
     ) -> Result<Output, RunError> {
         let Some(dest) = o.destination() else {
             return Err(RunError::Input(format!(
-                "{} cannot be a sweep's output: its records have no room for the parameter columns; write the sweep to CSV, NDJSON or Stdout",
+                "{} cannot be a sweep's output: its records have no room for the parameter columns; write the sweep to CSV, NDJSON, Parquet, SQLite or Stdout",
                 o.target()
             )));
         };
