@@ -12,6 +12,7 @@
 //! it if missing; an existing table whose columns are not the sink's is refused at start, naming both.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -25,7 +26,6 @@ use crate::plugin::{
     Assemble, Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError,
 };
 use crate::sinks::records::{each_row, Param, RecordWriter};
-use std::sync::Mutex;
 
 /// Rows per transaction.
 pub const BATCH: u64 = 10_000;
@@ -233,6 +233,11 @@ impl SinkOutput for SqliteOutput {
         true
     }
 
+    fn sweeps_text(&self) -> bool {
+        // A part holds numbers only, and a key's number differs from run to run.
+        false
+    }
+
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         let table = SweepTable {
             output: self.clone(),
@@ -248,16 +253,9 @@ impl SinkOutput for SqliteOutput {
         out: Box<dyn std::io::Write + Send>,
         cx: &OpenSink<'_>,
     ) -> Result<Box<dyn RowWriter>, RunError> {
-        let err = |e: WriteError| RunError::Sink(SinkError::new(self.target(), e));
-        if cx.kinds.contains(&Cell::Text) {
-            // A part holds numbers only, and a key's number differs from run to run.
-            return Err(err(
-                "a sweep's SQLite output cannot hold text columns (keys, window times) yet: write them to a CSV or JSON output of the sweep".into(),
-            ));
-        }
-        Ok(Box::new(
-            RecordWriter::new(out, cx).map_err(|e| err(e.into()))?,
-        ))
+        let w = RecordWriter::new(out, cx)
+            .map_err(|e| RunError::Sink(SinkError::new(self.target(), e)))?;
+        Ok(Box::new(w))
     }
 }
 
@@ -320,7 +318,13 @@ impl SqliteWriter {
             self.pending += 1;
             Ok(())
         })();
-        inserted.map_err(|e| self.failed(e))?;
+        if let Err(e) = inserted {
+            if self.pending == 0 {
+                // The transaction this insert began holds nothing: end it, so it is not left open.
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            return Err(self.failed(e));
+        }
         if self.pending >= BATCH {
             self.commit().map_err(|e| self.failed(e))?;
         }
@@ -388,8 +392,9 @@ fn bind_time(q: &mut rusqlite::Statement<'_>, i: usize, ns: i64) -> rusqlite::Re
 struct SweepTable {
     output: SqliteOutput,
     writer: Option<SqliteWriter>,
-    /// Parameters, and columns after `timestamp`.
+    /// How many parameters lead each row.
     leading: usize,
+    /// How many columns follow `timestamp`.
     columns: usize,
 }
 

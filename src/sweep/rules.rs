@@ -8,11 +8,12 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::config::{field, ConfigErrors, PipelineType, Template};
 use crate::graph::{Graph, NodeKind};
-use crate::plugin::SinkOutput;
+use crate::plugin::{Cell, SinkOutput};
 
-/// The files written so far: by normalised target, the first combination writing it and its header.
+/// The files written so far: by normalised target, the first combination writing it, its header, and
+/// its settings (the output's description).
 #[derive(Default)]
-pub(super) struct Outputs(HashMap<String, (usize, Vec<String>)>);
+pub(super) struct Outputs(HashMap<String, (usize, Vec<String>, String)>);
 
 /// `a/./b` and `a/b` name one file.
 fn normalised(p: &Path) -> String {
@@ -49,7 +50,7 @@ pub(super) fn combination(
         );
     }
     let params = t.sweep.as_ref().map_or(Vec::new(), |s| s.params());
-    for node in &g.nodes {
+    for (id, node) in g.nodes.iter().enumerate() {
         let NodeKind::Sink {
             outputs: outs,
             columns,
@@ -80,8 +81,29 @@ pub(super) fn combination(
                 );
                 continue;
             }
+            if !o.sweeps_text() && g.column_kinds(id as _).contains(&Cell::Text) {
+                diag.error(
+                    &at,
+                    format!(
+                        "a sweep cannot write text columns (keys, window times) to {} yet",
+                        o.target()
+                    ),
+                    Some("write them to a CSV or NDJSON output of the sweep".into()),
+                );
+                continue;
+            }
+            let settings = format!("{o:?}");
             match outputs.0.get(&target) {
-                Some((first, cols)) if *cols != header => diag.error(
+                Some((first, _, was)) if *was != settings => diag.error(
+                    &at,
+                    format!(
+                        "{} is written here with other settings than by combination {} ({settings}, there {was})",
+                        o.target(),
+                        first + 1
+                    ),
+                    Some("combinations that write one file write it alike (the same table, mode, row group): put the parameter in the file's path instead, e.g. out/${coin}.sqlite".into()),
+                ),
+                Some((first, cols, _)) if *cols != header => diag.error(
                     &at,
                     format!(
                         "{} gets the columns [{}] here, but [{}] from combination {}",
@@ -94,7 +116,7 @@ pub(super) fn combination(
                 ),
                 Some(_) => {}
                 None => {
-                    outputs.0.insert(target, (k, header.clone()));
+                    outputs.0.insert(target, (k, header.clone(), settings));
                 }
             }
         }

@@ -23,6 +23,7 @@ use crate::config::{field, Reader};
 use crate::plugin::{
     Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, Staged, WriteError,
 };
+use crate::sinks::records::RecordWriter;
 
 /// Rows per row group unless the config says otherwise.
 pub const ROW_GROUP: usize = 65_536;
@@ -156,6 +157,11 @@ impl SinkOutput for ParquetOutput {
         true
     }
 
+    fn sweeps_text(&self) -> bool {
+        // A part holds numbers only, and a key's number differs from run to run.
+        false
+    }
+
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         let file = match super::create_file(&self.path) {
             Ok(f) => f,
@@ -170,13 +176,7 @@ impl SinkOutput for ParquetOutput {
         out: Box<dyn io::Write + Send>,
         cx: &OpenSink<'_>,
     ) -> Result<Box<dyn RowWriter>, RunError> {
-        if cx.kinds.contains(&Cell::Text) {
-            // A part holds numbers only, and a key's number differs from run to run.
-            return Err(self.err(
-                "a sweep's Parquet output cannot hold text columns (keys, window times) yet: write them to a CSV or JSON output of the sweep",
-            ));
-        }
-        let w = crate::sinks::records::RecordWriter::new(out, cx).map_err(|e| self.err(e))?;
+        let w = RecordWriter::new(out, cx).map_err(|e| self.err(e))?;
         Ok(Box::new(w))
     }
 }
