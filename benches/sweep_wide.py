@@ -12,10 +12,8 @@ the process's peak resident memory. Uses only the standard library.
 """
 import argparse
 import os
-import resource
 import subprocess
 import sys
-import time
 
 SHIPPED = "configs/sweep_btc_altcoins.yaml"
 TUBES = "target/release/tubes"
@@ -62,12 +60,14 @@ def run(exe, config):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--to", type=int, default=833300, help="the last N (steps of 50 from 50)")
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=2, help="at least 1")
     p.add_argument("--other", help="an older tubes binary, run in turns with this one")
     args = p.parse_args()
     if not os.path.exists(TUBES):
         sys.exit(f"{TUBES} is missing: run cargo build --release first")
     os.makedirs(OUT_DIR, exist_ok=True)
+    if args.rounds < 1:
+        sys.exit("--rounds must be at least 1")
     config = wide_config(args.to)
     builds = [TUBES] + ([args.other] if args.other else [])
     for r in range(1, args.rounds + 1):

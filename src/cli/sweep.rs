@@ -59,7 +59,7 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
     bar.clear();
     // What the sweep checked and read is left for the system to take back at exit: freeing every
     // combination's graph one by one took longer than the exit (0.8 s for 100,000 combinations).
-    // It holds no open file and nothing to flush; the outputs were committed above.
+    // It holds no open file and nothing to flush: the outputs belong to the run, which has ended.
     std::mem::forget(prepared);
     match result {
         Ok(report) => {
@@ -76,23 +76,31 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
 }
 
 /// A progress bar for checking a sweep's combinations, drawn from the checking threads, at most every
-/// 200 ms, and not before checking has taken 200 ms.
+/// 200 ms, and not before checking has taken 200 ms; erased when the last combination is checked, so
+/// it does not stand still while the inputs are read.
 struct CheckingBar {
-    bar: Mutex<(Bar, Instant)>,
+    /// The bar, when it was last drawn, and whether checking is over.
+    bar: Mutex<(Bar, Instant, bool)>,
 }
 
 impl CheckingBar {
     fn new(show: bool) -> Self {
         CheckingBar {
-            bar: Mutex::new((Bar::new(show), Instant::now())),
+            bar: Mutex::new((Bar::new(show), Instant::now(), false)),
         }
     }
 
     fn tick(&self, done: usize, total: usize) {
+        if done >= total {
+            let mut b = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+            b.0.clear();
+            b.2 = true;
+            return;
+        }
         let Ok(mut b) = self.bar.try_lock() else {
             return;
         };
-        if b.1.elapsed() >= Duration::from_millis(200) {
+        if !b.2 && b.1.elapsed() >= Duration::from_millis(200) {
             b.0.draw(
                 done as f64 / total.max(1) as f64,
                 done as u64,

@@ -48,13 +48,14 @@ impl Expansion {
     }
 }
 
-/// The identity of generator `id`'s input in `g`, whose datasource is `yaml` (as `Debug` writes it).
-fn input_key(g: &Graph, id: TubeId, yaml: &str) -> String {
+/// The identity of generator `id`'s input in `g`, whose datasource is `datasource` (as `Debug` writes
+/// it).
+fn input_key(g: &Graph, id: TubeId, datasource: &str) -> String {
     let range = match g.pipeline {
         PipelineType::Batch { from, to } => format!("{from}..{to}"),
         PipelineType::Stream => "stream".into(),
     };
-    format!("{id}|{range}|{:?}|{yaml}", g.used_fields(id))
+    format!("{id}|{range}|{:?}|{datasource}", g.used_fields(id))
 }
 
 /// The identity of the ticks of `g`.
@@ -82,15 +83,19 @@ fn check_one(
     memo: &CheckMemo,
 ) -> Result<Checked, ConfigErrors> {
     let (config, diag) = t.config(Some(k))?;
-    let yaml: Vec<(TubeId, String)> = (config.tubes.iter().enumerate())
+    let datasources: Vec<(TubeId, String)> = (config.tubes.iter().enumerate())
         .filter_map(|(i, d)| match &d.kind {
-            // `Debug` writes every scalar of the value, quoted, and costs far less than YAML.
+            // `Debug` tags every scalar of the value by its type (strings quoted and escaped), and
+            // costs far less than writing YAML.
             TubeKind::Generator(p) => Some((i as TubeId, format!("{:?}", p.value))),
             _ => None,
         })
         .collect();
     let g = graph::check_with(config, diag, kinds, memo)?;
-    let mut key: Vec<String> = yaml.iter().map(|(id, y)| input_key(&g, *id, y)).collect();
+    let mut key: Vec<String> = datasources
+        .iter()
+        .map(|(id, d)| input_key(&g, *id, d))
+        .collect();
     key.push(ticks_key(&g));
     Ok((g, key))
 }
@@ -218,8 +223,8 @@ pub fn targets_before(
         .collect::<Vec<Result<Vec<String>, ConfigErrors>>>()
     });
     let mut targets = HashSet::new();
-    for t in found {
-        targets.extend(t?);
+    for written in found {
+        targets.extend(written?);
     }
     Ok(targets)
 }

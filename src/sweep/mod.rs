@@ -106,8 +106,8 @@ impl<'a> Checking<'a> {
     }
 }
 
-/// The combinations a sweep of `total` runs for `shard`, and how many of them and before them are
-/// checked (see [`Checking`]).
+/// How many combinations a sweep of `total` checks for `shard` (see [`Checking`]): the shard's own
+/// and, for a later shard, every one before it.
 pub fn checked_count(total: usize, shard: Option<Shard>) -> usize {
     shard.map_or(total, |s| s.range(total).end)
 }

@@ -106,7 +106,8 @@ impl Outputs {
                         let out = match Self::create(g, id, o, (params, &param_kinds), header) {
                             Ok(out) => out,
                             Err(e) => {
-                                // A sweep that never started replaces nothing and leaves nothing.
+                                // A sweep that never started replaces nothing, and leaves no partial
+                                // file or table (a database file it created stays).
                                 let made = list.iter().filter_map(|o| o.staged.as_ref());
                                 made.for_each(|s| s.discard());
                                 if let Some(s) = o.staged() {

@@ -264,7 +264,7 @@ pub fn run(
             if stop.load(Ordering::Relaxed) {
                 shared.stop.store(true, Ordering::Relaxed);
                 failure = Some(RunError::Input(
-                    "the sweep was stopped before its end; its .partial files hold the combinations finished in order so far, and its outputs were not replaced".into(),
+                    "the sweep was stopped before its end; the combinations finished in order so far are in its outputs' .partial files and __partial tables (an appended table keeps them), and no output was replaced".into(),
                 ));
                 break;
             }
@@ -274,7 +274,11 @@ pub fn run(
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            while let Some(parts) = finished.remove(&appended) {
+            // After a failed append nothing more is appended: the first error is the one to tell.
+            while failure.is_none() {
+                let Some(parts) = finished.remove(&appended) else {
+                    break;
+                };
                 appended += 1;
                 if let Err(e) = shared.outputs.append(parts, &bytes) {
                     failure = Some(e);
