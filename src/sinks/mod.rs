@@ -202,9 +202,9 @@ mod tests {
     use crate::plugin::{Row, RowWriter};
     use std::sync::{Arc, Mutex};
 
-    /// A writer whose bytes the test can read back.
+    /// A writer whose bytes the test can read back (the tests of other sinks use it too).
     #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
+    pub(super) struct Shared(pub(super) Arc<Mutex<Vec<u8>>>);
 
     impl Write for Shared {
         fn write(&mut self, b: &[u8]) -> io::Result<usize> {

@@ -130,22 +130,10 @@ pub fn each_row(
 mod tests {
     use super::*;
     use crate::plugin::Cell;
+    use crate::sinks::tests::Shared;
 
-    /// A writer of one combination's records into a shared vector.
-    fn writer(
-        values: &[&ParamValue],
-        into: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    ) -> RecordWriter {
-        struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-        impl Write for Shared {
-            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
+    /// A writer of one combination's records into `into`.
+    fn writer(values: &[&ParamValue], into: &Shared) -> RecordWriter {
         let meta = || unreachable!("records need no meta");
         let cx = OpenSink {
             id: 0,
@@ -160,12 +148,12 @@ mod tests {
             header: false,
             board: None,
         };
-        RecordWriter::new(Box::new(Shared(into.clone())), &cx).unwrap()
+        RecordWriter::new(Box::new(into.clone()), &cx).unwrap()
     }
 
     #[test]
     fn rows_read_back_with_their_combinations_values_and_missing_cells() {
-        let bytes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let bytes = Shared::default();
         let (n50, eth, n70, xtz) = (
             ParamValue::Int(50),
             ParamValue::Text("ETH".into()),
@@ -193,7 +181,7 @@ mod tests {
             w.flush().unwrap();
         }
         let mut got = Vec::new();
-        let bytes = bytes.lock().unwrap();
+        let bytes = bytes.0.lock().unwrap();
         each_row(&bytes, 2, 2, |p, t, c| {
             got.push((p.to_vec(), t, c.to_vec()));
             Ok(())
