@@ -192,6 +192,31 @@ fn kafka_live_answer_equals_the_websocket_answer_and_a_plain_loop() {
 
 #[test]
 #[ignore = "needs redis-server (see .ci/run)"]
+fn a_marked_batch_is_added_whole_and_its_mark_tells_a_retry_it_was() {
+    use tubes::connect::redis::{append_marked, marked};
+    let dir = tempdir();
+    let broker = Broker::redis(dir.path());
+    let mut c = redis::Client::open(broker.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let rows: [&[u8]; 3] = [b"a", b"b", b"c"];
+    // Before any batch, and for a batch the server never took, a retry must send it.
+    assert!(!marked(&mut c, "rows", "run-1").unwrap());
+    append_marked(&mut c, "rows", "row", rows.iter().copied(), "run-1").unwrap();
+    assert!(marked(&mut c, "rows", "run-1").unwrap());
+    assert!(!marked(&mut c, "rows", "run-2").unwrap());
+    append_marked(&mut c, "rows", "row", rows[..1].iter().copied(), "run-2").unwrap();
+    assert!(marked(&mut c, "rows", "run-2").unwrap());
+    assert!(!marked(&mut c, "rows", "run-1").unwrap());
+    assert_eq!(
+        stream_entries(&broker.url(), "rows", "row"),
+        ["a", "b", "c", "a"]
+    );
+}
+
+#[test]
+#[ignore = "needs redis-server (see .ci/run)"]
 fn redis_live_answer_equals_a_plain_loop_and_every_row_is_appended() {
     let dir = tempdir();
     let broker = Broker::redis(dir.path());

@@ -83,6 +83,45 @@ pub fn append<'a>(
     p.query::<()>(conn)
 }
 
+/// The key where [`append_marked`] leaves the mark of the last batch it added to `stream`.
+pub fn mark_key(stream: &str) -> String {
+    format!("{stream}:tubes-last-batch")
+}
+
+/// [`append`], and in the same transaction sets [`mark_key`] to `mark` (for a day), so that a writer
+/// whose connection broke before the reply came can ask [`marked`] whether the batch was added.
+pub fn append_marked<'a>(
+    conn: &mut Connection,
+    stream: &str,
+    field: &str,
+    payloads: impl Iterator<Item = &'a [u8]>,
+    mark: &str,
+) -> redis::RedisResult<()> {
+    let mut p = redis::pipe();
+    p.atomic();
+    for x in payloads {
+        p.cmd("XADD")
+            .arg(stream)
+            .arg("*")
+            .arg(field)
+            .arg(x)
+            .ignore();
+    }
+    p.cmd("SET")
+        .arg(mark_key(stream))
+        .arg(mark)
+        .arg("EX")
+        .arg(86_400)
+        .ignore();
+    p.query::<()>(conn)
+}
+
+/// Whether the last batch [`append_marked`] added to `stream` is the one marked `mark`.
+pub fn marked(conn: &mut Connection, stream: &str, mark: &str) -> redis::RedisResult<bool> {
+    let last: Option<String> = redis::cmd("GET").arg(mark_key(stream)).query(conn)?;
+    Ok(last.as_deref() == Some(mark))
+}
+
 /// `url` without a password, for messages about a URL that does not parse.
 fn scrub_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

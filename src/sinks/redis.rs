@@ -4,7 +4,9 @@
 //!
 //! The sink thread formats rows into batches (1,000 rows, or what a flush holds); a writer thread of
 //! its own (`tubes-redis-<stream>`) owns the connection and appends each batch as one MULTI/EXEC
-//! transaction, so a batch is added whole or not at all. A batch that fails is retried, reconnecting
+//! transaction, so a batch is added whole or not at all; the transaction also sets
+//! `<stream>:tubes-last-batch` to the batch's mark, so that a retry after a lost reply first asks
+//! whether the batch was added, and adds no batch twice. A batch that fails is retried, reconnecting
 //! with a back-off from 100 ms to 2 s, for up to `retry_for` (default 30 s); a batch still not added
 //! then is counted as lost, and the run ends with an error that says how many rows were lost. A batch
 //! waits in a channel of [`QUEUED`], so a slow server slows the pipeline rather than losing rows.
@@ -18,7 +20,7 @@ use serde_yaml::Value;
 use super::ndjson::JsonRow;
 use crate::base::{RunError, SinkError};
 use crate::config::{field, Reader};
-use crate::connect::redis::{append, Server};
+use crate::connect::redis::{append_marked, marked, Server};
 use crate::plugin::{OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
 
 /// Rows per batch.
@@ -123,8 +125,10 @@ impl SinkOutput for StreamOutput {
                     retry_for,
                 };
                 let (mut added, mut lost, mut why) = (0u64, 0u64, None);
-                for batch in rx {
-                    match w.add(&batch) {
+                // Marks no other run's batch shares: the process, the time it opened, a number.
+                let run = format!("{}-{}", std::process::id(), crate::base::time::wall_ns());
+                for (n, batch) in rx.into_iter().enumerate() {
+                    match w.add(&batch, &format!("{run}-{n}")) {
                         Ok(()) => added += batch.ends.len() as u64,
                         Err(e) => {
                             lost += batch.ends.len() as u64;
@@ -154,19 +158,28 @@ struct Appender {
 }
 
 impl Appender {
-    /// Adds one batch, reconnecting and retrying for up to `retry_for`.
-    fn add(&mut self, batch: &Batch) -> Result<(), String> {
+    /// Adds one batch, marked `mark` (unique to the batch), reconnecting and retrying for up to
+    /// `retry_for`. A retry first asks whether the server added the batch before the connection
+    /// broke (the reply lost with it), so no batch is added twice.
+    fn add(&mut self, batch: &Batch, mark: &str) -> Result<(), String> {
         let first = Instant::now();
         let mut delay = Duration::from_millis(100);
+        let mut retry = false;
         loop {
             let tried = match self.conn.take() {
                 Some(c) => Ok(c),
                 None => self.server.connect(IO),
             }
             .and_then(|mut c| {
-                let r = append(&mut c, &self.stream, "row", batch.rows());
+                let done =
+                    retry && marked(&mut c, &self.stream, mark).map_err(|e| self.server.say(&e))?;
+                let r = match done {
+                    true => Ok(()),
+                    false => append_marked(&mut c, &self.stream, "row", batch.rows(), mark),
+                };
                 r.map(|()| c).map_err(|e| self.server.say(&e))
             });
+            retry = true;
             match tried {
                 Ok(c) => {
                     self.conn = Some(c);
