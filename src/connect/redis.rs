@@ -70,6 +70,15 @@ pub fn append<'a>(
     field: &str,
     payloads: impl Iterator<Item = &'a [u8]>,
 ) -> redis::RedisResult<()> {
+    adds(stream, field, payloads).query::<()>(conn)
+}
+
+/// The transaction of [`append`], not yet sent.
+fn adds<'a>(
+    stream: &str,
+    field: &str,
+    payloads: impl Iterator<Item = &'a [u8]>,
+) -> redis::Pipeline {
     let mut p = redis::pipe();
     p.atomic();
     for x in payloads {
@@ -80,7 +89,7 @@ pub fn append<'a>(
             .arg(x)
             .ignore();
     }
-    p.query::<()>(conn)
+    p
 }
 
 /// The key where [`append_marked`] leaves the mark of the last batch it added to `stream`.
@@ -97,16 +106,7 @@ pub fn append_marked<'a>(
     payloads: impl Iterator<Item = &'a [u8]>,
     mark: &str,
 ) -> redis::RedisResult<()> {
-    let mut p = redis::pipe();
-    p.atomic();
-    for x in payloads {
-        p.cmd("XADD")
-            .arg(stream)
-            .arg("*")
-            .arg(field)
-            .arg(x)
-            .ignore();
-    }
+    let mut p = adds(stream, field, payloads);
     p.cmd("SET")
         .arg(mark_key(stream))
         .arg(mark)
