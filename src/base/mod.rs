@@ -9,7 +9,6 @@ pub mod error;
 pub mod files;
 pub mod keys;
 pub mod number;
-pub mod pages;
 pub mod pin;
 pub mod ring;
 pub mod seqlock;
