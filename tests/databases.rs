@@ -272,6 +272,86 @@ fn a_sweep_writes_one_parquet_file_with_its_parameters_first() {
     }
 }
 
+/// The shipped per-symbol binning with its window's length swept (1 and 5 minutes), as a config in
+/// `dir` writing `outputs` (a `datasink:` value).
+fn window_sweep(dir: &Path, outputs: &str) -> PathBuf {
+    let text = std::fs::read_to_string("configs/binning_per_symbol.yaml")
+        .unwrap()
+        .replace("window: {tumbling: 1m}", "window: {tumbling: \"${W}\"}")
+        .replace("pipeline_type:", "sweep:\n  W: [1m, 5m]\npipeline_type:")
+        .replace("CSV: out/binning_per_symbol.csv", outputs);
+    write_config(dir, "windows.yaml", &text)
+}
+
+#[test]
+fn a_sweeps_text_columns_reach_its_parquet_file_and_sqlite_table() {
+    use parquet::record::RowAccessor;
+    let dir = tempdir();
+    let (csv, pq, db) = (
+        dir.path().join("w.csv"),
+        dir.path().join("w.parquet"),
+        dir.path().join("w.sqlite"),
+    );
+    let outputs = format!(
+        "[{{CSV: {}}}, {{Parquet: {{path: {}, row_group: 500}}}}, {{SQLite: {{path: {}, table: bins}}}}]",
+        csv.display(),
+        pq.display(),
+        db.display()
+    );
+    let cfg = window_sweep(dir.path(), &outputs);
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let lines = read_csv(&csv);
+    let head = "W,timestamp,bins.symbol,bins.window_start,bins.window_end,bins.vwap,bins.sum_quantity,bins.count";
+    assert_eq!(lines[0].join(","), head);
+    // Each combination's CSV rows are those of a single run with its window written in.
+    for w in ["1m", "5m"] {
+        let single = dir.path().join(format!("single_{w}.csv"));
+        let text = std::fs::read_to_string("configs/binning_per_symbol.yaml")
+            .unwrap()
+            .replace("tumbling: 1m", &format!("tumbling: {w}"))
+            .replace("out/binning_per_symbol.csv", single.to_str().unwrap());
+        let one = write_config(dir.path(), &format!("single_{w}.yaml"), &text);
+        let (code, _, err) = tubes(&["run", "-q", one.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        let want: Vec<Vec<String>> = read_csv(&single)[1..].to_vec();
+        let got: Vec<Vec<String>> = (lines[1..].iter())
+            .filter(|l| l[0] == w)
+            .map(|l| l[1..].to_vec())
+            .collect();
+        assert!(want.len() >= 6, "{} rows for {w}", want.len());
+        assert_eq!(got, want, "W={w}");
+    }
+    // The Parquet file and the SQLite table hold the same rows, text as text.
+    let rows = parquet_rows(&pq);
+    assert_eq!(rows.len(), lines.len() - 1);
+    for (row, line) in rows.iter().zip(&lines[1..]) {
+        assert_eq!(row.get_string(0).unwrap(), &line[0]);
+        assert_eq!(row.get_timestamp_millis(1).unwrap(), ms(&line[1]));
+        for c in 2..5 {
+            assert_eq!(row.get_string(c).unwrap(), &line[c], "{line:?}");
+        }
+        assert_eq!(row.get_double(5).unwrap(), line[5].parse::<f64>().unwrap());
+        assert_eq!(row.get_double(6).unwrap(), line[6].parse::<f64>().unwrap());
+        assert_eq!(row.get_long(7).unwrap(), line[7].parse::<i64>().unwrap());
+    }
+    let sql = r#"select W, timestamp, "bins.symbol", typeof("bins.symbol"), "bins.window_start", "bins.window_end", "bins.vwap", "bins.sum_quantity", "bins.count" from bins order by rowid"#;
+    let table = sqlite3(&db, sql);
+    assert_eq!(table.len(), lines.len() - 1);
+    for (row, line) in table.iter().zip(&lines[1..]) {
+        let c: Vec<&str> = row.split(',').collect();
+        assert_eq!(c[..3], [&line[0], &line[1], &line[2]], "{row}");
+        assert_eq!((c[3], c[4], c[5]), ("text", &*line[3], &*line[4]), "{row}");
+        for (got, want) in c[6..].iter().zip(&line[5..]) {
+            assert_eq!(
+                got.parse::<f64>().unwrap(),
+                want.parse::<f64>().unwrap(),
+                "{row}"
+            );
+        }
+    }
+}
+
 /// The shipped sweep over N = 500, 2000 and ETH, XTZ, writing CSV and `sqlite` (an output's mapping
 /// body), as a config in `dir`.
 fn small_sweep(dir: &Path, csv: &Path, sqlite: &str) -> PathBuf {

@@ -344,29 +344,6 @@ fn ndjson_rows_lead_with_the_parameters() {
 }
 
 #[test]
-fn text_columns_to_a_sweeps_parquet_or_sqlite_output_are_refused_when_checked() {
-    let dir = tempdir();
-    let keyed = std::fs::read_to_string("configs/binning_per_symbol.yaml")
-        .unwrap()
-        .replace("    keys: [BTCUSDT, ETHUSDT]\n", "    max_keys: \"${M}\"\n")
-        .replace("pipeline_type:", "sweep:\n  M: [1, 2]\npipeline_type:");
-    for (output, target) in [
-        ("Parquet: out/keyed.parquet", "out/keyed.parquet"),
-        (
-            "SQLite: {path: out/keyed.sqlite, table: k}",
-            "out/keyed.sqlite (table k)",
-        ),
-    ] {
-        let text = keyed.replace("CSV: out/binning_per_symbol.csv", output);
-        let path = write_config(dir.path(), "keyed.yaml", &text);
-        let (code, _, err) = tubes(&["check", &path.display().to_string()]);
-        assert_eq!(code, 2, "{err}");
-        let want = format!("keyed.yaml:24:5: tubes[2].Sink.datasink: a sweep cannot write text columns (keys, window times) to {target} yet");
-        assert!(err.contains(&want), "{err}\nwant: {want}");
-    }
-}
-
-#[test]
 fn check_prints_the_size_of_the_expansion_and_graph_draws_the_template() {
     let (code, out, _) = tubes(&["check", SHIPPED]);
     assert_eq!(code, 0);

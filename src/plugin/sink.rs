@@ -380,11 +380,6 @@ pub trait SinkOutput: Debug + Send + Sync {
     fn can_sweep(&self) -> bool {
         false
     }
-    /// Whether a sweep can write text columns (keys, window times) to it: not when its parts hold
-    /// numbers only (Parquet, SQLite). Asked when the sweep is checked.
-    fn sweeps_text(&self) -> bool {
-        true
-    }
     /// For a sweep: creates the output once. `None` when it cannot take a sweep's rows.
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         None

@@ -1,16 +1,43 @@
 //! A sweep's rows for outputs that re-encode them (Parquet, SQLite): each combination's part holds a
 //! `P` record with the combination's parameter values, then an `R` record per row: the time and a
-//! double per column, NaN where there is no value. The output's assembler reads them back with
-//! [`each_row`], in combination order.
+//! cell per column. A number column's cell is a double, NaN where there is no value; a text column's
+//! (a key, a window's time) starts with a tag: none, a double, or text after its length, so each
+//! row keeps what the output's own writer would have been given. The output's assembler reads them
+//! back with [`each_row`], in combination order.
 
 use std::io::{self, BufWriter, Write};
 
 use crate::config::ParamValue;
-use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
+use crate::plugin::{Cell, OpenSink, Row, RowWriter, WriteError};
 
 /// Writes one combination's rows into its part.
 pub struct RecordWriter {
     out: BufWriter<Box<dyn Write + Send>>,
+    /// By column: whether it holds text.
+    text: Vec<bool>,
+}
+
+/// Tags of a text column's cell.
+const NONE: u8 = 0;
+const NUMBER: u8 = 1;
+const TEXT: u8 = 2;
+
+/// One cell of a row read back by [`each_row`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RecordCell<'a> {
+    /// No value.
+    None,
+    /// A number.
+    Number(f64),
+    /// Text (in a text column).
+    Text(&'a str),
+}
+
+/// Whether each column of the rows `cx` opens holds text: what [`each_row`] is told.
+pub fn text_columns(cx: &OpenSink<'_>) -> Vec<bool> {
+    (0..cx.columns.len())
+        .map(|i| cx.kinds.get(i) == Some(&Cell::Text))
+        .collect()
 }
 
 impl RecordWriter {
@@ -35,7 +62,26 @@ impl RecordWriter {
                 }
             }
         }
-        Ok(RecordWriter { out })
+        Ok(RecordWriter {
+            out,
+            text: text_columns(cx),
+        })
+    }
+
+    /// Column `i` of `row`, in a text column: its text when it is text, else its number.
+    fn text_cell(&mut self, row: &Row<'_>, i: usize) -> io::Result<()> {
+        match (row.text(i), row.cell(i)) {
+            (Some(t), _) => {
+                self.out.write_all(&[TEXT])?;
+                self.out.write_all(&(t.len() as u32).to_le_bytes())?;
+                self.out.write_all(t.as_bytes())
+            }
+            (None, Some(v)) if !row.is_text(i) => {
+                self.out.write_all(&[NUMBER])?;
+                self.out.write_all(&v.to_le_bytes())
+            }
+            _ => self.out.write_all(&[NONE]),
+        }
     }
 }
 
@@ -44,8 +90,12 @@ impl RowWriter for RecordWriter {
         self.out.write_all(b"R")?;
         self.out.write_all(&row.time.to_le_bytes())?;
         for i in 0..row.values.len() {
-            let v = row.cell(i).unwrap_or(f64::NAN);
-            self.out.write_all(&v.to_le_bytes())?;
+            if self.text.get(i) == Some(&true) {
+                self.text_cell(row, i)?;
+            } else {
+                let v = row.cell(i).unwrap_or(f64::NAN);
+                self.out.write_all(&v.to_le_bytes())?;
+            }
         }
         Ok(())
     }
@@ -69,7 +119,7 @@ struct Cursor<'a> {
     at: usize,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], WriteError> {
         let b = self
             .bytes
@@ -83,40 +133,59 @@ impl Cursor<'_> {
         Ok(match self.take::<1>()?[0] {
             0 => Param::Int(i64::from_le_bytes(self.take()?)),
             1 => Param::Real(f64::from_le_bytes(self.take()?)),
-            _ => {
-                let n = u32::from_le_bytes(self.take()?) as usize;
-                let s = self
-                    .bytes
-                    .get(self.at..self.at + n)
-                    .ok_or("a sweep's part ends inside a value")?;
-                self.at += n;
-                Param::Text(String::from_utf8_lossy(s).into_owned())
-            }
+            _ => Param::Text(self.text()?.to_string()),
+        })
+    }
+
+    /// Text after its length.
+    fn text(&mut self) -> Result<&'a str, WriteError> {
+        let n = u32::from_le_bytes(self.take()?) as usize;
+        let s = (self.bytes)
+            .get(self.at..self.at + n)
+            .ok_or("a sweep's part ends inside a value")?;
+        self.at += n;
+        Ok(std::str::from_utf8(s)?)
+    }
+
+    /// A cell of a text column.
+    fn text_cell(&mut self) -> Result<RecordCell<'a>, WriteError> {
+        Ok(match self.take::<1>()?[0] {
+            NONE => RecordCell::None,
+            NUMBER => RecordCell::Number(f64::from_le_bytes(self.take()?)),
+            TEXT => RecordCell::Text(self.text()?),
+            other => return Err(format!("a sweep's part holds a cell of kind {other}").into()),
         })
     }
 }
 
 /// Calls `row(params, time, cells)` for every row in `bytes` (records of one or more parts), with the
-/// `leading` parameter values of its combination and one cell per each of its `columns` columns.
-pub fn each_row(
-    bytes: &[u8],
+/// `leading` parameter values of its combination and a cell per column (`text`: whether each column
+/// holds text, as [`text_columns`] says).
+pub fn each_row<'a>(
+    bytes: &'a [u8],
     leading: usize,
-    columns: usize,
-    mut row: impl FnMut(&[Param], i64, &[Option<f64>]) -> Result<(), WriteError>,
+    text: &[bool],
+    mut row: impl FnMut(&[Param], i64, &[RecordCell<'a>]) -> Result<(), WriteError>,
 ) -> Result<(), WriteError> {
     let mut c = Cursor { bytes, at: 0 };
     let mut params: Vec<Param> = Vec::new();
     // One row's cells, reused from row to row.
-    let mut cells: Vec<Option<f64>> = Vec::with_capacity(columns);
+    let mut cells: Vec<RecordCell<'a>> = Vec::with_capacity(text.len());
     while c.at < bytes.len() {
         match c.take::<1>()?[0] {
             b'P' => params = (0..leading).map(|_| c.param()).collect::<Result<_, _>>()?,
             b'R' => {
                 let time = i64::from_le_bytes(c.take()?);
                 cells.clear();
-                for _ in 0..columns {
-                    let v = f64::from_le_bytes(c.take()?);
-                    cells.push((!v.is_nan()).then_some(v));
+                for &is_text in text {
+                    cells.push(if is_text {
+                        c.text_cell()?
+                    } else {
+                        match f64::from_le_bytes(c.take()?) {
+                            v if v.is_nan() => RecordCell::None,
+                            v => RecordCell::Number(v),
+                        }
+                    });
                 }
                 row(&params, time, &cells)?;
             }
@@ -138,8 +207,8 @@ mod tests {
         let cx = OpenSink {
             id: 0,
             label: "sink",
-            columns: &["a", "b"],
-            kinds: &[Cell::Real, Cell::Real],
+            columns: &["a", "b", "k"],
+            kinds: &[Cell::Real, Cell::Real, Cell::Text],
             with_status: false,
             meta: &meta,
             params: &["N", "coin"],
@@ -152,7 +221,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_read_back_with_their_combinations_values_and_missing_cells() {
+    fn rows_read_back_with_their_combinations_values_text_and_missing_cells() {
         let bytes = Shared::default();
         let (n50, eth, n70, xtz) = (
             ParamValue::Int(50),
@@ -160,21 +229,28 @@ mod tests {
             ParamValue::Int(70),
             ParamValue::Text("XTZ".into()),
         );
+        // The third column holds text: a key's name, no value, and a number with no text.
+        let name = || Some("BTCUSDT".to_string());
         let rows = [
-            (5, [1.5, 2.0], [true, true]),
-            (9, [0.0, -3.25], [false, true]),
+            (5, [1.5, 2.0, 7.0], [true, true, true], [None, None, name()]),
+            (
+                9,
+                [0.0, -3.25, 7.0],
+                [false, true, false],
+                [None, None, name()],
+            ),
+            (11, [4.0, 0.5, 3.0], [true, true, true], [None, None, None]),
         ];
         for values in [[&n50, &eth], [&n70, &xtz]] {
             let mut w = writer(&values, &bytes);
-            for (time, v, present) in &rows {
-                let texts = [None, None];
+            for (time, v, present, texts) in &rows {
                 let row = Row {
                     time: *time,
                     values: v,
                     present,
                     status: None,
                     status_dp: None,
-                    texts: &texts,
+                    texts,
                 };
                 w.write_row(&row).unwrap();
             }
@@ -182,24 +258,28 @@ mod tests {
         }
         let mut got = Vec::new();
         let bytes = bytes.0.lock().unwrap();
-        each_row(&bytes, 2, 2, |p, t, c| {
-            got.push((p.to_vec(), t, c.to_vec()));
+        let text_columns = [false, false, true];
+        each_row(&bytes, 2, &text_columns, |p, t, c| {
+            let cells: Vec<String> = c.iter().map(|c| format!("{c:?}")).collect();
+            got.push((p.to_vec(), t, cells.join(" ")));
             Ok(())
         })
         .unwrap();
         let int = |i| Param::Int(i);
         let text = |s: &str| Param::Text(s.into());
-        assert_eq!(
-            got,
+        let want = |n, coin| {
             [
-                (vec![int(50), text("ETH")], 5, vec![Some(1.5), Some(2.0)]),
-                (vec![int(50), text("ETH")], 9, vec![None, Some(-3.25)]),
-                (vec![int(70), text("XTZ")], 5, vec![Some(1.5), Some(2.0)]),
-                (vec![int(70), text("XTZ")], 9, vec![None, Some(-3.25)]),
+                (5, "Number(1.5) Number(2.0) Text(\"BTCUSDT\")"),
+                (9, "None Number(-3.25) None"),
+                (11, "Number(4.0) Number(0.5) Number(3.0)"),
             ]
-        );
+            .map(|(t, c)| (vec![int(n), text(coin)], t, c.to_string()))
+        };
+        let mut all = want(50, "ETH").to_vec();
+        all.extend(want(70, "XTZ"));
+        assert_eq!(got, all);
         let cut = &bytes[..bytes.len() - 3];
-        let err = each_row(cut, 2, 2, |_, _, _| Ok(())).unwrap_err();
+        let err = each_row(cut, 2, &text_columns, |_, _, _| Ok(())).unwrap_err();
         assert!(err.to_string().contains("ends inside a record"), "{err}");
     }
 }

@@ -25,7 +25,7 @@ use crate::connect::quote;
 use crate::plugin::{
     Assemble, Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError,
 };
-use crate::sinks::records::{each_row, Param, RecordWriter};
+use crate::sinks::records::{each_row, text_columns, Param, RecordCell, RecordWriter};
 
 /// Rows per transaction.
 pub const BATCH: u64 = 10_000;
@@ -233,17 +233,12 @@ impl SinkOutput for SqliteOutput {
         true
     }
 
-    fn sweeps_text(&self) -> bool {
-        // A part holds numbers only, and a key's number differs from run to run.
-        false
-    }
-
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         let table = SweepTable {
             output: self.clone(),
             writer: None,
             leading: 0,
-            columns: 0,
+            text: Vec::new(),
         };
         Some(Ok(Destination::Assembled(Mutex::new(Box::new(table)))))
     }
@@ -394,15 +389,15 @@ struct SweepTable {
     writer: Option<SqliteWriter>,
     /// How many parameters lead each row.
     leading: usize,
-    /// How many columns follow `timestamp`.
-    columns: usize,
+    /// By column after `timestamp`: whether it holds text.
+    text: Vec<bool>,
 }
 
 impl Assemble for SweepTable {
     fn start(&mut self, cx: &OpenSink<'_>) -> Result<(), WriteError> {
         let mut columns: Vec<String> = cx.params.iter().map(|p| p.to_string()).collect();
         let mut text: Vec<bool> = cx.param_kinds.iter().map(|k| *k == Cell::Text).collect();
-        (self.leading, self.columns) = (columns.len(), cx.columns.len());
+        (self.leading, self.text) = (columns.len(), text_columns(cx));
         columns.push("timestamp".into());
         text.push(true);
         columns.extend(cx.columns.iter().map(|c| c.to_string()));
@@ -418,7 +413,7 @@ impl Assemble for SweepTable {
             .as_mut()
             .ok_or("a part came before the columns")?;
         let leading = self.leading;
-        each_row(&bytes, leading, self.columns, |params, time, cells| {
+        each_row(&bytes, leading, &self.text, |params, time, cells| {
             w.insert_with(|q| {
                 for (i, p) in params.iter().enumerate() {
                     match p {
@@ -429,7 +424,12 @@ impl Assemble for SweepTable {
                 }
                 bind_time(q, leading + 1, time)?;
                 for (i, c) in cells.iter().enumerate() {
-                    q.raw_bind_parameter(leading + 2 + i, c)?;
+                    let at = leading + 2 + i;
+                    match *c {
+                        RecordCell::None => q.raw_bind_parameter(at, None::<f64>)?,
+                        RecordCell::Number(v) => q.raw_bind_parameter(at, v)?,
+                        RecordCell::Text(t) => q.raw_bind_parameter(at, t)?,
+                    }
                 }
                 Ok(())
             })

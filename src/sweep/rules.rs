@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::config::{field, ConfigErrors, PipelineType, Template};
 use crate::graph::{Graph, NodeKind};
-use crate::plugin::{Cell, SinkOutput};
+use crate::plugin::SinkOutput;
 
 /// The files written so far: by normalised target, the first combination writing it, its header, and
 /// its settings (the output's description).
@@ -50,7 +50,7 @@ pub(super) fn combination(
         );
     }
     let params = t.sweep.as_ref().map_or(Vec::new(), |s| s.params());
-    for (id, node) in g.nodes.iter().enumerate() {
+    for node in &g.nodes {
         let NodeKind::Sink {
             outputs: outs,
             columns,
@@ -78,17 +78,6 @@ pub(super) fn combination(
                     &at,
                     format!("{} cannot be a sweep's output: its records have no room for the parameter columns", o.target()),
                     Some("write a sweep's rows to CSV, NDJSON, Parquet, SQLite or Stdout".into()),
-                );
-                continue;
-            }
-            if !o.sweeps_text() && g.column_kinds(id as _).contains(&Cell::Text) {
-                diag.error(
-                    &at,
-                    format!(
-                        "a sweep cannot write text columns (keys, window times) to {} yet",
-                        o.target()
-                    ),
-                    Some("write them to a CSV or NDJSON output of the sweep".into()),
                 );
                 continue;
             }

@@ -23,7 +23,7 @@ use crate::config::{field, Reader};
 use crate::plugin::{
     Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, Staged, WriteError,
 };
-use crate::sinks::records::RecordWriter;
+use crate::sinks::records::{RecordCell, RecordWriter};
 
 /// Rows per row group unless the config says otherwise.
 pub const ROW_GROUP: usize = 65_536;
@@ -113,10 +113,14 @@ fn fields<'a>(cx: &'a OpenSink<'a>) -> Vec<Field<'a>> {
 }
 
 /// Adds a row's timestamp and cells (after its parameters, pushed by the caller).
-fn push_row(t: &mut Table, time: i64, cells: impl Iterator<Item = Option<f64>>) {
+fn push_row(t: &mut Table, time: i64, cells: &[RecordCell<'_>]) {
     t.push(Value::Int(time.div_euclid(1_000_000)));
     for c in cells {
-        t.push(c.map_or(Value::Null, Value::Real));
+        t.push(match *c {
+            RecordCell::None => Value::Null,
+            RecordCell::Number(x) => Value::Real(x),
+            RecordCell::Text(s) => Value::Text(s),
+        });
     }
 }
 
@@ -155,11 +159,6 @@ impl SinkOutput for ParquetOutput {
 
     fn can_sweep(&self) -> bool {
         true
-    }
-
-    fn sweeps_text(&self) -> bool {
-        // A part holds numbers only, and a key's number differs from run to run.
-        false
     }
 
     fn destination(&self) -> Option<Result<Destination, RunError>> {

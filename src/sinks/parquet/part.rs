@@ -8,7 +8,7 @@ use std::io::Read;
 use super::table::{Table, Value};
 use super::{fields, push_row};
 use crate::plugin::{Assemble, OpenSink, WriteError};
-use crate::sinks::records::{each_row, Param};
+use crate::sinks::records::{each_row, text_columns, Param};
 
 /// Re-encodes a sweep's parts into one Parquet file.
 pub struct Assembler {
@@ -16,7 +16,8 @@ pub struct Assembler {
     file: Option<File>,
     row_group: usize,
     table: Option<Table>,
-    columns: usize,
+    /// By column: whether it holds text.
+    text: Vec<bool>,
 }
 
 impl Assembler {
@@ -26,7 +27,7 @@ impl Assembler {
             file: Some(file),
             row_group,
             table: None,
-            columns: 0,
+            text: Vec::new(),
         }
     }
 }
@@ -38,7 +39,7 @@ impl Assemble for Assembler {
             .take()
             .ok_or("the Parquet output was started twice")?;
         self.table = Some(Table::create(file, &fields(cx), self.row_group)?);
-        self.columns = cx.columns.len();
+        self.text = text_columns(cx);
         Ok(())
     }
 
@@ -50,7 +51,7 @@ impl Assemble for Assembler {
             .as_mut()
             .ok_or("a part came before the columns")?;
         let leading = table.leading();
-        each_row(&bytes, leading, self.columns, |params, time, cells| {
+        each_row(&bytes, leading, &self.text, |params, time, cells| {
             for p in params {
                 table.push(match p {
                     Param::Int(i) => Value::Int(*i),
@@ -58,7 +59,7 @@ impl Assemble for Assembler {
                     Param::Text(s) => Value::Text(s),
                 });
             }
-            push_row(table, time, cells.iter().copied());
+            push_row(table, time, cells);
             Ok(table.end_row()?)
         })?;
         Ok(bytes.len() as u64)
