@@ -1,4 +1,4 @@
-//! How many files the process may hold open.
+//! How many files the process may hold open, and asking the kernel to start writing a file's pages.
 
 /// The most files this process may hold open, after raising its soft limit to the hard one (a sweep
 /// past its memory for rows holds a file open for every part being written or waiting to be
@@ -24,6 +24,25 @@ pub fn open_file_limit() -> Option<u64> {
         }
     }
     Some(l.rlim_cur)
+}
+
+/// Asks the kernel to start writing `len` bytes of `file` from `from` to disk, without waiting: a big
+/// output written this way while the run goes on has little left to write when it is renamed over
+/// the previous one at the end (ext4 writes a file renamed over another before the rename returns).
+/// A hint: where the call is not available it does nothing, and the file is the same.
+pub fn start_writeback(file: &std::fs::File, from: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let (Ok(from), Ok(len)) = (i64::try_from(from), i64::try_from(len)) else {
+            return;
+        };
+        // SAFETY: the descriptor belongs to `file`, borrowed for the whole call; the call reads no
+        // memory of ours and only starts the writing of pages the file already has.
+        unsafe { libc::sync_file_range(file.as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, from, len);
 }
 
 #[cfg(test)]

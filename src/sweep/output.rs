@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::part::{Budget, Part, Rows};
 use super::rules::target_key;
 use crate::base::datapoint::TubeId;
+use crate::base::files::start_writeback;
 use crate::base::{RunError, SinkError};
 use crate::config::ParamValue;
 use crate::graph::{journal_meta, Graph, NodeKind};
@@ -25,6 +26,25 @@ pub struct Output {
     closed: AtomicBool,
     /// A file written under a temporary name, renamed when the sweep ends cleanly.
     staged: Option<Box<dyn Commit>>,
+    /// Bytes appended to a file output, and how many of them the kernel was asked to write to disk.
+    appended: AtomicU64,
+    written_back: AtomicU64,
+}
+
+/// How many appended bytes a file output gathers before the kernel is asked to write them.
+const WRITE_BACK: u64 = 8 << 20;
+
+impl Output {
+    /// Counts `n` bytes appended to file `f`, and has the kernel start writing them every
+    /// [`WRITE_BACK`] bytes (see [`start_writeback`]).
+    fn write_back(&self, f: &std::fs::File, n: u64) {
+        let all = self.appended.fetch_add(n, Ordering::Relaxed) + n;
+        let from = self.written_back.load(Ordering::Relaxed);
+        if all - from >= WRITE_BACK {
+            start_writeback(f, from, all - from);
+            self.written_back.store(all, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Every distinct output of a sweep, and which one each combination's sink outputs write.
@@ -174,6 +194,8 @@ impl Outputs {
             dest,
             closed: AtomicBool::new(closed),
             staged: o.staged(),
+            appended: AtomicU64::new(0),
+            written_back: AtomicU64::new(0),
         })
     }
 
@@ -240,7 +262,11 @@ impl Outputs {
                 continue;
             }
             let copied = part.drain(|rows| match &out.dest {
-                Destination::File(f) => rows.write_to(&mut &*f),
+                Destination::File(f) => {
+                    let n = rows.write_to(&mut &*f)?;
+                    out.write_back(f, n);
+                    Ok(n)
+                }
                 Destination::Assembled(a) => {
                     let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
                     match rows {
