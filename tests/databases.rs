@@ -460,27 +460,96 @@ fn key_and_window_columns_are_text_in_sqlite_so_a_key_like_007_stays_007() {
     )
     .unwrap();
     let db = dir.path().join("k.sqlite");
-    let text = format!(
-        r#"pipeline_type:
+    // A single run into table t, and a sweep of the window's length into table s.
+    for (sweep, window, table) in [("", "1m", "t"), ("sweep: {W: [1m, 2m]}\n", "\"${W}\"", "s")] {
+        let text = format!(
+            r#"{sweep}pipeline_type:
   Batch: ["2023-11-14T00:00:00Z", "2023-11-15T00:00:00Z"]
 tubes:
 - Generator: {{label: src, datasource: {{CSV: {}}}, to_label: bins}}
-- Through: {{label: bins, to_label: sink, key: sym, reducer: [{{SUM: {{field: qty}}}}], window: {{tumbling: 1m}}}}
+- Through: {{label: bins, to_label: sink, key: sym, reducer: [{{SUM: {{field: qty}}}}], window: {{tumbling: {window}}}}}
 - Sink:
     label: sink
-    datasink: {{SQLite: {{path: {}, table: t}}}}
+    datasink: {{SQLite: {{path: {}, table: {table}}}}}
     fields: {{bins: [sym, window_start, sum_qty]}}
 "#,
-        input.display(),
-        db.display()
+            input.display(),
+            db.display()
+        );
+        let path = write_config(dir.path(), "keys.yaml", &text);
+        let (code, _, err) = tubes(&["run", "-q", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let query = |table: &str| {
+        let sql = format!(
+            r#"SELECT typeof("bins.sym"), "bins.sym", typeof("bins.window_start"), "bins.sum_qty" FROM {table} ORDER BY rowid"#
+        );
+        sqlite3(&db, &sql)
+    };
+    let want = ["text,ABC,text,1", "text,007,text,2", "text,1e3,text,4"];
+    assert_eq!(query("t"), want);
+    assert_eq!(query("s"), [want, want].concat());
+}
+
+#[test]
+fn a_sweep_whose_combinations_type_a_column_differently_is_refused_for_parquet_and_sqlite() {
+    let dir = tempdir();
+    // The same column is text in one file and numbers in the other.
+    std::fs::write(
+        dir.path().join("a.csv"),
+        "time,sym,qty\n1700000000000,ABC,1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.csv"),
+        "time,sym,qty\n1700000000000,123,1\n",
+    )
+    .unwrap();
+    let config = |output: &str| {
+        format!(
+            r#"sweep:
+  f: [a, b]
+pipeline_type:
+  Batch: ["2023-11-14T00:00:00Z", "2023-11-15T00:00:00Z"]
+tubes:
+- Generator: {{label: src, datasource: {{CSV: "{}/${{f}}.csv"}}, to_label: pass}}
+- Through: {{label: pass, to_label: sink, reducer: NOP}}
+- Sink:
+    label: sink
+    datasink: {output}
+    fields: {{pass: [sym, qty]}}
+"#,
+            dir.path().display()
+        )
+    };
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    for (output, target) in [
+        (
+            format!("{{Parquet: {}}}", out("o.parquet")),
+            out("o.parquet"),
+        ),
+        (
+            format!("{{SQLite: {{path: {}, table: o}}}}", out("o.sqlite")),
+            format!("{} (table o)", out("o.sqlite")),
+        ),
+    ] {
+        let text = config(&output);
+        let line = text.lines().position(|l| l.contains("datasink:")).unwrap() + 1;
+        let path = write_config(dir.path(), "typed.yaml", &text);
+        let (code, _, err) = tubes(&["check", path.to_str().unwrap()]);
+        assert_eq!(code, 2, "{err}");
+        let want = format!("typed.yaml:{line}:5: tubes[2].Sink.datasink: {target} gets numbers in column 'pass.sym' here, but text from combination 1 (with f=b)");
+        assert!(err.contains(&want), "{err}\nwant: {want}");
+    }
+    // A CSV file holds both.
+    let csv = out("o.csv");
+    let path = write_config(
+        dir.path(),
+        "typed.yaml",
+        &config(&format!("{{CSV: {csv}}}")),
     );
-    run_text(dir.path(), &text).unwrap();
-    let rows = sqlite3(
-        &db,
-        r#"SELECT typeof("bins.sym"), "bins.sym", typeof("bins.window_start"), "bins.sum_qty" FROM t ORDER BY rowid"#,
-    );
-    assert_eq!(
-        rows,
-        ["text,ABC,text,1", "text,007,text,2", "text,1e3,text,4"]
-    );
+    let (code, _, err) = tubes(&["run", "-q", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(rows, "f,timestamp,pass.sym,pass.qty\na,2023-11-14T22:13:20.000Z,ABC,1\nb,2023-11-14T22:13:20.000Z,123,1\n");
 }

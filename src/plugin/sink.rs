@@ -380,6 +380,11 @@ pub trait SinkOutput: Debug + Send + Sync {
     fn can_sweep(&self) -> bool {
         false
     }
+    /// Whether each of its columns holds one type (Parquet, SQLite): then combinations of a sweep that
+    /// write it must agree on which columns hold text. Asked when the sweep is checked.
+    fn typed_columns(&self) -> bool {
+        false
+    }
     /// For a sweep: creates the output once. `None` when it cannot take a sweep's rows.
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         None

@@ -17,10 +17,12 @@ pub struct RecordWriter {
     text: Vec<bool>,
 }
 
-/// Tags of a text column's cell.
+/// Tags of a text column's cell, and of a parameter's value (a whole number, a double, text).
 const NONE: u8 = 0;
 const NUMBER: u8 = 1;
 const TEXT: u8 = 2;
+const INT: u8 = 0;
+const REAL: u8 = 1;
 
 /// One cell of a row read back by [`each_row`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,15 +50,15 @@ impl RecordWriter {
         for v in cx.values {
             match v {
                 ParamValue::Int(i) => {
-                    out.write_all(&[0])?;
+                    out.write_all(&[INT])?;
                     out.write_all(&i.to_le_bytes())?;
                 }
                 ParamValue::Float(x) => {
-                    out.write_all(&[1])?;
+                    out.write_all(&[REAL])?;
                     out.write_all(&x.to_le_bytes())?;
                 }
                 ParamValue::Text(s) => {
-                    out.write_all(&[2])?;
+                    out.write_all(&[TEXT])?;
                     out.write_all(&(s.len() as u32).to_le_bytes())?;
                     out.write_all(s.as_bytes())?;
                 }
@@ -131,9 +133,10 @@ impl<'a> Cursor<'a> {
 
     fn param(&mut self) -> Result<Param, WriteError> {
         Ok(match self.take::<1>()?[0] {
-            0 => Param::Int(i64::from_le_bytes(self.take()?)),
-            1 => Param::Real(f64::from_le_bytes(self.take()?)),
-            _ => Param::Text(self.text()?.to_string()),
+            INT => Param::Int(i64::from_le_bytes(self.take()?)),
+            REAL => Param::Real(f64::from_le_bytes(self.take()?)),
+            TEXT => Param::Text(self.text()?.to_string()),
+            other => return Err(format!("a sweep's part holds a parameter of kind {other}").into()),
         })
     }
 
@@ -144,7 +147,8 @@ impl<'a> Cursor<'a> {
             .get(self.at..self.at + n)
             .ok_or("a sweep's part ends inside a value")?;
         self.at += n;
-        Ok(std::str::from_utf8(s)?)
+        std::str::from_utf8(s)
+            .map_err(|e| format!("a sweep's part holds text that is not UTF-8: {e}").into())
     }
 
     /// A cell of a text column.

@@ -233,6 +233,10 @@ impl SinkOutput for SqliteOutput {
         true
     }
 
+    fn typed_columns(&self) -> bool {
+        true
+    }
+
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         let table = SweepTable {
             output: self.clone(),
@@ -401,6 +405,7 @@ impl Assemble for SweepTable {
         columns.push("timestamp".into());
         text.push(true);
         columns.extend(cx.columns.iter().map(|c| c.to_string()));
+        text.extend(cx.kinds.iter().map(|k| *k == Cell::Text));
         self.writer = Some(self.output.writer(&columns, &text, false)?);
         Ok(())
     }

@@ -26,8 +26,7 @@ pub struct Output {
     closed: AtomicBool,
     /// A file written under a temporary name, renamed when the sweep ends cleanly.
     staged: Option<Box<dyn Commit>>,
-    /// Bytes appended to a file output, and how many of them the kernel was asked to write to disk.
-    appended: AtomicU64,
+    /// How far into a file output the kernel was asked to write to disk (see [`Output::write_back`]).
     written_back: AtomicU64,
 }
 
@@ -35,14 +34,16 @@ pub struct Output {
 const WRITE_BACK: u64 = 8 << 20;
 
 impl Output {
-    /// Counts `n` bytes appended to file `f`, and has the kernel start writing them every
-    /// [`WRITE_BACK`] bytes (see [`start_writeback`]).
-    fn write_back(&self, f: &std::fs::File, n: u64) {
-        let all = self.appended.fetch_add(n, Ordering::Relaxed) + n;
+    /// After an append to file `f`: has the kernel start writing what was appended since it was last
+    /// asked, once that is [`WRITE_BACK`] bytes (see [`start_writeback`]). Called by the one thread
+    /// that appends.
+    fn write_back(&self, mut f: &std::fs::File) {
+        use std::io::Seek;
+        let Ok(end) = f.stream_position() else { return };
         let from = self.written_back.load(Ordering::Relaxed);
-        if all - from >= WRITE_BACK {
-            start_writeback(f, from, all - from);
-            self.written_back.store(all, Ordering::Relaxed);
+        if end.saturating_sub(from) >= WRITE_BACK {
+            start_writeback(f, from, end - from);
+            self.written_back.store(end, Ordering::Relaxed);
         }
     }
 }
@@ -194,7 +195,6 @@ impl Outputs {
             dest,
             closed: AtomicBool::new(closed),
             staged: o.staged(),
-            appended: AtomicU64::new(0),
             written_back: AtomicU64::new(0),
         })
     }
@@ -264,7 +264,7 @@ impl Outputs {
             let copied = part.drain(|rows| match &out.dest {
                 Destination::File(f) => {
                     let n = rows.write_to(&mut &*f)?;
-                    out.write_back(f, n);
+                    out.write_back(f);
                     Ok(n)
                 }
                 Destination::Assembled(a) => {

@@ -8,12 +8,20 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::config::{field, ConfigErrors, PipelineType, Template};
 use crate::graph::{Graph, NodeKind};
-use crate::plugin::SinkOutput;
+use crate::plugin::{Cell, SinkOutput};
 
-/// The files written so far: by normalised target, the first combination writing it, its header, and
-/// its settings (the output's description).
+/// The files written so far: by normalised target, the first combination writing it, its header, its
+/// settings (the output's description) and which of its columns hold text.
 #[derive(Default)]
-pub(super) struct Outputs(HashMap<String, (usize, Vec<String>, String)>);
+pub(super) struct Outputs(HashMap<String, Written>);
+
+/// What the first combination writing a file writes to it.
+struct Written {
+    first: usize,
+    header: Vec<String>,
+    settings: String,
+    text: Vec<bool>,
+}
 
 /// `a/./b` and `a/b` name one file.
 fn normalised(p: &Path) -> String {
@@ -50,7 +58,7 @@ pub(super) fn combination(
         );
     }
     let params = t.sweep.as_ref().map_or(Vec::new(), |s| s.params());
-    for node in &g.nodes {
+    for (id, node) in g.nodes.iter().enumerate() {
         let NodeKind::Sink {
             outputs: outs,
             columns,
@@ -82,31 +90,57 @@ pub(super) fn combination(
                 continue;
             }
             let settings = format!("{o:?}");
-            match outputs.0.get(&target) {
-                Some((first, _, was)) if *was != settings => diag.error(
+            let text: Vec<bool> = (g.column_kinds(id as _).iter())
+                .map(|k| *k == Cell::Text)
+                .collect();
+            let Some(was) = outputs.0.get(&target) else {
+                let first = Written {
+                    first: k,
+                    header: header.clone(),
+                    settings,
+                    text,
+                };
+                outputs.0.insert(target, first);
+                continue;
+            };
+            let first = was.first + 1;
+            if was.settings != settings {
+                diag.error(
                     &at,
                     format!(
-                        "{} is written here with other settings than by combination {} ({settings}, there {was})",
+                        "{} is written here with other settings than by combination {first} ({settings}, there {})",
                         o.target(),
-                        first + 1
+                        was.settings
                     ),
                     Some("combinations that write one file write it alike (the same table, mode, row group): put the parameter in the file's path instead, e.g. out/${coin}.sqlite".into()),
-                ),
-                Some((first, cols, _)) if *cols != header => diag.error(
+                );
+            } else if was.header != header {
+                diag.error(
                     &at,
                     format!(
-                        "{} gets the columns [{}] here, but [{}] from combination {}",
+                        "{} gets the columns [{}] here, but [{}] from combination {first}",
                         o.target(),
                         header.join(", "),
-                        cols.join(", "),
-                        first + 1
+                        was.header.join(", "),
                     ),
                     Some("combinations that write one file must write the same columns: put the parameters that change the columns in the file's path, e.g. out/${coin}.csv".into()),
-                ),
-                Some(_) => {}
-                None => {
-                    outputs.0.insert(target, (k, header.clone(), settings));
-                }
+                );
+            } else if o.typed_columns() && was.text != text {
+                let i = (0..text.len())
+                    .find(|&i| text[i] != was.text[i])
+                    .unwrap_or(0);
+                let kind = |t: bool| if t { "text" } else { "numbers" };
+                diag.error(
+                    &at,
+                    format!(
+                        "{} gets {} in column '{}' here, but {} from combination {first}",
+                        o.target(),
+                        kind(text[i]),
+                        header[i + 1],
+                        kind(was.text[i]),
+                    ),
+                    Some("a Parquet or SQLite column holds one type: put the parameter that changes it in the file's path, e.g. out/${coin}.parquet".into()),
+                );
             }
         }
     }

@@ -161,6 +161,10 @@ impl SinkOutput for ParquetOutput {
         true
     }
 
+    fn typed_columns(&self) -> bool {
+        true
+    }
+
     fn destination(&self) -> Option<Result<Destination, RunError>> {
         let file = match super::create_file(&self.path) {
             Ok(f) => f,
