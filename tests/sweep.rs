@@ -106,8 +106,8 @@ fn every_combination_writes_what_a_single_run_of_its_config_writes() {
     // finer, to have two units each).
     let report = run_sweep(&path, None, 1);
     assert_eq!(report.rows.len(), 6);
-    // Combinations that read one stream ran as lanes of one pass.
-    assert_eq!(report.lanes, 6);
+    // Combinations that read one stream ran as lanes of one pass, and fired from the lanes.
+    assert_eq!((report.lanes, report.from_lanes), (6, 6));
     let header = std::fs::read_to_string(&out).unwrap();
     assert_eq!(
         header.lines().next().unwrap(),
@@ -122,6 +122,41 @@ fn every_combination_writes_what_a_single_run_of_its_config_writes() {
         &["XTZ", "ETH"],
     );
     assert_eq!(report.rows.iter().sum::<u64>() as usize, rows);
+}
+
+#[test]
+fn lanes_whose_events_reach_more_than_sinks_fire_through_their_own_tubes_and_agree() {
+    // The altcoin tube's rows pass a NOP before the sink: the BTC tube's event reaches a consumer
+    // that sends to a through, so a firing runs through the combination's own tubes.
+    let dir = tempdir();
+    let out = dir.path().join("nop.csv");
+    let template = sweep_csv_only("sweep_btc_altcoins")
+        .replace(
+            "    label: alt_counter\n    to_label: sink",
+            "    label: alt_counter\n    to_label: alt_pass",
+        )
+        .replace(
+            "- Sink:",
+            "- Through: {label: alt_pass, to_label: sink, reducer: NOP}\n- Sink:",
+        )
+        .replace(
+            "alt_counter: [count, sum_Volume]",
+            "alt_pass: [count, sum_Volume]",
+        );
+    assert!(template.contains("to_label: alt_pass"), "{template}");
+    let text = template
+        .replace("N: {from: 50, to: 5000, step: 50}", "N: [300, 2000]")
+        .replace("coin: [ETH, BNB, LTC, XMR, XRP, XTZ]", "coin: [XRP, BNB]")
+        .replace("out/sweep_btc_altcoins.csv", &out.display().to_string());
+    let report = run_sweep(&write_config(dir.path(), "nop.yaml", &text), None, 1);
+    assert_eq!((report.lanes, report.from_lanes), (4, 0));
+    assert_single_runs_agree(
+        dir.path(),
+        &template,
+        &out,
+        &["300", "2000"],
+        &["XRP", "BNB"],
+    );
 }
 
 #[test]

@@ -99,6 +99,49 @@ impl Fused {
         }
     }
 
+    /// Where what the tube at index `local` emits goes: (index of the receiving tube, its port, whether
+    /// the port takes only events), in the order the stage delivers it.
+    pub fn routes_from(&self, local: usize) -> Vec<(usize, u8, bool)> {
+        let id = self.stage.tubes[local].id;
+        (self.stage.routes.of(id).iter())
+            .map(|r| (r.local as usize, r.port, r.events_only))
+            .collect()
+    }
+
+    /// The tube id of the tube at index `local`.
+    pub fn tube_id(&self, local: usize) -> TubeId {
+        self.stage.tubes[local].id
+    }
+
+    /// Whether the tube at index `local` is a sink.
+    pub fn is_sink(&self, local: usize) -> bool {
+        matches!(self.stage.tubes[local].tube, Tube::Sink(_))
+    }
+
+    /// Gives the sink at index `local` what one sequence number brings it, `inputs` (port, datapoint)
+    /// in the order its inbox would hold them, and ends the number, as the stage runs a sink; returns
+    /// whether it wrote a row.
+    pub fn sink_step<'a>(
+        &mut self,
+        local: usize,
+        inputs: impl IntoIterator<Item = (u8, &'a Datapoint)>,
+    ) -> Result<bool, RunError> {
+        let Tube::Sink(s) = &mut self.stage.tubes[local].tube else {
+            panic!("tube {local} is not a sink")
+        };
+        let mut wrote = false;
+        for (port, dp) in inputs {
+            wrote |= s.on_input(port, dp)?;
+        }
+        wrote |= s.end_seq()?;
+        if wrote && s.gone() {
+            self.ctx
+                .stop
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(wrote)
+    }
+
     /// Closes the windows still open and flushes the sinks; returns the rows each wrote, and what
     /// its throughs lost or had to grow (late datapoints, keys past `max_keys`), by tube id.
     pub fn finish(mut self) -> Result<Finished, RunError> {

@@ -2,12 +2,14 @@
 //!
 //! Each combination keeps its own tubes ([`Fused`]); a through that alone takes a source's data
 //! keeps its reducers' state for every combination side by side ([`Lanes`]), so a datapoint is added
-//! to all of them in one loop. A datapoint that makes a lane's condition hold, and every datapoint
-//! that is not simply added, runs through that combination's own tubes, with the lane's state put in
-//! first and taken back after: the tubes that write rows are always the engine's own, so each
-//! combination's rows are exactly those of a run of its config.
+//! to all of them in one loop. When a datapoint makes a lane's condition hold, and the through's
+//! emissions go only to sinks and to throughs kept as lanes that consume its events ([`Fire`]), the
+//! lanes emit and reset as their throughs would ([`Lanes::fire`], [`Lanes::take`]) and the
+//! combination's own sinks write the row. Otherwise, and for every datapoint that is not simply
+//! added, the datapoint runs through that combination's own tubes, with the lanes' state put in
+//! first and taken back after. Either way the rows are written by the combination's own sinks.
 
-use crate::base::datapoint::{Datapoint, Kind};
+use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::RunError;
 use crate::graph::{Graph, NodeKind};
 use crate::runtime::{Fused, FusedFinished};
@@ -19,14 +21,90 @@ struct Shared {
     lanes: Lanes,
 }
 
+/// What a through kept as lanes reaches when its condition holds, the same in every combination:
+/// sinks, and throughs kept as lanes that consume its events and send only to sinks.
+#[derive(Debug, PartialEq)]
+struct Fire {
+    /// Its tube id, for what it emits.
+    id: TubeId,
+    /// The throughs that consume its events, in the order the stage runs them: their index in
+    /// `shared`, and their tube id.
+    consumers: Vec<(usize, TubeId)>,
+    /// The sinks, in the order the stage runs them: each one's index among the tubes, and its inputs
+    /// in the order its inbox holds them (by port, then arrival): the port, and what arrives there
+    /// (0: the event; `1 + j`: what consumer `j` emits).
+    sinks: Vec<(usize, Vec<(u8, u8)>)>,
+}
+
+impl Fire {
+    /// The plan for shared through `k`, when every combination has the same one.
+    fn of(fused: &[Fused], shared: &[Shared], k: usize) -> Option<Fire> {
+        let plan = Fire::plan(fused.first()?, shared, k)?;
+        (fused[1..].iter())
+            .all(|f| Fire::plan(f, shared, k).as_ref() == Some(&plan))
+            .then_some(plan)
+    }
+
+    fn plan(f: &Fused, shared: &[Shared], k: usize) -> Option<Fire> {
+        let local = shared[k].local;
+        // (sink, port, what) in the order the stage delivers them: the event as it is emitted, then
+        // what each consumer emits as it runs, in tube order.
+        let mut delivered = Vec::new();
+        let mut consumers = Vec::new();
+        for (to, port, events_only) in f.routes_from(local) {
+            if f.is_sink(to) {
+                delivered.push((to, port, 0u8));
+                continue;
+            }
+            let c = shared.iter().position(|s| s.local == to)?;
+            let consumes = f.through(to).plain_consumer() == Some(port);
+            if !events_only || !consumes || shared[c].lanes.produces() {
+                return None;
+            }
+            consumers.push((to, c));
+        }
+        consumers.sort_unstable();
+        for (j, &(to, _)) in consumers.iter().enumerate() {
+            for (s, p, _) in f.routes_from(to) {
+                f.is_sink(s).then_some(())?;
+                delivered.push((s, p, 1 + j as u8));
+            }
+        }
+        let mut order: Vec<usize> = delivered.iter().map(|d| d.0).collect();
+        order.sort_unstable();
+        order.dedup();
+        let sinks = (order.into_iter())
+            .map(|s| {
+                let mut inputs: Vec<(u8, u8)> = (delivered.iter().filter(|d| d.0 == s))
+                    .map(|d| (d.1, d.2))
+                    .collect();
+                inputs.sort_by_key(|i| i.0);
+                (s, inputs)
+            })
+            .collect();
+        Some(Fire {
+            id: f.tube_id(local),
+            consumers: (consumers.iter())
+                .map(|&(to, c)| (c, f.tube_id(to)))
+                .collect(),
+            sinks,
+        })
+    }
+}
+
 /// Combinations that read one stream, run together.
 pub(super) struct Together {
     fused: Vec<Fused>,
     /// By source tube id: the index in `shared` of the through that alone takes its data, and the port.
     by_source: Vec<Option<(usize, u8)>>,
     shared: Vec<Shared>,
+    /// By shared through: when it produces events, what its firing reaches, when that can be done
+    /// from the lanes.
+    fires: Vec<Option<Fire>>,
     /// The lanes a datapoint made fire (capacity: every lane).
     fired: Vec<u32>,
+    /// What a firing emits: the event, then what each consumer emits; capacity reserved.
+    emitted: Vec<Datapoint>,
 }
 
 impl Together {
@@ -62,13 +140,35 @@ impl Together {
             };
             by_source[src] = Some((k, port));
         }
-        let fired = Vec::with_capacity(fused.len());
+        let fires: Vec<Option<Fire>> = (0..shared.len())
+            .map(|k| {
+                shared[k]
+                    .lanes
+                    .produces()
+                    .then(|| Fire::of(&fused, &shared, k))?
+            })
+            .collect();
+        let most = (fires.iter().flatten())
+            .map(|f| 1 + f.consumers.len())
+            .max();
         Ok(Together {
+            fired: Vec::with_capacity(fused.len()),
             fused,
             by_source,
             shared,
-            fired,
+            fires,
+            emitted: Vec::with_capacity(most.unwrap_or(0)),
         })
+    }
+
+    /// Whether its firings are worked out in the lanes (see [`Fire`]): every through kept as lanes
+    /// that produces events has a plan, and there is one.
+    pub(super) fn fires_from_lanes(&self) -> bool {
+        let produce = self.shared.iter().map(|s| s.lanes.produces());
+        let planned: Vec<(bool, bool)> = produce
+            .zip(self.fires.iter().map(Option::is_some))
+            .collect();
+        planned.iter().any(|p| p.0) && planned.iter().all(|&(p, f)| !p || f)
     }
 
     /// Runs one numbered datapoint of the stream through every combination.
@@ -79,12 +179,45 @@ impl Together {
             Some((k, port)) if dp.kind != Kind::Status => {
                 let mut fired = std::mem::take(&mut self.fired);
                 self.shared[k].lanes.add(port, dp, &mut fired);
-                let r = fired.iter().try_for_each(|&i| self.own(i as usize, dp));
+                let r = if self.fires[k].is_some() {
+                    fired
+                        .iter()
+                        .try_for_each(|&i| self.fire(k, i as usize, port, dp))
+                } else {
+                    fired.iter().try_for_each(|&i| self.own(i as usize, dp))
+                };
                 self.fired = fired;
                 r
             }
             _ => (0..self.fused.len()).try_for_each(|i| self.own(i, dp)),
         }
+    }
+
+    /// Lane `i` of shared through `k`, whose condition `dp` (on `port`) made hold: the lanes emit and
+    /// reset as the through and the throughs consuming its events would, and combination `i`'s own
+    /// sinks take what they emit, as the stage would hand it to them (see [`Fire`]).
+    #[inline(never)]
+    fn fire(&mut self, k: usize, i: usize, port: u8, dp: &Datapoint) -> Result<(), RunError> {
+        let Some(fire) = &self.fires[k] else {
+            unreachable!("called for a through that fires from its lanes")
+        };
+        let (shared, emitted) = (&mut self.shared, &mut self.emitted);
+        emitted.clear();
+        let mut event = Datapoint::new(Kind::Event, fire.id, dp.event_time, dp.ingest_time);
+        event.seq = dp.seq;
+        event.len = shared[k].lanes.fire(i, port, dp, &mut event.values) as u8;
+        emitted.push(event);
+        for &(c, id) in &fire.consumers {
+            let mut out = Datapoint::new(Kind::Data, id, event.event_time, event.ingest_time);
+            out.seq = event.seq;
+            out.len = shared[c].lanes.take(i, &mut out.values) as u8;
+            emitted.push(out);
+        }
+        for (sink, inputs) in &fire.sinks {
+            let inputs = inputs.iter().map(|&(p, w)| (p, &emitted[w as usize]));
+            self.fused[i].sink_step(*sink, inputs)?;
+        }
+        Ok(())
     }
 
     /// Runs `dp` through combination `i`'s own tubes, with its lanes' state.

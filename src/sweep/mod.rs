@@ -293,7 +293,7 @@ impl Prepared {
         let (rows, lost, lanes) = run::run(self, &outputs, threads, stop, on_progress)?;
         outputs.commit()?;
         let mut report = SweepReport::new(self, rows, threads, t0.elapsed());
-        report.lanes = lanes;
+        (report.lanes, report.from_lanes) = lanes;
         report.spilled = outputs.spilled();
         report.lost = (lost.into_iter())
             .map(|(c, note)| format!("{}: {note}", report.labels[c]))

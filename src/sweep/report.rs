@@ -49,6 +49,9 @@ pub struct SweepReport {
     /// Combinations that ran as lanes of one pass over the stream they share with others (the rest
     /// ran one by one: see the README's "Sweeps").
     pub lanes: usize,
+    /// Of those, combinations that fired from the lanes: what a firing emits was worked out in the
+    /// lanes' state and handed to the combination's own sinks (see the README's "Sweeps").
+    pub from_lanes: usize,
     /// Distinct merged streams.
     pub streams: usize,
     /// Parts that went on in files past the memory for rows waiting to be appended, and that memory
@@ -115,6 +118,7 @@ impl SweepReport {
             updates: x.stream_of.iter().map(|&s| p.streams[s].len() as u64).sum(),
             threads,
             lanes: 0,
+            from_lanes: 0,
             streams: x.streams.len(),
             spilled: (0, 0),
             wall,
@@ -205,10 +209,11 @@ pub fn summary(r: &SweepReport) -> String {
     }
     let _ = write!(
         s,
-        "  threads: {} sweep workers, each running whole combinations; {} of {} ran as lanes of one pass over a shared stream",
+        "  threads: {} sweep workers, each running whole combinations; {} of {} ran as lanes of one pass over a shared stream, {} of them firing from the lanes",
         r.threads,
         r.lanes,
-        r.rows.len()
+        r.rows.len(),
+        r.from_lanes
     );
     s
 }

@@ -40,8 +40,9 @@ struct Shared<'p> {
     stop: AtomicBool,
     done: AtomicUsize,
     updates: AtomicU64,
-    /// Combinations that ran as lanes.
+    /// Combinations that ran as lanes, and those of them that fired from the lanes.
     lanes: AtomicUsize,
+    from_lanes: AtomicUsize,
     /// Rows written by each combination (all its sinks together).
     rows: Vec<AtomicU64>,
     /// By combination: what its throughs lost or had to grow (`bins: 2 keys, 3 late`).
@@ -49,8 +50,8 @@ struct Shared<'p> {
 }
 
 /// Rows per combination, what each combination's throughs lost (by combination index), and how many
-/// combinations ran as lanes.
-pub type Ran = (Vec<u64>, Vec<(usize, String)>, usize);
+/// combinations ran as lanes, and how many of those fired from the lanes.
+pub type Ran = (Vec<u64>, Vec<(usize, String)>, (usize, usize));
 
 /// The combinations of one window of consecutive combinations that read stream `stream`.
 struct Unit {
@@ -108,6 +109,9 @@ impl Shared<'_> {
                 Ok(mut together) => {
                     if combos.len() > 1 {
                         self.lanes.fetch_add(combos.len(), Ordering::Relaxed);
+                        if together.fires_from_lanes() {
+                            self.from_lanes.fetch_add(combos.len(), Ordering::Relaxed);
+                        }
                     }
                     for at in blocks {
                         self.stopped()?;
@@ -235,6 +239,7 @@ pub fn run(
         done: AtomicUsize::new(0),
         updates: AtomicU64::new(0),
         lanes: AtomicUsize::new(0),
+        from_lanes: AtomicUsize::new(0),
         rows: (0..combos).map(|_| AtomicU64::new(0)).collect(),
         lost: Default::default(),
     };
@@ -306,5 +311,9 @@ pub fn run(
         .collect();
     let mut lost = shared.lost.into_inner().unwrap_or_else(|e| e.into_inner());
     lost.sort();
-    Ok((rows, lost, shared.lanes.load(Ordering::Relaxed)))
+    let lanes = (
+        shared.lanes.load(Ordering::Relaxed),
+        shared.from_lanes.load(Ordering::Relaxed),
+    );
+    Ok((rows, lost, lanes))
 }

@@ -38,6 +38,8 @@ pub struct Lanes {
     last_seen: Vec<f64>,
     /// By lane: the compared value after this input.
     after: Vec<f64>,
+    /// By reducer: its state when reset.
+    fresh: Vec<State>,
 }
 
 /// One reducer's state in every lane, in columns of plain numbers (so that a loop over the lanes
@@ -299,6 +301,13 @@ impl Lanes {
             thresholds: lanes.iter().map(|t| threshold(t)).collect(),
             last_seen: lanes.iter().map(|t| t.last_seen[0]).collect(),
             after: vec![0.0; lanes.len()],
+            fresh: (first.reducers.iter())
+                .map(|r| {
+                    let mut r = r.clone();
+                    r.reset();
+                    r.state()
+                })
+                .collect(),
         })
     }
 
@@ -324,6 +333,45 @@ impl Lanes {
                 from = i as usize + 1;
             }
             column.add(from..lanes, x, q);
+        }
+    }
+
+    /// Whether the through emits when its `Produce` condition holds (else it consumes events).
+    pub fn produces(&self) -> bool {
+        self.produce.is_some()
+    }
+
+    /// Lane `i`, which `dp` (on `port`) made fire in [`Lanes::add`]: adds `dp`, writes the values the
+    /// through emits into `out`, and resets the lane, as `Through::plain` does when its condition
+    /// holds; returns how many values it wrote.
+    pub fn fire(&mut self, i: usize, port: u8, dp: &Datapoint, out: &mut [f64]) -> usize {
+        let values = &dp.values[..(dp.len as usize).min(MAX_FIELDS)];
+        for (k, r) in self.template.iter().enumerate() {
+            let (x, q) = r.inputs(port as usize, values);
+            let mut s = self.columns[k].state(i);
+            s.add(x, q);
+            out[k] = s.value();
+        }
+        if let Some((_, f)) = self.produce {
+            self.last_seen[i] = out[f];
+        }
+        self.reset(i);
+        self.template.len()
+    }
+
+    /// Writes lane `i`'s values into `out` and resets the lane: what the through does when it consumes
+    /// an event. Returns how many values it wrote.
+    pub fn take(&mut self, i: usize, out: &mut [f64]) -> usize {
+        for (k, column) in self.columns.iter().enumerate() {
+            out[k] = column.state(i).value();
+        }
+        self.reset(i);
+        self.columns.len()
+    }
+
+    fn reset(&mut self, i: usize) {
+        for (column, fresh) in self.columns.iter_mut().zip(&self.fresh) {
+            column.set(i, *fresh);
         }
     }
 
@@ -452,8 +500,11 @@ mod tests {
                     .collect();
                 let mut own: Vec<Through> = alone.clone();
                 let mut lanes = Lanes::new(&own.iter().collect::<Vec<_>>()).expect("one shape");
+                // Lanes that fire on their own (`Lanes::fire`), without their throughs.
+                let mut direct = Lanes::new(&own.iter().collect::<Vec<_>>()).expect("one shape");
                 let (mut out_alone, mut out_lanes) = (vec![vec![]; LANES], vec![vec![]; LANES]);
-                let mut fired = Vec::new();
+                let mut out_direct: Vec<Vec<Datapoint>> = vec![vec![]; LANES];
+                let (mut fired, mut fired_direct) = (Vec::new(), Vec::new());
                 for dp in &input {
                     for (th, out) in alone.iter_mut().zip(&mut out_alone) {
                         th.on_input(0, dp, out);
@@ -465,6 +516,14 @@ mod tests {
                         own[i].on_input(0, dp, &mut out_lanes[i]);
                         lanes.store(i, &own[i]);
                     }
+                    direct.add(0, dp, &mut fired_direct);
+                    assert_eq!(fired, fired_direct);
+                    for &i in &fired_direct {
+                        let mut e = Datapoint::new(Kind::Event, 1, dp.event_time, 0);
+                        e.seq = dp.seq;
+                        e.len = direct.fire(i as usize, 0, dp, &mut e.values) as u8;
+                        out_direct[i as usize].push(e);
+                    }
                     fired_in_all += fired.len();
                     updates += LANES;
                 }
@@ -475,6 +534,12 @@ mod tests {
                     assert!(
                         same(&want, &got),
                         "{op:?} on reducer {slot}, lane {i}:\n{want:?}\n{got:?}"
+                    );
+                    direct.load(i, &mut own[i]);
+                    let got = seen(&out_direct[i], &own[i]);
+                    assert!(
+                        same(&want, &got),
+                        "fired from the lanes: {op:?} on reducer {slot}, lane {i}:\n{want:?}\n{got:?}"
                     );
                 }
             }
@@ -491,7 +556,7 @@ mod tests {
     }
 
     #[test]
-    fn consuming_lanes_add_data_and_leave_events_to_their_own_throughs() {
+    fn consuming_lanes_add_data_and_emit_on_events_as_their_own_throughs() {
         let input = stream(300);
         // Port 0 takes data; port 1 (the event port) takes every 7th datapoint as an event.
         let mut alone: Vec<Through> = (0..LANES)
@@ -499,7 +564,10 @@ mod tests {
             .collect();
         let mut own = alone.clone();
         let mut lanes = Lanes::new(&own.iter().collect::<Vec<_>>()).expect("one shape");
+        // Lanes that consume events on their own (`Lanes::take`), without their throughs.
+        let mut direct = Lanes::new(&own.iter().collect::<Vec<_>>()).expect("one shape");
         let (mut out_alone, mut out_lanes) = (vec![vec![]; LANES], vec![vec![]; LANES]);
+        let mut out_direct: Vec<Vec<Datapoint>> = vec![vec![]; LANES];
         let mut fired = Vec::new();
         for (k, dp) in input.iter().enumerate() {
             // Lane i sees an event after every (7 + i)th datapoint: the lanes' states part ways.
@@ -511,6 +579,10 @@ mod tests {
                     lanes.load(i, &mut own[i]);
                     own[i].on_input(1, &ev, &mut out_lanes[i]);
                     lanes.store(i, &own[i]);
+                    let mut row = Datapoint::new(Kind::Data, 1, ev.event_time, 0);
+                    row.seq = ev.seq;
+                    row.len = direct.take(i, &mut row.values) as u8;
+                    out_direct[i].push(row);
                 }
             }
             for (th, out) in alone.iter_mut().zip(&mut out_alone) {
@@ -521,12 +593,19 @@ mod tests {
                 fired.is_empty(),
                 "data never makes a consuming through emit"
             );
+            direct.add(0, dp, &mut fired);
         }
         for i in 0..LANES {
             lanes.load(i, &mut own[i]);
             let (want, got) = (seen(&out_alone[i], &alone[i]), seen(&out_lanes[i], &own[i]));
             assert!(want.0.len() > 10, "lane {i} emitted {} rows", want.0.len());
             assert!(same(&want, &got), "lane {i}:\n{want:?}\n{got:?}");
+            direct.load(i, &mut own[i]);
+            let got = seen(&out_direct[i], &own[i]);
+            assert!(
+                same(&want, &got),
+                "taken from the lanes, lane {i}:\n{want:?}\n{got:?}"
+            );
         }
     }
 

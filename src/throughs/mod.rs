@@ -199,6 +199,15 @@ impl Through {
         self.keys.as_ref().map_or(1, |k| k.values.len())
     }
 
+    /// The port it consumes events on, when it emits only then, with no key, window or NOP: its state,
+    /// then reset (what [`Lanes::take`] does for a lane).
+    pub fn plain_consumer(&self) -> Option<u8> {
+        match self.trigger {
+            TriggerSpec::Consume if self.direct => self.event_port,
+            _ => None,
+        }
+    }
+
     /// Takes one input datapoint on `port`; appends what the tube emits, if anything, to `out`.
     #[inline]
     pub fn on_input(&mut self, port: u8, dp: &Datapoint, out: &mut Vec<Datapoint>) {
