@@ -125,6 +125,48 @@ fn every_combination_writes_what_a_single_run_of_its_config_writes() {
 }
 
 #[test]
+fn two_consumers_declared_before_the_firing_tube_fire_from_the_lanes_and_agree() {
+    // Two altcoin counters consume the BTC tube's events; both are declared before it, and the sink
+    // lists them around it, so its inputs arrive in another order than their ports.
+    let dir = tempdir();
+    let out = dir.path().join("two.csv");
+    let template = r#"sweep:
+  N: {from: 50, to: 5000, step: 50}
+  coin: [ETH, BNB, LTC, XMR, XRP, XTZ]
+pipeline_type:
+  Batch: ["2021-04-02T00:00:00Z", "2021-04-20T00:00:00Z"]
+tubes:
+- Generator: {label: ltc, datasource: {CSV: testdata/binance_LTCUSDT_1m_2021-04-02_2021-05-14.csv}, to_label: ltc_counter}
+- Generator: {label: alt, datasource: {CSV: "testdata/binance_${coin}USDT_1m_2021-04-02_2021-05-14.csv"}, to_label: alt_counter}
+- Generator: {label: btc, datasource: {CSV: testdata/binance_BTCUSDT_1m_2021-04-02_2021-05-14.csv}, to_label: btc_vol_sum}
+- Through: {label: ltc_counter, to_label: sink, reducer: [MAX: {field: High}, COUNT], event: {Consume: btc_vol_sum}}
+- Through: {label: alt_counter, to_label: sink, reducer: [COUNT, {SUM: {field: Volume}}], event: {Consume: btc_vol_sum}}
+- Through:
+    label: btc_vol_sum
+    to_label: sink
+    reducer: [{SUM: {field: Volume}}, {LAST: {field: Close}}]
+    event: {Produce: {GREATER: {field: sum_Volume, threshold: "${N}"}}}
+- Sink:
+    label: sink
+    datasink: {CSV: out/sweep_btc_altcoins.csv}
+    fields: {alt_counter: [sum_Volume, count], btc_vol_sum: [last_Close, sum_Volume], ltc_counter: [count, max_High]}
+"#;
+    let text = template
+        .replace("N: {from: 50, to: 5000, step: 50}", "N: [400, 3000]")
+        .replace("coin: [ETH, BNB, LTC, XMR, XRP, XTZ]", "coin: [XRP, BNB]")
+        .replace("out/sweep_btc_altcoins.csv", &out.display().to_string());
+    let report = run_sweep(&write_config(dir.path(), "two.yaml", &text), None, 1);
+    assert_eq!((report.lanes, report.from_lanes), (4, 4));
+    assert_single_runs_agree(
+        dir.path(),
+        template,
+        &out,
+        &["400", "3000"],
+        &["XRP", "BNB"],
+    );
+}
+
+#[test]
 fn lanes_whose_events_reach_more_than_sinks_fire_through_their_own_tubes_and_agree() {
     // The altcoin tube's rows pass a NOP before the sink: the BTC tube's event reaches a consumer
     // that sends to a through, so a firing runs through the combination's own tubes.

@@ -1,6 +1,7 @@
 //! A whole graph's throughs and sinks on the calling thread, fed a stream that is already merged and
 //! numbered: what a sweep runs for each combination. The tubes are the engine's own (a [`Stage`] with
-//! no rings), so each combination's rows are exactly those of a run of its config.
+//! no rings), so each combination's rows are exactly those of a run of its config. A sweep firing
+//! from its lanes hands a sink directly what the stage would have ([`Fused::sink_step`]).
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -164,11 +164,9 @@ impl Together {
     /// Whether its firings are worked out in the lanes (see [`Fire`]): every through kept as lanes
     /// that produces events has a plan, and there is one.
     pub(super) fn fires_from_lanes(&self) -> bool {
-        let produce = self.shared.iter().map(|s| s.lanes.produces());
-        let planned: Vec<(bool, bool)> = produce
-            .zip(self.fires.iter().map(Option::is_some))
-            .collect();
-        planned.iter().any(|p| p.0) && planned.iter().all(|&(p, f)| !p || f)
+        let produces = |k: &usize| self.shared[*k].lanes.produces();
+        let ks = 0..self.shared.len();
+        ks.clone().any(|k| produces(&k)) && ks.filter(produces).all(|k| self.fires[k].is_some())
     }
 
     /// Runs one numbered datapoint of the stream through every combination.
@@ -199,7 +197,7 @@ impl Together {
     #[inline(never)]
     fn fire(&mut self, k: usize, i: usize, port: u8, dp: &Datapoint) -> Result<(), RunError> {
         let Some(fire) = &self.fires[k] else {
-            unreachable!("called for a through that fires from its lanes")
+            unreachable!("fire called for a through without a plan")
         };
         let (shared, emitted) = (&mut self.shared, &mut self.emitted);
         emitted.clear();

@@ -47,10 +47,10 @@ pub struct SweepReport {
     /// Worker threads.
     pub threads: usize,
     /// Combinations that ran as lanes of one pass over the stream they share with others (the rest
-    /// ran one by one: see the README's "Sweeps").
+    /// ran one by one: see the README's "What a sweep computes").
     pub lanes: usize,
     /// Of those, combinations that fired from the lanes: what a firing emits was worked out in the
-    /// lanes' state and handed to the combination's own sinks (see the README's "Sweeps").
+    /// lanes' state and handed to the combination's own sinks (see the same section).
     pub from_lanes: usize,
     /// Distinct merged streams.
     pub streams: usize,
@@ -209,11 +209,13 @@ pub fn summary(r: &SweepReport) -> String {
     }
     let _ = write!(
         s,
-        "  threads: {} sweep workers, each running whole combinations; {} of {} ran as lanes of one pass over a shared stream, {} of them firing from the lanes",
+        "  threads: {} sweep workers, each running whole combinations; {} of {} ran as lanes of one pass over a shared stream",
         r.threads,
         r.lanes,
         r.rows.len(),
-        r.from_lanes
     );
+    if r.lanes > 0 {
+        let _ = write!(s, ", {} of them firing from the lanes", r.from_lanes);
+    }
     s
 }

@@ -7,7 +7,9 @@
 //! through with neither key, window nor NOP qualifies, and only one that emits nothing on plain data
 //! or emits when its `Produce` condition holds: adding a datapoint is then all it does, except in the
 //! lanes whose condition holds. Those are left untouched ([`Lanes::add`] names them), for the caller
-//! to run through the lane's own tube after [`Lanes::load`], and to take back with [`Lanes::store`].
+//! either to run through the lane's own tube after [`Lanes::load`] and take back with
+//! [`Lanes::store`], or to fire in the lanes themselves ([`Lanes::fire`]; a through that consumes its
+//! events emits and resets with [`Lanes::take`]).
 
 use super::reducers::{Op, Reducer, State};
 use super::Through;
@@ -312,7 +314,8 @@ impl Lanes {
     }
 
     /// Adds `dp`, arrived on data port `port`, to every lane whose condition it does not make hold;
-    /// puts the others, in order, in `fired`, untouched: the caller runs `dp` through their own tube.
+    /// puts the others, in order, in `fired`, untouched: the caller runs `dp` through their own tube,
+    /// or fires them here ([`Lanes::fire`]).
     #[inline]
     pub fn add(&mut self, port: u8, dp: &Datapoint, fired: &mut Vec<u32>) {
         let values = &dp.values[..(dp.len as usize).min(MAX_FIELDS)];
