@@ -93,6 +93,36 @@ fn assert_single_runs_agree(
     at
 }
 
+/// Runs `template` (the shipped sweep's axes and output) over `ns` × `coins` on `threads` workers,
+/// writing `dir/name.csv`, and asserts that every combination agrees with a single run; returns the
+/// sweep's report.
+fn small_sweep_agrees(
+    dir: &Path,
+    template: &str,
+    name: &str,
+    (ns, coins): (&[&str], &[&str]),
+    threads: usize,
+) -> SweepReport {
+    let out = dir.join(format!("{name}.csv"));
+    let text = template
+        .replace(
+            "N: {from: 50, to: 5000, step: 50}",
+            &format!("N: [{}]", ns.join(", ")),
+        )
+        .replace(
+            "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+            &format!("coin: [{}]", coins.join(", ")),
+        )
+        .replace("out/sweep_btc_altcoins.csv", &out.display().to_string());
+    let report = run_sweep(
+        &write_config(dir, &format!("{name}.yaml"), &text),
+        None,
+        threads,
+    );
+    assert_single_runs_agree(dir, template, &out, ns, coins);
+    report
+}
+
 #[test]
 fn every_combination_writes_what_a_single_run_of_its_config_writes() {
     let dir = tempdir();
@@ -129,7 +159,6 @@ fn two_consumers_declared_before_the_firing_tube_fire_from_the_lanes_and_agree()
     // Two altcoin counters consume the BTC tube's events; both are declared before it, and the sink
     // lists them around it, so its inputs arrive in another order than their ports.
     let dir = tempdir();
-    let out = dir.path().join("two.csv");
     let template = r#"sweep:
   N: {from: 50, to: 5000, step: 50}
   coin: [ETH, BNB, LTC, XMR, XRP, XTZ]
@@ -151,19 +180,9 @@ tubes:
     datasink: {CSV: out/sweep_btc_altcoins.csv}
     fields: {alt_counter: [sum_Volume, count], btc_vol_sum: [last_Close, sum_Volume], ltc_counter: [count, max_High]}
 "#;
-    let text = template
-        .replace("N: {from: 50, to: 5000, step: 50}", "N: [400, 3000]")
-        .replace("coin: [ETH, BNB, LTC, XMR, XRP, XTZ]", "coin: [XRP, BNB]")
-        .replace("out/sweep_btc_altcoins.csv", &out.display().to_string());
-    let report = run_sweep(&write_config(dir.path(), "two.yaml", &text), None, 1);
+    let grid: (&[&str], &[&str]) = (&["400", "3000"], &["XRP", "BNB"]);
+    let report = small_sweep_agrees(dir.path(), template, "two", grid, 1);
     assert_eq!((report.lanes, report.from_lanes), (4, 4));
-    assert_single_runs_agree(
-        dir.path(),
-        template,
-        &out,
-        &["400", "3000"],
-        &["XRP", "BNB"],
-    );
 }
 
 #[test]
@@ -171,7 +190,6 @@ fn lanes_whose_events_reach_more_than_sinks_fire_through_their_own_tubes_and_agr
     // The altcoin tube's rows pass a NOP before the sink: the BTC tube's event reaches a consumer
     // that sends to a through, so a firing runs through the combination's own tubes.
     let dir = tempdir();
-    let out = dir.path().join("nop.csv");
     let template = sweep_csv_only("sweep_btc_altcoins")
         .replace(
             "    label: alt_counter\n    to_label: sink",
@@ -186,19 +204,9 @@ fn lanes_whose_events_reach_more_than_sinks_fire_through_their_own_tubes_and_agr
             "alt_pass: [count, sum_Volume]",
         );
     assert!(template.contains("to_label: alt_pass"), "{template}");
-    let text = template
-        .replace("N: {from: 50, to: 5000, step: 50}", "N: [300, 2000]")
-        .replace("coin: [ETH, BNB, LTC, XMR, XRP, XTZ]", "coin: [XRP, BNB]")
-        .replace("out/sweep_btc_altcoins.csv", &out.display().to_string());
-    let report = run_sweep(&write_config(dir.path(), "nop.yaml", &text), None, 1);
+    let grid: (&[&str], &[&str]) = (&["300", "2000"], &["XRP", "BNB"]);
+    let report = small_sweep_agrees(dir.path(), &template, "nop", grid, 1);
     assert_eq!((report.lanes, report.from_lanes), (4, 0));
-    assert_single_runs_agree(
-        dir.path(),
-        &template,
-        &out,
-        &["300", "2000"],
-        &["XRP", "BNB"],
-    );
 }
 
 #[test]
@@ -206,24 +214,13 @@ fn combinations_that_cannot_be_lanes_run_one_by_one_and_agree_with_single_runs()
     // Without its event, the altcoin tube emits at every altcoin bar: a tube that emits on plain
     // data is not kept as lanes.
     let dir = tempdir();
-    let out = dir.path().join("always.csv");
     let template = sweep_csv_only("sweep_btc_altcoins")
         .replace("    event: {Consume: btc_vol_sum}\n", "")
         .replace("2021-05-14T20:00:00Z", "2021-04-04T00:00:00Z");
     assert!(!template.contains("Consume"));
-    let text = template
-        .replace("N: {from: 50, to: 5000, step: 50}", "N: [300, 2000]")
-        .replace("coin: [ETH, BNB, LTC, XMR, XRP, XTZ]", "coin: [XRP, BNB]")
-        .replace("out/sweep_btc_altcoins.csv", &out.display().to_string());
-    let report = run_sweep(&write_config(dir.path(), "always.yaml", &text), None, 2);
+    let grid: (&[&str], &[&str]) = (&["300", "2000"], &["XRP", "BNB"]);
+    let report = small_sweep_agrees(dir.path(), &template, "always", grid, 2);
     assert_eq!((report.rows.len(), report.lanes), (4, 0));
-    assert_single_runs_agree(
-        dir.path(),
-        &template,
-        &out,
-        &["300", "2000"],
-        &["XRP", "BNB"],
-    );
 }
 
 #[test]
