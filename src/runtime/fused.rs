@@ -130,11 +130,7 @@ impl Fused {
         let Tube::Sink(s) = &mut self.stage.tubes[local].tube else {
             panic!("tube {local} is not a sink")
         };
-        let mut wrote = false;
-        for (port, dp) in inputs {
-            wrote |= s.on_input(port, dp)?;
-        }
-        wrote |= s.end_seq()?;
+        let wrote = s.take_seq(inputs)?;
         if wrote && s.gone() {
             self.ctx
                 .stop

@@ -165,6 +165,20 @@ impl Sink {
         Ok(wrote)
     }
 
+    /// Takes what one sequence number brings it, `inputs` (port, datapoint) in the order of its inbox,
+    /// and ends the number (see [`Self::on_input`], [`Self::end_seq`]); returns whether it wrote a row.
+    #[inline]
+    pub fn take_seq<'a>(
+        &mut self,
+        inputs: impl IntoIterator<Item = (u8, &'a Datapoint)>,
+    ) -> Result<bool, SinkError> {
+        let mut wrote = false;
+        for (port, dp) in inputs {
+            wrote |= self.on_input(port, dp)?;
+        }
+        Ok(self.end_seq()? | wrote)
+    }
+
     /// Writes each text column's text for the row's values.
     fn render_texts(&mut self) {
         for (i, t) in self.texts.iter_mut().enumerate() {

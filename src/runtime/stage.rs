@@ -176,13 +176,7 @@ impl Stage {
                 }
                 false
             }
-            Tube::Sink(s) => {
-                let mut wrote = false;
-                for &(port, i) in inbox.iter() {
-                    wrote |= s.on_input(port, &scratch[i as usize])?;
-                }
-                s.end_seq()? | wrote
-            }
+            Tube::Sink(s) => s.take_seq(inbox.iter().map(|&(p, i)| (p, &scratch[i as usize])))?,
         };
         inbox.clear();
         Ok((wrote, first))
