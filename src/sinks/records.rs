@@ -24,6 +24,13 @@ const TEXT: u8 = 2;
 const INT: u8 = 0;
 const REAL: u8 = 1;
 
+/// Writes `s` tagged as text, after its length (read back by `Cursor::text`).
+fn put_text(out: &mut impl Write, s: &str) -> io::Result<()> {
+    out.write_all(&[TEXT])?;
+    out.write_all(&(s.len() as u32).to_le_bytes())?;
+    out.write_all(s.as_bytes())
+}
+
 /// One cell of a row read back by [`each_row`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RecordCell<'a> {
@@ -57,11 +64,7 @@ impl RecordWriter {
                     out.write_all(&[REAL])?;
                     out.write_all(&x.to_le_bytes())?;
                 }
-                ParamValue::Text(s) => {
-                    out.write_all(&[TEXT])?;
-                    out.write_all(&(s.len() as u32).to_le_bytes())?;
-                    out.write_all(s.as_bytes())?;
-                }
+                ParamValue::Text(s) => put_text(&mut out, s)?,
             }
         }
         Ok(RecordWriter {
@@ -73,11 +76,7 @@ impl RecordWriter {
     /// Column `i` of `row`, in a text column: its text when it is text, else its number.
     fn text_cell(&mut self, row: &Row<'_>, i: usize) -> io::Result<()> {
         match (row.text(i), row.cell(i)) {
-            (Some(t), _) => {
-                self.out.write_all(&[TEXT])?;
-                self.out.write_all(&(t.len() as u32).to_le_bytes())?;
-                self.out.write_all(t.as_bytes())
-            }
+            (Some(t), _) => put_text(&mut self.out, t),
             (None, Some(v)) if !row.is_text(i) => {
                 self.out.write_all(&[NUMBER])?;
                 self.out.write_all(&v.to_le_bytes())
