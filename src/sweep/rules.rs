@@ -90,17 +90,21 @@ pub(super) fn combination(
                 continue;
             }
             let settings = format!("{o:?}");
-            let text: Vec<bool> = (g.column_kinds(id as _).iter())
-                .map(|k| *k == Cell::Text)
-                .collect();
+            // Which columns hold text matters only to outputs whose columns have one type.
+            let text: Vec<bool> = if o.typed_columns() {
+                let kinds = g.column_kinds(id as _);
+                kinds.iter().map(|k| *k == Cell::Text).collect()
+            } else {
+                Vec::new()
+            };
             let Some(was) = outputs.0.get(&target) else {
-                let first = Written {
+                let written = Written {
                     first: k,
                     header: header.clone(),
                     settings,
                     text,
                 };
-                outputs.0.insert(target, first);
+                outputs.0.insert(target, written);
                 continue;
             };
             let first = was.first + 1;
@@ -125,7 +129,7 @@ pub(super) fn combination(
                     ),
                     Some("combinations that write one file must write the same columns: put the parameters that change the columns in the file's path, e.g. out/${coin}.csv".into()),
                 );
-            } else if o.typed_columns() && was.text != text {
+            } else if was.text != text {
                 let i = (0..text.len())
                     .find(|&i| text[i] != was.text[i])
                     .unwrap_or(0);
