@@ -27,9 +27,9 @@ pub fn open_file_limit() -> Option<u64> {
 }
 
 /// Asks the kernel to start writing `len` bytes of `file` from `from` to disk, without waiting for the
-/// write to finish: a big
-/// output written this way while the run goes on has little left to write when it is renamed over
-/// the previous one at the end (ext4 writes a file renamed over another before the rename returns).
+/// write to finish: a big output written this way while the run goes on has little left to write when
+/// it is renamed over the previous one at the end (ext4 writes a file renamed over another before the
+/// rename returns).
 /// A hint: where the call is not available it does nothing, and the file is the same.
 pub fn start_writeback(file: &std::fs::File, from: u64, len: u64) {
     #[cfg(target_os = "linux")]
