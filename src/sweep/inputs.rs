@@ -14,6 +14,8 @@ use crate::plugin::OpenSource;
 pub struct Read {
     /// Its datapoints, in the order its source emitted them.
     pub points: Vec<Datapoint>,
+    /// Their event times, in the same order.
+    pub times: Vec<i64>,
     /// What its source counted (rows read, skipped, outside the range).
     pub counters: Arc<GenCounters>,
 }
@@ -89,5 +91,11 @@ fn read_one(x: &Expansion, i: usize, ctx: &mut Ctx) -> Result<Read, RunError> {
     if points.len() < points.capacity() / 2 {
         points.shrink_to_fit();
     }
-    Ok(Read { points, counters })
+    // Merging reads only the times: kept apart, they are 16 times denser than the datapoints.
+    let times = points.iter().map(|d| d.event_time).collect();
+    Ok(Read {
+        points,
+        times,
+        counters,
+    })
 }

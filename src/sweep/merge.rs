@@ -48,9 +48,9 @@ impl Stream {
     }
 }
 
-/// The merged, numbered stream of `inputs` (each in its source's order, listed in declaration order of
-/// their generators) and `ticks`.
-pub fn merge(inputs: &[&[Datapoint]], mut ticks: Vec<TickSchedule>) -> Stream {
+/// The merged, numbered stream of `inputs` (the event times of each input's datapoints, in its
+/// source's order, listed in declaration order of their generators) and `ticks`.
+pub fn merge(inputs: &[&[i64]], mut ticks: Vec<TickSchedule>) -> Stream {
     let total: usize = inputs.iter().map(|i| i.len()).sum();
     let mut out = Stream {
         at: Vec::with_capacity(total),
@@ -61,9 +61,9 @@ pub fn merge(inputs: &[&[Datapoint]], mut ticks: Vec<TickSchedule>) -> Stream {
     loop {
         let mut best: Option<(i64, usize)> = None;
         for (g, input) in inputs.iter().enumerate() {
-            if let Some(d) = input.get(at[g]) {
-                if best.is_none_or(|(t, _)| d.event_time < t) {
-                    best = Some((d.event_time, g));
+            if let Some(&d) = input.get(at[g]) {
+                if best.is_none_or(|(t, _)| d < t) {
+                    best = Some((d, g));
                 }
             }
         }
@@ -99,7 +99,8 @@ mod tests {
         let a = [dp(0, 1), dp(0, 3), dp(0, 3)];
         let b = [dp(1, 0), dp(1, 3), dp(1, 7)];
         let inputs: [&[Datapoint]; 2] = [&a, &b];
-        let s = merge(&inputs, Vec::new());
+        let times = inputs.map(|i| i.iter().map(|d| d.event_time).collect::<Vec<_>>());
+        let s = merge(&[&times[0], &times[1]], Vec::new());
         let got: Vec<(u32, i64, u64)> = s
             .points(&inputs, 0..s.len())
             .map(|d| (d.source as u32, d.event_time, d.seq))

@@ -188,8 +188,10 @@ pub fn prepare(
 fn merge_all(x: &Expansion, reads: &[inputs::Read], threads: usize) -> Vec<merge::Stream> {
     in_slices(0..x.streams.len(), threads, 1, |slice| {
         (slice.map(|s| {
-            let points = inputs_of(x, reads, s);
-            merge::merge(&points, crate::runtime::ticks(&x.graphs[x.stream_first[s]]))
+            let times: Vec<&[i64]> = (x.streams[s].iter())
+                .map(|&i| reads[i].times.as_slice())
+                .collect();
+            merge::merge(&times, crate::runtime::ticks(&x.graphs[x.stream_first[s]]))
         }))
         .collect()
     })
