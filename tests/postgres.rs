@@ -209,3 +209,169 @@ fn a_whole_number_time_column_in_its_unit_gives_the_same_answer() {
         assert_eq!(row[3].parse::<f64>().unwrap(), w.3);
     }
 }
+
+/// The shipped sweep over N = 500, 2000 and ETH, XTZ, writing CSV to `csv` and table `table` at `url`
+/// (dropped first), as a config in `dir`.
+fn small_sweep(dir: &Path, url: &str, csv: &Path, table: &str) -> PathBuf {
+    psql(url, &format!("drop table if exists {table}"));
+    let text = sweep_csv_only("sweep_btc_altcoins")
+        .replace("{from: 50, to: 5000, step: 50}", "[500, 2000]")
+        .replace("[ETH, BNB, LTC, XMR, XRP, XTZ]", "[ETH, XTZ]")
+        .replace(
+            "{CSV: out/sweep_btc_altcoins.csv}",
+            &format!(
+                "[{{CSV: {}}}, {{Postgres: {{url: \"{url}\", table: {table}, create: true}}}}]",
+                csv.display()
+            ),
+        );
+    write_config(dir, &format!("{table}.yaml"), &text)
+}
+
+/// `table`'s columns and their types, in order.
+fn column_types(url: &str, table: &str) -> Vec<String> {
+    psql(
+        url,
+        &format!("select column_name || ' ' || data_type from information_schema.columns where table_name = '{table}' order by ordinal_position"),
+    )
+}
+
+/// Asserts that `table` holds the rows of the sweep's CSV output `csv`, in the order they were
+/// appended, each cell equal to the CSV's.
+fn assert_sweep_table(url: &str, table: &str, csv: &Path) {
+    let lines = read_csv(csv);
+    assert_eq!(
+        lines[0].join(","),
+        "N,coin,timestamp,btc_vol_sum.sum_Volume,alt_counter.count,alt_counter.sum_Volume"
+    );
+    let rows = psql(
+        url,
+        &format!(
+            "select \"N\", coin, to_char(\"timestamp\" at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+             \"btc_vol_sum.sum_Volume\", \"alt_counter.count\", \"alt_counter.sum_Volume\" from {table} order by ctid"
+        ),
+    );
+    assert_eq!(rows.len(), lines.len() - 1);
+    assert!(rows.len() > 1400, "{} rows", rows.len());
+    for (row, line) in rows.iter().zip(&lines[1..]) {
+        let c: Vec<&str> = row.split('|').collect();
+        assert_eq!(c[..3], [&line[0], &line[1], &line[2]], "{row}");
+        assert_eq!(c[4], line[4], "{row}");
+        for (got, want) in [(c[3], &line[3]), (c[5], &line[5])] {
+            assert_eq!(
+                got.parse::<f64>().unwrap(),
+                want.parse::<f64>().unwrap(),
+                "{row}"
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a PostgreSQL server in TUBES_PG_URL (tools/pg-cluster start DIR)"]
+fn a_sweep_writes_one_postgres_table_with_its_parameters_first_and_shards_append_in_order() {
+    let (url, dir) = (url(), tempdir());
+    let csv = dir.path().join("sweep.csv");
+    // The CSV output of the same run is checked against single runs in tests/sweep.rs; the table holds
+    // the same rows, typed.
+    let cfg = small_sweep(dir.path(), &url, &csv, "sweep_pg");
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_sweep_table(&url, "sweep_pg", &csv);
+    assert_eq!(
+        column_types(&url, "sweep_pg"),
+        [
+            "N bigint",
+            "coin text",
+            "timestamp timestamp with time zone",
+            "btc_vol_sum.sum_Volume double precision",
+            "alt_counter.count bigint",
+            "alt_counter.sum_Volume double precision",
+        ]
+    );
+    // Two shards, one after the other, append the whole sweep's rows, in order.
+    let part = dir.path().join("part.csv");
+    let cfg = small_sweep(dir.path(), &url, &part, "shards_pg");
+    for shard in ["1/2", "2/2"] {
+        let (code, _, err) = tubes(&["run", "-q", "--shard", shard, cfg.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+    }
+    assert_sweep_table(&url, "shards_pg", &csv);
+    // A table of other columns is refused before any row is written, naming both sets of columns.
+    let before = std::fs::read(&part).unwrap();
+    psql(
+        &url,
+        "drop table if exists other_pg; create table other_pg (n bigint)",
+    );
+    let cfg = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("table: shards_pg", "table: other_pg");
+    let cfg = write_config(dir.path(), "other.yaml", &cfg);
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "table 'other_pg' has the columns (n), and the sink writes (N, coin, timestamp,"
+        ),
+        "{err}"
+    );
+    assert_eq!(psql(&url, "select count(*) from other_pg"), ["0"]);
+    // The sweep never started: its CSV output's partial file, made before the table was refused, is
+    // gone, and the CSV the shards wrote is as it was.
+    assert!(!dir.path().join("part.csv.partial").exists());
+    assert_eq!(std::fs::read(&part).unwrap(), before);
+}
+
+#[test]
+#[ignore = "needs a PostgreSQL server in TUBES_PG_URL (tools/pg-cluster start DIR)"]
+fn a_sweeps_text_columns_are_text_in_its_postgres_table() {
+    let (url, dir) = (url(), tempdir());
+    psql(&url, "drop table if exists bins_pg");
+    let csv = dir.path().join("w.csv");
+    let text = std::fs::read_to_string("configs/binning_per_symbol.yaml")
+        .unwrap()
+        .replace("window: {tumbling: 1m}", "window: {tumbling: \"${W}\"}")
+        .replace("pipeline_type:", "sweep:\n  W: [1m, 5m]\npipeline_type:")
+        .replace(
+            "CSV: out/binning_per_symbol.csv",
+            &format!(
+                "[{{CSV: {}}}, {{Postgres: {{url: \"{url}\", table: bins_pg, create: true}}}}]",
+                csv.display()
+            ),
+        );
+    let cfg = write_config(dir.path(), "windows.yaml", &text);
+    let (code, _, err) = tubes(&["run", "-q", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        column_types(&url, "bins_pg"),
+        [
+            "W text",
+            "timestamp timestamp with time zone",
+            "bins.symbol text",
+            "bins.window_start text",
+            "bins.window_end text",
+            "bins.vwap double precision",
+            "bins.sum_quantity double precision",
+            "bins.count bigint",
+        ]
+    );
+    let lines = read_csv(&csv);
+    let rows = psql(
+        &url,
+        "select \"W\", to_char(\"timestamp\" at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+         \"bins.symbol\", \"bins.window_start\", \"bins.window_end\", \"bins.vwap\", \"bins.sum_quantity\", \
+         \"bins.count\" from bins_pg order by ctid",
+    );
+    assert_eq!(rows.len(), lines.len() - 1);
+    assert!(rows.len() >= 12, "{} rows", rows.len());
+    for (row, line) in rows.iter().zip(&lines[1..]) {
+        let c: Vec<&str> = row.split('|').collect();
+        assert_eq!(c[..5], line[..5], "{row}");
+        for (got, want) in c[5..].iter().zip(&line[5..]) {
+            assert_eq!(
+                got.parse::<f64>().unwrap(),
+                want.parse::<f64>().unwrap(),
+                "{row}"
+            );
+        }
+    }
+}

@@ -128,9 +128,11 @@ impl Outputs {
                             Ok(out) => out,
                             Err(e) => {
                                 // A sweep that never started replaces nothing, and leaves no partial
-                                // file or table (a database file it created stays).
-                                let made = list.iter().filter_map(|o| o.staged.as_ref());
-                                made.for_each(|s| s.discard());
+                                // file or table (a database file it created stays). The outputs made
+                                // are closed first: a partial file this run still holds is locked.
+                                let made: Vec<_> =
+                                    list.into_iter().filter_map(|o| o.staged).collect();
+                                made.iter().for_each(|s| s.discard());
                                 if let Some(s) = o.staged() {
                                     s.discard();
                                 }
@@ -163,7 +165,7 @@ impl Outputs {
     ) -> Result<Output, RunError> {
         let Some(dest) = o.destination() else {
             return Err(RunError::Input(format!(
-                "{} cannot be a sweep's output: its records have no room for the parameter columns; write the sweep to CSV, NDJSON, Parquet, SQLite or Stdout",
+                "{} cannot be a sweep's output: its records have no room for the parameter columns; write the sweep to CSV, NDJSON, Parquet, SQLite, Postgres or Stdout",
                 o.target()
             )));
         };

@@ -85,7 +85,7 @@ pub(super) fn combination(
                 diag.error(
                     &at,
                     format!("{} cannot be a sweep's output: its records have no room for the parameter columns", o.target()),
-                    Some("write a sweep's rows to CSV, NDJSON, Parquet, SQLite or Stdout".into()),
+                    Some("write a sweep's rows to CSV, NDJSON, Parquet, SQLite, Postgres or Stdout".into()),
                 );
                 continue;
             }

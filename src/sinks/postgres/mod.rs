@@ -7,29 +7,30 @@
 //! in order) or, with `create: true`, created when missing.
 //!
 //! The sink thread only formats rows into COPY's text format; a writer thread of its own
-//! (`tubes-pg-<table>`) owns the connection and sends each batch (1 MiB, or what a flush holds) as one
-//! COPY, which is one transaction. A batch waits in a channel of [`QUEUED`]; a slow database slows the
-//! pipeline rather than losing rows. The run's end waits until every batch is committed.
+//! (`tubes-pg-<table>`, see [`copier`]) owns the connection and sends each batch as one COPY, which
+//! is one transaction. The run's end waits until every batch is committed.
+//!
+//! A sweep writes one table: its parameter columns first (`bigint`, `double precision` or `text`, as
+//! the parameter's values are), then the sink's; each combination's rows are appended in combination
+//! order (see [`sweep`]).
+
+mod copier;
+mod sweep;
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::thread::JoinHandle;
 
 use serde_yaml::Value;
-use std::sync::mpsc::{sync_channel, SyncSender};
 
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
 use crate::config::{field, Reader};
 use crate::connect::postgres::Target;
 use crate::connect::quote;
-use crate::plugin::{Cell, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
-
-/// Bytes of rows per COPY.
-const BATCH: usize = 1 << 20;
-
-/// Batches waiting for the writer thread.
-const QUEUED: usize = 4;
+use crate::plugin::{
+    Cell, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError,
+};
+use crate::sinks::records::{RecordCell, RecordWriter};
+use copier::Copier;
 
 /// The `Postgres` sink kind.
 pub struct Postgres;
@@ -71,7 +72,7 @@ impl SinkKind for Postgres {
 }
 
 /// A PostgreSQL table.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct PgOutput {
     target: Target,
     table: String,
@@ -89,6 +90,21 @@ fn sql_type(name: &str, kind: Cell) -> &'static str {
 }
 
 impl PgOutput {
+    /// Starts the writer thread for rows of `columns` (name and kind, in order), once the table is
+    /// checked or made.
+    fn copier(&self, columns: Vec<(String, Cell)>) -> Result<Copier, String> {
+        let quoted: Vec<String> = columns.iter().map(|(n, _)| quote(n)).collect();
+        let copy = format!(
+            "copy {} ({}) from stdin",
+            quote(&self.table),
+            quoted.join(", ")
+        );
+        let me = self.clone();
+        Copier::start(&self.target, &self.table, copy, move |client| {
+            me.prepare(client, &columns)
+        })
+    }
+
     /// Checks the table's columns against the sink's, creating it when missing and asked to.
     fn prepare(
         &self,
@@ -137,66 +153,58 @@ impl SinkOutput for PgOutput {
     }
 
     fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
-        let err = |e: String| RunError::Sink(SinkError::new(self.target(), e));
         let mut columns = vec![("timestamp".to_string(), Cell::Real)];
-        for (i, c) in cx.columns.iter().enumerate() {
-            columns.push((
-                c.to_string(),
-                cx.kinds.get(i).copied().unwrap_or(Cell::Real),
-            ));
-        }
+        columns.extend(sink_columns(cx));
         if cx.with_status {
             columns.push(("status".into(), Cell::Text));
         }
-        let mut client = self.target.connect().map_err(err)?;
-        self.prepare(&mut client, &columns).map_err(err)?;
-        let quoted: Vec<String> = columns.iter().map(|(n, _)| quote(n)).collect();
-        let copy = format!(
-            "copy {} ({}) from stdin",
-            quote(&self.table),
-            quoted.join(", ")
-        );
-        let (tx, rx) = sync_channel::<Vec<u8>>(QUEUED);
-        let (target, table) = (self.target.clone(), self.table.clone());
-        let thread = std::thread::Builder::new()
-            .name(format!("tubes-pg-{}", self.table))
-            .spawn(move || -> Result<u64, String> {
-                let mut committed = 0u64;
-                for batch in rx {
-                    let rows = batch.iter().filter(|&&b| b == b'\n').count() as u64;
-                    let mut copy_batch = || -> Result<(), String> {
-                        let mut w = client.copy_in(copy.as_str()).map_err(|e| target.scrub(&e))?;
-                        w.write_all(&batch).map_err(|e| target.scrub(&e))?;
-                        w.finish().map_err(|e| target.scrub(&e))?;
-                        Ok(())
-                    };
-                    if let Err(e) = copy_batch() {
-                        return Err(format!(
-                            "COPY into table '{table}' failed: {e}; {committed} rows had been committed before it"
-                        ));
-                    }
-                    committed += rows;
-                }
-                Ok(committed)
-            })
-            .map_err(|e| err(e.to_string()))?;
+        let copier =
+            (self.copier(columns)).map_err(|e| RunError::Sink(SinkError::new(self.target(), e)))?;
         Ok(Some(Box::new(PgWriter {
-            buf: Vec::with_capacity(BATCH + 4096),
+            copier,
             line: String::new(),
             status: cx.with_status,
-            tx: Some(tx),
-            thread: Some(thread),
         })))
     }
+
+    fn can_sweep(&self) -> bool {
+        true
+    }
+
+    fn typed_columns(&self) -> bool {
+        true
+    }
+
+    fn destination(&self) -> Option<Result<Destination, RunError>> {
+        Some(Ok(sweep::destination(self.clone())))
+    }
+
+    fn format(
+        &self,
+        out: Box<dyn std::io::Write + Send>,
+        cx: &OpenSink<'_>,
+    ) -> Result<Box<dyn RowWriter>, RunError> {
+        let w = RecordWriter::new(out, cx)
+            .map_err(|e| RunError::Sink(SinkError::new(self.target(), e)))?;
+        Ok(Box::new(w))
+    }
+}
+
+/// The sink's columns after `timestamp`, with what each holds.
+fn sink_columns<'a>(cx: &'a OpenSink<'_>) -> impl Iterator<Item = (String, Cell)> + 'a {
+    (cx.columns.iter().enumerate()).map(|(i, c)| {
+        (
+            c.to_string(),
+            cx.kinds.get(i).copied().unwrap_or(Cell::Real),
+        )
+    })
 }
 
 /// Formats rows for COPY and hands them to the writer thread.
 struct PgWriter {
-    buf: Vec<u8>,
+    copier: Copier,
     line: String,
     status: bool,
-    tx: Option<SyncSender<Vec<u8>>>,
-    thread: Option<JoinHandle<Result<u64, String>>>,
 }
 
 /// Text for COPY's text format: backslash, tab, newline and carriage return escaped.
@@ -212,82 +220,50 @@ fn copy_text(out: &mut String, s: &str) {
     }
 }
 
-impl PgWriter {
-    /// Hands the rows formatted so far to the writer thread; its error if it has stopped.
-    fn send(&mut self) -> Result<(), WriteError> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH + 4096));
-        let sent = self.tx.as_ref().map(|tx| tx.send(batch).is_ok());
-        if sent != Some(true) {
-            return Err(self
-                .join()
-                .err()
-                .unwrap_or_else(|| "the writer thread stopped".into()));
-        }
-        Ok(())
+/// Appends one cell to a COPY line, after its tab: `\N` for no value.
+fn push_cell(line: &mut String, cell: RecordCell<'_>) -> Result<(), WriteError> {
+    line.push('\t');
+    match cell {
+        RecordCell::None => line.push_str("\\N"),
+        RecordCell::Number(v) => write!(line, "{v}")?,
+        RecordCell::Text(t) => copy_text(line, t),
     }
+    Ok(())
+}
 
-    /// Waits for the writer thread: the rows it committed, or why it stopped.
-    fn join(&mut self) -> Result<u64, WriteError> {
-        self.tx = None;
-        let Some(t) = self.thread.take() else {
-            return Err("the writer thread already ended".into());
-        };
-        match t.join() {
-            Ok(r) => r.map_err(Into::into),
-            Err(_) => Err("the writer thread panicked".into()),
-        }
-    }
+/// Appends a time to a COPY line: RFC 3339, in milliseconds.
+fn push_time(line: &mut String, ns: i64) {
+    let time = format_rfc3339_millis(ns);
+    line.push_str(std::str::from_utf8(&time).unwrap_or(""));
 }
 
 impl RowWriter for PgWriter {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
         self.line.clear();
-        let time = format_rfc3339_millis(row.time);
-        self.line.push_str(std::str::from_utf8(&time).unwrap_or(""));
+        push_time(&mut self.line, row.time);
         for i in 0..row.values.len() {
-            match (row.text(i), row.cell(i)) {
-                (Some(t), _) => {
-                    self.line.push('\t');
-                    copy_text(&mut self.line, t);
-                }
-                (None, Some(v)) if !row.is_text(i) => write!(self.line, "\t{v}")?,
-                _ => self.line.push_str("\t\\N"),
-            }
+            let cell = match (row.text(i), row.cell(i)) {
+                (Some(t), _) => RecordCell::Text(t),
+                (None, Some(v)) if !row.is_text(i) => RecordCell::Number(v),
+                _ => RecordCell::None,
+            };
+            push_cell(&mut self.line, cell)?;
         }
         if self.status {
-            self.line.push('\t');
-            match row.status {
-                Some(s) => copy_text(&mut self.line, s),
-                None => self.line.push_str("\\N"),
-            }
+            push_cell(
+                &mut self.line,
+                row.status.map_or(RecordCell::None, RecordCell::Text),
+            )?;
         }
         self.line.push('\n');
-        self.buf.extend_from_slice(self.line.as_bytes());
-        if self.buf.len() >= BATCH {
-            self.send()?;
-        }
-        Ok(())
+        self.copier.push(self.line.as_bytes())
     }
 
     fn flush(&mut self) -> Result<(), WriteError> {
-        self.send()
+        self.copier.send()
     }
 
     fn finish(&mut self) -> Result<(), WriteError> {
-        self.send()?;
-        self.join().map(|_| ())
-    }
-}
-
-impl Drop for PgWriter {
-    /// A run that failed or was stopped still commits the rows it wrote, as a file keeps them.
-    fn drop(&mut self) {
-        if self.thread.is_some() {
-            let _ = self.send();
-            let _ = self.join();
-        }
+        self.copier.finish().map(|_| ())
     }
 }
