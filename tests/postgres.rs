@@ -315,6 +315,22 @@ fn a_sweep_writes_one_postgres_table_with_its_parameters_first_and_shards_append
         "{err}"
     );
     assert_eq!(psql(&url, "select count(*) from other_pg"), ["0"]);
+    // A parameter column whose type cannot hold the parameter's values is refused at start too.
+    psql(
+        &url,
+        "drop table if exists typed_pg; create table typed_pg (\"N\" bigint, coin bigint, \"timestamp\" timestamptz, \
+         \"btc_vol_sum.sum_Volume\" double precision, \"alt_counter.count\" bigint, \"alt_counter.sum_Volume\" double precision)",
+    );
+    let typed = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("table: other_pg", "table: typed_pg");
+    let typed = write_config(dir.path(), "typed.yaml", &typed);
+    let (code, _, err) = tubes(&["run", "-q", typed.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("table 'typed_pg' has the column 'coin' of type bigint, and the sweep's values of coin are text"),
+        "{err}"
+    );
     // The sweep never started: its CSV output's partial file, made before the table was refused, is
     // gone, and the CSV the shards wrote is as it was.
     assert!(!dir.path().join("part.csv.partial").exists());

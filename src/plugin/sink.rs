@@ -380,7 +380,7 @@ pub trait SinkOutput: Debug + Send + Sync {
     fn can_sweep(&self) -> bool {
         false
     }
-    /// Whether each of its columns holds one type (Parquet, SQLite): then combinations of a sweep that
+    /// Whether each of its columns holds one type (Parquet, SQLite, Postgres): then combinations of a sweep that
     /// write it must agree on which columns hold text. Asked when the sweep is checked.
     fn typed_columns(&self) -> bool {
         false

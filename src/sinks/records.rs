@@ -1,4 +1,4 @@
-//! A sweep's rows for outputs that re-encode them (Parquet, SQLite): each combination's part holds a
+//! A sweep's rows for outputs that re-encode them (Parquet, SQLite, Postgres): each combination's part holds a
 //! `P` record with the combination's parameter values, then an `R` record per row: the time and a
 //! cell per column. A number column's cell is a double, NaN where there is no value; a text column's
 //! (a key, a window's time) starts with a tag: none, a double, or text after its length, so each

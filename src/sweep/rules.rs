@@ -143,7 +143,7 @@ pub(super) fn combination(
                         header[i + 1],
                         kind(was.text[i]),
                     ),
-                    Some("a Parquet or SQLite column holds one type: put the parameter that changes it in the file's path, e.g. out/${coin}.parquet".into()),
+                    Some("a Parquet, SQLite or Postgres column holds one type: put the parameter that changes it in the file's path or the table's name, e.g. out/${coin}.parquet".into()),
                 );
             }
         }

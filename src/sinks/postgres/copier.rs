@@ -137,11 +137,14 @@ impl Copier {
 }
 
 impl Drop for Copier {
-    /// A run that failed or was stopped still commits the rows it wrote, as a file keeps them.
+    /// A run that failed or was stopped still commits the rows it wrote, as a file keeps them. A
+    /// failed COPY that nothing reported yet (the run failed for another reason first) is told here.
     fn drop(&mut self) {
         if self.thread.is_some() {
-            let _ = self.send();
-            let _ = self.join();
+            let sent = self.send();
+            if let Err(e) = sent.and_then(|()| self.join().map(|_| ())) {
+                eprintln!("error: {e}");
+            }
         }
     }
 }

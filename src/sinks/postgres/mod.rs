@@ -90,9 +90,9 @@ fn sql_type(name: &str, kind: Cell) -> &'static str {
 }
 
 impl PgOutput {
-    /// Starts the writer thread for rows of `columns` (name and kind, in order), once the table is
-    /// checked or made.
-    fn copier(&self, columns: Vec<(String, Cell)>) -> Result<Copier, String> {
+    /// Starts the writer thread for rows of `columns` (name and kind, in order; the first `params` a
+    /// sweep's parameters), once the table is checked or made.
+    fn copier(&self, columns: Vec<(String, Cell)>, params: usize) -> Result<Copier, String> {
         let quoted: Vec<String> = columns.iter().map(|(n, _)| quote(n)).collect();
         let copy = format!(
             "copy {} ({}) from stdin",
@@ -101,24 +101,23 @@ impl PgOutput {
         );
         let me = self.clone();
         Copier::start(&self.target, &self.table, copy, move |client| {
-            me.prepare(client, &columns)
+            me.prepare(client, &columns, params)
         })
     }
 
-    /// Checks the table's columns against the sink's, creating it when missing and asked to.
+    /// Checks the table's columns against the sink's (and the types of the first `params`, a sweep's
+    /// parameters), creating it when missing and asked to.
     fn prepare(
         &self,
         client: &mut postgres::Client,
         columns: &[(String, Cell)],
+        params: usize,
     ) -> Result<(), String> {
-        let sql = "select column_name from information_schema.columns \
+        let sql = "select column_name, data_type from information_schema.columns \
                    where table_name = $1 and table_schema = current_schema() order by ordinal_position";
-        let found: Vec<String> = client
-            .query(sql, &[&self.table])
-            .map_err(|e| self.target.scrub(&e))?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let rows = (client.query(sql, &[&self.table])).map_err(|e| self.target.scrub(&e))?;
+        let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let types: Vec<String> = rows.iter().map(|r| r.get(1)).collect();
         let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
         if found.is_empty() {
             if !self.create {
@@ -143,7 +142,27 @@ impl PgOutput {
                 names.join(", ")
             ));
         }
+        for ((name, kind), found) in columns.iter().zip(&types).take(params) {
+            if let Some(values) = param_misfit(*kind, found) {
+                return Err(format!(
+                    "table '{}' has the column '{name}' of type {found}, and the sweep's values of {name} are {values}: write to a new table",
+                    self.table
+                ));
+            }
+        }
         Ok(())
+    }
+}
+
+/// What a sweep's parameter values are, when a column of SQL type `found` cannot hold them (a
+/// fraction in a whole-number column, text in any but a text column).
+fn param_misfit(kind: Cell, found: &str) -> Option<&'static str> {
+    let whole = matches!(found, "bigint" | "integer" | "smallint");
+    let text = matches!(found, "text" | "character varying" | "character");
+    match kind {
+        Cell::Real if whole => Some("fractions"),
+        Cell::Text if !text => Some("text"),
+        _ => None,
     }
 }
 
@@ -158,8 +177,8 @@ impl SinkOutput for PgOutput {
         if cx.with_status {
             columns.push(("status".into(), Cell::Text));
         }
-        let copier =
-            (self.copier(columns)).map_err(|e| RunError::Sink(SinkError::new(self.target(), e)))?;
+        let copier = (self.copier(columns, 0))
+            .map_err(|e| RunError::Sink(SinkError::new(self.target(), e)))?;
         Ok(Some(Box::new(PgWriter {
             copier,
             line: String::new(),

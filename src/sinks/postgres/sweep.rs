@@ -41,7 +41,7 @@ impl Assemble for SweepTable {
         (self.leading, self.text) = (columns.len(), text_columns(cx));
         columns.push(("timestamp".into(), Cell::Real));
         columns.extend(sink_columns(cx));
-        self.copier = Some(self.output.copier(columns)?);
+        self.copier = Some(self.output.copier(columns, self.leading)?);
         Ok(())
     }
 
