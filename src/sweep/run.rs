@@ -120,10 +120,15 @@ impl Shared<'_> {
                     together.finish().collect()
                 }
                 Err(mut fused) => {
+                    // The block's datapoints are copied out of the inputs once, then each
+                    // combination reads them from the core's cache.
+                    let mut points = Vec::with_capacity(BLOCK);
                     for at in blocks {
                         self.stopped()?;
+                        points.clear();
+                        points.extend(block(at));
                         for f in &mut fused {
-                            block(at).try_for_each(|dp| f.push(&dp))?;
+                            points.iter().try_for_each(|dp| f.push(dp))?;
                         }
                     }
                     fused.into_iter().map(Fused::finish).collect()
