@@ -101,7 +101,15 @@ const MAX_STATE_BYTES: u64 = 4 << 30;
 fn state_fits(diag: &mut Diagnostics, w: &WindowDecl, keys: usize, reducers: usize) -> bool {
     let (per_key, what) = match w.kind {
         // A time, then each reducer's input and quantity.
-        WindowKind::Sliding { .. } => (w.max_items * (8 + 16 * reducers as u64), "max_items"),
+        // The buffer's length is `max_items` rounded up to a power of two.
+        WindowKind::Sliding { .. } => (
+            (w.max_items
+                .max(1)
+                .checked_next_power_of_two()
+                .unwrap_or(u64::MAX))
+            .saturating_mul(8 + 16 * reducers as u64),
+            "max_items",
+        ),
         // One set of reducers (about 192 bytes each, with their slot lists) per window a datapoint falls in.
         WindowKind::Tumbling { .. } => (192 * reducers as u64 + 32, "max_keys"),
         WindowKind::Hopping { size, every } => (

@@ -1,6 +1,7 @@
 //! Sliding windows: at each datapoint at `t`, the aggregate over the datapoints of its key in
 //! `(t - size, t]`. Each key holds its window's datapoints in a ring buffer (sized before the run from
-//! `max_items`; a burst beyond it doubles the buffer once per overflow, counted and reported). SUM,
+//! `max_items`, rounded up to a power of two; a burst beyond it doubles the buffer once per overflow,
+//! counted and reported). SUM,
 //! MEAN and VWAP keep running sums with Neumaier's compensation (started afresh from the window when
 //! they stop being finite); COUNT is the ring's length; FIRST and LAST read its ends; MIN and MAX keep
 //! monotonic queues, so no datapoint is looked at twice. Lateness is per key: a datapoint older than
@@ -51,7 +52,7 @@ impl Mono {
     }
 
     fn at(&self, k: usize) -> u64 {
-        self.idx[(self.head + k) % self.idx.len()]
+        self.idx[(self.head + k) & (self.idx.len() - 1)]
     }
 
     fn front(&self) -> Option<u64> {
@@ -63,7 +64,7 @@ impl Mono {
             self.grow();
         }
         let cap = self.idx.len();
-        self.idx[(self.head + self.len) % cap] = i;
+        self.idx[(self.head + self.len) & (cap - 1)] = i;
         self.len += 1;
     }
 
@@ -72,7 +73,7 @@ impl Mono {
     }
 
     fn pop_front(&mut self) {
-        self.head = (self.head + 1) % self.idx.len();
+        self.head = (self.head + 1) & (self.idx.len() - 1);
         self.len -= 1;
     }
 
@@ -125,8 +126,9 @@ pub(super) struct Usage {
 }
 
 impl Window {
-    /// An empty window holding up to `cap` datapoints before it grows.
+    /// An empty window holding up to `cap` datapoints (a power of two) before it grows.
     pub fn new(reducers: &[Reducer], cap: usize) -> Self {
+        debug_assert!(cap.is_power_of_two());
         let running = reducers
             .iter()
             .map(|r| match r.op() {
@@ -152,20 +154,26 @@ impl Window {
         self.times.len()
     }
 
+    /// Where absolute index `i` lies in the buffers (their length is a power of two).
+    #[inline]
+    fn pos(&self, i: u64) -> usize {
+        i as usize & (self.times.len() - 1)
+    }
+
     fn len(&self) -> usize {
         (self.tail - self.head) as usize
     }
 
     fn x(&self, i: u64, r: usize) -> f64 {
-        self.xs[(i as usize % self.cap()) * self.running.len() + r]
+        self.xs[self.pos(i) * self.running.len() + r]
     }
 
     /// Takes away every datapoint at or before `t - size`.
     fn evict(&mut self, cut: i64) {
-        while self.head < self.tail && self.times[self.head as usize % self.cap()] <= cut {
+        while self.head < self.tail && self.times[self.pos(self.head)] <= cut {
             let i = self.head;
             let w = self.running.len();
-            let at = (i as usize % self.cap()) * w;
+            let at = self.pos(i) * w;
             for (r, run) in self.running.iter_mut().enumerate() {
                 let (x, q) = (self.xs[at + r], self.qs[at + r]);
                 match run {
@@ -199,11 +207,11 @@ impl Window {
         if !any {
             return;
         }
-        let (w, cap) = (self.running.len(), self.cap());
+        let (w, mask) = (self.running.len(), self.cap() - 1);
         for (r, run) in self.running.iter_mut().enumerate() {
             let (mut a, mut b) = (Sum::default(), Sum::default());
             for i in self.head..self.tail {
-                let at = (i as usize % cap) * w + r;
+                let at = (i as usize & mask) * w + r;
                 let (x, q) = (self.xs[at], self.qs[at]);
                 match run {
                     Running::Vwap(..) => {
@@ -229,7 +237,7 @@ impl Window {
             vec![0.0; cap * 2 * w],
         );
         for i in self.head..self.tail {
-            let (from, to) = (i as usize % cap, i as usize % (cap * 2));
+            let (from, to) = (i as usize & (cap - 1), i as usize & (cap * 2 - 1));
             times[to] = self.times[from];
             xs[to * w..(to + 1) * w].copy_from_slice(&self.xs[from * w..(from + 1) * w]);
             qs[to * w..(to + 1) * w].copy_from_slice(&self.qs[from * w..(from + 1) * w]);
@@ -251,7 +259,7 @@ impl Window {
             usage.grew += 1;
         }
         let i = self.tail;
-        let pos = i as usize % self.cap();
+        let pos = self.pos(i);
         self.times[pos] = t;
         let w = self.running.len();
         for (r, red) in reducers.iter().enumerate() {
@@ -316,10 +324,9 @@ impl Window {
 
     /// Times of the oldest and newest datapoint held.
     fn span(&self) -> (i64, i64) {
-        let cap = self.cap();
         (
-            self.times[self.head as usize % cap],
-            self.times[(self.tail - 1) as usize % cap],
+            self.times[self.pos(self.head)],
+            self.times[self.pos(self.tail - 1)],
         )
     }
 }
@@ -335,9 +342,11 @@ pub(super) struct Sliding {
 }
 
 impl Sliding {
-    /// Windows of `size` ns, each holding `cap` datapoints before it grows; the first `ready` keys'
+    /// Windows of `size` ns, each holding `cap` datapoints (rounded up to a power of two, so that a
+    /// place in the buffers is a mask, not a division) before it grows; the first `ready` keys'
     /// windows are made now, before the run.
     pub fn new(size: i64, cap: usize, reducers: &[Reducer], keys: usize, ready: usize) -> Self {
+        let cap = cap.max(1).next_power_of_two();
         let mut windows = vec![None; keys];
         for w in windows.iter_mut().take(ready) {
             *w = Some(Window::new(reducers, cap));

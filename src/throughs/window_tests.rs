@@ -176,6 +176,28 @@ fn a_sliding_buffer_that_overflows_grows_and_stays_exact() {
 }
 
 #[test]
+fn a_buffer_of_max_items_rounded_up_to_a_power_of_two_wraps_and_grows_exactly() {
+    // max_items 3 is a buffer of 4; the 5-second window holds 5 datapoints, so it grows once (4 → 8),
+    // and twelve datapoints wrap around it.
+    let mut th = through(WindowKind::Sliding { size: 5 * S }, 3, None, true);
+    let xs = [7.0, 2.0, 9.0, 4.0, 4.0, 1.0, 8.0, 3.0, 6.0, 5.0, 0.5, 2.5];
+    let input: Vec<(i64, f64, f64)> = (0..12).map(|i| (i as i64 * S, 0.0, xs[i])).collect();
+    let rows = feed(&mut th, &input);
+    for (i, row) in rows.iter().enumerate() {
+        // (t - 5 s, t] holds the datapoints at the last five seconds.
+        let held = &xs[i.saturating_sub(4)..=i];
+        let min = held.iter().cloned().fold(f64::INFINITY, f64::min);
+        assert_eq!(
+            row[..3],
+            [held.len() as f64, held.iter().sum(), min],
+            "row {i}"
+        );
+    }
+    let said = th.report().unwrap();
+    assert!(said.contains("grew 1 times"), "{said}");
+}
+
+#[test]
 fn sliding_min_follows_evictions_and_ties() {
     // 3-second window over x = 4, 2, 2, 7, 5, 6, 1 at 0..6 s: (t - 3 s, t] holds the last three.
     let mut th = through(WindowKind::Sliding { size: 3 * S }, 8, None, true);
