@@ -7,8 +7,9 @@
 
 use std::io::{self, BufWriter, Write};
 
+use crate::base::{RunError, SinkError};
 use crate::config::ParamValue;
-use crate::plugin::{Cell, OpenSink, Row, RowWriter, WriteError};
+use crate::plugin::{Cell, OpenSink, Row, RowWriter, SinkOutput, WriteError};
 
 /// Writes one combination's rows into its part.
 pub struct RecordWriter {
@@ -47,6 +48,18 @@ pub fn text_columns(cx: &OpenSink<'_>) -> Vec<bool> {
     (0..cx.columns.len())
         .map(|i| cx.kinds.get(i) == Some(&Cell::Text))
         .collect()
+}
+
+/// [`SinkOutput::format`] for an output that re-encodes its parts: a [`RecordWriter`] into `out`,
+/// a failure named after `output`.
+pub fn format(
+    output: &dyn SinkOutput,
+    out: Box<dyn Write + Send>,
+    cx: &OpenSink<'_>,
+) -> Result<Box<dyn RowWriter>, RunError> {
+    let w = RecordWriter::new(out, cx)
+        .map_err(|e| RunError::Sink(SinkError::new(output.target(), e)))?;
+    Ok(Box::new(w))
 }
 
 impl RecordWriter {

@@ -25,7 +25,7 @@ use crate::connect::quote;
 use crate::plugin::{
     Assemble, Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError,
 };
-use crate::sinks::records::{each_row, text_columns, Param, RecordCell, RecordWriter};
+use crate::sinks::records::{each_row, text_columns, Param, RecordCell};
 
 /// Rows per transaction.
 pub const BATCH: u64 = 10_000;
@@ -252,9 +252,7 @@ impl SinkOutput for SqliteOutput {
         out: Box<dyn std::io::Write + Send>,
         cx: &OpenSink<'_>,
     ) -> Result<Box<dyn RowWriter>, RunError> {
-        let w = RecordWriter::new(out, cx)
-            .map_err(|e| RunError::Sink(SinkError::new(self.target(), e)))?;
-        Ok(Box::new(w))
+        crate::sinks::records::format(self, out, cx)
     }
 }
 

@@ -23,7 +23,7 @@ use crate::config::{field, Reader};
 use crate::plugin::{
     Cell, Commit, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, Staged, WriteError,
 };
-use crate::sinks::records::{RecordCell, RecordWriter};
+use crate::sinks::records::RecordCell;
 
 /// Rows per row group unless the config says otherwise.
 pub const ROW_GROUP: usize = 65_536;
@@ -179,8 +179,7 @@ impl SinkOutput for ParquetOutput {
         out: Box<dyn io::Write + Send>,
         cx: &OpenSink<'_>,
     ) -> Result<Box<dyn RowWriter>, RunError> {
-        let w = RecordWriter::new(out, cx).map_err(|e| self.err(e))?;
-        Ok(Box::new(w))
+        crate::sinks::records::format(self, out, cx)
     }
 }
 

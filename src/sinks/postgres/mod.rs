@@ -29,7 +29,7 @@ use crate::connect::quote;
 use crate::plugin::{
     Cell, Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError,
 };
-use crate::sinks::records::{RecordCell, RecordWriter};
+use crate::sinks::records::RecordCell;
 use copier::Copier;
 
 /// The `Postgres` sink kind.
@@ -203,9 +203,7 @@ impl SinkOutput for PgOutput {
         out: Box<dyn std::io::Write + Send>,
         cx: &OpenSink<'_>,
     ) -> Result<Box<dyn RowWriter>, RunError> {
-        let w = RecordWriter::new(out, cx)
-            .map_err(|e| RunError::Sink(SinkError::new(self.target(), e)))?;
-        Ok(Box::new(w))
+        crate::sinks::records::format(self, out, cx)
     }
 }
 
