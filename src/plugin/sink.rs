@@ -286,11 +286,11 @@ impl Commit for Staged {
     fn discard(&self) {
         // Only a partial file no other run holds: a run refused because another writes the same output
         // must not remove that run's rows.
-        let free = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.partial)
-            .is_ok_and(|f| f.try_lock().is_ok());
-        if free {
+        // The file is removed while this run holds its lock, so no other run can take it between.
+        let Ok(f) = std::fs::OpenOptions::new().write(true).open(&self.partial) else {
+            return;
+        };
+        if f.try_lock().is_ok() {
             let _ = std::fs::remove_file(&self.partial);
         }
     }
