@@ -91,6 +91,7 @@ const CASES: &[Case] = &[
     Case { what: "allowed_lateness without a clock", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    window: {tumbling: 1m, allowed_lateness: 5s}\n", line: 16, message: "allowed_lateness without a clock", help: "Consume" },
     Case { what: "a reducer of a text field", from: "reducer: {SUM: {field: Volume}}", to: "reducer: {SUM: {field: Symbol}}", line: 15, message: "'Symbol' holds text (keys such as BTCUSDT, or times): a reducer reads numbers", help: "key: Symbol" },
     Case { what: "a window too big to hold", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    window: {hopping: {size: 24h, every: 1s}}\n    key: Symbol\n", line: 16, message: "this window would hold up to", help: "lower size/every or max_keys" },
+    Case { what: "a sliding buffer too big to hold", from: "    reducer: {SUM: {field: Volume}}\n", to: "    reducer: {SUM: {field: Volume}}\n    window: {sliding: 10m, max_items: 3000000}\n    key: Symbol\n", line: 16, message: "this window would hold up to 24576 MiB", help: "lower max_items (a buffer is max_items rounded up to a power of two: 4194304 here) or max_keys" },
     Case { what: "invalid YAML", from: "reducer: COUNT", to: "reducer: [COUNT", line: 21, message: "not valid YAML", help: "indentation" },
 ];
 

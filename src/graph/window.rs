@@ -128,7 +128,13 @@ fn state_fits(diag: &mut Diagnostics, w: &WindowDecl, keys: usize, reducers: usi
             bytes >> 20,
             MAX_STATE_BYTES >> 20
         ),
-        Some(format!("lower {what} or max_keys")),
+        Some(match w.kind {
+            WindowKind::Sliding { .. } => format!(
+                "lower max_items (a buffer is max_items rounded up to a power of two: {} here) or max_keys",
+                w.max_items.max(1).checked_next_power_of_two().unwrap_or(u64::MAX)
+            ),
+            _ => format!("lower {what} or max_keys"),
+        }),
     );
     false
 }

@@ -14,7 +14,7 @@ use crate::plugin::OpenSource;
 pub struct Read {
     /// Its datapoints, in the order its source emitted them.
     pub points: Vec<Datapoint>,
-    /// Their event times, in the same order.
+    /// Their event times, in the same order (for the merge; emptied after it).
     pub times: Vec<i64>,
     /// What its source counted (rows read, skipped, outside the range).
     pub counters: Arc<GenCounters>,

@@ -171,8 +171,10 @@ pub fn prepare(
     // A file gets its header from the first combination of the whole sweep that writes it: in a
     // later shard, only files no earlier combination writes.
     let before = expand::targets_before(&t, kinds, x.first, threads, checking)?;
-    let reads = inputs::read_all(&x, threads, stop)?;
+    let mut reads = inputs::read_all(&x, threads, stop)?;
     let streams = merge_all(&x, &reads, threads);
+    // The times served the merge only.
+    reads.iter_mut().for_each(|r| r.times = Vec::new());
     Ok(Prepared {
         template: t,
         x,

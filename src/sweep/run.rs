@@ -122,9 +122,13 @@ impl Shared<'_> {
                 Err(mut fused) => {
                     // The block's datapoints are copied out of the inputs once, then each
                     // combination reads them from the core's cache.
-                    let mut points = Vec::with_capacity(BLOCK);
+                    let mut points = Vec::with_capacity(if fused.len() > 1 { BLOCK } else { 0 });
                     for at in blocks {
                         self.stopped()?;
+                        if let [f] = &mut fused[..] {
+                            block(at).try_for_each(|dp| f.push(&dp))?;
+                            continue;
+                        }
                         points.clear();
                         points.extend(block(at));
                         for f in &mut fused {

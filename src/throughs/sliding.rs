@@ -43,7 +43,9 @@ struct Mono {
 }
 
 impl Mono {
+    /// An empty queue of `cap` places (a power of two).
     fn new(cap: usize) -> Self {
+        debug_assert!(cap.is_power_of_two());
         Mono {
             idx: vec![0; cap],
             head: 0,
