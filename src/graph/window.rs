@@ -78,7 +78,10 @@ pub(super) fn add(
     let window = th.window.as_ref().map(|w| window(w, batch));
     if let Some(w) = &th.window {
         let keys = th.key.as_ref().map_or(1, |k| k.max_keys);
-        ok &= state_fits(diag, w, keys, th.reducers.len());
+        let queues = (th.reducers.iter())
+            .filter(|r| matches!(r, ReducerDecl::Min(_) | ReducerDecl::Max(_)))
+            .count();
+        ok &= state_fits(diag, w, keys, (th.reducers.len(), queues));
     }
     if window.is_some() {
         for name in ["window_start", "window_end"] {
@@ -96,18 +99,23 @@ pub(super) fn add(
 /// windows or its sliding buffer): beyond it, a config error says how much it would take.
 const MAX_STATE_BYTES: u64 = 4 << 30;
 
-/// Whether window `w` over `keys` keys with `reducers` reducers stays within [`MAX_STATE_BYTES`]
-/// (reported when not).
-fn state_fits(diag: &mut Diagnostics, w: &WindowDecl, keys: usize, reducers: usize) -> bool {
+/// Whether window `w` over `keys` keys with `reducers` reducers, `queues` of them MIN or MAX, stays
+/// within [`MAX_STATE_BYTES`] (reported when not).
+fn state_fits(
+    diag: &mut Diagnostics,
+    w: &WindowDecl,
+    keys: usize,
+    (reducers, queues): (usize, usize),
+) -> bool {
     let (per_key, what) = match w.kind {
-        // A time, then each reducer's input and quantity.
+        // A time, then each reducer's input and quantity, and an index in each MIN or MAX queue.
         // The buffer's length is `max_items` rounded up to a power of two.
         WindowKind::Sliding { .. } => (
             (w.max_items
                 .max(1)
                 .checked_next_power_of_two()
                 .unwrap_or(u64::MAX))
-            .saturating_mul(8 + 16 * reducers as u64),
+            .saturating_mul(8 + 16 * reducers as u64 + 8 * queues as u64),
             "max_items",
         ),
         // One set of reducers (about 192 bytes each, with their slot lists) per window a datapoint falls in.
