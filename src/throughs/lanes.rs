@@ -40,8 +40,6 @@ pub struct Lanes {
     last_seen: Vec<f64>,
     /// By lane: the compared value after this input.
     after: Vec<f64>,
-    /// By reducer: its state when reset.
-    fresh: Vec<State>,
 }
 
 /// One reducer's state in every lane, in columns of plain numbers (so that a loop over the lanes
@@ -54,6 +52,8 @@ struct Column {
     b: Vec<f64>,
     /// COUNT and MEAN: how many.
     n: Vec<u64>,
+    /// The reset state's `a`, `b` and `n` (those a reducer does not use are left at 0 in every lane).
+    fresh: (f64, f64, u64),
 }
 
 /// `$body` with `$k` the constant of reducer `$kind`: the body compiled once for each reducer, so its
@@ -144,13 +144,16 @@ const MEAN: u8 = Op::Mean as u8;
 const VWAP: u8 = Op::Vwap as u8;
 
 impl Column {
-    fn new(states: impl Iterator<Item = State>) -> Column {
+    /// The column of lanes in `states`, which reset to `fresh`.
+    fn new(states: impl Iterator<Item = State>, fresh: State) -> Column {
         let mut c = Column {
             kind: COUNT,
             a: Vec::new(),
             b: Vec::new(),
             n: Vec::new(),
+            fresh: (0.0, 0.0, 0),
         };
+        unpack(fresh, &mut c.fresh.0, &mut c.fresh.1, &mut c.fresh.2);
         for (i, s) in states.enumerate() {
             c.kind = s.op() as u8;
             c.a.push(0.0);
@@ -178,14 +181,54 @@ impl Column {
         by_kind!(self.kind, K => self.get::<K>(i))
     }
 
-    /// Adds `(x, q)` to lanes `lanes`, for a column of reducer `K`.
+    /// Lane `i`'s value.
+    #[inline]
+    fn value(&self, i: usize) -> f64 {
+        by_kind!(self.kind, K => self.get::<K>(i).value())
+    }
+
+    /// Lane `i`'s value were `(x, q)` added (the lane keeps its state).
+    #[inline]
+    fn value_with(&self, i: usize, x: f64, q: f64) -> f64 {
+        by_kind!(self.kind, K => {
+            let mut s = self.get::<K>(i);
+            s.add(x, q);
+            s.value()
+        })
+    }
+
+    /// Resets lane `i`: every one of its numbers to the reset state's (one store each, whichever
+    /// reducer).
+    #[inline]
+    fn reset(&mut self, i: usize) {
+        let (a, b, n) = self.fresh;
+        (self.a[i], self.b[i], self.n[i]) = (a, b, n);
+    }
+
+    /// Adds `(x, q)` to lanes `lanes`, for a column of reducer `K`. The common reducers run as plain
+    /// loops over one or two columns, which the compiler turns into vector arithmetic.
     #[inline(always)]
     fn add_k<const K: u8>(&mut self, lanes: std::ops::Range<usize>, x: f64, q: f64) {
-        let (a, b) = (&mut self.a[lanes.clone()], &mut self.b[lanes.clone()]);
-        for ((a, b), n) in a.iter_mut().zip(b).zip(&mut self.n[lanes]) {
-            let mut s = pack::<K>(*a, *b, *n);
-            s.add(x, q);
-            unpack(s, a, b, n);
+        match K {
+            COUNT => self.n[lanes].iter_mut().for_each(|n| *n += 1),
+            SUM => self.a[lanes].iter_mut().for_each(|a| *a += x),
+            LAST => self.a[lanes].fill(x),
+            MEAN => {
+                self.a[lanes.clone()].iter_mut().for_each(|a| *a += x);
+                self.n[lanes].iter_mut().for_each(|n| *n += 1);
+            }
+            VWAP => {
+                self.a[lanes.clone()].iter_mut().for_each(|a| *a += x * q);
+                self.b[lanes].iter_mut().for_each(|b| *b += q);
+            }
+            _ => {
+                let (a, b) = (&mut self.a[lanes.clone()], &mut self.b[lanes.clone()]);
+                for ((a, b), n) in a.iter_mut().zip(b).zip(&mut self.n[lanes]) {
+                    let mut s = pack::<K>(*a, *b, *n);
+                    s.add(x, q);
+                    unpack(s, a, b, n);
+                }
+            }
         }
     }
 
@@ -194,14 +237,23 @@ impl Column {
         by_kind!(self.kind, K => self.add_k::<K>(lanes, x, q))
     }
 
-    /// Into `after`, each lane's value were `(x, q)` added, for a column of reducer `K`.
+    /// Into `after`, each lane's value were `(x, q)` added, for a column of reducer `K` (the common
+    /// reducers as plain loops, see [`Column::add_k`]).
     #[inline(always)]
     fn peek_k<const K: u8>(&self, x: f64, q: f64, after: &mut [f64]) {
-        let lanes = self.a.iter().zip(&self.b).zip(&self.n);
-        for (v, ((&a, &b), &n)) in after.iter_mut().zip(lanes) {
-            let mut s = pack::<K>(a, b, n);
-            s.add(x, q);
-            *v = s.value();
+        let (a, n) = (&self.a[..after.len()], &self.n[..after.len()]);
+        match K {
+            COUNT => (after.iter_mut().zip(n)).for_each(|(v, &n)| *v = (n + 1) as f64),
+            SUM => (after.iter_mut().zip(a)).for_each(|(v, &a)| *v = a + x),
+            LAST => after.fill(x),
+            _ => {
+                let lanes = a.iter().zip(&self.b).zip(n);
+                for (v, ((&a, &b), &n)) in after.iter_mut().zip(lanes) {
+                    let mut s = pack::<K>(a, b, n);
+                    s.add(x, q);
+                    *v = s.value();
+                }
+            }
         }
     }
 
@@ -296,20 +348,17 @@ impl Lanes {
         };
         Some(Lanes {
             template: first.reducers.clone(),
-            columns: (0..first.reducers.len())
-                .map(|k| Column::new(lanes.iter().map(|t| t.reducers[k].state())))
+            columns: (first.reducers.iter().enumerate())
+                .map(|(k, r)| {
+                    let mut fresh = r.clone();
+                    fresh.reset();
+                    Column::new(lanes.iter().map(|t| t.reducers[k].state()), fresh.state())
+                })
                 .collect(),
             produce: shape.produce.map(|(op, slot)| (op, slot as usize)),
             thresholds: lanes.iter().map(|t| threshold(t)).collect(),
             last_seen: lanes.iter().map(|t| t.last_seen[0]).collect(),
             after: vec![0.0; lanes.len()],
-            fresh: (first.reducers.iter())
-                .map(|r| {
-                    let mut r = r.clone();
-                    r.reset();
-                    r.state()
-                })
-                .collect(),
         })
     }
 
@@ -349,33 +398,30 @@ impl Lanes {
     /// holds; returns how many values it wrote.
     pub fn fire(&mut self, i: usize, port: u8, dp: &Datapoint, out: &mut [f64]) -> usize {
         let values = &dp.values[..(dp.len as usize).min(MAX_FIELDS)];
-        for (k, r) in self.template.iter().enumerate() {
+        for ((r, column), o) in self
+            .template
+            .iter()
+            .zip(&mut self.columns)
+            .zip(out.iter_mut())
+        {
             let (x, q) = r.inputs(port as usize, values);
-            let mut s = self.columns[k].state(i);
-            s.add(x, q);
-            out[k] = s.value();
+            *o = column.value_with(i, x, q);
+            column.reset(i);
         }
         if let Some((_, f)) = self.produce {
             self.last_seen[i] = out[f];
         }
-        self.reset(i);
         self.template.len()
     }
 
     /// Writes lane `i`'s values into `out` and resets the lane: what the through does when it consumes
     /// an event. Returns how many values it wrote.
     pub fn take(&mut self, i: usize, out: &mut [f64]) -> usize {
-        for (k, column) in self.columns.iter().enumerate() {
-            out[k] = column.state(i).value();
+        for (column, o) in self.columns.iter_mut().zip(out.iter_mut()) {
+            *o = column.value(i);
+            column.reset(i);
         }
-        self.reset(i);
         self.columns.len()
-    }
-
-    fn reset(&mut self, i: usize) {
-        for (column, fresh) in self.columns.iter_mut().zip(&self.fresh) {
-            column.set(i, *fresh);
-        }
     }
 
     /// Puts lane `i`'s state into `th`, that lane's through.
