@@ -171,7 +171,9 @@ impl SinkOutput for PathOutput {
         let format = self
             .format
             .expect("format is called only when destination gave one");
-        format(BufWriter::with_capacity(1 << 16, out), cx)
+        // `out` is a sweep's part, which keeps rows in chunks of its own: a small buffer hands them
+        // over in few enough pieces, and a sweep has one such buffer for each combination running.
+        format(BufWriter::with_capacity(8 << 10, out), cx)
             .map_err(|e| SinkError::new(self.target(), e).into())
     }
 }

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::part::{Budget, Part, Rows};
+use super::part::{Budget, ChunkReader, Part, Rows};
 use super::rules::target_key;
 use crate::base::datapoint::TubeId;
 use crate::base::files::start_writeback;
@@ -272,7 +272,7 @@ impl Outputs {
                 Destination::Assembled(a) => {
                     let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
                     match rows {
-                        Rows::Memory(mut bytes) => a.append(&mut bytes),
+                        Rows::Memory(chunks) => a.append(&mut ChunkReader::new(chunks)),
                         Rows::File(part) => a.append(part),
                     }
                     .map_err(io::Error::other)

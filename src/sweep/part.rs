@@ -1,7 +1,10 @@
 //! Where a combination's rows for one output wait until the outputs take them, in combination order:
-//! in memory, while the memory of every waiting part together (what their vectors hold room for, not
-//! only what they hold) stays within the sweep's budget; past it, in an unnamed file in the system's
-//! temporary directory.
+//! in memory, while the memory of every waiting part together (the chunks they hold, full or not)
+//! stays within the sweep's budget; past it, in an unnamed file in the system's temporary directory.
+//!
+//! Memory comes in chunks of one size, which a part fills one after the other and gives back when it
+//! is drained, for the next parts: rows are never moved to make room for more, and the memory a sweep
+//! touches is what its waiting parts hold at most, not all it writes.
 //!
 //! Rows held in memory are written out once, straight from memory; rows in a file are written twice
 //! (into the part, then from it into the output) and cost a file besides, which is why memory comes
@@ -25,10 +28,15 @@ pub struct Budget {
     /// Files made so far, to name new ones (and to say how many parts went past the budget).
     made: AtomicU64,
     dir: PathBuf,
-    /// Memory of parts already drained, for new parts (pages already mapped cost nothing to fill
-    /// again; fresh ones fault in one by one). Their capacity together stays within `limit / 4`.
-    free: Mutex<(Vec<Vec<u8>>, usize)>,
+    /// Bytes in a chunk.
+    chunk: usize,
+    /// Chunks of parts already drained, for new parts (pages already mapped cost nothing to fill
+    /// again; fresh ones fault in one by one), at most `limit / 4` bytes of them.
+    free: Mutex<Vec<Vec<u8>>>,
 }
+
+/// Bytes in a chunk of a part's memory (less when the budget is small: see [`Budget::in_dir`]).
+const CHUNK: usize = 64 << 10;
 
 impl Budget {
     /// A budget of `limit` bytes; parts past it go to files in [`part_dir`].
@@ -43,30 +51,36 @@ impl Budget {
             held: AtomicUsize::new(0),
             made: AtomicU64::new(0),
             dir,
-            free: Mutex::new((Vec::new(), 0)),
+            // A small budget (in tests) still holds a few chunks.
+            chunk: (limit / 16).clamp(64, CHUNK),
+            free: Mutex::new(Vec::new()),
         })
     }
 
-    fn free(&self) -> MutexGuard<'_, (Vec<Vec<u8>>, usize)> {
+    fn free(&self) -> MutexGuard<'_, Vec<Vec<u8>>> {
         self.free.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Memory for a new part: a drained part's, or none yet.
-    fn reuse(&self) -> Vec<u8> {
-        let mut free = self.free();
-        let v = free.0.pop().unwrap_or_default();
-        free.1 -= v.capacity();
-        v
+    /// A chunk for a part, counted in the budget, if the budget has room for one: a drained part's,
+    /// or a new one.
+    fn chunk(&self) -> Option<Vec<u8>> {
+        if !self.take(self.chunk) {
+            return None;
+        }
+        let reused = self.free().pop();
+        Some(reused.unwrap_or_else(|| Vec::with_capacity(self.chunk)))
     }
 
-    /// Keeps a drained part's memory for a later part, while there is room.
-    fn keep(&self, mut v: Vec<u8>) {
-        v.clear();
+    /// Gives a drained part's chunks back to the budget, and keeps them for later parts while there
+    /// is room.
+    fn give_back_chunks(&self, chunks: Vec<Vec<u8>>) {
+        self.give_back(chunks.len() * self.chunk);
         let mut free = self.free();
-        if free.1 + v.capacity() <= self.limit / 4 {
-            free.1 += v.capacity();
-            free.0.push(v);
-        }
+        let room = (self.limit / 4 / self.chunk).saturating_sub(free.len());
+        free.extend(chunks.into_iter().take(room).map(|mut c| {
+            c.clear();
+            c
+        }));
     }
 
     /// Takes `n` bytes of the budget, if that many are left.
@@ -90,15 +104,6 @@ impl Budget {
 
     fn give_back(&self, n: usize) {
         self.held.fetch_sub(n, Ordering::Relaxed);
-    }
-
-    /// Counts the bytes by which `capacity` (what the allocator gave) exceeds `counted`, so that
-    /// what is given back is exactly what was taken.
-    fn take_more(&self, capacity: usize, counted: &mut usize) {
-        if capacity > *counted {
-            self.held.fetch_add(capacity - *counted, Ordering::Relaxed);
-            *counted = capacity;
-        }
     }
 
     /// A failed write to a part's file, saying where such files go.
@@ -160,10 +165,10 @@ fn part_dir() -> PathBuf {
     std::env::temp_dir()
 }
 
-/// What a part holds: rows in memory, and the bytes of the budget they count for (the vector's
-/// capacity, not just its length); or a file.
+/// What a part holds: rows in memory, in chunks (each counted in the budget whole, full or not); or a
+/// file.
 enum Held {
-    Memory { rows: Vec<u8>, counted: usize },
+    Memory(Vec<Vec<u8>>),
     File(File),
 }
 
@@ -178,14 +183,8 @@ pub struct Part {
 impl Part {
     /// An empty part, in memory until `budget` runs out.
     pub fn new(budget: &Arc<Budget>) -> Part {
-        let mut rows = budget.reuse();
-        if !budget.take(rows.capacity()) {
-            budget.keep(rows);
-            rows = Vec::new();
-        }
-        let counted = rows.capacity();
         Part {
-            held: Arc::new(Mutex::new(Held::Memory { rows, counted })),
+            held: Arc::new(Mutex::new(Held::Memory(Vec::new()))),
             budget: Arc::clone(budget),
         }
     }
@@ -205,10 +204,9 @@ impl Part {
     pub fn drain<T>(&self, take: impl FnOnce(Rows<'_>) -> io::Result<T>) -> io::Result<T> {
         let mut held = self.lock();
         match &mut *held {
-            Held::Memory { rows, counted } => {
-                let r = take(Rows::Memory(rows));
-                self.budget.give_back(std::mem::take(counted));
-                self.budget.keep(std::mem::take(rows));
+            Held::Memory(chunks) => {
+                let r = take(Rows::Memory(chunks));
+                self.budget.give_back_chunks(std::mem::take(chunks));
                 r
             }
             Held::File(f) => {
@@ -221,8 +219,8 @@ impl Part {
 
 /// A part's rows, as [`Part::drain`] hands them over.
 pub enum Rows<'a> {
-    /// Every byte, in memory.
-    Memory(&'a [u8]),
+    /// Every byte, in memory, in chunks.
+    Memory(&'a [Vec<u8>]),
     /// A file to read to its end.
     File(&'a mut File),
 }
@@ -232,9 +230,43 @@ impl Rows<'_> {
     /// copies (`copy_file_range`): no bytes pass through here.
     pub fn write_to<W: Write>(self, w: &mut W) -> io::Result<u64> {
         match self {
-            Rows::Memory(bytes) => w.write_all(bytes).map(|()| bytes.len() as u64),
+            Rows::Memory(chunks) => {
+                chunks.iter().try_for_each(|c| w.write_all(c))?;
+                Ok(chunks.iter().map(|c| c.len() as u64).sum())
+            }
             Rows::File(f) => io::copy(f, w),
         }
+    }
+}
+
+/// Rows in memory read from the first chunk to the last.
+pub struct ChunkReader<'a> {
+    chunks: &'a [Vec<u8>],
+    /// Bytes of the first chunk already read.
+    at: usize,
+}
+
+impl<'a> ChunkReader<'a> {
+    /// Reads `chunks` from the start.
+    pub fn new(chunks: &'a [Vec<u8>]) -> Self {
+        ChunkReader { chunks, at: 0 }
+    }
+}
+
+impl io::Read for ChunkReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some((first, rest)) = self.chunks.split_first() {
+            let left = &first[self.at..];
+            if left.is_empty() {
+                (self.chunks, self.at) = (rest, 0);
+                continue;
+            }
+            let n = left.len().min(buf.len());
+            buf[..n].copy_from_slice(&left[..n]);
+            self.at += n;
+            return Ok(n);
+        }
+        Ok(0)
     }
 }
 
@@ -242,27 +274,32 @@ impl Write for Part {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let Part { held, budget } = self;
         let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
-        if let Held::Memory { rows, counted } = &mut *held {
-            let need = rows.len() + buf.len();
-            if need <= rows.capacity() {
-                rows.extend_from_slice(buf);
+        if let Held::Memory(chunks) = &mut *held {
+            let mut rest = buf;
+            while !rest.is_empty() {
+                let room = chunks.last().map_or(0, |c| c.capacity() - c.len());
+                if room > 0 {
+                    let n = room.min(rest.len());
+                    let last = chunks.last_mut().expect("a chunk with room");
+                    last.extend_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                    continue;
+                }
+                if let Some(c) = budget.chunk() {
+                    chunks.push(c);
+                    continue;
+                }
+                // Past the budget: this part's rows so far, and all it gets from now on, go to a file.
+                let mut f = budget.file()?;
+                for c in chunks.iter() {
+                    f.write_all(c).map_err(|e| budget.file_error(e))?;
+                }
+                f.write_all(rest).map_err(|e| budget.file_error(e))?;
+                budget.give_back_chunks(std::mem::take(chunks));
+                *held = Held::File(f);
                 return Ok(buf.len());
             }
-            // Room for this and as much again, counted before it is taken.
-            let grow_to = need.max(2 * rows.capacity());
-            if budget.take(grow_to - *counted) {
-                rows.reserve_exact(grow_to - rows.len());
-                *counted = grow_to;
-                budget.take_more(rows.capacity(), counted);
-                rows.extend_from_slice(buf);
-                return Ok(buf.len());
-            }
-            // Past the budget: this part's rows so far, and all it gets from now on, go to a file.
-            let mut f = budget.file()?;
-            f.write_all(rows).map_err(|e| budget.file_error(e))?;
-            budget.give_back(std::mem::take(counted));
-            budget.keep(std::mem::take(rows));
-            *held = Held::File(f);
+            return Ok(buf.len());
         }
         match &mut *held {
             Held::File(f) => f.write(buf).map_err(|e| budget.file_error(e)),
@@ -273,7 +310,7 @@ impl Write for Part {
     fn flush(&mut self) -> io::Result<()> {
         match &mut *self.lock() {
             Held::File(f) => f.flush().map_err(|e| self.budget.file_error(e)),
-            Held::Memory { .. } => Ok(()),
+            Held::Memory(_) => Ok(()),
         }
     }
 }
@@ -285,7 +322,19 @@ mod tests {
 
     fn drained(p: &Part) -> Vec<u8> {
         p.drain(|rows| match rows {
-            Rows::Memory(bytes) => Ok(bytes.to_vec()),
+            Rows::Memory(chunks) => {
+                // Read back in odd-sized pieces, across the chunks' ends.
+                let mut out = Vec::new();
+                let mut r = ChunkReader::new(chunks);
+                let mut buf = [0u8; 7];
+                loop {
+                    let n = r.read(&mut buf)?;
+                    if n == 0 {
+                        break Ok(out);
+                    }
+                    out.extend_from_slice(&buf[..n]);
+                }
+            }
             Rows::File(f) => {
                 let mut out = Vec::new();
                 f.read_to_end(&mut out).map(|_| out)
@@ -294,54 +343,57 @@ mod tests {
         .unwrap()
     }
 
+    /// `n` bytes counting up from `from`, so that a byte out of place shows.
+    fn bytes(from: u8, n: usize) -> Vec<u8> {
+        (0..n).map(|i| from.wrapping_add(i as u8)).collect()
+    }
+
     #[test]
-    fn parts_stay_in_memory_within_the_budget_and_give_it_back_when_drained() {
-        let budget = Budget::new(100);
+    fn parts_hold_whole_chunks_within_the_budget_and_give_them_back_when_drained() {
+        let budget = Budget::new(1024);
+        assert_eq!(budget.chunk, 64);
         let (mut a, mut b) = (Part::new(&budget), Part::new(&budget));
-        a.write_all(&[1; 60]).unwrap();
-        b.write_all(&[2; 40]).unwrap();
-        assert_eq!(budget.held(), 100);
+        assert_eq!(budget.held(), 0, "an empty part holds nothing");
+        a.write_all(&bytes(0, 100)).unwrap();
+        b.write_all(&bytes(100, 40)).unwrap();
+        // 100 bytes take two chunks, 40 one: whole chunks count, full or not.
+        assert_eq!(budget.held(), 3 * 64);
+        b.write_all(&bytes(140, 24)).unwrap();
+        assert_eq!(budget.held(), 3 * 64, "64 bytes fill one chunk exactly");
+        b.write_all(&[7]).unwrap();
+        assert_eq!(budget.held(), 4 * 64);
         assert!(!a.in_file() && !b.in_file());
-        assert_eq!(drained(&a), vec![1; 60]);
-        assert_eq!(budget.held(), 40);
-        assert_eq!(drained(&b), vec![2; 40]);
+        assert_eq!(drained(&a), bytes(0, 100));
+        assert_eq!(budget.held(), 2 * 64);
+        let mut want = bytes(100, 64);
+        want.push(7);
+        assert_eq!(drained(&b), want);
         assert_eq!(budget.held(), 0);
+        // Drained chunks wait for later parts (up to a quarter of the budget).
+        assert_eq!(budget.free().len(), 4);
+        let mut c = Part::new(&budget);
+        c.write_all(&bytes(9, 130)).unwrap();
+        assert_eq!((budget.free().len(), budget.held()), (1, 3 * 64));
+        assert_eq!(drained(&c), bytes(9, 130));
     }
 
     #[test]
     fn a_part_past_the_budget_moves_to_a_file_with_every_byte_in_order() {
-        let budget = Budget::new(100);
+        let budget = Budget::new(256);
+        assert_eq!(budget.chunk, 64);
         let (mut a, mut b) = (Part::new(&budget), Part::new(&budget));
-        a.write_all(&[1; 70]).unwrap();
-        b.write_all(&[2; 20]).unwrap();
-        // 90 held: b's next 20 bytes do not fit, so b's 20 and all that follows go to a file.
-        b.write_all(&[3; 20]).unwrap();
-        b.write_all(&[4; 5]).unwrap();
+        a.write_all(&bytes(0, 150)).unwrap();
+        b.write_all(&bytes(150, 60)).unwrap();
+        assert_eq!(budget.held(), 256);
+        // b's chunk has room for 4 more bytes: the rest of this write needs a chunk the budget does
+        // not have, so b's rows so far and all that follows go to a file.
+        b.write_all(&bytes(210, 20)).unwrap();
+        b.write_all(&bytes(230, 5)).unwrap();
         assert!(b.in_file() && !a.in_file());
-        assert_eq!((budget.held(), budget.files()), (70, 1));
-        let mut want = vec![2; 20];
-        want.extend([3; 20]);
-        want.extend([4; 5]);
-        assert_eq!(drained(&b), want);
-        assert_eq!(drained(&a), vec![1; 70]);
+        assert_eq!((budget.held(), budget.files()), (3 * 64, 1));
+        assert_eq!(drained(&b), bytes(150, 85));
+        assert_eq!(drained(&a), bytes(0, 150));
         assert_eq!(budget.held(), 0);
-    }
-
-    #[test]
-    fn a_part_counts_the_room_it_holds_not_only_its_bytes() {
-        let budget = Budget::new(100);
-        let mut a = Part::new(&budget);
-        a.write_all(&[1; 30]).unwrap();
-        a.write_all(&[2; 30]).unwrap();
-        assert_eq!(budget.held(), 60);
-        // 61 bytes need room for 120 (doubling), which the budget does not have: to a file.
-        a.write_all(&[3; 1]).unwrap();
-        assert!(a.in_file());
-        assert_eq!(budget.held(), 0);
-        let mut want = vec![1; 30];
-        want.extend([2; 30]);
-        want.push(3);
-        assert_eq!(drained(&a), want);
     }
 
     #[test]
