@@ -220,6 +220,21 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 pub const RFC3339_MILLIS_LEN: usize = 24;
 
 /// Writes `v`'s last `width` decimal digits at `out[at..]`.
+/// The two digits of every number below 100, one after the other.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes `v` (below 100) as two digits at `out[at..]`.
+#[inline(always)]
+fn put2(out: &mut [u8], at: usize, v: u32) {
+    let v = v as usize % 100;
+    out[at..at + 2].copy_from_slice(&PAIRS[2 * v..2 * v + 2]);
+}
+
 fn put(out: &mut [u8], at: usize, width: usize, mut v: u32) {
     for i in (0..width).rev() {
         out[at + i] = b'0' + (v % 10) as u8;
@@ -275,10 +290,11 @@ impl Rfc3339Millis {
         }
         let sod = secs.rem_euclid(86_400) as u32;
         let millis = (ns.rem_euclid(NANOS_PER_SEC) / 1_000_000) as u32;
-        put(&mut self.text, 11, 2, sod / 3600);
-        put(&mut self.text, 14, 2, sod / 60 % 60);
-        put(&mut self.text, 17, 2, sod % 60);
-        put(&mut self.text, 20, 3, millis);
+        put2(&mut self.text, 11, sod / 3600);
+        put2(&mut self.text, 14, sod / 60 % 60);
+        put2(&mut self.text, 17, sod % 60);
+        self.text[20] = b'0' + (millis / 100) as u8;
+        put2(&mut self.text, 21, millis % 100);
         &self.text
     }
 }

@@ -103,8 +103,9 @@ pub(super) struct Together {
     fires: Vec<Option<Fire>>,
     /// The lanes a datapoint made fire (capacity: every lane).
     fired: Vec<u32>,
-    /// What a firing emits: the event, then what each consumer emits; capacity reserved.
-    emitted: Vec<Datapoint>,
+    /// By shared through with a plan: what its firing emits, the event, then what each consumer
+    /// emits.
+    emitted: Vec<Vec<Datapoint>>,
 }
 
 impl Together {
@@ -148,16 +149,21 @@ impl Together {
                     .then(|| Fire::of(&fused, &shared, k))?
             })
             .collect();
-        let most = (fires.iter().flatten())
-            .map(|f| 1 + f.consumers.len())
-            .max();
+        let emitted = (fires.iter())
+            .map(|f| match f {
+                Some(f) => std::iter::once(Datapoint::new(Kind::Event, f.id, 0, 0))
+                    .chain((f.consumers.iter()).map(|&(_, id)| Datapoint::new(Kind::Data, id, 0, 0)))
+                    .collect(),
+                None => Vec::new(),
+            })
+            .collect();
         Ok(Together {
             fired: Vec::with_capacity(fused.len()),
             fused,
             by_source,
             shared,
             fires,
-            emitted: Vec::with_capacity(most.unwrap_or(0)),
+            emitted,
         })
     }
 
@@ -199,18 +205,18 @@ impl Together {
         let Some(fire) = &self.fires[k] else {
             unreachable!("fire called for a through without a plan")
         };
-        let (shared, emitted) = (&mut self.shared, &mut self.emitted);
-        emitted.clear();
-        let mut event = Datapoint::new(Kind::Event, fire.id, dp.event_time, dp.ingest_time);
-        event.seq = dp.seq;
+        // The datapoints emitted are kept from one firing to the next, each always from the same
+        // tube with as many values: only what changes is written.
+        let shared = &mut self.shared;
+        let (event, outs) = (self.emitted[k].split_first_mut()).expect("the event comes first");
+        (event.event_time, event.ingest_time, event.seq) = (dp.event_time, dp.ingest_time, dp.seq);
         event.len = shared[k].lanes.fire(i, port, dp, &mut event.values) as u8;
-        emitted.push(event);
-        for &(c, id) in &fire.consumers {
-            let mut out = Datapoint::new(Kind::Data, id, event.event_time, event.ingest_time);
-            out.seq = event.seq;
+        for (&(c, _), out) in fire.consumers.iter().zip(outs) {
+            (out.event_time, out.ingest_time, out.seq) =
+                (event.event_time, event.ingest_time, event.seq);
             out.len = shared[c].lanes.take(i, &mut out.values) as u8;
-            emitted.push(out);
         }
+        let emitted = &self.emitted[k];
         for (sink, inputs) in &fire.sinks {
             let inputs = inputs.iter().map(|&(p, w)| (p, &emitted[w as usize]));
             self.fused[i].sink_step(*sink, inputs)?;
