@@ -18,9 +18,14 @@ pub const IDLE_FLUSH: std::time::Duration = std::time::Duration::from_millis(50)
 
 /// A running sink.
 pub struct Sink {
-    columns: Vec<SinkColumn>,
     values: Vec<f64>,
     present: Vec<bool>,
+    /// By input port: the columns it fills, and the slot of the datapoint each takes.
+    by_port: Vec<Vec<(usize, usize)>>,
+    /// By input port: whether it filled its columns for the current row.
+    port_filled: Vec<bool>,
+    /// Whether any column holds a value for the current row.
+    filled: bool,
     any: bool,
     time: i64,
     writers: Vec<Output>,
@@ -108,9 +113,18 @@ impl Sink {
             })
             .collect();
         Sink {
-            columns: columns.to_vec(),
             values: vec![f64::NAN; columns.len()],
             present: vec![false; columns.len()],
+            by_port: {
+                let ports = columns.iter().map(|c| c.port + 1).max().unwrap_or(0);
+                let mut by_port = vec![Vec::new(); ports];
+                for (i, c) in columns.iter().enumerate() {
+                    by_port[c.port].push((i, c.slot as usize));
+                }
+                by_port
+            },
+            port_filled: vec![false; columns.iter().map(|c| c.port + 1).max().unwrap_or(0)],
+            filled: false,
             any: false,
             time: 0,
             writers,
@@ -151,17 +165,19 @@ impl Sink {
             return Ok(false);
         }
         // A second value from one input, or a value of another time (a window's row), starts a row.
-        let again = (self.columns.iter().zip(&self.present))
-            .any(|(c, &p)| p && (c.port == port as usize || dp.event_time != self.time));
+        let port = port as usize;
+        let again = self.filled
+            && (self.port_filled.get(port).copied().unwrap_or(false) || dp.event_time != self.time);
         let wrote = if again { self.end_seq()? } else { false };
-        for (i, c) in self.columns.iter().enumerate() {
-            if c.port == port as usize {
-                self.values[i] = dp.values[c.slot as usize];
-                self.present[i] = true;
-                self.any = true;
-                self.time = dp.event_time;
-            }
+        let Some(columns) = self.by_port.get(port).filter(|c| !c.is_empty()) else {
+            return Ok(wrote);
+        };
+        for &(i, slot) in columns {
+            self.values[i] = dp.values[slot];
+            self.present[i] = true;
         }
+        (self.any, self.filled, self.port_filled[port]) = (true, true, true);
+        self.time = dp.event_time;
         Ok(wrote)
     }
 
@@ -247,6 +263,8 @@ impl Sink {
         self.any = false;
         self.status = None;
         self.present.fill(false);
+        self.port_filled.fill(false);
+        self.filled = false;
         Ok(true)
     }
 

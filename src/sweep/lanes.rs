@@ -152,7 +152,9 @@ impl Together {
         let emitted = (fires.iter())
             .map(|f| match f {
                 Some(f) => std::iter::once(Datapoint::new(Kind::Event, f.id, 0, 0))
-                    .chain((f.consumers.iter()).map(|&(_, id)| Datapoint::new(Kind::Data, id, 0, 0)))
+                    .chain(
+                        (f.consumers.iter()).map(|&(_, id)| Datapoint::new(Kind::Data, id, 0, 0)),
+                    )
                     .collect(),
                 None => Vec::new(),
             })
