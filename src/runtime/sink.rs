@@ -48,6 +48,8 @@ pub struct Sink {
     texts: Vec<Option<String>>,
     /// What each text column's number stands for.
     text_of: Vec<Option<TextOf>>,
+    /// Whether it has a text column at all (without one, rows carry no texts).
+    any_text: bool,
     /// Key names met so far.
     names: KeyNames,
 }
@@ -141,6 +143,7 @@ impl Sink {
                 .map(|c| c.text.map(|_| String::with_capacity(32)))
                 .collect(),
             text_of: columns.iter().map(|c| c.text).collect(),
+            any_text: columns.iter().any(|c| c.text.is_some()),
             names: KeyNames::default(),
         }
     }
@@ -235,9 +238,14 @@ impl Sink {
             self.status_text.clear();
             let _ = write!(self.status_text, "{}", status::Text { dp, feeds });
         }
-        self.render_texts();
+        let texts: &[Option<String>] = if self.any_text {
+            self.render_texts();
+            &self.texts
+        } else {
+            &[]
+        };
         let row = Row {
-            texts: &self.texts,
+            texts,
             time: self.time,
             values: &self.values,
             present: &self.present,

@@ -78,16 +78,11 @@ impl RowWriter for CsvWriter {
         self.out.write_all(&self.lead)?;
         self.out.write_all(self.time.format(row.time))?;
         for i in 0..row.values.len() {
-            match (row.text(i), row.cell(i)) {
-                (Some(t), _) => {
-                    self.out.write_all(b",")?;
-                    super::lead::write_csv_cell(&mut self.out, t)?;
-                }
-                (None, Some(v)) if !row.is_text(i) => {
-                    self.out.write_all(b",")?;
-                    write_f64(&mut self.out, v)?;
-                }
-                _ => self.out.write_all(b",")?,
+            self.out.write_all(b",")?;
+            let Some(v) = row.cell(i) else { continue };
+            match row.texts.get(i) {
+                Some(Some(t)) => super::lead::write_csv_cell(&mut self.out, t)?,
+                _ => write_f64(&mut self.out, v)?,
             }
         }
         if self.status {
