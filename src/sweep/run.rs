@@ -54,6 +54,7 @@ struct Shared<'p> {
 pub type Ran = (Vec<u64>, Vec<(usize, String)>, (usize, usize));
 
 /// The combinations of one window of consecutive combinations that read stream `stream`.
+#[derive(Debug, PartialEq)]
 struct Unit {
     stream: usize,
     combos: Vec<usize>,
@@ -183,15 +184,23 @@ impl Shared<'_> {
     }
 }
 
-/// The units of `p`'s combinations: windows of `window` consecutive combinations, each split by the
-/// stream its combinations read, at most `wide` combinations to a unit, in window order.
-fn units(p: &Prepared, window: usize, wide: usize) -> Vec<Unit> {
-    let combos = p.x.graphs.len();
+/// The units of `p`'s combinations: windows of consecutive combinations, each split by the stream its
+/// combinations read, in window order. The windows grow: the first is an eighth of `window` wide,
+/// with units an eighth of `wide` (but at least 8), and each next one twice as wide up to `window` and
+/// `wide`. The
+/// combinations first in order are the ones the outputs wait for, and often the ones that write the
+/// most rows (a low threshold fires most often): small first units let the outputs take their rows
+/// while the workers go on, instead of all at the end.
+fn units(stream_of: &[usize], window: usize, wide: usize) -> Vec<Unit> {
+    let combos = stream_of.len();
     let mut units = Vec::new();
-    for start in (0..combos).step_by(window.max(1)) {
+    let (mut start, mut shift) = (0, GROW);
+    while start < combos {
+        let narrow = (wide >> shift).max(wide.min(NARROWEST));
+        let (window, wide) = ((window * narrow / wide).max(1), narrow);
         let mut here: Vec<Unit> = Vec::new();
-        for c in start..(start + window).min(combos) {
-            let stream = p.x.stream_of[c];
+        let end = (start + window).min(combos);
+        for (c, &stream) in stream_of.iter().enumerate().take(end).skip(start) {
             let open = here.iter_mut().rev().find(|u| u.stream == stream);
             match open.filter(|u| u.combos.len() < wide) {
                 Some(u) => u.combos.push(c),
@@ -202,9 +211,16 @@ fn units(p: &Prepared, window: usize, wide: usize) -> Vec<Unit> {
             }
         }
         units.extend(here);
+        start += window;
+        shift = shift.saturating_sub(1);
     }
     units
 }
+
+/// The first window of units is 2^GROW times narrower than the rest (see [`units`]), with units of
+/// at least NARROWEST combinations (or all a unit holds, when fewer).
+const GROW: u32 = 3;
+const NARROWEST: usize = 8;
 
 /// How wide a unit is, and how many consecutive combinations a window holds: up to [`LANES`]
 /// combinations of a stream to a unit, fewer when that would leave a worker without two units of
@@ -241,7 +257,7 @@ pub fn run(
         params: p.params(),
         units: {
             let (wide, window) = widths(p, outputs.count(), threads);
-            units(p, window, wide)
+            units(&p.x.stream_of, window, wide)
         },
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
@@ -325,4 +341,37 @@ pub fn run(
         shared.from_lanes.load(Ordering::Relaxed),
     );
     Ok((rows, lost, lanes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_grow_from_an_eighth_and_every_combination_runs_once_in_a_unit_of_its_stream() {
+        // 100 thresholds × 6 coins, coin innermost: combination c reads stream c % 6.
+        let stream_of: Vec<usize> = (0..600).map(|c| c % 6).collect();
+        let got = units(&stream_of, 64 * 6, 64);
+        let sizes: Vec<usize> = got.iter().map(|u| u.combos.len()).collect();
+        // Windows of 48, 96 and 192 combinations (units of 8, 16, 32), then the 264 left (44 each).
+        let want: Vec<usize> = [8, 16, 32, 44]
+            .iter()
+            .flat_map(|&n| std::iter::repeat_n(n, 6))
+            .collect();
+        assert_eq!(sizes, want);
+        let mut seen: Vec<usize> = got.iter().flat_map(|u| u.combos.clone()).collect();
+        assert!(got
+            .iter()
+            .all(|u| u.combos.iter().all(|&c| stream_of[c] == u.stream)
+                && u.combos.windows(2).all(|w| w[0] < w[1])));
+        seen.sort_unstable();
+        assert_eq!(seen, (0..600).collect::<Vec<_>>());
+        // A small sweep's units are not split below 8 combinations, nor below what they hold.
+        let small: Vec<usize> = (0..12).map(|c| c % 2).collect();
+        let sizes: Vec<usize> = units(&small, 3 * 2, 3)
+            .iter()
+            .map(|u| u.combos.len())
+            .collect();
+        assert_eq!(sizes, [3, 3, 3, 3]);
+    }
 }
