@@ -319,6 +319,17 @@ impl Through {
                     return;
                 };
                 o.len = n as u8;
+                // Most datapoints do not make a condition on a reducer's value hold: the key and the
+                // window's span are added only to a datapoint that is emitted.
+                if let Some(fired) = self.decide_early(slot, &o.values[..n]) {
+                    if fired {
+                        o.kind = Kind::Event;
+                        self.push_key(&mut o, slot);
+                        push_span(&mut o, first, last);
+                        out.push(o);
+                    }
+                    return;
+                }
                 self.push_key(&mut o, slot);
                 push_span(&mut o, first, last);
                 self.offer(slot, o, out);
@@ -351,6 +362,24 @@ impl Through {
         self.push_key(&mut o, c.slot);
         push_span(&mut o, c.start, c.end);
         self.offer(c.slot, o, out);
+    }
+
+    /// For a `Produce` condition on one of the reducers' values (`values`, one per reducer): whether
+    /// it holds for key `slot` now, as [`Self::offer`] would decide it (the value is then seen).
+    /// `None` for any other trigger, or a condition on a field after the reducers'.
+    #[inline]
+    fn decide_early(&mut self, slot: usize, values: &[f64]) -> Option<bool> {
+        let TriggerSpec::Produce {
+            op,
+            slot: field,
+            threshold,
+        } = self.trigger
+        else {
+            return None;
+        };
+        let after = *values.get(field as usize)?;
+        let before = std::mem::replace(&mut self.last_seen[slot], after);
+        Some(fires(op, before, after, threshold))
     }
 
     /// Emits `o`, key `slot`'s new state, as its trigger says: always, or as an event when its
