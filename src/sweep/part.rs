@@ -61,14 +61,19 @@ impl Budget {
         self.free.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A chunk for a part, counted in the budget, if the budget has room for one: a drained part's,
-    /// or a new one.
-    fn chunk(&self) -> Option<Vec<u8>> {
-        if !self.take(self.chunk) {
-            return None;
+    /// Adds `n` chunks to `chunks`, counted in the budget, if the budget has room for them: drained
+    /// parts', or new ones. Returns whether it did.
+    fn add_chunks(&self, n: usize, chunks: &mut Vec<Vec<u8>>) -> bool {
+        if !self.take(n * self.chunk) {
+            return false;
         }
-        let reused = self.free().pop();
-        Some(reused.unwrap_or_else(|| Vec::with_capacity(self.chunk)))
+        let want = chunks.len() + n;
+        let mut free = self.free();
+        let reused = free.len().saturating_sub(n)..;
+        chunks.extend(free.drain(reused));
+        drop(free);
+        chunks.resize_with(want, || Vec::with_capacity(self.chunk));
+        true
     }
 
     /// Gives a drained part's chunks back to the budget, and keeps them for later parts while there
@@ -275,31 +280,27 @@ impl Write for Part {
         let Part { held, budget } = self;
         let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
         if let Held::Memory(chunks) = &mut *held {
-            let mut rest = buf;
-            while !rest.is_empty() {
-                let room = chunks.last().map_or(0, |c| c.capacity() - c.len());
-                if room > 0 {
-                    let n = room.min(rest.len());
-                    let last = chunks.last_mut().expect("a chunk with room");
-                    last.extend_from_slice(&rest[..n]);
+            // The chunks the whole write needs are taken first: a write either goes into memory
+            // whole or, past the budget, into a file whole, and fails having written nothing.
+            let room = chunks.last().map_or(0, |c| c.capacity() - c.len());
+            let more = buf.len().saturating_sub(room).div_ceil(budget.chunk);
+            let first = chunks.len() - usize::from(room > 0);
+            if more == 0 || budget.add_chunks(more, chunks) {
+                let mut rest = buf;
+                for c in &mut chunks[first..] {
+                    let n = (c.capacity() - c.len()).min(rest.len());
+                    c.extend_from_slice(&rest[..n]);
                     rest = &rest[n..];
-                    continue;
                 }
-                if let Some(c) = budget.chunk() {
-                    chunks.push(c);
-                    continue;
-                }
-                // Past the budget: this part's rows so far, and all it gets from now on, go to a file.
-                let mut f = budget.file()?;
-                for c in chunks.iter() {
-                    f.write_all(c).map_err(|e| budget.file_error(e))?;
-                }
-                f.write_all(rest).map_err(|e| budget.file_error(e))?;
-                budget.give_back_chunks(std::mem::take(chunks));
-                *held = Held::File(f);
                 return Ok(buf.len());
             }
-            return Ok(buf.len());
+            // Past the budget: this part's rows so far, and all it gets from now on, go to a file.
+            let mut f = budget.file()?;
+            for c in chunks.iter() {
+                f.write_all(c).map_err(|e| budget.file_error(e))?;
+            }
+            budget.give_back_chunks(std::mem::take(chunks));
+            *held = Held::File(f);
         }
         match &mut *held {
             Held::File(f) => f.write(buf).map_err(|e| budget.file_error(e)),
@@ -403,6 +404,20 @@ mod tests {
         let mut a = Part::new(&budget);
         let e = a.write_all(&[1; 20]).unwrap_err().to_string();
         assert!(e.contains(&dir.display().to_string()), "{e}");
+    }
+
+    #[test]
+    fn a_write_that_fits_nowhere_fails_having_written_nothing() {
+        let dir = std::env::temp_dir().join(format!("tubes-no-such-dir-{}", std::process::id()));
+        let budget = Budget::in_dir(1024, dir);
+        let mut a = Part::new(&budget);
+        a.write_all(&bytes(0, 10)).unwrap();
+        // 2,000 bytes need more chunks than the budget has, and the file they would go to cannot be
+        // made: the write fails, and the part still holds its 10 bytes, in memory, and nothing else.
+        assert!(a.write(&bytes(10, 2000)).is_err());
+        assert!(!a.in_file());
+        assert_eq!(budget.held(), 64);
+        assert_eq!(drained(&a), bytes(0, 10));
     }
 
     #[test]

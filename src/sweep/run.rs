@@ -185,12 +185,12 @@ impl Shared<'_> {
 }
 
 /// The units of `p`'s combinations: windows of consecutive combinations, each split by the stream its
-/// combinations read, in window order. The windows grow: the first is an eighth of `window` wide,
-/// with units an eighth of `wide` (but at least 8), and each next one twice as wide up to `window` and
-/// `wide`. The
-/// combinations first in order are the ones the outputs wait for, and often the ones that write the
-/// most rows (a low threshold fires most often): small first units let the outputs take their rows
-/// while the workers go on, instead of all at the end.
+/// combinations read, in window order. The windows grow: the first has units an eighth of `wide`
+/// (but at least 8 combinations, or `wide` when that is fewer), and each next one twice as wide, up
+/// to `wide` (a window is as many units wide as `window` is for `wide`). The combinations first in
+/// order are the ones the outputs wait for, and often the ones that write the most rows (a low
+/// threshold fires most often): small first units let the outputs take their rows while the workers
+/// go on, instead of all at the end.
 fn units(stream_of: &[usize], window: usize, wide: usize) -> Vec<Unit> {
     let combos = stream_of.len();
     let mut units = Vec::new();
