@@ -364,9 +364,9 @@ impl Through {
         self.offer(c.slot, o, out);
     }
 
-    /// For a `Produce` condition on one of the reducers' values (`values`, one per reducer): whether
-    /// it holds for key `slot` now, as [`Self::offer`] would decide it (the value is then seen).
-    /// `None` for any other trigger, or a condition on a field after the reducers'.
+    /// For a `Produce` condition on one of `values` (a datapoint's values, or only its reducers'):
+    /// whether it holds for key `slot` now (the value is then seen). `None` for any other trigger, or
+    /// a condition on a field past `values`.
     #[inline]
     fn decide_early(&mut self, slot: usize, values: &[f64]) -> Option<bool> {
         let TriggerSpec::Produce {
@@ -385,27 +385,21 @@ impl Through {
     /// Emits `o`, key `slot`'s new state, as its trigger says: always, or as an event when its
     /// `Produce` condition holds. Returns whether it emitted.
     fn offer(&mut self, slot: usize, mut o: Datapoint, out: &mut Vec<Datapoint>) -> bool {
-        match self.trigger {
-            TriggerSpec::Always => {
-                out.push(o);
-                true
-            }
+        let emits = match self.trigger {
+            TriggerSpec::Always => true,
             TriggerSpec::Consume => false,
-            TriggerSpec::Produce {
-                op,
-                slot: field,
-                threshold,
-            } => {
-                let after = o.values[field as usize];
-                let before = std::mem::replace(&mut self.last_seen[slot], after);
-                let fired = fires(op, before, after, threshold);
+            TriggerSpec::Produce { .. } => {
+                let fired = self.decide_early(slot, &o.values) == Some(true);
                 if fired {
                     o.kind = Kind::Event;
-                    out.push(o);
                 }
                 fired
             }
+        };
+        if emits {
+            out.push(o);
         }
+        emits
     }
 
     /// At the end of the input (Batch): emits every window still open, as if a datapoint after all of
