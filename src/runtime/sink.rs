@@ -114,18 +114,15 @@ impl Sink {
                 stdout: o.is_stdout(),
             })
             .collect();
+        let mut by_port = vec![Vec::new(); columns.iter().map(|c| c.port + 1).max().unwrap_or(0)];
+        for (i, c) in columns.iter().enumerate() {
+            by_port[c.port].push((i, c.slot as usize));
+        }
         Sink {
             values: vec![f64::NAN; columns.len()],
             present: vec![false; columns.len()],
-            by_port: {
-                let ports = columns.iter().map(|c| c.port + 1).max().unwrap_or(0);
-                let mut by_port = vec![Vec::new(); ports];
-                for (i, c) in columns.iter().enumerate() {
-                    by_port[c.port].push((i, c.slot as usize));
-                }
-                by_port
-            },
-            port_filled: vec![false; columns.iter().map(|c| c.port + 1).max().unwrap_or(0)],
+            port_filled: vec![false; by_port.len()],
+            by_port,
             filled: false,
             any: false,
             time: 0,
