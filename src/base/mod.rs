@@ -10,6 +10,7 @@ pub mod files;
 pub mod keys;
 pub mod number;
 pub mod pin;
+pub mod points;
 pub mod ring;
 pub mod seqlock;
 pub mod status;

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use serde_yaml::Value;
 
-use crate::base::datapoint::{Datapoint, TubeId};
+use crate::base::datapoint::TubeId;
+use crate::base::points::Points;
 use crate::base::{Ctx, GenCounters, Outlet, RunError};
 use crate::config::{Diagnostics, PipelineType, Reader};
 
@@ -156,7 +157,7 @@ pub trait SourceRun: Send {
     fn run(&mut self, out: &mut Outlet, ctx: &mut Ctx) -> Result<(), RunError>;
     /// Reads every datapoint into `into` on the calling thread (a sweep reads each input once); only
     /// sources that end by themselves can.
-    fn collect(&mut self, into: &mut Vec<Datapoint>, ctx: &mut Ctx) -> Result<(), RunError> {
+    fn collect(&mut self, into: &mut Points, ctx: &mut Ctx) -> Result<(), RunError> {
         let _ = (into, ctx);
         Err(RunError::Input(
             "this source runs live; a sweep reads inputs that end (Batch files)".into(),

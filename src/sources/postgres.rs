@@ -19,6 +19,7 @@ use postgres::types::{ToSql, Type};
 use serde_yaml::Value;
 
 use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
+use crate::base::points::Points;
 use crate::base::time::monotonic_ns;
 use crate::base::{Ctx, GenCounters, Outlet, Push, RunError};
 use crate::config::{field, Diagnostics, Reader};
@@ -353,7 +354,7 @@ impl SourceRun for PgRun {
         self.rows(out, ctx)
     }
 
-    fn collect(&mut self, into: &mut Vec<Datapoint>, ctx: &mut Ctx) -> Result<(), RunError> {
+    fn collect(&mut self, into: &mut Points, ctx: &mut Ctx) -> Result<(), RunError> {
         self.rows(into, ctx)
     }
 }

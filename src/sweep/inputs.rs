@@ -5,17 +5,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::expand::Expansion;
-use crate::base::datapoint::Datapoint;
+use crate::base::points::Points;
 use crate::base::{Ctx, GenCounters, RunError};
 use crate::graph::NodeKind;
 use crate::plugin::OpenSource;
 
 /// One input, read.
 pub struct Read {
-    /// Its datapoints, in the order its source emitted them.
-    pub points: Vec<Datapoint>,
-    /// Their event times, in the same order (for the merge; emptied after it).
-    pub times: Vec<i64>,
+    /// Its datapoints, in the order its source emitted them (the fields the graph reads of them).
+    pub points: Points,
     /// What its source counted (rows read, skipped, outside the range).
     pub counters: Arc<GenCounters>,
 }
@@ -79,23 +77,15 @@ fn read_one(x: &Expansion, i: usize, ctx: &mut Ctx) -> Result<Read, RunError> {
         crate::config::PipelineType::Stream => None,
     };
     let counters = Arc::new(GenCounters::default());
+    let used = g.used_fields(input.id);
+    let mut points = Points::new(&used);
     let mut run = source.open(OpenSource {
         id: input.id,
         range,
-        used: g.used_fields(input.id),
+        used,
         counters: counters.clone(),
     })?;
-    let mut points = Vec::new();
     run.collect(&mut points, ctx)?;
-    // A source reserves room for every row of its file; a Batch range may keep far fewer.
-    if points.len() < points.capacity() / 2 {
-        points.shrink_to_fit();
-    }
-    // Merging reads only the times: kept apart, they are 16 times denser than the datapoints.
-    let times = points.iter().map(|d| d.event_time).collect();
-    Ok(Read {
-        points,
-        times,
-        counters,
-    })
+    points.shrink();
+    Ok(Read { points, counters })
 }

@@ -6,6 +6,7 @@
 //! keeps only its ticks, which no input holds.
 
 use crate::base::datapoint::{Datapoint, Kind};
+use crate::base::points::Points;
 use crate::events::tick::TickSchedule;
 
 /// Bits of an entry that give the datapoint's place in its input; the bits above say which input.
@@ -27,24 +28,36 @@ impl Stream {
         self.at.len()
     }
 
-    /// Numbers `range` (counted from 0) of the stream, in order, each stamped with its number;
-    /// `inputs` are those it was merged from.
-    pub fn points<'a>(
-        &'a self,
-        inputs: &'a [&'a [Datapoint]],
+    /// Room for [`Stream::each`] to put the datapoints it gives of a stream merged from `inputs`
+    /// inputs: one datapoint for each input, and one for the ticks.
+    pub fn scratch(inputs: usize) -> Vec<Datapoint> {
+        vec![Datapoint::new(Kind::Data, 0, 0, 0); inputs + 1]
+    }
+
+    /// Gives `f` numbers `range` (counted from 0) of the stream, in order, each stamped with its
+    /// number; `inputs` are those it was merged from, and `scratch` room for as many (see
+    /// [`Stream::scratch`]). A datapoint of an input is written over the last one of that input, its
+    /// fields that are not kept staying 0, rather than built anew (see [`Points::fill`]).
+    pub fn each<E>(
+        &self,
+        inputs: &[&Points],
         range: std::ops::Range<usize>,
-    ) -> impl Iterator<Item = Datapoint> + 'a {
+        scratch: &mut [Datapoint],
+        mut f: impl FnMut(&Datapoint) -> Result<(), E>,
+    ) -> Result<(), E> {
         let ticks = inputs.len();
-        (self.at[range.clone()].iter().zip(range)).map(move |(&e, k)| {
+        for (&e, k) in self.at[range.clone()].iter().zip(range) {
             let (input, place) = ((e >> PLACE_BITS) as usize, (e & PLACE) as usize);
-            let mut dp = if input == ticks {
-                self.ticks[place]
+            let dp = &mut scratch[input];
+            if input == ticks {
+                *dp = self.ticks[place];
             } else {
-                inputs[input][place]
-            };
+                inputs[input].fill(place, dp);
+            }
             dp.seq = k as u64 + 1;
-            dp
-        })
+            f(dp)?;
+        }
+        Ok(())
     }
 }
 
@@ -90,21 +103,32 @@ pub fn merge(inputs: &[&[i64]], mut ticks: Vec<TickSchedule>) -> Stream {
 mod tests {
     use super::*;
 
-    fn dp(source: u32, t: i64) -> Datapoint {
-        Datapoint::new(Kind::Data, source as _, t, 0)
+    fn points(source: u16, times: &[i64]) -> Points {
+        let mut ctx = crate::base::Ctx::detached(Default::default());
+        let mut p = Points::new(&[]);
+        for &t in times {
+            let dp = Datapoint::new(Kind::Data, source, t, 0);
+            crate::base::Push::push(&mut p, dp, 0, &mut ctx).unwrap();
+        }
+        p
     }
 
     #[test]
     fn a_stream_gives_the_inputs_datapoints_by_time_ties_to_the_first_input_numbered_from_one() {
-        let a = [dp(0, 1), dp(0, 3), dp(0, 3)];
-        let b = [dp(1, 0), dp(1, 3), dp(1, 7)];
-        let inputs: [&[Datapoint]; 2] = [&a, &b];
-        let times = inputs.map(|i| i.iter().map(|d| d.event_time).collect::<Vec<_>>());
-        let s = merge(&[&times[0], &times[1]], Vec::new());
-        let got: Vec<(u32, i64, u64)> = s
-            .points(&inputs, 0..s.len())
-            .map(|d| (d.source as u32, d.event_time, d.seq))
-            .collect();
+        let (a, b) = (points(0, &[1, 3, 3]), points(1, &[0, 3, 7]));
+        let inputs = [&a, &b];
+        let s = merge(&[a.times(), b.times()], Vec::new());
+        let given = |range| {
+            let mut got = Vec::new();
+            let mut scratch = Stream::scratch(inputs.len());
+            s.each(&inputs, range, &mut scratch, |d| {
+                got.push((d.source as u32, d.event_time, d.seq));
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            got
+        };
+        let got = given(0..s.len());
         // Written from the rule: by time; at a tie, the generator declared first.
         let want = [
             (1, 0, 1),
@@ -115,7 +139,7 @@ mod tests {
             (1, 7, 6),
         ];
         assert_eq!(got, want);
-        let tail: Vec<u64> = s.points(&inputs, 4..6).map(|d| d.seq).collect();
+        let tail: Vec<u64> = given(4..6).iter().map(|d| d.2).collect();
         assert_eq!(tail, [5, 6]);
     }
 }

@@ -27,7 +27,7 @@ use std::ops::Range;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use crate::base::datapoint::Datapoint;
+use crate::base::points::Points;
 use crate::base::RunError;
 use crate::config::{ConfigErrors, ParamValue, Template};
 use crate::plugin::{Cell, Kinds};
@@ -171,10 +171,8 @@ pub fn prepare(
     // A file gets its header from the first combination of the whole sweep that writes it: in a
     // later shard, only files no earlier combination writes.
     let before = expand::targets_before(&t, kinds, x.first, threads, checking)?;
-    let mut reads = inputs::read_all(&x, threads, stop)?;
+    let reads = inputs::read_all(&x, threads, stop)?;
     let streams = merge_all(&x, &reads, threads);
-    // The times served the merge only.
-    reads.iter_mut().for_each(|r| r.times = Vec::new());
     Ok(Prepared {
         template: t,
         x,
@@ -191,7 +189,7 @@ fn merge_all(x: &Expansion, reads: &[inputs::Read], threads: usize) -> Vec<merge
     in_slices(0..x.streams.len(), threads, 1, |slice| {
         (slice.map(|s| {
             let times: Vec<&[i64]> = (x.streams[s].iter())
-                .map(|&i| reads[i].times.as_slice())
+                .map(|&i| reads[i].points.times())
                 .collect();
             merge::merge(&times, crate::runtime::ticks(&x.graphs[x.stream_first[s]]))
         }))
@@ -200,10 +198,8 @@ fn merge_all(x: &Expansion, reads: &[inputs::Read], threads: usize) -> Vec<merge
 }
 
 /// The datapoints of each input stream `s` merges, in its order.
-fn inputs_of<'r>(x: &Expansion, reads: &'r [inputs::Read], s: usize) -> Vec<&'r [Datapoint]> {
-    (x.streams[s].iter())
-        .map(|&i| reads[i].points.as_slice())
-        .collect()
+fn inputs_of<'r>(x: &Expansion, reads: &'r [inputs::Read], s: usize) -> Vec<&'r Points> {
+    (x.streams[s].iter()).map(|&i| &reads[i].points).collect()
 }
 
 /// `work` over consecutive slices of `range`, one slice per thread (at most `threads`, and at least
@@ -238,7 +234,7 @@ impl Prepared {
     }
 
     /// The datapoints of each input stream `s` merges, in its order.
-    fn inputs_of(&self, s: usize) -> Vec<&[Datapoint]> {
+    fn inputs_of(&self, s: usize) -> Vec<&Points> {
         inputs_of(&self.x, &self.reads, s)
     }
 

@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::lanes::Together;
+use super::merge::Stream;
 use super::output::Outputs;
 use super::part::Part;
 use super::Prepared;
@@ -104,7 +105,8 @@ impl Shared<'_> {
         let stream = &self.p.streams[s];
         let inputs = self.p.inputs_of(s);
         let blocks = (0..stream.len()).step_by(BLOCK);
-        let block = |at: usize| stream.points(&inputs, at..(at + BLOCK).min(stream.len()));
+        let block = |at: usize| at..(at + BLOCK).min(stream.len());
+        let mut scratch = Stream::scratch(inputs.len());
         let finished: Vec<Result<FusedFinished, RunError>> =
             match Together::new(&self.p.x.graphs[combos[0]], fused) {
                 Ok(mut together) => {
@@ -116,7 +118,7 @@ impl Shared<'_> {
                     }
                     for at in blocks {
                         self.stopped()?;
-                        block(at).try_for_each(|dp| together.push(&dp))?;
+                        stream.each(&inputs, block(at), &mut scratch, |dp| together.push(dp))?;
                     }
                     together.finish().collect()
                 }
@@ -127,11 +129,14 @@ impl Shared<'_> {
                     for at in blocks {
                         self.stopped()?;
                         if let [f] = &mut fused[..] {
-                            block(at).try_for_each(|dp| f.push(&dp))?;
+                            stream.each(&inputs, block(at), &mut scratch, |dp| f.push(dp))?;
                             continue;
                         }
                         points.clear();
-                        points.extend(block(at));
+                        stream.each(&inputs, block(at), &mut scratch, |dp| {
+                            points.push(*dp);
+                            Ok::<(), RunError>(())
+                        })?;
                         for f in &mut fused {
                             points.iter().try_for_each(|dp| f.push(dp))?;
                         }

@@ -8,6 +8,7 @@ use super::layout::{cells, lines_from, parse_number, trim_line, unquote, CsvLayo
 use super::{CsvSource, OnError};
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::keys::KeyCache;
+use crate::base::points::Points;
 use crate::base::time::{monotonic_ns, parse_timestamp};
 use crate::base::GenCounters;
 use crate::base::{Ctx, Outlet, Push, RunError};
@@ -302,7 +303,7 @@ impl SourceRun for CsvGenerator {
         self.run_rows(out, ctx)
     }
 
-    fn collect(&mut self, into: &mut Vec<Datapoint>, ctx: &mut Ctx) -> Result<(), RunError> {
+    fn collect(&mut self, into: &mut Points, ctx: &mut Ctx) -> Result<(), RunError> {
         self.run_rows(into, ctx)
     }
 

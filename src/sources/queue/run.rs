@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::{Fault, Log, Message, OnError, QueueSource, Read, NAMED};
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
+use crate::base::points::Points;
 use crate::base::status::{self, Reason};
 use crate::base::time::{monotonic_ns, wall_ns};
 use crate::base::{Ctx, GenCounters, Outlet, Push, RunError};
@@ -375,7 +376,7 @@ impl SourceRun for QueueRun {
         }
     }
 
-    fn collect(&mut self, into: &mut Vec<Datapoint>, ctx: &mut Ctx) -> Result<(), RunError> {
+    fn collect(&mut self, into: &mut Points, ctx: &mut Ctx) -> Result<(), RunError> {
         if self.live {
             return Err(RunError::Input(
                 "a live topic or stream cannot feed a sweep; use a Batch pipeline".into(),
