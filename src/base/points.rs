@@ -27,6 +27,8 @@ pub struct Points {
     heads: Vec<Head>,
     /// The kept fields' values, `slots.len()` to a datapoint.
     values: Vec<f64>,
+    /// Whether every datapoint is plain data (no status, tick or event).
+    only_data: bool,
 }
 
 impl Points {
@@ -43,7 +45,13 @@ impl Points {
             ingest: Vec::new(),
             heads: Vec::new(),
             values: Vec::new(),
+            only_data: true,
         }
+    }
+
+    /// Whether every datapoint it holds is plain data ([`Kind::Data`]).
+    pub fn only_data(&self) -> bool {
+        self.only_data
     }
 
     /// How many it holds.
@@ -112,6 +120,7 @@ impl Push for Points {
             kind: dp.kind,
             len: dp.len,
         });
+        self.only_data &= dp.kind == Kind::Data;
         let values = &dp.values;
         self.values
             .extend(self.slots.iter().map(|&s| values[s as usize]));
@@ -145,6 +154,7 @@ mod tests {
             sent.push(dp);
         }
         assert_eq!(points.len(), 5);
+        assert!(!points.only_data());
         let times: Vec<i64> = sent.iter().map(|d| d.event_time).collect();
         assert_eq!(points.times(), times);
         for (i, want) in sent.iter().enumerate() {

@@ -9,7 +9,10 @@
 //! added, the datapoint runs through that combination's own tubes, with the lanes' state put in
 //! first and taken back after. Either way the rows are written by the combination's own sinks.
 
-use crate::base::datapoint::{Datapoint, Kind, TubeId};
+use std::sync::Arc;
+
+use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
+use crate::base::points::Points;
 use crate::base::RunError;
 use crate::graph::{Graph, NodeKind};
 use crate::runtime::{Fused, FusedFinished};
@@ -92,6 +95,56 @@ impl Fire {
     }
 }
 
+/// A shared through's firings over one input, worked out once for every unit whose lanes of it are
+/// the same and read that input: in a sweep of N × coin, the BTC sums of a window's thresholds fire
+/// at the same BTC datapoints whichever coin's stream carries them, so the six units of a window
+/// (one per coin) play one tape instead of each adding every BTC datapoint to its lanes.
+pub(super) struct Tape {
+    /// In order: the place in the input of the datapoint that made a lane fire, and the lane.
+    at: Vec<(usize, u32)>,
+    /// What each firing emitted, `width` values each.
+    values: Vec<f64>,
+    width: usize,
+    /// How many datapoints the input holds.
+    len: usize,
+    /// The lanes after the whole input (what the combinations end with).
+    end: Lanes,
+}
+
+impl Tape {
+    /// Runs `lanes` over `points`, arriving on `port`, recording every firing as [`Lanes::fire`]
+    /// works it out.
+    pub(super) fn record(mut lanes: Lanes, port: u8, points: &Points) -> Tape {
+        let width = lanes.width();
+        let (mut at, mut values, mut fired) = (Vec::new(), Vec::new(), Vec::new());
+        let mut out = [0.0; MAX_FIELDS];
+        for place in 0..points.len() {
+            let dp = points.get(place);
+            lanes.add(port, &dp, &mut fired);
+            for &i in &fired {
+                lanes.fire(i as usize, port, &dp, &mut out);
+                at.push((place, i));
+                values.extend_from_slice(&out[..width]);
+            }
+        }
+        Tape {
+            at,
+            values,
+            width,
+            len: points.len(),
+            end: lanes,
+        }
+    }
+}
+
+/// A tape being played by a shared through: its next firing, and how many datapoints of its input
+/// have come.
+struct Playing {
+    tape: Arc<Tape>,
+    next: usize,
+    seen: usize,
+}
+
 /// Combinations that read one stream, run together.
 pub(super) struct Together {
     fused: Vec<Fused>,
@@ -106,6 +159,8 @@ pub(super) struct Together {
     /// By shared through with a plan: what its firing emits, the event, then what each consumer
     /// emits.
     emitted: Vec<Vec<Datapoint>>,
+    /// By shared through: the tape it plays instead of adding its source's datapoints, if any.
+    playing: Vec<Option<Playing>>,
 }
 
 impl Together {
@@ -160,6 +215,7 @@ impl Together {
             })
             .collect();
         Ok(Together {
+            playing: shared.iter().map(|_| None).collect(),
             fired: Vec::with_capacity(fused.len()),
             fused,
             by_source,
@@ -177,11 +233,47 @@ impl Together {
         ks.clone().any(|k| produces(&k)) && ks.filter(produces).all(|k| self.fires[k].is_some())
     }
 
+    /// The shared throughs that can play a tape ([`Tape`]) of their firings: each one produces events
+    /// and fires from the lanes, and one source alone feeds it (its tube id and port are given); and
+    /// every through that produces fires from the lanes, so no datapoint runs through a combination's
+    /// own tubes, which would need the taped lanes' state as it stands. The caller checks that the
+    /// stream holds only plain data (a status runs through the combinations' own tubes).
+    pub(super) fn tapeable(&self) -> Vec<(usize, TubeId, u8)> {
+        if !self.fires_from_lanes() {
+            return Vec::new();
+        }
+        let fed = |k: usize| {
+            let mut from = (self.by_source.iter().enumerate())
+                .filter_map(|(src, s)| s.filter(|s| s.0 == k).map(|s| (src as TubeId, s.1)));
+            from.next().filter(|_| from.next().is_none())
+        };
+        (0..self.shared.len())
+            .filter(|&k| self.fires[k].is_some())
+            .filter_map(|k| fed(k).map(|(src, port)| (k, src, port)))
+            .collect()
+    }
+
+    /// Shared through `k`'s lanes.
+    pub(super) fn lanes(&self, k: usize) -> &Lanes {
+        &self.shared[k].lanes
+    }
+
+    /// Shared through `k` plays `tape` (recorded from lanes with its key, over the input its source
+    /// reads in this stream) instead of adding its source's datapoints.
+    pub(super) fn play(&mut self, k: usize, tape: Arc<Tape>) {
+        self.playing[k] = Some(Playing {
+            tape,
+            next: 0,
+            seen: 0,
+        });
+    }
+
     /// Runs one numbered datapoint of the stream through every combination.
     #[inline]
     pub(super) fn push(&mut self, dp: &Datapoint) -> Result<(), RunError> {
         let lane = self.by_source.get(dp.source as usize).copied().flatten();
         match lane {
+            Some((k, _)) if self.playing[k].is_some() => self.play_one(k, dp),
             Some((k, port)) if dp.kind != Kind::Status => {
                 let mut fired = std::mem::take(&mut self.fired);
                 self.shared[k].lanes.add(port, dp, &mut fired);
@@ -199,11 +291,42 @@ impl Together {
         }
     }
 
+    /// The next datapoint of the input shared through `k`'s tape was recorded from: fires the lanes
+    /// that fired at it, with what they emitted then.
+    fn play_one(&mut self, k: usize, dp: &Datapoint) -> Result<(), RunError> {
+        let mut p = self.playing[k].take().expect("a tape is playing");
+        let place = p.seen;
+        p.seen += 1;
+        let mut r = Ok(());
+        while let Some(&(_, i)) = p.tape.at.get(p.next).filter(|f| f.0 == place) {
+            let w = p.tape.width;
+            let values = &p.tape.values[p.next * w..(p.next + 1) * w];
+            p.next += 1;
+            let event = &mut self.emitted[k][0];
+            event.values[..w].copy_from_slice(values);
+            event.len = w as u8;
+            r = self.deliver(k, i as usize, dp);
+            if r.is_err() {
+                break;
+            }
+        }
+        self.playing[k] = Some(p);
+        r
+    }
+
     /// Lane `i` of shared through `k`, whose condition `dp` (on `port`) made hold: the lanes emit and
     /// reset as the through and the throughs consuming its events would, and combination `i`'s own
     /// sinks take what they emit, as the stage would hand it to them (see [`Fire`]).
     #[inline(never)]
     fn fire(&mut self, k: usize, i: usize, port: u8, dp: &Datapoint) -> Result<(), RunError> {
+        let event = &mut self.emitted[k][0];
+        event.len = self.shared[k].lanes.fire(i, port, dp, &mut event.values) as u8;
+        self.deliver(k, i, dp)
+    }
+
+    /// Lane `i` of shared through `k` fired at `dp`, and its event holds what it emitted: the
+    /// throughs consuming its events emit and reset, and combination `i`'s sinks take it all.
+    fn deliver(&mut self, k: usize, i: usize, dp: &Datapoint) -> Result<(), RunError> {
         let Some(fire) = &self.fires[k] else {
             unreachable!("fire called for a through without a plan")
         };
@@ -212,7 +335,6 @@ impl Together {
         let shared = &mut self.shared;
         let (event, outs) = (self.emitted[k].split_first_mut()).expect("the event comes first");
         (event.event_time, event.ingest_time, event.seq) = (dp.event_time, dp.ingest_time, dp.seq);
-        event.len = shared[k].lanes.fire(i, port, dp, &mut event.values) as u8;
         for (&(c, _), out) in fire.consumers.iter().zip(outs) {
             (out.event_time, out.ingest_time, out.seq) =
                 (event.event_time, event.ingest_time, event.seq);
@@ -240,9 +362,16 @@ impl Together {
         r
     }
 
-    /// Ends the input of every combination, in order (see [`Fused::finish`]).
+    /// Ends the input of every combination, in order (see [`Fused::finish`]); a through that played
+    /// a tape ends as the tape's lanes did.
     pub(super) fn finish(self) -> impl Iterator<Item = Result<FusedFinished, RunError>> {
-        let shared = self.shared;
+        let mut shared = self.shared;
+        for (s, p) in shared.iter_mut().zip(self.playing) {
+            if let Some(p) = p {
+                assert_eq!(p.seen, p.tape.len, "a tape plays its whole input");
+                s.lanes = p.tape.end.clone();
+            }
+        }
         (self.fused.into_iter().enumerate()).map(move |(i, mut f)| {
             for s in &shared {
                 s.lanes.load(i, f.through_mut(s.local));

@@ -290,10 +290,10 @@ impl Prepared {
             self.memory,
         )?;
         let threads = threads.clamp(1, self.x.graphs.len().max(1));
-        let (rows, lost, lanes) = run::run(self, &outputs, threads, stop, on_progress)?;
+        let (rows, lost, lanes, tapes) = run::run(self, &outputs, threads, stop, on_progress)?;
         outputs.commit()?;
         let mut report = SweepReport::new(self, rows, threads, t0.elapsed());
-        (report.lanes, report.from_lanes) = lanes;
+        (report.lanes, report.from_lanes, report.tapes) = (lanes.0, lanes.1, tapes);
         report.spilled = outputs.spilled();
         report.lost = (lost.into_iter())
             .map(|(c, note)| format!("{}: {note}", report.labels[c]))

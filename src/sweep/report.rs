@@ -52,6 +52,9 @@ pub struct SweepReport {
     /// Of those, combinations that fired from the lanes: what a firing emits was worked out in the
     /// lanes' state and handed to the combination's own sinks (see the same section).
     pub from_lanes: usize,
+    /// Tapes of firings recorded over an input, and units that played one instead of adding that
+    /// input's datapoints to their lanes (see the same section).
+    pub tapes: (usize, usize),
     /// Distinct merged streams.
     pub streams: usize,
     /// Parts that went on in files past the memory for rows waiting to be appended, and that memory
@@ -119,6 +122,7 @@ impl SweepReport {
             threads,
             lanes: 0,
             from_lanes: 0,
+            tapes: (0, 0),
             streams: x.streams.len(),
             spilled: (0, 0),
             wall,
@@ -216,6 +220,14 @@ pub fn summary(r: &SweepReport) -> String {
     );
     if r.lanes > 0 {
         let _ = write!(s, ", {} of them firing from the lanes", r.from_lanes);
+    }
+    if r.tapes.1 > 0 {
+        let _ = write!(
+            s,
+            "; {} played {} of firings over an input they share",
+            count(r.tapes.1, "unit"),
+            count(r.tapes.0, "tape"),
+        );
     }
     s
 }

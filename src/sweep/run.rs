@@ -4,16 +4,17 @@
 //! its rows into parts of its own ([`Part`]); the calling thread appends finished combinations to the
 //! outputs in order and reports progress.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use super::lanes::Together;
+use super::lanes::{Tape, Together};
 use super::merge::Stream;
 use super::output::Outputs;
 use super::part::Part;
 use super::Prepared;
+use crate::base::points::Points;
 use crate::base::RunError;
 use crate::config::ParamValue;
 use crate::runtime::{Fused, FusedFinished};
@@ -47,12 +48,27 @@ struct Shared<'p> {
     /// Rows written by each combination (all its sinks together).
     rows: Vec<AtomicU64>,
     /// By combination: what its throughs lost or had to grow (`bins: 2 keys, 3 late`).
-    lost: std::sync::Mutex<Vec<(usize, String)>>,
+    lost: Mutex<Vec<(usize, String)>>,
+    /// Tapes of firings, by the input recorded, the port and the lanes' key (see [`Tape`]): each
+    /// recorded by the first unit that needs it (`None` until it is done).
+    tapes: Mutex<HashMap<TapeKey, Option<Arc<Tape>>>>,
+    /// Tapes recorded, and units that played one.
+    recorded: AtomicUsize,
+    played: AtomicUsize,
 }
 
-/// Rows per combination, what each combination's throughs lost (by combination index), and how many
-/// combinations ran as lanes, and how many of those fired from the lanes.
-pub type Ran = (Vec<u64>, Vec<(usize, String)>, (usize, usize));
+/// What a tape is recorded from: the input, the port it arrives on, and the lanes' key.
+type TapeKey = (usize, u8, String);
+
+/// Rows per combination, what each combination's throughs lost (by combination index), how many
+/// combinations ran as lanes and how many of those fired from the lanes, and how many tapes of
+/// firings were recorded and how many units played one.
+pub type Ran = (
+    Vec<u64>,
+    Vec<(usize, String)>,
+    (usize, usize),
+    (usize, usize),
+);
 
 /// The combinations of one window of consecutive combinations that read stream `stream`.
 #[derive(Debug, PartialEq)]
@@ -110,6 +126,7 @@ impl Shared<'_> {
         let finished: Vec<Result<FusedFinished, RunError>> =
             match Together::new(&self.p.x.graphs[combos[0]], fused) {
                 Ok(mut together) => {
+                    self.play_tapes(s, &inputs, &mut together);
                     if combos.len() > 1 {
                         self.lanes.fetch_add(combos.len(), Ordering::Relaxed);
                         if together.fires_from_lanes() {
@@ -162,6 +179,43 @@ impl Shared<'_> {
             self.done.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// Lets each shared through of `together` that can ([`Together::tapeable`]) play a tape of its
+    /// firings over the input its source reads in stream `s` (one of `inputs`): the tape other units
+    /// recorded, or one it records now when none has begun to. While another unit records it, the
+    /// lanes add the datapoints themselves, rather than wait.
+    fn play_tapes(&self, s: usize, inputs: &[&Points], together: &mut Together) {
+        if !inputs.iter().all(|i| i.only_data()) {
+            return;
+        }
+        let x = &self.p.x;
+        let tapes = || self.tapes.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, src, port) in together.tapeable() {
+            let Some(g) = (x.streams[s].iter()).position(|&i| x.inputs[i].id == src) else {
+                continue;
+            };
+            let key = (x.streams[s][g], port, together.lanes(k).key());
+            let found = match tapes().entry(key.clone()) {
+                std::collections::hash_map::Entry::Occupied(e) => Some(e.get().clone()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(None);
+                    None
+                }
+            };
+            let tape = match found {
+                Some(Some(tape)) => tape,
+                Some(None) => continue,
+                None => {
+                    let tape = Arc::new(Tape::record(together.lanes(k).clone(), port, inputs[g]));
+                    tapes().insert(key, Some(tape.clone()));
+                    self.recorded.fetch_add(1, Ordering::Relaxed);
+                    tape
+                }
+            };
+            self.played.fetch_add(1, Ordering::Relaxed);
+            together.play(k, tape);
+        }
     }
 
     /// Runs unit `k`, each combination into parts of its own.
@@ -272,6 +326,9 @@ pub fn run(
         from_lanes: AtomicUsize::new(0),
         rows: (0..combos).map(|_| AtomicU64::new(0)).collect(),
         lost: Default::default(),
+        tapes: Default::default(),
+        recorded: AtomicUsize::new(0),
+        played: AtomicUsize::new(0),
     };
     let (tx, rx) = mpsc::channel::<Finished>();
     // By combination: its parts, finished, until it is appended.
@@ -345,7 +402,11 @@ pub fn run(
         shared.lanes.load(Ordering::Relaxed),
         shared.from_lanes.load(Ordering::Relaxed),
     );
-    Ok((rows, lost, lanes))
+    let tapes = (
+        shared.recorded.load(Ordering::Relaxed),
+        shared.played.load(Ordering::Relaxed),
+    );
+    Ok((rows, lost, lanes, tapes))
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ struct Shape {
 }
 
 /// A through's state in every lane.
+#[derive(Clone, Debug)]
 pub struct Lanes {
     /// The first lane's reducers: where each reads its inputs (the same in every lane).
     template: Vec<Reducer>,
@@ -44,6 +45,7 @@ pub struct Lanes {
 
 /// One reducer's state in every lane, in columns of plain numbers (so that a loop over the lanes
 /// runs the same arithmetic on each, without looking at which reducer it is).
+#[derive(Clone, Debug)]
 struct Column {
     kind: u8,
     /// The value (COUNT: unused; MEAN: the sum; VWAP: price × quantity).
@@ -391,6 +393,20 @@ impl Lanes {
     /// Whether the through emits when its `Produce` condition holds (else it consumes events).
     pub fn produces(&self) -> bool {
         self.produce.is_some()
+    }
+
+    /// How many values a firing or a take writes.
+    pub fn width(&self) -> usize {
+        self.template.len()
+    }
+
+    /// Everything that decides what the lanes do with the datapoints they are given, written out:
+    /// lanes with the same key, given the same datapoints, fire and emit alike.
+    pub fn key(&self) -> String {
+        format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.template, self.columns, self.produce, self.thresholds, self.last_seen
+        )
     }
 
     /// Lane `i`, which `dp` (on `port`) made fire in [`Lanes::add`]: adds `dp`, writes the values the
