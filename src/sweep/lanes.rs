@@ -11,8 +11,8 @@
 
 use std::sync::Arc;
 
-use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
-use crate::base::points::Points;
+use super::tape::Tape;
+use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::RunError;
 use crate::graph::{Graph, NodeKind};
 use crate::runtime::{Fused, FusedFinished};
@@ -92,48 +92,6 @@ impl Fire {
                 .collect(),
             sinks,
         })
-    }
-}
-
-/// A shared through's firings over one input, worked out once for every unit whose lanes of it are
-/// the same and read that input: in a sweep of N × coin, the BTC sums of a window's thresholds fire
-/// at the same BTC datapoints whichever coin's stream carries them, so the six units of a window
-/// (one per coin) play one tape instead of each adding every BTC datapoint to its lanes.
-pub(super) struct Tape {
-    /// In order: the place in the input of the datapoint that made a lane fire, and the lane.
-    at: Vec<(usize, u32)>,
-    /// What each firing emitted, `width` values each.
-    values: Vec<f64>,
-    width: usize,
-    /// How many datapoints the input holds.
-    len: usize,
-    /// The lanes after the whole input (what the combinations end with).
-    end: Lanes,
-}
-
-impl Tape {
-    /// Runs `lanes` over `points`, arriving on `port`, recording every firing as [`Lanes::fire`]
-    /// works it out.
-    pub(super) fn record(mut lanes: Lanes, port: u8, points: &Points) -> Tape {
-        let width = lanes.width();
-        let (mut at, mut values, mut fired) = (Vec::new(), Vec::new(), Vec::new());
-        let mut out = [0.0; MAX_FIELDS];
-        for place in 0..points.len() {
-            let dp = points.get(place);
-            lanes.add(port, &dp, &mut fired);
-            for &i in &fired {
-                lanes.fire(i as usize, port, &dp, &mut out);
-                at.push((place, i));
-                values.extend_from_slice(&out[..width]);
-            }
-        }
-        Tape {
-            at,
-            values,
-            width,
-            len: points.len(),
-            end: lanes,
-        }
     }
 }
 
@@ -234,10 +192,11 @@ impl Together {
     }
 
     /// The shared throughs that can play a tape ([`Tape`]) of their firings: each one produces events
-    /// and fires from the lanes, and one source alone feeds it (its tube id and port are given); and
-    /// every through that produces fires from the lanes, so no datapoint runs through a combination's
-    /// own tubes, which would need the taped lanes' state as it stands. The caller checks that the
-    /// stream holds only plain data (a status runs through the combinations' own tubes).
+    /// and fires from the lanes, and one source alone feeds it (its tube id and port are given). A
+    /// datapoint that ran through a combination's own tubes would need the taped lanes' state as it
+    /// stands; none does when every through that produces fires from the lanes (checked here), every
+    /// source has a lane (as every [`Together`] does) and the stream holds only plain data (a status
+    /// runs through the combinations' own tubes: the caller checks).
     pub(super) fn tapeable(&self) -> Vec<(usize, TubeId, u8)> {
         if !self.fires_from_lanes() {
             return Vec::new();

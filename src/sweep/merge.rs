@@ -2,8 +2,9 @@
 //! event time; ties go to the generator declared first; a tick at time T comes before data at T, ticks
 //! due together go in declaration order, and ticks stop with the last datapoint. Numbers start at 1.
 //!
-//! A stream does not copy its inputs' datapoints: it lists where each one is, eight bytes apiece, and
-//! keeps only its ticks, which no input holds.
+//! A stream does not store its inputs' datapoints: it lists where each one is, eight bytes apiece, and
+//! keeps only its ticks, which no input holds; a pass writes each one it gives into a scratch
+//! datapoint of its input ([`Stream::each`]).
 
 use crate::base::datapoint::{Datapoint, Kind};
 use crate::base::points::Points;

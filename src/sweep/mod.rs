@@ -18,6 +18,7 @@ mod part;
 mod report;
 mod rules;
 mod run;
+mod tape;
 
 pub use expand::Expansion;
 pub use report::{summary, SweepReport};

@@ -4,15 +4,16 @@
 //! its rows into parts of its own ([`Part`]); the calling thread appends finished combinations to the
 //! outputs in order and reports progress.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use super::lanes::{Tape, Together};
+use super::lanes::Together;
 use super::merge::Stream;
 use super::output::Outputs;
 use super::part::Part;
+use super::tape::{Found, Tape, Tapes};
 use super::Prepared;
 use crate::base::points::Points;
 use crate::base::RunError;
@@ -49,16 +50,12 @@ struct Shared<'p> {
     rows: Vec<AtomicU64>,
     /// By combination: what its throughs lost or had to grow (`bins: 2 keys, 3 late`).
     lost: Mutex<Vec<(usize, String)>>,
-    /// Tapes of firings, by the input recorded, the port and the lanes' key (see [`Tape`]): each
-    /// recorded by the first unit that needs it (`None` until it is done).
-    tapes: Mutex<HashMap<TapeKey, Option<Arc<Tape>>>>,
+    /// Tapes of firings (see [`Tape`]), each recorded by the first unit that needs it.
+    tapes: Tapes,
     /// Tapes recorded, and units that played one.
     recorded: AtomicUsize,
     played: AtomicUsize,
 }
-
-/// What a tape is recorded from: the input, the port it arrives on, and the lanes' key.
-type TapeKey = (usize, u8, String);
 
 /// Rows per combination, what each combination's throughs lost (by combination index), how many
 /// combinations ran as lanes and how many of those fired from the lanes, and how many tapes of
@@ -190,25 +187,17 @@ impl Shared<'_> {
             return;
         }
         let x = &self.p.x;
-        let tapes = || self.tapes.lock().unwrap_or_else(|e| e.into_inner());
         for (k, src, port) in together.tapeable() {
             let Some(g) = (x.streams[s].iter()).position(|&i| x.inputs[i].id == src) else {
                 continue;
             };
             let key = (x.streams[s][g], port, together.lanes(k).key());
-            let found = match tapes().entry(key.clone()) {
-                std::collections::hash_map::Entry::Occupied(e) => Some(e.get().clone()),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(None);
-                    None
-                }
-            };
-            let tape = match found {
-                Some(Some(tape)) => tape,
-                Some(None) => continue,
-                None => {
+            let tape = match self.tapes.find(&key) {
+                Found::Ready(tape) => tape,
+                Found::Recording => continue,
+                Found::Start => {
                     let tape = Arc::new(Tape::record(together.lanes(k).clone(), port, inputs[g]));
-                    tapes().insert(key, Some(tape.clone()));
+                    self.tapes.done(&key, tape.clone());
                     self.recorded.fetch_add(1, Ordering::Relaxed);
                     tape
                 }
