@@ -16,9 +16,10 @@ struct Head {
     len: u8,
 }
 
-/// Datapoints in the order they came. One read back ([`Points::get`]) has the same times, source,
-/// kind, length and kept fields as the one put in; its other fields are 0, and so are its sequence
-/// number (a stream numbers it) and its ring wait (it was in no ring).
+/// Datapoints in the order they came. One read back ([`Points::fill`], into a datapoint whose other
+/// fields are 0) has the same times, source, kind, length and kept fields as the one put in; its
+/// other fields are 0, and so are its sequence number (a stream numbers it) and its ring wait (it
+/// was in no ring).
 pub struct Points {
     /// The fields kept, by slot, in order.
     slots: Vec<u8>,
@@ -67,13 +68,6 @@ impl Points {
     /// Their event times, in order.
     pub fn times(&self) -> &[i64] {
         &self.times
-    }
-
-    /// Datapoint `i` (see [`Points`] for what it holds).
-    pub fn get(&self, i: usize) -> Datapoint {
-        let mut dp = Datapoint::new(Kind::Data, 0, 0, 0);
-        self.fill(i, &mut dp);
-        dp
     }
 
     /// Writes datapoint `i`'s times, source, kind, length and kept fields into `dp`, leaving the
@@ -157,8 +151,10 @@ mod tests {
         assert!(!points.only_data());
         let times: Vec<i64> = sent.iter().map(|d| d.event_time).collect();
         assert_eq!(points.times(), times);
+        // One datapoint written over and over, as a stream's pass does.
+        let mut got = Datapoint::new(Kind::Data, 0, 0, 0);
         for (i, want) in sent.iter().enumerate() {
-            let got = points.get(i);
+            points.fill(i, &mut got);
             assert_eq!(
                 (
                     got.event_time,

@@ -291,12 +291,13 @@ impl Prepared {
             self.memory,
         )?;
         let threads = threads.clamp(1, self.x.graphs.len().max(1));
-        let (rows, lost, lanes, tapes) = run::run(self, &outputs, threads, stop, on_progress)?;
+        let ran = run::run(self, &outputs, threads, stop, on_progress)?;
         outputs.commit()?;
-        let mut report = SweepReport::new(self, rows, threads, t0.elapsed());
-        (report.lanes, report.from_lanes, report.tapes) = (lanes.0, lanes.1, tapes);
+        let mut report = SweepReport::new(self, ran.rows, threads, t0.elapsed());
+        (report.lanes, report.from_lanes) = ran.lanes;
+        report.tapes = ran.tapes;
         report.spilled = outputs.spilled();
-        report.lost = (lost.into_iter())
+        report.lost = (ran.lost.into_iter())
             .map(|(c, note)| format!("{}: {note}", report.labels[c]))
             .collect();
         Ok(report)

@@ -57,15 +57,17 @@ struct Shared<'p> {
     played: AtomicUsize,
 }
 
-/// Rows per combination, what each combination's throughs lost (by combination index), how many
-/// combinations ran as lanes and how many of those fired from the lanes, and how many tapes of
-/// firings were recorded and how many units played one.
-pub type Ran = (
-    Vec<u64>,
-    Vec<(usize, String)>,
-    (usize, usize),
-    (usize, usize),
-);
+/// What the combinations of a sweep did.
+pub struct Ran {
+    /// Rows per combination.
+    pub rows: Vec<u64>,
+    /// What each combination's throughs lost, by combination index.
+    pub lost: Vec<(usize, String)>,
+    /// Combinations that ran as lanes, and of those, how many fired from the lanes.
+    pub lanes: (usize, usize),
+    /// Tapes of firings recorded, and units that played one.
+    pub tapes: (usize, usize),
+}
 
 /// The combinations of one window of consecutive combinations that read stream `stream`.
 #[derive(Debug, PartialEq)]
@@ -395,7 +397,12 @@ pub fn run(
         shared.recorded.load(Ordering::Relaxed),
         shared.played.load(Ordering::Relaxed),
     );
-    Ok((rows, lost, lanes, tapes))
+    Ok(Ran {
+        rows,
+        lost,
+        lanes,
+        tapes,
+    })
 }
 
 #[cfg(test)]
