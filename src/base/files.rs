@@ -1,4 +1,4 @@
-//! How many files the process may hold open, and asking the kernel to start writing a file's pages.
+//! How many files the process may hold open, and swapping two files' names.
 
 /// The most files this process may hold open, after raising its soft limit to the hard one (a sweep
 /// past its memory for rows holds a file open for every part being written or waiting to be
@@ -26,24 +26,42 @@ pub fn open_file_limit() -> Option<u64> {
     Some(l.rlim_cur)
 }
 
-/// Asks the kernel to start writing `len` bytes of `file` from `from` to disk, without waiting for the
-/// write to finish: a big output written this way while the run goes on has little left to write when
-/// it is renamed over the previous one at the end (ext4 writes a file renamed over another before the
-/// rename returns).
-/// A hint: where the call is not available it does nothing, and the file is the same.
-pub fn start_writeback(file: &std::fs::File, from: u64, len: u64) {
+/// Swaps the names of the files at `a` and `b` in one step (Linux's `renameat2` with `RENAME_EXCHANGE`):
+/// whoever opens either name finds one file or the other, never none. `Ok(false)` where the system or
+/// the file system cannot, and nothing is changed.
+pub fn exchange(a: &std::path::Path, b: &std::path::Path) -> std::io::Result<bool> {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
-        let (Ok(from), Ok(len)) = (i64::try_from(from), i64::try_from(len)) else {
-            return;
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &std::path::Path| {
+            std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other)
         };
-        // SAFETY: the descriptor belongs to `file`, borrowed for the whole call; the call reads no
-        // memory of ours and only starts the writing of pages the file already has.
-        unsafe { libc::sync_file_range(file.as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE) };
+        let (a, b) = (c(a)?, c(b)?);
+        // SAFETY: both names are NUL-terminated strings that outlive the call, which only reads them.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                a.as_ptr(),
+                libc::AT_FDCWD,
+                b.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => Ok(false),
+            _ => Err(e),
+        }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (file, from, len);
+    {
+        let _ = (a, b);
+        Ok(false)
+    }
 }
 
 #[cfg(test)]
@@ -60,5 +78,20 @@ mod tests {
         assert_eq!(l.rlim_cur, limit, "the limit said is the one in force");
         // Raised to the hard limit up to 65,536, and never lowered (a soft limit may start above it).
         assert!(limit >= l.rlim_max.min(65_536), "{limit} of {}", l.rlim_max);
+    }
+
+    #[test]
+    fn an_exchange_swaps_two_files_and_fails_on_a_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"a").unwrap();
+        std::fs::write(&b, b"b").unwrap();
+        assert!(super::exchange(&a, &b).unwrap(), "ext4 and tmpfs can");
+        assert_eq!(std::fs::read(&a).unwrap(), b"b");
+        assert_eq!(std::fs::read(&b).unwrap(), b"a");
+        let missing = dir.path().join("c");
+        let e = super::exchange(&a, &missing).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(std::fs::read(&a).unwrap(), b"b", "nothing changed");
     }
 }

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use super::part::{Budget, ChunkReader, Part, Rows};
 use super::rules::target_key;
 use crate::base::datapoint::TubeId;
-use crate::base::files::start_writeback;
 use crate::base::{RunError, SinkError};
 use crate::config::ParamValue;
 use crate::graph::{journal_meta, Graph, NodeKind};
@@ -26,26 +25,6 @@ pub struct Output {
     closed: AtomicBool,
     /// A file written under a temporary name, renamed when the sweep ends cleanly.
     staged: Option<Box<dyn Commit>>,
-    /// How far into a file output the kernel was asked to write to disk (see [`Output::write_back`]).
-    written_back: AtomicU64,
-}
-
-/// How many appended bytes a file output gathers before the kernel is asked to write them.
-const WRITE_BACK: u64 = 8 << 20;
-
-impl Output {
-    /// After an append to file `f`: has the kernel start writing what was appended since it was last
-    /// asked, once that is [`WRITE_BACK`] bytes (see [`start_writeback`]). Called by the one thread
-    /// that appends.
-    fn write_back(&self, mut f: &std::fs::File) {
-        use std::io::Seek;
-        let Ok(end) = f.stream_position() else { return };
-        let from = self.written_back.load(Ordering::Relaxed);
-        if end.saturating_sub(from) >= WRITE_BACK {
-            start_writeback(f, from, end - from);
-            self.written_back.store(end, Ordering::Relaxed);
-        }
-    }
 }
 
 /// Every distinct output of a sweep, and which one each combination's sink outputs write.
@@ -197,7 +176,6 @@ impl Outputs {
             dest,
             closed: AtomicBool::new(closed),
             staged: o.staged(),
-            written_back: AtomicU64::new(0),
         })
     }
 
@@ -264,11 +242,7 @@ impl Outputs {
                 continue;
             }
             let copied = part.drain(|rows| match &out.dest {
-                Destination::File(f) => {
-                    let n = rows.write_to(&mut &*f)?;
-                    out.write_back(f);
-                    Ok(n)
-                }
+                Destination::File(f) => rows.write_to(&mut &*f),
                 Destination::Assembled(a) => {
                     let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
                     match rows {
