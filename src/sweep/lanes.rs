@@ -95,12 +95,19 @@ impl Fire {
     }
 }
 
-/// A tape being played by a shared through: its next firing, and how many datapoints of its input
-/// have come.
+/// A tape being played by a shared through: its next firing, and which of the stream's inputs it was
+/// recorded over.
 struct Playing {
     tape: Arc<Tape>,
     next: usize,
-    seen: usize,
+    input: usize,
+}
+
+impl Playing {
+    /// The place in the input of the next firing (`usize::MAX` after the last).
+    fn next_place(&self) -> usize {
+        self.tape.at.get(self.next).map_or(usize::MAX, |f| f.0)
+    }
 }
 
 /// Combinations that read one stream, run together.
@@ -217,22 +224,34 @@ impl Together {
         &self.shared[k].lanes
     }
 
-    /// Shared through `k` plays `tape` (recorded from lanes with its key, over the input its source
-    /// reads in this stream) instead of adding its source's datapoints.
-    pub(super) fn play(&mut self, k: usize, tape: Arc<Tape>) {
+    /// Shared through `k` plays `tape` (recorded from lanes with its key, over `input`, the stream's
+    /// input its source reads) instead of adding its source's datapoints.
+    pub(super) fn play(&mut self, k: usize, tape: Arc<Tape>, input: usize) {
         self.playing[k] = Some(Playing {
             tape,
             next: 0,
-            seen: 0,
+            input,
         });
     }
 
-    /// Runs one numbered datapoint of the stream through every combination.
+    /// Where a pass over the stream starts in each input (see [`Stream::each_from`]): an input a tape
+    /// is played over, at its first firing; the datapoints between firings, which the tape has added
+    /// already, are passed over. `from` holds one place per input.
+    ///
+    /// [`Stream::each_from`]: super::merge::Stream::each_from
+    pub(super) fn starts(&self, from: &mut [usize]) {
+        for p in self.playing.iter().flatten() {
+            from[p.input] = p.next_place();
+        }
+    }
+
+    /// Runs one numbered datapoint of the stream through every combination; `from` is where the
+    /// pass goes on in each input (see [`Together::starts`]).
     #[inline]
-    pub(super) fn push(&mut self, dp: &Datapoint) -> Result<(), RunError> {
+    pub(super) fn push(&mut self, dp: &Datapoint, from: &mut [usize]) -> Result<(), RunError> {
         let lane = self.by_source.get(dp.source as usize).copied().flatten();
         match lane {
-            Some((k, _)) if self.playing[k].is_some() => self.play_one(k, dp),
+            Some((k, _)) if self.playing[k].is_some() => self.play_one(k, dp, from),
             Some((k, port)) if dp.kind != Kind::Status => {
                 let mut fired = std::mem::take(&mut self.fired);
                 self.shared[k].lanes.add(port, dp, &mut fired);
@@ -250,12 +269,12 @@ impl Together {
         }
     }
 
-    /// The next datapoint of the input shared through `k`'s tape was recorded from: fires the lanes
-    /// that fired at it, with what they emitted then.
-    fn play_one(&mut self, k: usize, dp: &Datapoint) -> Result<(), RunError> {
+    /// The datapoint of the input shared through `k`'s tape was recorded from at which its next
+    /// firing comes (the pass gives no other): fires the lanes that fired at it, with what they
+    /// emitted then, and has the pass go on to the next firing's datapoint.
+    fn play_one(&mut self, k: usize, dp: &Datapoint, from: &mut [usize]) -> Result<(), RunError> {
         let mut p = self.playing[k].take().expect("a tape is playing");
-        let place = p.seen;
-        p.seen += 1;
+        let place = p.next_place();
         let mut r = Ok(());
         while let Some(&(_, i)) = p.tape.at.get(p.next).filter(|f| f.0 == place) {
             let w = p.tape.width;
@@ -269,6 +288,7 @@ impl Together {
                 break;
             }
         }
+        from[p.input] = p.next_place();
         self.playing[k] = Some(p);
         r
     }
@@ -327,7 +347,7 @@ impl Together {
         let mut shared = self.shared;
         for (s, p) in shared.iter_mut().zip(self.playing) {
             if let Some(p) = p {
-                assert_eq!(p.seen, p.tape.len, "a tape plays its whole input");
+                assert_eq!(p.next, p.tape.at.len(), "a tape plays every firing");
                 s.lanes = p.tape.end.clone();
             }
         }

@@ -46,9 +46,25 @@ impl Stream {
         scratch: &mut [Datapoint],
         mut f: impl FnMut(&Datapoint) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.each_from(inputs, range, scratch, &mut [], |dp, _| f(dp))
+    }
+
+    /// [`Stream::each`], passing over the datapoints of input `i` before place `from[i]` (inputs
+    /// past the end of `from` are never passed over), which `f` may move on as it goes.
+    pub fn each_from<E>(
+        &self,
+        inputs: &[&Points],
+        range: std::ops::Range<usize>,
+        scratch: &mut [Datapoint],
+        from: &mut [usize],
+        mut f: impl FnMut(&Datapoint, &mut [usize]) -> Result<(), E>,
+    ) -> Result<(), E> {
         let ticks = inputs.len();
         for (&e, k) in self.at[range.clone()].iter().zip(range) {
             let (input, place) = ((e >> PLACE_BITS) as usize, (e & PLACE) as usize);
+            if from.get(input).is_some_and(|&f| place < f) {
+                continue;
+            }
             let dp = &mut scratch[input];
             if input == ticks {
                 *dp = self.ticks[place];
@@ -56,7 +72,7 @@ impl Stream {
                 inputs[input].fill(place, dp);
             }
             dp.seq = k as u64 + 1;
-            f(dp)?;
+            f(dp, from)?;
         }
         Ok(())
     }

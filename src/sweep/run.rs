@@ -132,9 +132,17 @@ impl Shared<'_> {
                             self.from_lanes.fetch_add(combos.len(), Ordering::Relaxed);
                         }
                     }
+                    let mut from = vec![0; inputs.len()];
+                    together.starts(&mut from);
                     for at in blocks {
                         self.stopped()?;
-                        stream.each(&inputs, block(at), &mut scratch, |dp| together.push(dp))?;
+                        stream.each_from(
+                            &inputs,
+                            block(at),
+                            &mut scratch,
+                            &mut from,
+                            |dp, from| together.push(dp, from),
+                        )?;
                     }
                     together.finish().collect()
                 }
@@ -205,7 +213,7 @@ impl Shared<'_> {
                 }
             };
             self.played.fetch_add(1, Ordering::Relaxed);
-            together.play(k, tape);
+            together.play(k, tape, g);
         }
     }
 

@@ -19,8 +19,6 @@ pub(super) struct Tape {
     /// What each firing emitted, `width` values each.
     pub(super) values: Vec<f64>,
     pub(super) width: usize,
-    /// How many datapoints the input holds.
-    pub(super) len: usize,
     /// The lanes after the whole input (what the combinations end with).
     pub(super) end: Lanes,
 }
@@ -46,7 +44,6 @@ impl Tape {
             at,
             values,
             width,
-            len: points.len(),
             end: lanes,
         }
     }
