@@ -120,6 +120,13 @@ fn main() {
     {
         fs::create_dir_all(dir).unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
     }
+    // The previous file is removed rather than truncated: on ext4 a truncated file is written to
+    // disk when it is closed, and that write, 100 MB, would go on in the background while the
+    // benchmark's next run is timed (`tubes` writes a new file too, and swaps it in).
+    match fs::remove_file(&a.out) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => fail(format!("{}: {e}", a.out)),
+        _ => {}
+    }
     let file = File::create(&a.out).unwrap_or_else(|e| fail(format!("{}: {e}", a.out)));
     let mut w = BufWriter::with_capacity(4 << 20, file);
     let io = |e: std::io::Error| fail(format!("{}: {e}", a.out));
