@@ -41,6 +41,40 @@ pub fn write_f64<W: Write>(out: &mut W, v: f64) -> io::Result<()> {
     write!(out, "{v}")
 }
 
+/// A value's text as [`write_f64`] writes it, worked out once and kept with the value's bits: a sweep's
+/// tape of firings formats what each firing emits once, and every unit that plays the tape writes it
+/// from here (the six coins' rows of one threshold carry the same BTC sums).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Written {
+    bits: u64,
+    /// 0 when the text is longer than `text` holds (it is then written anew).
+    len: u8,
+    text: [u8; 23],
+}
+
+impl Written {
+    /// `v`'s text.
+    pub fn of(v: f64) -> Written {
+        let mut w = Written {
+            bits: v.to_bits(),
+            ..Written::default()
+        };
+        let size = w.text.len();
+        let mut room = &mut w.text[..];
+        // A text longer than the room is not kept (`len` stays 0): the value is written anew.
+        if write_f64(&mut room, v).is_ok() {
+            w.len = (size - room.len()) as u8;
+        }
+        w
+    }
+
+    /// The text of `v`, when this is `v`'s (the same bits).
+    #[inline]
+    pub fn text_of(&self, v: f64) -> Option<&[u8]> {
+        (self.len > 0 && self.bits == v.to_bits()).then(|| &self.text[..self.len as usize])
+    }
+}
+
 /// `v`'s shortest digits in plain notation, when `zmij` writes them so and `v` is not a tie.
 #[inline]
 fn shortest(v: f64, buf: &mut zmij::Buffer) -> Option<&[u8]> {
@@ -145,5 +179,37 @@ mod tests {
             }
         }
         assert!(ties > 1000, "the sample holds ties ({ties})");
+    }
+
+    #[test]
+    fn a_written_text_is_the_values_own_and_serves_no_other_bits() {
+        let mut next = bits(0x2545_F491_4F6C_DD1D);
+        let (mut kept, mut long) = (0, 0);
+        for i in 0..200_000u64 {
+            let r = next();
+            let v = match i % 3 {
+                0 => f64::from_bits(r),
+                1 => (r % 100_000_000_000) as f64 / 1e8,
+                _ => (r % 10_000_000) as f64 / 1e6 + ((r >> 32) % 10_000_000) as f64 / 1e4,
+            };
+            let w = Written::of(v);
+            match w.text_of(v) {
+                Some(text) => {
+                    assert_eq!(text, format!("{v}").as_bytes(), "{v:e}");
+                    kept += 1;
+                }
+                // Only a text longer than it holds is not kept.
+                None => {
+                    assert!(format!("{v}").len() > 23, "{v:e}");
+                    long += 1;
+                }
+            }
+            let other = f64::from_bits(v.to_bits() ^ 1);
+            assert_eq!(w.text_of(other), None, "another value's bits");
+        }
+        assert!(
+            kept > 100_000 && long > 10_000,
+            "both kinds sampled: {kept}, {long}"
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 use crate::base::datapoint::{Datapoint, TubeId};
+use crate::base::number::Written;
 use crate::base::RunError;
 use crate::config::{ParamValue, Reader};
 use crate::journal::Meta;
@@ -30,9 +31,27 @@ pub struct Row<'a> {
     /// RFC 3339), holding that text; `None` for a plain number. May be shorter than `values` (no text
     /// columns after its end).
     pub texts: &'a [Option<String>],
+    /// By column: the text [`write_f64`] writes for a value, when it came worked out with the value
+    /// (see [`Written`]; a text for other bits is not the value's, and is not used). May be shorter than
+    /// `values`; empty but in a sweep whose units play tapes.
+    ///
+    /// [`write_f64`]: crate::base::number::write_f64
+    pub written: &'a [Written],
 }
 
 impl Row<'_> {
+    /// Writes value `v` of column `i` as [`write_f64`] does: from its text when it came with one
+    /// ([`Row::written`]).
+    ///
+    /// [`write_f64`]: crate::base::number::write_f64
+    #[inline]
+    pub fn write_number(&self, i: usize, v: f64, out: &mut impl Write) -> io::Result<()> {
+        match self.written.get(i).and_then(|w| w.text_of(v)) {
+            Some(text) => out.write_all(text),
+            None => crate::base::number::write_f64(out, v),
+        }
+    }
+
     /// The value of column `i`, when it has a finite one.
     pub fn cell(&self, i: usize) -> Option<f64> {
         (self.present[i] && self.values[i].is_finite()).then_some(self.values[i])

@@ -10,6 +10,7 @@ use super::sink::Sink;
 use super::stage::{Stage, Tube};
 use super::wiring::{feed_names, inbox_bounds, stage_tubes};
 use crate::base::datapoint::{Datapoint, TubeId};
+use crate::base::number::Written;
 use crate::base::ring::Progress;
 use crate::base::{Ctx, RunError};
 use crate::graph::{Graph, NodeKind, StagePlan};
@@ -119,13 +120,14 @@ impl Fused {
         matches!(self.stage.tubes[local].tube, Tube::Sink(_))
     }
 
-    /// Gives the sink at index `local` what one sequence number brings it, `inputs` (port, datapoint)
-    /// in the order its inbox would hold them, and ends the number, as the stage runs a sink; returns
-    /// whether it wrote a row.
+    /// Gives the sink at index `local` what one sequence number brings it, `inputs` (port, datapoint,
+    /// the texts of its values when they were worked out already: see [`Written`]) in the order its
+    /// inbox would hold them, and ends the number, as the stage runs a sink; returns whether it wrote
+    /// a row.
     pub fn sink_step<'a>(
         &mut self,
         local: usize,
-        inputs: impl IntoIterator<Item = (u8, &'a Datapoint)>,
+        inputs: impl IntoIterator<Item = (u8, &'a Datapoint, &'a [Written])>,
     ) -> Result<bool, RunError> {
         let Tube::Sink(s) = &mut self.stage.tubes[local].tube else {
             panic!("tube {local} is not a sink")

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::keys::KeyNames;
+use crate::base::number::Written;
 use crate::base::status;
 use crate::base::time::format_rfc3339_millis;
 use crate::base::{RunError, SinkError};
@@ -52,6 +53,8 @@ pub struct Sink {
     any_text: bool,
     /// Key names met so far.
     names: KeyNames,
+    /// By column: the text of a value that came with one (see [`Row::written`]); empty until one does.
+    written: Vec<Written>,
 }
 
 struct Output {
@@ -142,6 +145,7 @@ impl Sink {
             text_of: columns.iter().map(|c| c.text).collect(),
             any_text: columns.iter().any(|c| c.text.is_some()),
             names: KeyNames::default(),
+            written: Vec::new(),
         }
     }
 
@@ -153,9 +157,15 @@ impl Sink {
     /// Takes a datapoint that arrived on `port` for the current sequence number. A second datapoint
     /// from the same input in one sequence number (a keyed tube's rows, windows closing together), or
     /// one of another event time (windows of different lengths closing together), starts a new row:
-    /// the row so far is written first. Returns whether it wrote one.
-    #[inline]
-    pub fn on_input(&mut self, port: u8, dp: &Datapoint) -> Result<bool, SinkError> {
+    /// the row so far is written first. Returns whether it wrote one. `written` holds the texts of
+    /// some of `dp`'s values, by slot, when they were worked out already (see [`Written`]).
+    #[inline(always)]
+    pub fn on_input(
+        &mut self,
+        port: u8,
+        dp: &Datapoint,
+        written: &[Written],
+    ) -> Result<bool, SinkError> {
         if dp.kind == Kind::Status {
             if self.feeds.is_some() {
                 self.status = Some(*dp);
@@ -176,21 +186,30 @@ impl Sink {
             self.values[i] = dp.values[slot];
             self.present[i] = true;
         }
+        if !written.is_empty() {
+            self.written.resize(self.values.len(), Written::default());
+            for &(i, slot) in columns {
+                if let Some(w) = written.get(slot) {
+                    self.written[i] = *w;
+                }
+            }
+        }
         (self.any, self.filled, self.port_filled[port]) = (true, true, true);
         self.time = dp.event_time;
         Ok(wrote)
     }
 
-    /// Takes what one sequence number brings it, `inputs` (port, datapoint) in the order of its inbox,
+    /// Takes what one sequence number brings it, `inputs` (port, datapoint, texts of its values, if
+    /// any) in the order of its inbox,
     /// and ends the number (see [`Self::on_input`], [`Self::end_seq`]); returns whether it wrote a row.
     #[inline]
     pub fn take_seq<'a>(
         &mut self,
-        inputs: impl IntoIterator<Item = (u8, &'a Datapoint)>,
+        inputs: impl IntoIterator<Item = (u8, &'a Datapoint, &'a [Written])>,
     ) -> Result<bool, SinkError> {
         let mut wrote = false;
-        for (port, dp) in inputs {
-            wrote |= self.on_input(port, dp)?;
+        for (port, dp, written) in inputs {
+            wrote |= self.on_input(port, dp, written)?;
         }
         Ok(self.end_seq()? | wrote)
     }
@@ -248,6 +267,7 @@ impl Sink {
             present: &self.present,
             status: self.status.is_some().then_some(self.status_text.as_str()),
             status_dp: self.status.as_ref(),
+            written: &self.written,
         };
         let mut closed = None;
         for (i, o) in self.writers.iter_mut().enumerate() {

@@ -176,7 +176,9 @@ impl Stage {
                 }
                 false
             }
-            Tube::Sink(s) => s.take_seq(inbox.iter().map(|&(p, i)| (p, &scratch[i as usize])))?,
+            Tube::Sink(s) => {
+                s.take_seq((inbox.iter()).map(|&(p, i)| (p, &scratch[i as usize], &[][..])))?
+            }
         };
         inbox.clear();
         Ok((wrote, first))

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use super::lead::Lead;
 use super::{any_rows, open_file, Out, PathKind};
-use crate::base::number::write_f64;
 use crate::base::time::Rfc3339Millis;
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
@@ -82,7 +81,7 @@ impl RowWriter for CsvWriter {
             let Some(v) = row.cell(i) else { continue };
             match row.texts.get(i) {
                 Some(Some(t)) => super::lead::write_csv_cell(&mut self.out, t)?,
-                _ => write_f64(&mut self.out, v)?,
+                _ => row.write_number(i, v, &mut self.out)?,
             }
         }
         if self.status {

@@ -227,6 +227,7 @@ mod tests {
             status: None,
             status_dp: None,
             texts: &[],
+            written: &[],
         })
         .unwrap();
         w.write_row(&Row {
@@ -236,6 +237,7 @@ mod tests {
             status: None,
             status_dp: None,
             texts: &[],
+            written: &[],
         })
         .unwrap();
         w.write_row(&Row {
@@ -245,6 +247,7 @@ mod tests {
             status: None,
             status_dp: None,
             texts: &[],
+            written: &[],
         })
         .unwrap();
         w.flush().unwrap();
@@ -341,6 +344,7 @@ mod tests {
                 status: Some("gap 3 trades on binance btcusdt"),
                 status_dp: None,
                 texts: &[],
+                written: &[],
             })
             .unwrap();
             w.write_row(&Row {
@@ -350,6 +354,7 @@ mod tests {
                 status: None,
                 status_dp: None,
                 texts: &[],
+                written: &[],
             })
             .unwrap();
             w.flush().unwrap();

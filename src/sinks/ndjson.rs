@@ -6,7 +6,6 @@ use std::path::Path;
 
 use super::lead::{json_string, Lead};
 use super::{any_rows, open_file, Out, PathKind};
-use crate::base::number::write_f64;
 use crate::base::time::Rfc3339Millis;
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
@@ -72,7 +71,7 @@ impl JsonRow {
             out.write_all(key.as_bytes())?;
             match (row.text(i), row.cell(i)) {
                 (Some(t), _) => super::lead::write_json_string(out, t)?,
-                (None, Some(v)) if !row.is_text(i) => write_f64(out, v)?,
+                (None, Some(v)) if !row.is_text(i) => row.write_number(i, v, out)?,
                 _ => out.write_all(b"null")?,
             }
         }

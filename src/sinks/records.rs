@@ -267,6 +267,7 @@ mod tests {
                     status: None,
                     status_dp: None,
                     texts,
+                    written: &[],
                 };
                 w.write_row(&row).unwrap();
             }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::tape::Tape;
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
+use crate::base::number::Written;
 use crate::base::RunError;
 use crate::graph::{Graph, NodeKind};
 use crate::runtime::{Fused, FusedFinished};
@@ -278,12 +279,12 @@ impl Together {
         let mut r = Ok(());
         while let Some(&(_, i)) = p.tape.at.get(p.next).filter(|f| f.0 == place) {
             let w = p.tape.width;
-            let values = &p.tape.values[p.next * w..(p.next + 1) * w];
+            let firing = p.next * w..(p.next + 1) * w;
             p.next += 1;
             let event = &mut self.emitted[k][0];
-            event.values[..w].copy_from_slice(values);
+            event.values[..w].copy_from_slice(&p.tape.values[firing.clone()]);
             event.len = w as u8;
-            r = self.deliver(k, i as usize, dp);
+            r = self.deliver(k, i as usize, dp, &p.tape.written[firing]);
             if r.is_err() {
                 break;
             }
@@ -300,12 +301,19 @@ impl Together {
     fn fire(&mut self, k: usize, i: usize, port: u8, dp: &Datapoint) -> Result<(), RunError> {
         let event = &mut self.emitted[k][0];
         event.len = self.shared[k].lanes.fire(i, port, dp, &mut event.values) as u8;
-        self.deliver(k, i, dp)
+        self.deliver(k, i, dp, &[])
     }
 
-    /// Lane `i` of shared through `k` fired at `dp`, and its event holds what it emitted: the
-    /// throughs consuming its events emit and reset, and combination `i`'s sinks take it all.
-    fn deliver(&mut self, k: usize, i: usize, dp: &Datapoint) -> Result<(), RunError> {
+    /// Lane `i` of shared through `k` fired at `dp`, and its event holds what it emitted (whose
+    /// texts, by slot, `written` may hold: see [`Written`]): the throughs consuming its events emit
+    /// and reset, and combination `i`'s sinks take it all.
+    fn deliver(
+        &mut self,
+        k: usize,
+        i: usize,
+        dp: &Datapoint,
+        written: &[Written],
+    ) -> Result<(), RunError> {
         let Some(fire) = &self.fires[k] else {
             unreachable!("fire called for a through without a plan")
         };
@@ -321,7 +329,10 @@ impl Together {
         }
         let emitted = &self.emitted[k];
         for (sink, inputs) in &fire.sinks {
-            let inputs = inputs.iter().map(|&(p, w)| (p, &emitted[w as usize]));
+            let inputs = (inputs.iter()).map(|&(p, w)| {
+                let texts = if w == 0 { written } else { &[] };
+                (p, &emitted[w as usize], texts)
+            });
             self.fused[i].sink_step(*sink, inputs)?;
         }
         Ok(())

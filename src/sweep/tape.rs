@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use crate::base::datapoint::{Datapoint, Kind, MAX_FIELDS};
+use crate::base::number::Written;
 use crate::base::points::Points;
 use crate::throughs::Lanes;
 
@@ -18,6 +19,8 @@ pub(super) struct Tape {
     pub(super) at: Vec<(usize, u32)>,
     /// What each firing emitted, `width` values each.
     pub(super) values: Vec<f64>,
+    /// Their texts, as the rows write them: worked out once here, for every unit that plays the tape.
+    pub(super) written: Vec<Written>,
     pub(super) width: usize,
     /// The lanes after the whole input (what the combinations end with).
     pub(super) end: Lanes,
@@ -29,6 +32,7 @@ impl Tape {
     pub(super) fn record(mut lanes: Lanes, port: u8, points: &Points) -> Tape {
         let width = lanes.width();
         let (mut at, mut values, mut fired) = (Vec::new(), Vec::new(), Vec::new());
+        let mut written = Vec::new();
         let mut out = [0.0; MAX_FIELDS];
         let mut dp = Datapoint::new(Kind::Data, 0, 0, 0);
         for place in 0..points.len() {
@@ -38,11 +42,13 @@ impl Tape {
                 lanes.fire(i as usize, port, &dp, &mut out);
                 at.push((place, i));
                 values.extend_from_slice(&out[..width]);
+                written.extend(out[..width].iter().map(|&v| Written::of(v)));
             }
         }
         Tape {
             at,
             values,
+            written,
             width,
             end: lanes,
         }

@@ -285,6 +285,7 @@ mod tests {
             status: None,
             status_dp: None,
             texts: &[],
+            written: &[],
         }
     }
 
