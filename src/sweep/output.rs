@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::part::{Budget, ChunkReader, Part, Rows};
 use super::rules::target_key;
@@ -25,8 +25,6 @@ pub struct Output {
     closed: AtomicBool,
     /// A file written under a temporary name, renamed when the sweep ends cleanly.
     staged: Option<Box<dyn Commit>>,
-    /// A file output's appends, gathered into writes of [`APPEND_WRITE`] bytes (see [`Appends`]).
-    appends: Option<Mutex<Appends>>,
 }
 
 /// Every distinct output of a sweep, and which one each combination's sink outputs write.
@@ -173,16 +171,11 @@ impl Outputs {
                 Err(e) => return Err(e),
             }
         }
-        let appends = match &dest {
-            Destination::File(f) => Some(Mutex::new(Appends::new(f).map_err(|e| sink_err(o, e))?)),
-            _ => None,
-        };
         Ok(Output {
             target: o.target(),
             dest,
             closed: AtomicBool::new(closed),
             staged: o.staged(),
-            appends,
         })
     }
 
@@ -190,10 +183,6 @@ impl Outputs {
     /// under a temporary name becomes the output.
     pub fn commit(&self) -> Result<(), RunError> {
         for o in &self.list {
-            if let Some(a) = &o.appends {
-                let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
-                a.flush().map_err(|e| SinkError::new(o.target.clone(), e))?;
-            }
             if let Destination::Assembled(a) = &o.dest {
                 let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
                 a.finish()
@@ -253,13 +242,7 @@ impl Outputs {
                 continue;
             }
             let copied = part.drain(|rows| match &out.dest {
-                Destination::File(_) => {
-                    let appends = out
-                        .appends
-                        .as_ref()
-                        .expect("a file output gathers its appends");
-                    rows.write_to(&mut *appends.lock().unwrap_or_else(|e| e.into_inner()))
-                }
+                Destination::File(f) => rows.write_to(&mut &*f),
                 Destination::Assembled(a) => {
                     let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
                     match rows {
@@ -299,103 +282,4 @@ impl Outputs {
 
 fn sink_err(o: &dyn SinkOutput, e: io::Error) -> RunError {
     RunError::Sink(SinkError::new(o.target(), e))
-}
-
-/// Bytes a file output's appends are gathered into before they are written.
-const APPEND_WRITE: usize = 1 << 20;
-
-/// A file output's appends, gathered and written in pieces that end where the file reaches a
-/// multiple of [`APPEND_WRITE`] bytes. Written as they come (a part's chunks, about 43 KiB each at
-/// the end of the shipped sweep, at any offset), the kernel kept the file in small pages: writing
-/// 100 MB so took 34 ms, and freeing it when the next run replaced it 12 ms; in pieces of 1 MiB,
-/// 17-21 ms and 5 ms. Gathering copies the rows once more (about 8 ms for 100 MB).
-struct Appends {
-    file: std::fs::File,
-    buf: Vec<u8>,
-    /// Where the file ends (the header is written before the first append).
-    at: u64,
-}
-
-impl Appends {
-    fn new(f: &std::fs::File) -> io::Result<Appends> {
-        use std::io::Seek;
-        let mut file = f.try_clone()?;
-        let at = file.stream_position()?;
-        Ok(Appends {
-            file,
-            buf: Vec::with_capacity(APPEND_WRITE),
-            at,
-        })
-    }
-
-    /// Bytes to gather before the next write: up to the next multiple of [`APPEND_WRITE`].
-    fn room(&self) -> usize {
-        APPEND_WRITE - ((self.at + self.buf.len() as u64) % APPEND_WRITE as u64) as usize
-    }
-}
-
-impl Write for Appends {
-    fn write(&mut self, mut bytes: &[u8]) -> io::Result<usize> {
-        let n = bytes.len();
-        while !bytes.is_empty() {
-            let (now, later) = bytes.split_at(bytes.len().min(self.room()));
-            self.buf.extend_from_slice(now);
-            bytes = later;
-            if self.room() == APPEND_WRITE {
-                self.flush()?;
-            }
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.write_all(&self.buf)?;
-        self.at += self.buf.len() as u64;
-        self.buf.clear();
-        Ok(())
-    }
-}
-
-impl Drop for Appends {
-    /// A sweep that failed or was stopped leaves its rows so far in its partial file.
-    fn drop(&mut self) {
-        let _ = self.flush();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn appends_arrive_whole_and_in_order_in_writes_that_end_on_a_multiple_of_the_piece() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("rows.csv");
-        let mut file = std::fs::File::create(&path).unwrap();
-        file.write_all(b"a header\n").unwrap();
-        let mut appends = Appends::new(&file).unwrap();
-        let mut want = b"a header\n".to_vec();
-        // Pieces of many sizes, some longer than a write.
-        let mut next = 7u64;
-        for i in 0..300usize {
-            next = next
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let len = (next >> 40) as usize % (APPEND_WRITE / 16)
-                + if i % 50 == 0 { APPEND_WRITE } else { 0 };
-            let piece: Vec<u8> = (0..len).map(|j| (i + j) as u8).collect();
-            appends.write_all(&piece).unwrap();
-            want.extend_from_slice(&piece);
-            // What has been written ends on a multiple of the piece; the rest is gathered.
-            assert_eq!(appends.at % APPEND_WRITE as u64, 0, "after {i} appends");
-            assert_eq!(appends.at + appends.buf.len() as u64, want.len() as u64);
-            assert!(appends.buf.len() < APPEND_WRITE);
-        }
-        drop(appends);
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            want,
-            "dropped, it writes what it gathered"
-        );
-    }
 }
