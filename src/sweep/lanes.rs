@@ -191,6 +191,11 @@ impl Together {
         })
     }
 
+    /// How many combinations it runs.
+    pub(super) fn len(&self) -> usize {
+        self.fused.len()
+    }
+
     /// Whether its firings are worked out in the lanes (see [`Fire`]): every through kept as lanes
     /// that produces events has a plan, and there is one.
     pub(super) fn fires_from_lanes(&self) -> bool {
@@ -271,8 +276,9 @@ impl Together {
     }
 
     /// The datapoint of the input shared through `k`'s tape was recorded from at which its next
-    /// firing comes (the pass gives no other): fires the lanes that fired at it, with what they
-    /// emitted then, and has the pass go on to the next firing's datapoint.
+    /// firing comes: the pass gives no other of that input, as [`Together::starts`] and this move
+    /// where it goes on in it (`from`). Fires the lanes that fired at it, with what they emitted
+    /// then, and has the pass go on to the next firing's datapoint.
     fn play_one(&mut self, k: usize, dp: &Datapoint, from: &mut [usize]) -> Result<(), RunError> {
         let mut p = self.playing[k].take().expect("a tape is playing");
         let place = p.next_place();

@@ -117,57 +117,12 @@ impl Shared<'_> {
         let fused = (combos.iter().zip(parts))
             .map(|(&c, parts)| self.fused(c, parts))
             .collect::<Result<Vec<Fused>, RunError>>()?;
-        let stream = &self.p.streams[s];
         let inputs = self.p.inputs_of(s);
-        let blocks = (0..stream.len()).step_by(BLOCK);
-        let block = |at: usize| at..(at + BLOCK).min(stream.len());
-        let mut scratch = Stream::scratch(inputs.len());
-        let finished: Vec<Result<FusedFinished, RunError>> =
-            match Together::new(&self.p.x.graphs[combos[0]], fused) {
-                Ok(mut together) => {
-                    self.play_tapes(s, &inputs, &mut together);
-                    if combos.len() > 1 {
-                        self.lanes.fetch_add(combos.len(), Ordering::Relaxed);
-                        if together.fires_from_lanes() {
-                            self.from_lanes.fetch_add(combos.len(), Ordering::Relaxed);
-                        }
-                    }
-                    let mut from = vec![0; inputs.len()];
-                    together.starts(&mut from);
-                    for at in blocks {
-                        self.stopped()?;
-                        stream.each_from(
-                            &inputs,
-                            block(at),
-                            &mut scratch,
-                            &mut from,
-                            |dp, from| together.push(dp, from),
-                        )?;
-                    }
-                    together.finish().collect()
-                }
-                Err(mut fused) => {
-                    // The block's datapoints are copied out of the inputs once, then each
-                    // combination reads them from the core's cache.
-                    let mut points = Vec::with_capacity(if fused.len() > 1 { BLOCK } else { 0 });
-                    for at in blocks {
-                        self.stopped()?;
-                        if let [f] = &mut fused[..] {
-                            stream.each(&inputs, block(at), &mut scratch, |dp| f.push(dp))?;
-                            continue;
-                        }
-                        points.clear();
-                        stream.each(&inputs, block(at), &mut scratch, |dp| {
-                            points.push(*dp);
-                            Ok::<(), RunError>(())
-                        })?;
-                        for f in &mut fused {
-                            points.iter().try_for_each(|dp| f.push(dp))?;
-                        }
-                    }
-                    fused.into_iter().map(Fused::finish).collect()
-                }
-            };
+        let finished = match Together::new(&self.p.x.graphs[combos[0]], fused) {
+            Ok(together) => self.run_together(s, together, &inputs)?,
+            Err(fused) => self.run_one_by_one(s, fused, &inputs)?,
+        };
+        let stream = &self.p.streams[s];
         for (&c, f) in combos.iter().zip(finished) {
             let (rows, losses) = f?;
             let rows: u64 = rows.iter().map(|(_, n)| n).sum();
@@ -186,6 +141,68 @@ impl Shared<'_> {
             self.done.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// Runs `together`, the combinations of stream `s` (merged from `inputs`) kept as lanes, in one
+    /// pass over the stream, playing the tapes it can.
+    fn run_together(
+        &self,
+        s: usize,
+        mut together: Together,
+        inputs: &[&Points],
+    ) -> Result<Vec<Result<FusedFinished, RunError>>, RunError> {
+        let stream = &self.p.streams[s];
+        self.play_tapes(s, inputs, &mut together);
+        let combos = together.len();
+        if combos > 1 {
+            self.lanes.fetch_add(combos, Ordering::Relaxed);
+            if together.fires_from_lanes() {
+                self.from_lanes.fetch_add(combos, Ordering::Relaxed);
+            }
+        }
+        let mut scratch = Stream::scratch(inputs.len());
+        let mut from = vec![0; inputs.len()];
+        together.starts(&mut from);
+        for at in (0..stream.len()).step_by(BLOCK) {
+            self.stopped()?;
+            let block = at..(at + BLOCK).min(stream.len());
+            stream.each_from(inputs, block, &mut scratch, &mut from, |dp, from| {
+                together.push(dp, from)
+            })?;
+        }
+        Ok(together.finish().collect())
+    }
+
+    /// Runs `fused`, combinations of stream `s` (merged from `inputs`) that cannot be lanes, block by
+    /// block of the stream, each combination in turn.
+    fn run_one_by_one(
+        &self,
+        s: usize,
+        mut fused: Vec<Fused>,
+        inputs: &[&Points],
+    ) -> Result<Vec<Result<FusedFinished, RunError>>, RunError> {
+        let stream = &self.p.streams[s];
+        let mut scratch = Stream::scratch(inputs.len());
+        // The block's datapoints are copied out of the inputs once, then each combination reads them
+        // from the core's cache.
+        let mut points = Vec::with_capacity(if fused.len() > 1 { BLOCK } else { 0 });
+        for at in (0..stream.len()).step_by(BLOCK) {
+            self.stopped()?;
+            let block = at..(at + BLOCK).min(stream.len());
+            if let [f] = &mut fused[..] {
+                stream.each(inputs, block, &mut scratch, |dp| f.push(dp))?;
+                continue;
+            }
+            points.clear();
+            stream.each(inputs, block, &mut scratch, |dp| {
+                points.push(*dp);
+                Ok::<(), RunError>(())
+            })?;
+            for f in &mut fused {
+                points.iter().try_for_each(|dp| f.push(dp))?;
+            }
+        }
+        Ok(fused.into_iter().map(Fused::finish).collect())
     }
 
     /// Lets each shared through of `together` that can ([`Together::tapeable`]) play a tape of its
