@@ -191,7 +191,7 @@ impl Destination {
 }
 
 /// A file output written under a temporary name beside its own (`rows.csv.partial` for `rows.csv`) and
-/// renamed to it only when the run ends cleanly (completed, or stopped by a signal or `--duration`), so
+/// put in its place only when the run ends cleanly (completed, or stopped by a signal or `--duration`), so
 /// the previous run's file stays whole until then, and stays whole after a run that failed or was
 /// killed (which leave their rows in the `.partial` file).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,6 +302,27 @@ impl Staged {
 }
 
 impl Staged {
+    /// After the swap: removes the previous output, now under the partial name, while that name is
+    /// still its (a run starting on the same output may have put its own partial file there, if the
+    /// previous output had a second name). The output is this run's already, so a failure to remove
+    /// is said, and is not the run's.
+    fn remove_previous(&self, previous: &File) {
+        use std::os::unix::fs::MetadataExt;
+        let there = std::fs::symlink_metadata(&self.partial);
+        let same = (previous.metadata().ok().zip(there.ok()))
+            .is_some_and(|(was, is)| (was.dev(), was.ino()) == (is.dev(), is.ino()));
+        if !same {
+            return;
+        }
+        if let Err(e) = std::fs::remove_file(&self.partial) {
+            eprintln!(
+                "warning: {} holds this run's rows; the file it replaced, now {}, could not be removed: {e}",
+                self.path.display(),
+                self.partial.display()
+            );
+        }
+    }
+
     /// The previous output, opened and locked, when it is a regular file the commit may swap out.
     fn previous(&self) -> Option<File> {
         let m = std::fs::symlink_metadata(&self.path).ok()?;
@@ -317,14 +338,15 @@ impl Staged {
 impl Commit for Staged {
     /// Makes the partial file the output in one step within one directory: whoever opens `NAME` finds
     /// the previous file or the new one. A previous regular file is swapped with the partial file and
-    /// then removed, not renamed over: ext4 writes a file renamed over another to disk before the
-    /// rename returns (tens of milliseconds for a sweep's 100 MB), which a swap does not ask. The
+    /// then removed, not renamed over: ext4 starts writing a file renamed over another to disk before
+    /// the rename returns (tens of milliseconds for a sweep's 100 MB), which a swap does not ask. The
     /// previous file stays locked while it has the partial file's name, so a run that starts on the
     /// same output just then is refused, as while this one wrote.
     fn commit(&self) -> Result<(), WriteError> {
-        if let Some(_previous) = self.previous() {
+        if let Some(previous) = self.previous() {
             if crate::base::files::exchange(&self.partial, &self.path)? {
-                return Ok(std::fs::remove_file(&self.partial)?);
+                self.remove_previous(&previous);
+                return Ok(());
             }
         }
         Ok(std::fs::rename(&self.partial, &self.path)?)

@@ -57,7 +57,7 @@ pub struct PathKind {
     open: OpenAt,
     /// Its rows into any writer, for a sweep; `None` when it cannot write one.
     format: Option<Format>,
-    /// Whether it writes one file, through a partial file renamed at a clean end ([`Staged`]); a
+    /// Whether it writes one file, through a partial file put in its place at a clean end ([`Staged`]); a
     /// journal is a directory, written in place.
     file: bool,
     /// What makes the path unusable for rows of these columns, found when the config is checked.

@@ -23,7 +23,7 @@ pub struct Output {
     dest: Destination,
     /// Stdout closed by its reader: nothing more is written to it.
     closed: AtomicBool,
-    /// A file written under a temporary name, renamed when the sweep ends cleanly.
+    /// A file written under a temporary name, put in its place when the sweep ends cleanly.
     staged: Option<Box<dyn Commit>>,
 }
 

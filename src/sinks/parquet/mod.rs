@@ -4,8 +4,8 @@
 //! Columns: a sweep's parameters (INT64, DOUBLE or UTF-8 text, as their values are), `timestamp` (a
 //! timestamp in ms, UTC), one column per field (INT64 for a COUNT's count, DOUBLE otherwise; null where a
 //! row has no value), and `status` (text) when a live feed is upstream. Row groups are written as they
-//! fill, the footer at the end; like every file output the file is written as `NAME.partial` and renamed
-//! at a clean end. A sweep's combinations reach the file through [`part`]: each worker writes its rows in
+//! fill, the footer at the end; like every file output the file is written as `NAME.partial` and put in
+//! `NAME`'s place at a clean end. A sweep's combinations reach the file through [`part`]: each worker writes its rows in
 //! a compact form, and they are re-encoded into the one file in combination order.
 
 mod part;
