@@ -125,12 +125,12 @@ fn a_sweep_allocates_per_combination_not_per_datapoint() {
     );
     // Opening each combination's tubes and writers allocates the same in both. A part's rows take a
     // 64 KiB chunk at a time, a new one until drained parts give theirs back: at most one allocation
-    // per 64 KiB written, and a few for the vectors listing the chunks. A tape of firings keeps three
+    // per 64 KiB written, and a few for the vectors listing the chunks. A tape of firings keeps two
     // vectors that grow by doubling: at most one allocation per doubling of each, up to one entry
     // per update. One allocation per datapoint would add millions.
     let diff = long_allocs.abs_diff(short_allocs);
     let chunks = long_bytes.div_ceil(64 << 10);
-    let doublings = 3 * tapes * u64::from(long_n.ilog2() + 1);
+    let doublings = 2 * tapes * u64::from(long_n.ilog2() + 1);
     eprintln!(
         "sweep: {short_allocs} allocations for {short_n} updates, {long_allocs} for {long_n} ({chunks} chunks of rows, {tapes} tapes)"
     );

@@ -68,6 +68,12 @@ impl Written {
         w
     }
 
+    /// The value it is the text of.
+    #[inline]
+    pub fn value(&self) -> f64 {
+        f64::from_bits(self.bits)
+    }
+
     /// The text of `v`, when this is `v`'s (the same bits).
     #[inline]
     pub fn text_of(&self, v: f64) -> Option<&[u8]> {

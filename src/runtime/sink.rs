@@ -200,8 +200,8 @@ impl Sink {
     }
 
     /// Takes what one sequence number brings it, `inputs` (port, datapoint, texts of its values, if
-    /// any) in the order of its inbox,
-    /// and ends the number (see [`Self::on_input`], [`Self::end_seq`]); returns whether it wrote a row.
+    /// any) in the order of its inbox, and ends the number (see [`Self::on_input`], [`Self::end_seq`]);
+    /// returns whether it wrote a row.
     #[inline]
     pub fn take_seq<'a>(
         &mut self,

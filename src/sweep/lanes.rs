@@ -285,12 +285,14 @@ impl Together {
         let mut r = Ok(());
         while let Some(&(_, i)) = p.tape.at.get(p.next).filter(|f| f.0 == place) {
             let w = p.tape.width;
-            let firing = p.next * w..(p.next + 1) * w;
+            let values = &p.tape.values[p.next * w..(p.next + 1) * w];
             p.next += 1;
             let event = &mut self.emitted[k][0];
-            event.values[..w].copy_from_slice(&p.tape.values[firing.clone()]);
+            for (v, written) in event.values.iter_mut().zip(values) {
+                *v = written.value();
+            }
             event.len = w as u8;
-            r = self.deliver(k, i as usize, dp, &p.tape.written[firing]);
+            r = self.deliver(k, i as usize, dp, values);
             if r.is_err() {
                 break;
             }

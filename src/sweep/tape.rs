@@ -17,10 +17,9 @@ use crate::throughs::Lanes;
 pub(super) struct Tape {
     /// In order: the place in the input of the datapoint that made a lane fire, and the lane.
     pub(super) at: Vec<(usize, u32)>,
-    /// What each firing emitted, `width` values each.
-    pub(super) values: Vec<f64>,
-    /// Their texts, as the rows write them: worked out once here, for every unit that plays the tape.
-    pub(super) written: Vec<Written>,
+    /// What each firing emitted, `width` values each, with their texts as the rows write them: worked
+    /// out once here, for every unit that plays the tape.
+    pub(super) values: Vec<Written>,
     pub(super) width: usize,
     /// The lanes after the whole input (what the combinations end with).
     pub(super) end: Lanes,
@@ -32,7 +31,6 @@ impl Tape {
     pub(super) fn record(mut lanes: Lanes, port: u8, points: &Points) -> Tape {
         let width = lanes.width();
         let (mut at, mut values, mut fired) = (Vec::new(), Vec::new(), Vec::new());
-        let mut written = Vec::new();
         let mut out = [0.0; MAX_FIELDS];
         let mut dp = Datapoint::new(Kind::Data, 0, 0, 0);
         for place in 0..points.len() {
@@ -41,14 +39,12 @@ impl Tape {
             for &i in &fired {
                 lanes.fire(i as usize, port, &dp, &mut out);
                 at.push((place, i));
-                values.extend_from_slice(&out[..width]);
-                written.extend(out[..width].iter().map(|&v| Written::of(v)));
+                values.extend(out[..width].iter().map(|&v| Written::of(v)));
             }
         }
         Tape {
             at,
             values,
-            written,
             width,
             end: lanes,
         }
