@@ -54,6 +54,14 @@ pub trait Push {
     fn notify(&self) {}
     /// Told that about `n` datapoints are coming (an upper bound), before the first.
     fn expect(&mut self, _n: usize) {}
+    /// The ingest time of a datapoint read now: the engine's clock ([`monotonic_ns`]), from which
+    /// latency is measured.
+    ///
+    /// [`monotonic_ns`]: super::time::monotonic_ns
+    #[inline]
+    fn ingest_now(&self) -> u64 {
+        super::time::monotonic_ns()
+    }
 }
 
 impl Push for Outlet {

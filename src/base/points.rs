@@ -3,6 +3,9 @@
 //! reads. [`Points`] keeps each datapoint's times, source, kind and length, and only the fields kept;
 //! in the shipped sweep (one field of twelve read) that is 28 bytes a datapoint instead of 128, so
 //! reading the inputs touches a fifth of the memory, and each pass over a stream reads a fifth.
+//!
+//! Nor does it keep ingest times: nothing in a sweep measures latency, so its inputs are read without
+//! reading the clock, and without calibrating it (a busy loop of several milliseconds on one core).
 
 use super::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
 use super::edge::{Ctx, Push};
@@ -17,14 +20,13 @@ struct Head {
 }
 
 /// Datapoints in the order they came. One read back ([`Points::fill`], into a datapoint whose other
-/// fields are 0) has the same times, source, kind, length and kept fields as the one put in; its
-/// other fields are 0, and so are its sequence number (a stream numbers it) and its ring wait (it
-/// was in no ring).
+/// fields are 0) has the same event time, source, kind, length and kept fields as the one put in; its
+/// other fields are 0, and so are its ingest time (see [`Push::ingest_now`]), its sequence number (a
+/// stream numbers it) and its ring wait (it was in no ring).
 pub struct Points {
     /// The fields kept, by slot, in order.
     slots: Vec<u8>,
     times: Vec<i64>,
-    ingest: Vec<u64>,
     heads: Vec<Head>,
     /// The kept fields' values, `slots.len()` to a datapoint.
     values: Vec<f64>,
@@ -43,7 +45,6 @@ impl Points {
         Points {
             slots,
             times: Vec::new(),
-            ingest: Vec::new(),
             heads: Vec::new(),
             values: Vec::new(),
             only_data: true,
@@ -70,12 +71,12 @@ impl Points {
         &self.times
     }
 
-    /// Writes datapoint `i`'s times, source, kind, length and kept fields into `dp`, leaving the
+    /// Writes datapoint `i`'s event time, source, kind, length and kept fields into `dp`, leaving the
     /// rest as they are: into a datapoint whose other fields are 0, it writes datapoint `i`.
     #[inline(always)]
     pub fn fill(&self, i: usize, dp: &mut Datapoint) {
         let h = self.heads[i];
-        (dp.event_time, dp.ingest_time) = (self.times[i], self.ingest[i]);
+        dp.event_time = self.times[i];
         (dp.source, dp.kind, dp.len) = (h.source, h.kind, h.len);
         let n = self.slots.len();
         for (&s, &v) in self.slots.iter().zip(&self.values[i * n..(i + 1) * n]) {
@@ -88,7 +89,6 @@ impl Points {
     pub fn shrink(&mut self) {
         if self.times.len() < self.times.capacity() / 2 {
             self.times.shrink_to_fit();
-            self.ingest.shrink_to_fit();
             self.heads.shrink_to_fit();
             self.values.shrink_to_fit();
         }
@@ -100,15 +100,19 @@ impl Push for Points {
     /// [`Push::expect`]).
     fn expect(&mut self, n: usize) {
         self.times.reserve_exact(n);
-        self.ingest.reserve_exact(n);
         self.heads.reserve_exact(n);
         self.values.reserve_exact(n * self.slots.len());
+    }
+
+    /// None: see [`Points`].
+    #[inline]
+    fn ingest_now(&self) -> u64 {
+        0
     }
 
     #[inline]
     fn push(&mut self, dp: Datapoint, _: u64, _: &mut Ctx) -> Result<(), RunError> {
         self.times.push(dp.event_time);
-        self.ingest.push(dp.ingest_time);
         self.heads.push(Head {
             source: dp.source,
             kind: dp.kind,
@@ -156,22 +160,10 @@ mod tests {
         for (i, want) in sent.iter().enumerate() {
             points.fill(i, &mut got);
             assert_eq!(
-                (
-                    got.event_time,
-                    got.ingest_time,
-                    got.source,
-                    got.kind,
-                    got.len
-                ),
-                (
-                    want.event_time,
-                    want.ingest_time,
-                    want.source,
-                    want.kind,
-                    want.len
-                )
+                (got.event_time, got.source, got.kind, got.len),
+                (want.event_time, want.source, want.kind, want.len)
             );
-            assert_eq!((got.seq, got.hop_ns), (0, 0));
+            assert_eq!((got.ingest_time, got.seq, got.hop_ns), (0, 0, 0));
             for s in 0..MAX_FIELDS {
                 let kept = s == 1 || s == 4;
                 let expect = if kept { want.values[s] } else { 0.0 };

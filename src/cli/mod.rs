@@ -327,10 +327,8 @@ fn dot(config: &Path) -> i32 {
 /// Runs the command line; returns the exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    if matches!(
-        cli.command,
-        Command::Run(_) | Command::Replay { .. } | Command::Bench { .. }
-    ) {
+    // `tubes run` starts it once it knows the config is not a sweep (see `run::run`).
+    if matches!(cli.command, Command::Replay { .. } | Command::Bench { .. }) {
         crate::base::time::calibrate_in_background();
     }
     match cli.command {

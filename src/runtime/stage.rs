@@ -273,7 +273,7 @@ impl Stage {
         if !ends.contains(&true) {
             return Ok(());
         }
-        let mut cause = Datapoint::new(Kind::Data, 0, 0, monotonic_ns());
+        let mut cause = Datapoint::new(Kind::Data, 0, 0, self.now());
         cause.seq = END_SEQ;
         for (t, &end) in ends.iter().enumerate() {
             let emitted = self.scratch.len() as u32;

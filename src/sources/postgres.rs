@@ -20,7 +20,6 @@ use serde_yaml::Value;
 
 use crate::base::datapoint::{Datapoint, Kind, TubeId, MAX_FIELDS};
 use crate::base::points::Points;
-use crate::base::time::monotonic_ns;
 use crate::base::{Ctx, GenCounters, Outlet, Push, RunError};
 use crate::config::{field, Diagnostics, Reader};
 use crate::connect::postgres::Target;
@@ -338,7 +337,7 @@ impl PgRun {
                         ))
                     })?;
                 }
-                dp.ingest_time = monotonic_ns();
+                dp.ingest_time = out.ingest_now();
                 out.push(dp, dp.ingest_time, ctx)?;
             }
             out.notify();

@@ -9,7 +9,7 @@ use super::{CsvSource, OnError};
 use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::keys::KeyCache;
 use crate::base::points::Points;
-use crate::base::time::{monotonic_ns, parse_timestamp};
+use crate::base::time::parse_timestamp;
 use crate::base::GenCounters;
 use crate::base::{Ctx, Outlet, Push, RunError};
 use crate::plugin::SourceRun;
@@ -276,7 +276,7 @@ impl CsvGenerator {
                 }
             }
             order.accept(dp.event_time, line_no, false);
-            dp.ingest_time = monotonic_ns();
+            dp.ingest_time = out.ingest_now();
             out.push(dp, dp.ingest_time, ctx)?;
             rows += 1;
             if rows.is_multiple_of(64) {

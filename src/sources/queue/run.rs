@@ -327,7 +327,7 @@ impl QueueRun {
                     continue;
                 }
             }
-            out.push(dp, monotonic_ns(), ctx)?;
+            out.push(dp, out.ingest_now(), ctx)?;
         }
         for r in &self.readers {
             for m in &r.router.markets {
