@@ -79,6 +79,13 @@ impl Written {
     pub fn text_of(&self, v: f64) -> Option<&[u8]> {
         (self.len > 0 && self.bits == v.to_bits()).then(|| &self.text[..self.len as usize])
     }
+
+    /// [`Self::text_of`] as the whole array the text starts, and the text's length: copying a whole
+    /// array takes no call, where a slice of unknown length does.
+    #[inline]
+    pub fn padded_text_of(&self, v: f64) -> Option<(&[u8; 23], usize)> {
+        (self.len > 0 && self.bits == v.to_bits()).then_some((&self.text, self.len as usize))
+    }
 }
 
 /// `v`'s shortest digits in plain notation, when `zmij` writes them so and `v` is not a tie.

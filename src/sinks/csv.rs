@@ -6,8 +6,9 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::lead::Lead;
+use super::line::Line;
 use super::{any_rows, open_file, Out, PathKind};
-use crate::base::time::Rfc3339Millis;
+use crate::base::time::{Rfc3339Millis, RFC3339_MILLIS_LEN};
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
 
@@ -34,7 +35,7 @@ fn csv_rows(out: Out, cx: &OpenSink<'_>) -> io::Result<Box<dyn RowWriter>> {
 
 /// Writes a header, then comma-separated rows.
 pub struct CsvWriter {
-    out: Out,
+    out: Line<Out>,
     status: bool,
     /// A sweep's parameter cells, first in every row.
     lead: Vec<u8>,
@@ -64,7 +65,7 @@ impl CsvWriter {
             out.write_all(b"\n")?;
         }
         Ok(CsvWriter {
-            out,
+            out: Line::new(out),
             status,
             lead: lead.csv,
             time: Rfc3339Millis::default(),
@@ -74,21 +75,23 @@ impl CsvWriter {
 
 impl RowWriter for CsvWriter {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
-        self.out.write_all(&self.lead)?;
-        self.out.write_all(self.time.format(row.time))?;
+        let line = &mut self.out;
+        line.put(&self.lead)?;
+        line.put_first(self.time.format(row.time), RFC3339_MILLIS_LEN)?;
         for i in 0..row.values.len() {
-            self.out.write_all(b",")?;
+            line.byte(b',')?;
             let Some(v) = row.cell(i) else { continue };
             match row.texts.get(i) {
-                Some(Some(t)) => super::lead::write_csv_cell(&mut self.out, t)?,
-                _ => row.write_number(i, v, &mut self.out)?,
+                Some(Some(t)) => super::lead::write_csv_cell(line, t)?,
+                _ => line.number(row, i, v)?,
             }
         }
         if self.status {
-            self.out.write_all(b",")?;
-            self.out.write_all(row.status.unwrap_or("").as_bytes())?;
+            line.byte(b',')?;
+            line.put(row.status.unwrap_or("").as_bytes())?;
         }
-        Ok(self.out.write_all(b"\n")?)
+        line.byte(b'\n')?;
+        Ok(line.end()?)
     }
 
     fn flush(&mut self) -> Result<(), WriteError> {

@@ -8,6 +8,7 @@ mod journal;
 #[cfg(not(loom))]
 mod kafka;
 mod lead;
+mod line;
 mod ndjson;
 mod parquet;
 #[cfg(not(loom))]
