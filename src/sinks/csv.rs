@@ -8,7 +8,7 @@ use std::path::Path;
 use super::lead::Lead;
 use super::line::Line;
 use super::{any_rows, open_file, Out, PathKind};
-use crate::base::time::{Rfc3339Millis, RFC3339_MILLIS_LEN};
+use crate::base::time::Rfc3339Millis;
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
 
@@ -77,7 +77,7 @@ impl RowWriter for CsvWriter {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
         let line = &mut self.out;
         line.put(&self.lead)?;
-        line.put_first(self.time.format(row.time), RFC3339_MILLIS_LEN)?;
+        self.time.write(row.time, line.slot()?);
         for i in 0..row.values.len() {
             line.byte(b',')?;
             let Some(v) = row.cell(i) else { continue };

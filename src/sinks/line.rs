@@ -69,6 +69,17 @@ impl<W: Write> Line<W> {
         Ok(())
     }
 
+    /// The next `N` bytes of the row, to be written in place.
+    #[inline]
+    pub fn slot<const N: usize>(&mut self) -> io::Result<&mut [u8; N]> {
+        self.room(N)?;
+        let at = self.at;
+        self.at += N;
+        Ok((&mut self.bytes[at..at + N])
+            .try_into()
+            .expect("a slot of N bytes"))
+    }
+
     /// Value `v` of `row`'s column `i`, as [`write_f64`] writes it (see [`Row::write_number`]).
     #[inline]
     pub fn number(&mut self, row: &Row<'_>, i: usize, v: f64) -> io::Result<()> {

@@ -64,7 +64,7 @@ impl JsonRow {
         out.write_all(b"{")?;
         out.write_all(&self.lead)?;
         out.write_all(b"\"timestamp\":\"")?;
-        out.write_all(self.time.format(row.time))?;
+        out.write_all(&self.time.format(row.time))?;
         out.write_all(b"\"")?;
         for (i, key) in self.keys.iter().enumerate() {
             out.write_all(b",")?;
