@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 pub mod keys;
 pub mod number;
+pub mod out;
 pub mod pin;
 pub mod points;
 pub mod ring;

@@ -1,8 +1,8 @@
 //! An input's datapoints held in memory, compactly: a sweep reads each input once and every
 //! combination that reads it runs over it, but most of a datapoint's 128 bytes are fields that no tube
 //! reads. [`Points`] keeps each datapoint's times, source, kind and length, and only the fields kept;
-//! in the shipped sweep (one field of twelve read) that is 28 bytes a datapoint instead of 128, so
-//! reading the inputs touches a fifth of the memory, and each pass over a stream reads a fifth.
+//! in the shipped sweep (one field of twelve read) that is 20 bytes a datapoint instead of 128, so
+//! reading the inputs touches a sixth of the memory, and each pass over a stream reads a sixth.
 //!
 //! Nor does it keep ingest times: nothing in a sweep measures latency, so its inputs are read without
 //! reading the clock, and without calibrating it (a busy loop of several milliseconds on one core).

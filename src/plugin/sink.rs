@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 use crate::base::datapoint::{Datapoint, TubeId};
-use crate::base::number::Written;
+use crate::base::number::{write_f64, Written};
+use crate::base::out::Out;
 use crate::base::RunError;
 use crate::config::{ParamValue, Reader};
 use crate::journal::Meta;
@@ -48,7 +49,16 @@ impl Row<'_> {
     pub fn write_number(&self, i: usize, v: f64, out: &mut impl Write) -> io::Result<()> {
         match self.written.get(i).and_then(|w| w.text_of(v)) {
             Some(text) => out.write_all(text),
-            None => crate::base::number::write_f64(out, v),
+            None => write_f64(out, v),
+        }
+    }
+
+    /// [`Row::write_number`] into an [`Out`]: a text that came with the value is copied whole.
+    #[inline]
+    pub fn put_number(&self, i: usize, v: f64, out: &mut Out) -> io::Result<()> {
+        match self.written.get(i).and_then(|w| w.padded_text_of(v)) {
+            Some((text, len)) => out.put_first(text, len),
+            None => write_f64(out, v),
         }
     }
 
@@ -460,11 +470,7 @@ pub trait SinkOutput: Debug + Send + Sync {
     }
     /// For a sweep: a writer of rows in this output's format into `out`, with a header when
     /// `cx.header`, every row led by `cx.values`. Called only when [`SinkOutput::destination`] gave one.
-    fn format(
-        &self,
-        out: Box<dyn Write + Send>,
-        cx: &OpenSink<'_>,
-    ) -> Result<Box<dyn RowWriter>, RunError> {
+    fn format(&self, out: Out, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
         let _ = (out, cx);
         Err(RunError::Input(format!(
             "{} cannot be written by a sweep",

@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::lead::Lead;
-use super::line::Line;
-use super::{any_rows, open_file, Out, PathKind};
+use super::{any_rows, open_file, PathKind};
+use crate::base::out::Out;
 use crate::base::time::Rfc3339Millis;
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
@@ -35,7 +35,7 @@ fn csv_rows(out: Out, cx: &OpenSink<'_>) -> io::Result<Box<dyn RowWriter>> {
 
 /// Writes a header, then comma-separated rows.
 pub struct CsvWriter {
-    out: Line<Out>,
+    out: Out,
     status: bool,
     /// A sweep's parameter cells, first in every row.
     lead: Vec<u8>,
@@ -65,7 +65,7 @@ impl CsvWriter {
             out.write_all(b"\n")?;
         }
         Ok(CsvWriter {
-            out: Line::new(out),
+            out,
             status,
             lead: lead.csv,
             time: Rfc3339Millis::default(),
@@ -83,7 +83,7 @@ impl RowWriter for CsvWriter {
             let Some(v) = row.cell(i) else { continue };
             match row.texts.get(i) {
                 Some(Some(t)) => super::lead::write_csv_cell(line, t)?,
-                _ => line.number(row, i, v)?,
+                _ => row.put_number(i, v, line)?,
             }
         }
         if self.status {
@@ -91,7 +91,8 @@ impl RowWriter for CsvWriter {
             line.put(row.status.unwrap_or("").as_bytes())?;
         }
         line.byte(b'\n')?;
-        Ok(line.end()?)
+        line.prefetch();
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), WriteError> {

@@ -2,9 +2,9 @@
 
 use serde_yaml::Value;
 
+use crate::base::out::Out;
 use crate::base::RunError;
 use crate::config::Reader;
-use std::io::Write;
 
 use crate::plugin::{Destination, OpenSink, Row, RowWriter, SinkKind, SinkOutput, WriteError};
 
@@ -42,11 +42,7 @@ impl SinkOutput for Nowhere {
         Some(Ok(Destination::Nowhere))
     }
 
-    fn format(
-        &self,
-        _: Box<dyn Write + Send>,
-        _: &OpenSink<'_>,
-    ) -> Result<Box<dyn RowWriter>, RunError> {
+    fn format(&self, _: Out, _: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
         Ok(Box::new(Nowhere))
     }
 }

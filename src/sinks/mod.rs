@@ -8,7 +8,6 @@ mod journal;
 #[cfg(not(loom))]
 mod kafka;
 mod lead;
-mod line;
 mod ndjson;
 mod parquet;
 #[cfg(not(loom))]
@@ -22,11 +21,12 @@ mod table;
 mod visual;
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
+use crate::base::out::Out;
 use crate::base::RunError;
 use crate::base::SinkError;
 use crate::config::Reader;
@@ -164,22 +164,16 @@ impl SinkOutput for PathOutput {
         Some(file)
     }
 
-    fn format(
-        &self,
-        out: Box<dyn Write + Send>,
-        cx: &OpenSink<'_>,
-    ) -> Result<Box<dyn RowWriter>, RunError> {
+    fn format(&self, out: Out, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
         let format = self
             .format
             .expect("format is called only when destination gave one");
-        // `out` is a sweep's part, which keeps rows in chunks of its own: a small buffer hands them
-        // over in few enough pieces, and a sweep has one such buffer for each combination running.
-        format(BufWriter::with_capacity(8 << 10, out), cx)
-            .map_err(|e| SinkError::new(self.target(), e).into())
+        format(out, cx).map_err(|e| SinkError::new(self.target(), e).into())
     }
 }
 
-type Out = BufWriter<Box<dyn Write + Send>>;
+/// Bytes a file's writer gathers before each write.
+const FILE_BUFFER: usize = 1 << 16;
 
 /// Creates the file the rows for `path` go to, and its parent directories: the partial file beside it
 /// ([`Staged`]), or `path` itself when it is a device.
@@ -195,7 +189,7 @@ fn create_file(path: &Path) -> io::Result<File> {
 
 fn open_file(path: &Path) -> io::Result<Out> {
     let f = create_file(path)?;
-    Ok(BufWriter::with_capacity(1 << 16, Box::new(f)))
+    Ok(Out::copying(f, FILE_BUFFER))
 }
 
 #[cfg(test)]
@@ -203,6 +197,7 @@ mod tests {
     use super::lead::Lead;
     use super::*;
     use crate::plugin::{Row, RowWriter};
+    use std::io::Write;
     use std::sync::{Arc, Mutex};
 
     /// A writer whose bytes the test can read back (the tests of other sinks use it too).
@@ -257,7 +252,7 @@ mod tests {
     #[test]
     fn the_table_aligns_columns_under_their_headers() {
         let buf = Shared::default();
-        let out: Out = BufWriter::new(Box::new(buf.clone()));
+        let out: Out = Out::copying(buf.clone(), FILE_BUFFER);
         let mut t = table::TableWriter::with_lead(
             out,
             &["btc.sum_Volume", "eth.count"],
@@ -291,7 +286,7 @@ mod tests {
     fn csv_and_ndjson_leave_missing_values_empty_and_null() {
         let (a, b) = (Shared::default(), Shared::default());
         let mut c = csv::CsvWriter::with_lead(
-            BufWriter::new(Box::new(a.clone())),
+            Out::copying(a.clone(), FILE_BUFFER),
             &["x.v", "y.n"],
             false,
             Lead::default(),
@@ -300,7 +295,7 @@ mod tests {
         .unwrap();
         rows(&mut c);
         let mut j =
-            ndjson::NdjsonWriter::new(BufWriter::new(Box::new(b.clone())), &["x.v", "y.n"], false);
+            ndjson::NdjsonWriter::new(Out::copying(b.clone(), FILE_BUFFER), &["x.v", "y.n"], false);
         rows(&mut j);
         let csv = String::from_utf8(a.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
@@ -319,7 +314,7 @@ mod tests {
         let a = Shared::default();
         let names = ["btc, 1m.sum_Volume", "say \"hi\".count"];
         let mut c = csv::CsvWriter::with_lead(
-            BufWriter::new(Box::new(a.clone())),
+            Out::copying(a.clone(), FILE_BUFFER),
             &names,
             false,
             Lead::default(),
@@ -364,7 +359,7 @@ mod tests {
         let (a, b, c) = (Shared::default(), Shared::default(), Shared::default());
         write(
             &mut csv::CsvWriter::with_lead(
-                BufWriter::new(Box::new(a.clone())),
+                Out::copying(a.clone(), FILE_BUFFER),
                 &["x.v"],
                 true,
                 Lead::default(),
@@ -373,13 +368,13 @@ mod tests {
             .unwrap(),
         );
         write(&mut ndjson::NdjsonWriter::new(
-            BufWriter::new(Box::new(b.clone())),
+            Out::copying(b.clone(), FILE_BUFFER),
             &["x.v"],
             true,
         ));
         write(
             &mut table::TableWriter::with_lead(
-                BufWriter::new(Box::new(c.clone())),
+                Out::copying(c.clone(), FILE_BUFFER),
                 &["x.v"],
                 true,
                 Lead::default(),

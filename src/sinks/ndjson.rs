@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::Path;
 
 use super::lead::{json_string, Lead};
-use super::{any_rows, open_file, Out, PathKind};
+use super::{any_rows, open_file, PathKind};
+use crate::base::out::Out;
 use crate::base::time::Rfc3339Millis;
 use crate::base::{RunError, SinkError};
 use crate::plugin::{OpenSink, Row, RowWriter, WriteError};
@@ -106,7 +107,9 @@ impl NdjsonWriter {
 impl RowWriter for NdjsonWriter {
     fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
         self.row.write(row, &mut self.out)?;
-        Ok(self.out.write_all(b"\n")?)
+        self.out.byte(b'\n')?;
+        self.out.prefetch();
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), WriteError> {

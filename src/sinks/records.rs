@@ -5,15 +5,16 @@
 //! row keeps what the output's own writer would have been given. The output's assembler reads them
 //! back with [`each_row`], in combination order.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 
+use crate::base::out::Out;
 use crate::base::{RunError, SinkError};
 use crate::config::ParamValue;
 use crate::plugin::{Cell, OpenSink, Row, RowWriter, SinkOutput, WriteError};
 
 /// Writes one combination's rows into its part.
 pub struct RecordWriter {
-    out: BufWriter<Box<dyn Write + Send>>,
+    out: Out,
     /// By column: whether it holds text.
     text: Vec<bool>,
 }
@@ -54,7 +55,7 @@ pub fn text_columns(cx: &OpenSink<'_>) -> Vec<bool> {
 /// a failure named after `output`.
 pub fn format(
     output: &dyn SinkOutput,
-    out: Box<dyn Write + Send>,
+    out: Out,
     cx: &OpenSink<'_>,
 ) -> Result<Box<dyn RowWriter>, RunError> {
     let w = RecordWriter::new(out, cx)
@@ -64,8 +65,7 @@ pub fn format(
 
 impl RecordWriter {
     /// Starts the combination's rows with its parameter values.
-    pub fn new(out: Box<dyn Write + Send>, cx: &OpenSink<'_>) -> io::Result<RecordWriter> {
-        let mut out = BufWriter::with_capacity(1 << 16, out);
+    pub fn new(mut out: Out, cx: &OpenSink<'_>) -> io::Result<RecordWriter> {
         out.write_all(b"P")?;
         for v in cx.values {
             match v {
@@ -111,6 +111,7 @@ impl RowWriter for RecordWriter {
                 self.out.write_all(&v.to_le_bytes())?;
             }
         }
+        self.out.prefetch();
         Ok(())
     }
 
@@ -233,7 +234,7 @@ mod tests {
             header: false,
             board: None,
         };
-        RecordWriter::new(Box::new(into.clone()), &cx).unwrap()
+        RecordWriter::new(Out::copying(into.clone(), 1 << 16), &cx).unwrap()
     }
 
     #[test]

@@ -249,7 +249,7 @@ impl SinkOutput for SqliteOutput {
 
     fn format(
         &self,
-        out: Box<dyn std::io::Write + Send>,
+        out: crate::base::out::Out,
         cx: &OpenSink<'_>,
     ) -> Result<Box<dyn RowWriter>, RunError> {
         crate::sinks::records::format(self, out, cx)

@@ -1,13 +1,13 @@
 //! The `Stdout` sink kind: an aligned table on a terminal, CSV when piped.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
 use serde_yaml::Value;
 
 use super::csv::CsvWriter;
 use super::lead::Lead;
 use super::table::TableWriter;
-use super::Out;
+use crate::base::out::Out;
 use crate::base::{RunError, SinkError};
 use crate::config::Reader;
 use crate::plugin::{Destination, OpenSink, RowWriter, SinkKind, SinkOutput};
@@ -39,7 +39,8 @@ impl SinkOutput for StdoutOutput {
     }
 
     fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
-        self.format(Box::new(io::stdout()), cx).map(Some)
+        self.format(Out::copying(io::stdout(), 1 << 16), cx)
+            .map(Some)
     }
 
     fn can_sweep(&self) -> bool {
@@ -51,13 +52,8 @@ impl SinkOutput for StdoutOutput {
     }
 
     /// A table on a terminal, CSV when piped.
-    fn format(
-        &self,
-        out: Box<dyn Write + Send>,
-        cx: &OpenSink<'_>,
-    ) -> Result<Box<dyn RowWriter>, RunError> {
+    fn format(&self, out: Out, cx: &OpenSink<'_>) -> Result<Box<dyn RowWriter>, RunError> {
         let err = |e| SinkError::new(self.target(), e);
-        let out: Out = BufWriter::with_capacity(1 << 16, out);
         let (lead, header) = (Lead::of(cx), cx.header);
         let w: Box<dyn RowWriter> = if io::stdout().is_terminal() {
             Box::new(

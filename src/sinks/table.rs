@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::lead::Lead;
-use super::Out;
+use crate::base::out::Out;
 use crate::base::time::{format_rfc3339_millis, RFC3339_MILLIS_LEN};
 use crate::plugin::{Row, RowWriter, WriteError};
 

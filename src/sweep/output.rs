@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::part::{Budget, ChunkReader, Part, Rows};
 use super::rules::target_key;
 use crate::base::datapoint::TubeId;
+use crate::base::out::Out;
 use crate::base::{RunError, SinkError};
 use crate::config::ParamValue;
 use crate::graph::{journal_meta, Graph, NodeKind};
@@ -160,10 +161,12 @@ impl Outputs {
                 .map_err(|e| RunError::Sink(SinkError::new(o.target(), e)))?;
         } else if header {
             let handle = dest.handle().map_err(|e| sink_err(o, e))?;
-            let written = o.format(handle, &cx).and_then(|mut w| {
-                w.flush()
-                    .map_err(|e| RunError::Sink(SinkError::new(o.target(), e)))
-            });
+            let written = o
+                .format(Out::copying(handle, 1 << 16), &cx)
+                .and_then(|mut w| {
+                    w.flush()
+                        .map_err(|e| RunError::Sink(SinkError::new(o.target(), e)))
+                });
             match written {
                 Ok(()) => {}
                 // Stdout's reader went away (`| head`): like a single run, carry on without it.
@@ -217,7 +220,7 @@ impl Outputs {
             let part = parts[self.of[c][&(id, j)]]
                 .clone()
                 .expect("a part for every output the combination writes");
-            writers.push(o.format(Box::new(part), &cx)?);
+            writers.push(o.format(Out::new(Box::new(part)), &cx)?);
         }
         Ok(writers)
     }

@@ -2,16 +2,21 @@
 //! in memory, while the memory of every waiting part together (the chunks they hold, full or not)
 //! stays within the sweep's budget; past it, in an unnamed file in the system's temporary directory.
 //!
-//! Memory comes in chunks of one size, which a part fills one after the other and gives back when it
-//! is drained, for the next parts: rows are never moved to make room for more, and the memory a sweep
-//! touches is what its waiting parts hold at most, not all it writes.
+//! Memory comes in chunks of one size. A combination's writer fills a chunk in place (a part is the
+//! [`Take`] of its [`Out`]), and the part keeps it whole when it is full and gives a new one; drained
+//! chunks go back to the budget, for the next parts. Rows are never moved to make room for more, and
+//! the memory a sweep touches is what its waiting parts hold at most, not all it writes.
 //!
-//! Rows held in memory are written out once, straight from memory; rows in a file are written twice
-//! (into the part, then from it into the output) and cost a file besides, which is why memory comes
-//! first.
+//! Rows held in memory are written once, straight into their chunk, and appended to the output from
+//! there; rows in a file are written twice (into the part, then from it into the output) and cost a
+//! file besides, which is why memory comes first.
+//!
+//! [`Out`]: crate::base::out::Out
 
 use std::fs::File;
 use std::io::{self, Seek, Write};
+
+use crate::base::out::Take;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,7 +36,8 @@ pub struct Budget {
     /// Bytes in a chunk.
     chunk: usize,
     /// Chunks of parts already drained, for new parts (pages already mapped cost nothing to fill
-    /// again; fresh ones fault in one by one), at most `limit / 4` bytes of them.
+    /// again; fresh ones fault in one by one), at most `limit / 4` bytes of them. Each keeps the
+    /// bytes it held: a chunk is handed out at its full length, and written over.
     free: Mutex<Vec<Vec<u8>>>,
 }
 
@@ -61,19 +67,15 @@ impl Budget {
         self.free.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds `n` chunks to `chunks`, counted in the budget, if the budget has room for them: drained
-    /// parts', or new ones. Returns whether it did.
-    fn add_chunks(&self, n: usize, chunks: &mut Vec<Vec<u8>>) -> bool {
-        if !self.take(n * self.chunk) {
-            return false;
+    /// A chunk to fill, counted in the budget, if the budget has room for one: a drained part's, or
+    /// a new one.
+    fn chunk(&self) -> Option<Vec<u8>> {
+        if !self.take(self.chunk) {
+            return None;
         }
-        let want = chunks.len() + n;
-        let mut free = self.free();
-        let reused = free.len().saturating_sub(n)..;
-        chunks.extend(free.drain(reused));
-        drop(free);
-        chunks.resize_with(want, || Vec::with_capacity(self.chunk));
-        true
+        let mut c = self.free().pop().unwrap_or_default();
+        c.resize(self.chunk, 0);
+        Some(c)
     }
 
     /// Gives a drained part's chunks back to the budget, and keeps them for later parts while there
@@ -82,10 +84,7 @@ impl Budget {
         self.give_back(chunks.len() * self.chunk);
         let mut free = self.free();
         let room = (self.limit / 4 / self.chunk).saturating_sub(free.len());
-        free.extend(chunks.into_iter().take(room).map(|mut c| {
-            c.clear();
-            c
-        }));
+        free.extend(chunks.into_iter().take(room));
     }
 
     /// Takes `n` bytes of the budget, if that many are left.
@@ -170,15 +169,15 @@ fn part_dir() -> PathBuf {
     std::env::temp_dir()
 }
 
-/// What a part holds: rows in memory, in chunks (each counted in the budget whole, full or not); or a
-/// file.
+/// What a part holds: rows in memory, in chunks (each as long as the rows it holds, and counted in the
+/// budget whole, full or not); or a file.
 enum Held {
     Memory(Vec<Vec<u8>>),
     File(File),
 }
 
-/// One combination's rows for one output: a writer the combination's sink writes into, and what the
-/// outputs take once the combination is done. Clones share the rows.
+/// One combination's rows for one output: what the combination's writer hands its chunks to (see
+/// [`Take`]), and what the outputs take once the combination is done. Clones share the rows.
 #[derive(Clone)]
 pub struct Part {
     held: Arc<Mutex<Held>>,
@@ -275,43 +274,64 @@ impl io::Read for ChunkReader<'_> {
     }
 }
 
-impl Write for Part {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+/// Bytes of the buffer a part past the budget writes its file through (not counted in the budget).
+const FILE_BUFFER: usize = 8 << 10;
+
+impl Take for Part {
+    fn take(&mut self, mut full: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
         let Part { held, budget } = self;
         let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
-        if let Held::Memory(chunks) = &mut *held {
-            // The chunks the whole write needs are taken first: a write either goes into memory
-            // whole or, past the budget, into a file whole, and fails having written nothing.
-            let room = chunks.last().map_or(0, |c| c.capacity() - c.len());
-            let more = buf.len().saturating_sub(room).div_ceil(budget.chunk);
-            let first = chunks.len() - usize::from(room > 0);
-            if more == 0 || budget.add_chunks(more, chunks) {
-                let mut rest = buf;
-                for c in &mut chunks[first..] {
-                    let n = (c.capacity() - c.len()).min(rest.len());
-                    c.extend_from_slice(&rest[..n]);
-                    rest = &rest[n..];
-                }
-                return Ok(buf.len());
-            }
-            // Past the budget: this part's rows so far, and all it gets from now on, go to a file.
-            let mut f = budget.file()?;
-            for c in chunks.iter() {
-                f.write_all(c).map_err(|e| budget.file_error(e))?;
-            }
-            budget.give_back_chunks(std::mem::take(chunks));
-            *held = Held::File(f);
-        }
         match &mut *held {
-            Held::File(f) => f.write(buf).map_err(|e| budget.file_error(e)),
-            Held::Memory { .. } => unreachable!("a part past the budget is a file"),
+            Held::Memory(_) if len == 0 && !full.is_empty() => Ok(full),
+            Held::Memory(chunks) => {
+                if !full.is_empty() {
+                    full.truncate(len);
+                    chunks.push(full);
+                }
+                if let Some(next) = budget.chunk() {
+                    return Ok(next);
+                }
+                // Past the budget: this part's rows so far, and all it gets from now on, go to a
+                // file.
+                let mut f = budget.file()?;
+                for c in chunks.iter() {
+                    f.write_all(c).map_err(|e| budget.file_error(e))?;
+                }
+                budget.give_back_chunks(std::mem::take(chunks));
+                *held = Held::File(f);
+                Ok(vec![0; FILE_BUFFER])
+            }
+            Held::File(f) => {
+                f.write_all(&full[..len])
+                    .map_err(|e| budget.file_error(e))?;
+                if full.is_empty() {
+                    full = vec![0; FILE_BUFFER];
+                }
+                Ok(full)
+            }
         }
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        match &mut *self.lock() {
-            Held::File(f) => f.flush().map_err(|e| self.budget.file_error(e)),
-            Held::Memory(_) => Ok(()),
+    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
+        let mut held = self.lock();
+        match &mut *held {
+            Held::Memory(chunks) => {
+                if len > 0 {
+                    let mut last = last;
+                    last.truncate(len);
+                    chunks.push(last);
+                } else if !last.is_empty() {
+                    drop(held);
+                    self.budget.give_back_chunks(vec![last]);
+                }
+                Ok(Vec::new())
+            }
+            Held::File(f) => {
+                f.write_all(&last[..len])
+                    .and_then(|()| f.flush())
+                    .map_err(|e| self.budget.file_error(e))?;
+                Ok(last)
+            }
         }
     }
 }
@@ -319,6 +339,7 @@ impl Write for Part {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::out::Out;
     use std::io::Read;
 
     fn drained(p: &Part) -> Vec<u8> {
@@ -349,20 +370,28 @@ mod tests {
         (0..n).map(|i| from.wrapping_add(i as u8)).collect()
     }
 
+    /// A writer into `p`, as a combination's sink has.
+    fn out(p: &Part) -> Out {
+        Out::new(Box::new(p.clone()))
+    }
+
     #[test]
     fn parts_hold_whole_chunks_within_the_budget_and_give_them_back_when_drained() {
         let budget = Budget::new(1024);
         assert_eq!(budget.chunk, 64);
-        let (mut a, mut b) = (Part::new(&budget), Part::new(&budget));
+        let (a, b) = (Part::new(&budget), Part::new(&budget));
+        let (mut wa, mut wb) = (out(&a), out(&b));
         assert_eq!(budget.held(), 0, "an empty part holds nothing");
-        a.write_all(&bytes(0, 100)).unwrap();
-        b.write_all(&bytes(100, 40)).unwrap();
+        wa.write_all(&bytes(0, 100)).unwrap();
+        wb.write_all(&bytes(100, 40)).unwrap();
         // 100 bytes take two chunks, 40 one: whole chunks count, full or not.
         assert_eq!(budget.held(), 3 * 64);
-        b.write_all(&bytes(140, 24)).unwrap();
+        wb.write_all(&bytes(140, 24)).unwrap();
         assert_eq!(budget.held(), 3 * 64, "64 bytes fill one chunk exactly");
-        b.write_all(&[7]).unwrap();
+        wb.write_all(&[7]).unwrap();
         assert_eq!(budget.held(), 4 * 64);
+        wa.flush().unwrap();
+        wb.flush().unwrap();
         assert!(!a.in_file() && !b.in_file());
         assert_eq!(drained(&a), bytes(0, 100));
         assert_eq!(budget.held(), 2 * 64);
@@ -370,11 +399,13 @@ mod tests {
         want.push(7);
         assert_eq!(drained(&b), want);
         assert_eq!(budget.held(), 0);
-        // Drained chunks wait for later parts (up to a quarter of the budget).
+        // Drained chunks wait for later parts (up to a quarter of the budget), and are written over.
         assert_eq!(budget.free().len(), 4);
-        let mut c = Part::new(&budget);
-        c.write_all(&bytes(9, 130)).unwrap();
+        let c = Part::new(&budget);
+        let mut wc = out(&c);
+        wc.write_all(&bytes(9, 130)).unwrap();
         assert_eq!((budget.free().len(), budget.held()), (1, 3 * 64));
+        wc.flush().unwrap();
         assert_eq!(drained(&c), bytes(9, 130));
     }
 
@@ -382,51 +413,58 @@ mod tests {
     fn a_part_past_the_budget_moves_to_a_file_with_every_byte_in_order() {
         let budget = Budget::new(256);
         assert_eq!(budget.chunk, 64);
-        let (mut a, mut b) = (Part::new(&budget), Part::new(&budget));
-        a.write_all(&bytes(0, 150)).unwrap();
-        b.write_all(&bytes(150, 60)).unwrap();
+        let (a, b) = (Part::new(&budget), Part::new(&budget));
+        let (mut wa, mut wb) = (out(&a), out(&b));
+        wa.write_all(&bytes(0, 150)).unwrap();
+        wb.write_all(&bytes(150, 60)).unwrap();
         assert_eq!(budget.held(), 256);
         // b's chunk has room for 4 more bytes: the rest of this write needs a chunk the budget does
         // not have, so b's rows so far and all that follows go to a file.
-        b.write_all(&bytes(210, 20)).unwrap();
-        b.write_all(&bytes(230, 5)).unwrap();
+        wb.write_all(&bytes(210, 20)).unwrap();
+        wb.write_all(&bytes(230, 5)).unwrap();
+        wb.flush().unwrap();
         assert!(b.in_file() && !a.in_file());
         assert_eq!((budget.held(), budget.files()), (3 * 64, 1));
         assert_eq!(drained(&b), bytes(150, 85));
+        wa.flush().unwrap();
         assert_eq!(drained(&a), bytes(0, 150));
         assert_eq!(budget.held(), 0);
     }
 
     #[test]
-    fn a_part_that_cannot_move_to_a_file_says_where_it_tried() {
+    fn a_part_that_cannot_move_to_a_file_says_where_it_tried_and_keeps_what_it_took() {
         let dir = std::env::temp_dir().join(format!("tubes-no-such-dir-{}", std::process::id()));
-        let budget = Budget::in_dir(10, dir.clone());
-        let mut a = Part::new(&budget);
-        let e = a.write_all(&[1; 20]).unwrap_err().to_string();
+        let budget = Budget::in_dir(100, dir.clone());
+        let a = Part::new(&budget);
+        let mut w = out(&a);
+        let e = w.write_all(&bytes(0, 200)).unwrap_err().to_string();
         assert!(e.contains(&dir.display().to_string()), "{e}");
-    }
-
-    #[test]
-    fn a_write_that_fits_nowhere_fails_having_written_nothing() {
-        let dir = std::env::temp_dir().join(format!("tubes-no-such-dir-{}", std::process::id()));
-        let budget = Budget::in_dir(1024, dir);
-        let mut a = Part::new(&budget);
-        a.write_all(&bytes(0, 10)).unwrap();
-        // 2,000 bytes need more chunks than the budget has, and the file they would go to cannot be
-        // made: the write fails, and the part still holds its 10 bytes, in memory, and nothing else.
-        assert!(a.write(&bytes(10, 2000)).is_err());
+        // The budget held one chunk, of 64 bytes: those stay in the part, in memory.
         assert!(!a.in_file());
-        assert_eq!(budget.held(), 64);
-        assert_eq!(drained(&a), bytes(0, 10));
+        assert_eq!(drained(&a), bytes(0, 64));
+        assert_eq!(budget.held(), 0);
     }
 
     #[test]
     fn a_clone_writes_into_the_same_rows() {
         let budget = Budget::new(1 << 20);
         let a = Part::new(&budget);
-        let mut w = a.clone();
+        let mut w = out(&a.clone());
         w.write_all(b"x,1\n").unwrap();
+        w.flush().unwrap();
         drop(w);
         assert_eq!(drained(&a), b"x,1\n");
+    }
+
+    #[test]
+    fn a_flush_with_nothing_new_gives_its_chunk_back() {
+        let budget = Budget::new(1024);
+        let a = Part::new(&budget);
+        let mut w = out(&a);
+        w.write_all(&bytes(0, 64)).unwrap();
+        w.flush().unwrap();
+        w.flush().unwrap();
+        assert_eq!(budget.held(), 64, "one chunk, full");
+        assert_eq!(drained(&a), bytes(0, 64));
     }
 }

@@ -11,7 +11,6 @@
 mod part;
 mod table;
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -176,7 +175,7 @@ impl SinkOutput for ParquetOutput {
 
     fn format(
         &self,
-        out: Box<dyn io::Write + Send>,
+        out: crate::base::out::Out,
         cx: &OpenSink<'_>,
     ) -> Result<Box<dyn RowWriter>, RunError> {
         crate::sinks::records::format(self, out, cx)

@@ -200,7 +200,7 @@ impl SinkOutput for PgOutput {
 
     fn format(
         &self,
-        out: Box<dyn std::io::Write + Send>,
+        out: crate::base::out::Out,
         cx: &OpenSink<'_>,
     ) -> Result<Box<dyn RowWriter>, RunError> {
         crate::sinks::records::format(self, out, cx)

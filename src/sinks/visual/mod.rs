@@ -117,7 +117,9 @@ fn fall_back(cx: &OpenSink<'_>, why: &str) -> Result<Option<Box<dyn RowWriter>>,
         io::stderr(),
         "Visual: {why}; writing plain rows as Stdout does"
     );
-    StdoutOutput.format(Box::new(io::stdout()), cx).map(Some)
+    StdoutOutput
+        .format(crate::base::out::Out::copying(io::stdout(), 1 << 16), cx)
+        .map(Some)
 }
 
 /// One row as the view shows it.

@@ -1,0 +1,254 @@
+//! Where a writer of rows puts its bytes: a buffer it fills in place, handed on whole when full.
+//!
+//! A row's pieces (parameters, time, commas, numbers) go straight into [`Out`]'s buffer, fixed-size
+//! pieces as whole arrays (a copy of a known size takes no call). A full buffer goes to a [`Take`]:
+//! [`Copying`] writes it into a file or stdout and gives it back for the next bytes; a sweep's part
+//! keeps it whole, as one chunk of the rows it holds, and gives a new one. A sweep's rows are thus
+//! written once, into the memory they are appended to the output from.
+
+use std::io::{self, Write};
+
+/// What takes an [`Out`]'s full buffers.
+pub trait Take: Send {
+    /// Takes `full[..len]`; gives back the buffer to fill next (`full` itself, or another). Its bytes
+    /// are initialised (to anything): a writer writes over them.
+    fn take(&mut self, full: Vec<u8>, len: usize) -> io::Result<Vec<u8>>;
+    /// Takes the last bytes, `last[..len]`, and flushes what it took on; gives back a buffer for
+    /// bytes written after (empty: the next write asks [`Take::take`] for one).
+    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<Vec<u8>>;
+}
+
+/// A buffered writer whose buffer is written in place (see the module's documentation).
+pub struct Out {
+    /// The bytes being filled: `buf[..at]` are written.
+    buf: Vec<u8>,
+    at: usize,
+    to: Box<dyn Take>,
+}
+
+/// Bytes of a piece copied as a whole array at most ([`Out::put_first`]).
+pub const PIECE: usize = 32;
+
+impl Out {
+    /// A writer whose full buffers go to `to`.
+    pub fn new(to: Box<dyn Take>) -> Out {
+        Out {
+            buf: Vec::new(),
+            at: 0,
+            to,
+        }
+    }
+
+    /// A writer into `w`, through a buffer of `capacity` bytes.
+    pub fn copying(w: impl Write + Send + 'static, capacity: usize) -> Out {
+        Out::new(Box::new(Copying {
+            to: w,
+            capacity: capacity.max(PIECE),
+        }))
+    }
+
+    /// Makes room for `n` more bytes (`n` at most a buffer's size), handing the buffer on when it
+    /// has less.
+    #[inline]
+    fn room(&mut self, n: usize) -> io::Result<()> {
+        if self.at + n > self.buf.len() {
+            self.hand_on(n)?;
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn hand_on(&mut self, n: usize) -> io::Result<()> {
+        let full = std::mem::take(&mut self.buf);
+        self.buf = self.to.take(full, std::mem::take(&mut self.at))?;
+        if self.buf.len() < n {
+            return Err(io::Error::other(format!(
+                "a buffer of {} bytes cannot take a piece of {n}",
+                self.buf.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes one byte.
+    #[inline]
+    pub fn byte(&mut self, b: u8) -> io::Result<()> {
+        self.room(1)?;
+        self.buf[self.at] = b;
+        self.at += 1;
+        Ok(())
+    }
+
+    /// Copies `s`, across as many buffers as it needs.
+    #[inline]
+    pub fn put(&mut self, mut s: &[u8]) -> io::Result<()> {
+        if self.at + s.len() > self.buf.len() {
+            while self.at + s.len() > self.buf.len() {
+                let n = self.buf.len() - self.at;
+                self.buf[self.at..].copy_from_slice(&s[..n]);
+                (self.at, s) = (self.at + n, &s[n..]);
+                self.hand_on(1)?;
+            }
+        }
+        self.buf[self.at..self.at + s.len()].copy_from_slice(s);
+        self.at += s.len();
+        Ok(())
+    }
+
+    /// The first `len` bytes of `text` (`N` at most [`PIECE`]): the whole array is copied, and the
+    /// bytes past `len` are written over by the next piece.
+    #[inline]
+    pub fn put_first<const N: usize>(&mut self, text: &[u8; N], len: usize) -> io::Result<()> {
+        self.room(N)?;
+        self.buf[self.at..self.at + N].copy_from_slice(text);
+        self.at += len.min(N);
+        Ok(())
+    }
+
+    /// Asks for the memory the next bytes go to to be brought into the cache ahead of them. A writer
+    /// of rows calls it after each row: a sweep's combinations write their rows in turn, each into a
+    /// chunk of its own, too many streams for the processor to foresee, and a row's first byte would
+    /// otherwise wait for its line to come from memory.
+    #[inline]
+    pub fn prefetch(&self) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(next) = self.buf.get(self.at + 64) {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 processor has; it reads nothing
+            // and cannot fault, and `next` points into `self.buf` besides.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>((next as *const u8).cast()) };
+        }
+    }
+
+    /// The next `N` bytes (`N` at most [`PIECE`]), to be written in place.
+    #[inline]
+    pub fn slot<const N: usize>(&mut self) -> io::Result<&mut [u8; N]> {
+        self.room(N)?;
+        let at = self.at;
+        self.at += N;
+        Ok((&mut self.buf[at..at + N])
+            .try_into()
+            .expect("a slot of N bytes"))
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.put(buf).map(|()| buf.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.put(buf)
+    }
+
+    /// Hands on what it holds, and has it flushed.
+    fn flush(&mut self) -> io::Result<()> {
+        let last = std::mem::take(&mut self.buf);
+        self.buf = self.to.flush(last, std::mem::take(&mut self.at))?;
+        Ok(())
+    }
+}
+
+impl Drop for Out {
+    /// Hands on what it holds, as `BufWriter` does: the rows a run wrote before it failed reach the
+    /// output. An error here goes unreported; a writer that must know flushes.
+    fn drop(&mut self) {
+        if self.at > 0 {
+            let _ = self.flush();
+        }
+    }
+}
+
+/// Takes full buffers by copying them into a writer (a file, stdout), and gives each back.
+struct Copying<W> {
+    to: W,
+    capacity: usize,
+}
+
+impl<W: Write + Send> Take for Copying<W> {
+    fn take(&mut self, mut full: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
+        self.to.write_all(&full[..len])?;
+        if full.is_empty() {
+            full = vec![0; self.capacity];
+        }
+        Ok(full)
+    }
+
+    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
+        self.to.write_all(&last[..len])?;
+        self.to.flush()?;
+        Ok(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer whose bytes, and the pieces they came in, the test reads back.
+    #[derive(Clone, Default)]
+    struct Seen(Arc<Mutex<(Vec<u8>, usize)>>);
+
+    impl Write for Seen {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let mut s = self.0.lock().unwrap();
+            s.0.extend_from_slice(buf);
+            s.1 += 1;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Pieces of every kind, some longer than the buffer: the bytes are the pieces one after the
+    /// other, however the buffers fell, and nothing is handed on before the buffer is full.
+    #[test]
+    fn pieces_arrive_in_order_in_full_buffers() {
+        let seen = Seen::default();
+        let mut out = Out::copying(seen.clone(), 100);
+        let mut want = Vec::new();
+        for k in 0..300u32 {
+            let text = format!("piece{k},");
+            out.put(text.as_bytes()).unwrap();
+            want.extend_from_slice(text.as_bytes());
+            out.put_first(b"2021-04-02T00:00:00.000Z", 10 + k as usize % 15)
+                .unwrap();
+            want.extend_from_slice(&b"2021-04-02T00:00:00.000Z"[..10 + k as usize % 15]);
+            *out.slot::<3>().unwrap() = *b"abc";
+            want.extend_from_slice(b"abc");
+            out.byte(b'\n').unwrap();
+            want.push(b'\n');
+            if k % 50 == 7 {
+                let long = vec![b'0' + (k % 10) as u8; 250 + k as usize];
+                out.write_all(&long).unwrap();
+                want.extend_from_slice(&long);
+            }
+        }
+        let (held, writes) = {
+            let s = seen.0.lock().unwrap();
+            (s.0.len(), s.1)
+        };
+        // A buffer goes out full, or with too little room left for a piece of a known size.
+        assert!(
+            writes <= held.div_ceil(100 - 24),
+            "{writes} writes of {held} bytes"
+        );
+        out.flush().unwrap();
+        assert_eq!(seen.0.lock().unwrap().0, want);
+        out.put(b"after").unwrap();
+        out.flush().unwrap();
+        want.extend_from_slice(b"after");
+        assert_eq!(seen.0.lock().unwrap().0, want);
+        out.put(b"dropped").unwrap();
+        drop(out);
+        want.extend_from_slice(b"dropped");
+        assert_eq!(
+            seen.0.lock().unwrap().0,
+            want,
+            "dropping it hands on what it held"
+        );
+    }
+}
