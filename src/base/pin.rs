@@ -1,12 +1,16 @@
 //! Pinning threads to cores.
 
-/// Number of cores this process may run on.
+/// Number of cores this process may run on, asked of the system once: checking a graph asks, and a
+/// sweep checks one graph per combination.
 pub fn core_count() -> usize {
-    core_affinity::get_core_ids()
-        .map(|ids| ids.len())
-        .filter(|&n| n > 0)
-        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
-        .unwrap_or(1)
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| {
+        core_affinity::get_core_ids()
+            .map(|ids| ids.len())
+            .filter(|&n| n > 0)
+            .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+            .unwrap_or(1)
+    })
 }
 
 /// Pins the calling thread to the `index`-th core this process may use; false when that failed.
