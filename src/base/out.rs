@@ -13,9 +13,13 @@ pub trait Take: Send {
     /// Takes `full[..len]`; gives back the buffer to fill next (`full` itself, or another). Its bytes
     /// are initialised (to anything): a writer writes over them.
     fn take(&mut self, full: Vec<u8>, len: usize) -> io::Result<Vec<u8>>;
-    /// Takes the last bytes, `last[..len]`, and flushes what it took on; gives back a buffer for
-    /// bytes written after (empty: the next write asks [`Take::take`] for one).
-    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<Vec<u8>>;
+    /// Asked to flush, with `last[..len]` written since the last buffer was taken: passes on what it
+    /// must, and gives back the buffer to go on filling and how many of its bytes are written (and
+    /// kept). A taker whose bytes are read only once the writer is done (a sweep's part) may keep
+    /// them all where they are.
+    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<(Vec<u8>, usize)>;
+    /// Takes the last bytes, `last[..len]`: the writer is done.
+    fn finish(&mut self, last: Vec<u8>, len: usize) -> io::Result<()>;
 }
 
 /// A buffered writer whose buffer is written in place (see the module's documentation).
@@ -142,21 +146,19 @@ impl Write for Out {
         self.put(buf)
     }
 
-    /// Hands on what it holds, and has it flushed.
+    /// Has what it holds flushed (see [`Take::flush`]).
     fn flush(&mut self) -> io::Result<()> {
         let last = std::mem::take(&mut self.buf);
-        self.buf = self.to.flush(last, std::mem::take(&mut self.at))?;
+        (self.buf, self.at) = self.to.flush(last, std::mem::take(&mut self.at))?;
         Ok(())
     }
 }
 
 impl Drop for Out {
-    /// Hands on what it holds, as `BufWriter` does: the rows a run wrote before it failed reach the
-    /// output. An error here goes unreported; a writer that must know flushes.
+    /// Hands on what it holds ([`Take::finish`]), as `BufWriter` does: the rows a run wrote before it
+    /// failed reach the output. An error here goes unreported; a writer that must know flushes.
     fn drop(&mut self) {
-        if self.at > 0 {
-            let _ = self.flush();
-        }
+        let _ = self.to.finish(std::mem::take(&mut self.buf), self.at);
     }
 }
 
@@ -175,10 +177,14 @@ impl<W: Write + Send> Take for Copying<W> {
         Ok(full)
     }
 
-    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
+    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<(Vec<u8>, usize)> {
         self.to.write_all(&last[..len])?;
         self.to.flush()?;
-        Ok(last)
+        Ok((last, 0))
+    }
+
+    fn finish(&mut self, last: Vec<u8>, len: usize) -> io::Result<()> {
+        self.to.write_all(&last[..len])
     }
 }
 

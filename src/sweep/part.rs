@@ -312,26 +312,39 @@ impl Take for Part {
         }
     }
 
-    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
-        let mut held = self.lock();
-        match &mut *held {
-            Held::Memory(chunks) => {
-                if len > 0 {
-                    let mut last = last;
-                    last.truncate(len);
-                    chunks.push(last);
-                } else if !last.is_empty() {
-                    drop(held);
-                    self.budget.give_back_chunks(vec![last]);
-                }
-                Ok(Vec::new())
-            }
+    /// Keeps rows in memory where they are: the outputs read a part only once its combination is
+    /// done, and a writer that flushes every row (a table on a terminal) would otherwise take a
+    /// chunk a row.
+    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<(Vec<u8>, usize)> {
+        match &mut *self.lock() {
+            Held::Memory(_) => Ok((last, len)),
             Held::File(f) => {
                 f.write_all(&last[..len])
                     .and_then(|()| f.flush())
                     .map_err(|e| self.budget.file_error(e))?;
-                Ok(last)
+                Ok((last, 0))
             }
+        }
+    }
+
+    fn finish(&mut self, mut last: Vec<u8>, len: usize) -> io::Result<()> {
+        let mut held = self.lock();
+        match &mut *held {
+            Held::Memory(chunks) if len > 0 => {
+                last.truncate(len);
+                chunks.push(last);
+                Ok(())
+            }
+            Held::Memory(_) => {
+                drop(held);
+                if !last.is_empty() {
+                    self.budget.give_back_chunks(vec![last]);
+                }
+                Ok(())
+            }
+            Held::File(f) => f
+                .write_all(&last[..len])
+                .map_err(|e| self.budget.file_error(e)),
         }
     }
 }
@@ -390,8 +403,7 @@ mod tests {
         assert_eq!(budget.held(), 3 * 64, "64 bytes fill one chunk exactly");
         wb.write_all(&[7]).unwrap();
         assert_eq!(budget.held(), 4 * 64);
-        wa.flush().unwrap();
-        wb.flush().unwrap();
+        drop((wa, wb));
         assert!(!a.in_file() && !b.in_file());
         assert_eq!(drained(&a), bytes(0, 100));
         assert_eq!(budget.held(), 2 * 64);
@@ -405,7 +417,7 @@ mod tests {
         let mut wc = out(&c);
         wc.write_all(&bytes(9, 130)).unwrap();
         assert_eq!((budget.free().len(), budget.held()), (1, 3 * 64));
-        wc.flush().unwrap();
+        drop(wc);
         assert_eq!(drained(&c), bytes(9, 130));
     }
 
@@ -422,11 +434,11 @@ mod tests {
         // not have, so b's rows so far and all that follows go to a file.
         wb.write_all(&bytes(210, 20)).unwrap();
         wb.write_all(&bytes(230, 5)).unwrap();
-        wb.flush().unwrap();
+        drop(wb);
         assert!(b.in_file() && !a.in_file());
         assert_eq!((budget.held(), budget.files()), (3 * 64, 1));
         assert_eq!(drained(&b), bytes(150, 85));
-        wa.flush().unwrap();
+        drop(wa);
         assert_eq!(drained(&a), bytes(0, 150));
         assert_eq!(budget.held(), 0);
     }
@@ -451,20 +463,28 @@ mod tests {
         let a = Part::new(&budget);
         let mut w = out(&a.clone());
         w.write_all(b"x,1\n").unwrap();
-        w.flush().unwrap();
         drop(w);
         assert_eq!(drained(&a), b"x,1\n");
     }
 
     #[test]
-    fn a_flush_with_nothing_new_gives_its_chunk_back() {
+    fn a_writer_flushing_every_row_fills_one_chunk_and_hands_it_on_when_done() {
         let budget = Budget::new(1024);
         let a = Part::new(&budget);
         let mut w = out(&a);
-        w.write_all(&bytes(0, 64)).unwrap();
-        w.flush().unwrap();
-        w.flush().unwrap();
-        assert_eq!(budget.held(), 64, "one chunk, full");
-        assert_eq!(drained(&a), bytes(0, 64));
+        for k in 0..6 {
+            w.write_all(&bytes(10 * k, 10)).unwrap();
+            w.flush().unwrap();
+        }
+        assert_eq!(budget.held(), 64, "one chunk, flushed six times");
+        drop(w);
+        assert_eq!(drained(&a), bytes(0, 60));
+        // A chunk handed out and finished with nothing in it goes back to the budget.
+        let mut b = Part::new(&budget);
+        let chunk = b.take(Vec::new(), 0).unwrap();
+        assert_eq!((chunk.len(), budget.held()), (64, 64));
+        b.finish(chunk, 0).unwrap();
+        assert_eq!(budget.held(), 0);
+        assert_eq!(drained(&b), b"");
     }
 }
