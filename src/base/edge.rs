@@ -54,13 +54,20 @@ pub trait Push {
     fn notify(&self) {}
     /// Told that about `n` datapoints are coming (an upper bound), before the first.
     fn expect(&mut self, _n: usize) {}
-    /// The ingest time of a datapoint read now: the engine's clock ([`monotonic_ns`]), from which
-    /// latency is measured.
+    /// Whether datapoints taken here carry ingest times, from which latency is measured (a sweep's
+    /// inputs do not: see `Points`).
+    const INGEST_TIMES: bool = true;
+    /// The ingest time of a datapoint read now: the engine's clock ([`monotonic_ns`]), or 0 where
+    /// datapoints carry none (then the clock is not read).
     ///
     /// [`monotonic_ns`]: super::time::monotonic_ns
     #[inline]
     fn ingest_now(&self) -> u64 {
-        super::time::monotonic_ns()
+        if Self::INGEST_TIMES {
+            super::time::monotonic_ns()
+        } else {
+            0
+        }
     }
 }
 

@@ -105,10 +105,7 @@ impl Push for Points {
     }
 
     /// None: see [`Points`].
-    #[inline]
-    fn ingest_now(&self) -> u64 {
-        0
-    }
+    const INGEST_TIMES: bool = false;
 
     #[inline]
     fn push(&mut self, dp: Datapoint, _: u64, _: &mut Ctx) -> Result<(), RunError> {

@@ -22,7 +22,8 @@ pub fn monotonic_ns() -> u64 {
 }
 
 /// Starts calibrating [`monotonic_ns`]'s clock on a thread of its own, so that the few milliseconds it
-/// takes overlap the reading of a config and its inputs; the first read of the clock waits for it.
+/// takes overlap the checking of a config and the opening of its inputs; the first read of the clock
+/// waits for it.
 pub fn calibrate_in_background() {
     // Without the thread, the first read of the clock calibrates it.
     let _ = std::thread::Builder::new()

@@ -110,6 +110,28 @@ impl QueueRun {
     }
 }
 
+/// A Batch run's trades, collected before they are put in time order: stamped with ingest times only
+/// when where they go keeps them (not a sweep's inputs: see [`Push::INGEST_TIMES`]).
+struct Collected {
+    trades: Vec<Datapoint>,
+    stamps: bool,
+}
+
+impl Push for Collected {
+    fn push(&mut self, dp: Datapoint, _: u64, _: &mut Ctx) -> Result<(), RunError> {
+        self.trades.push(dp);
+        Ok(())
+    }
+
+    fn ingest_now(&self) -> u64 {
+        if self.stamps {
+            monotonic_ns()
+        } else {
+            0
+        }
+    }
+}
+
 impl Reader {
     fn announce<P: Push>(
         &self,
@@ -147,7 +169,7 @@ impl Reader {
             // one that is JSON but no trade (an exchange's heartbeat) is passed over and counted.
             let (bad, unreadable, passed) = match msg.text {
                 Some(text) => {
-                    let mut recv = monotonic_ns();
+                    let mut recv = out.ingest_now();
                     if let Some(ms) = msg.published_ms.filter(|_| from_publish) {
                         let ago = wall_ns().saturating_sub(ms.saturating_mul(1_000_000));
                         recv = recv.saturating_sub(ago.max(0) as u64);
@@ -282,7 +304,10 @@ impl QueueRun {
 
     /// Batch: every reader's log to its end, then the trades in time order, within the range.
     fn read_all<P: Push>(&mut self, out: &mut P, ctx: &mut Ctx) -> Result<(), RunError> {
-        let mut all: Vec<Datapoint> = Vec::new();
+        let mut all = Collected {
+            trades: Vec::new(),
+            stamps: P::INGEST_TIMES,
+        };
         for r in &mut self.readers {
             match r.log.connect() {
                 Ok(()) => {}
@@ -306,8 +331,9 @@ impl QueueRun {
                 }
             }
             // A Batch run has no status column: a gap is in the counters, not in the rows.
-            all.retain(|dp| dp.kind == Kind::Data);
+            all.trades.retain(|dp| dp.kind == Kind::Data);
         }
+        let mut all = all.trades;
         all.sort_by_key(|dp| dp.event_time);
         let all = self.drop_duplicates(all);
         let counters = |id: TubeId| {

@@ -9,7 +9,7 @@ use super::exchange::{IdRule, Parse, Trade};
 use super::market::{Market, MAX_LEAP};
 use crate::base::datapoint::{Datapoint, Kind};
 use crate::base::status;
-use crate::base::time::{monotonic_ns, wall_ns};
+use crate::base::time::wall_ns;
 use crate::base::{Ctx, Push, RunError};
 
 /// What reading needs, apart from the socket.
@@ -55,7 +55,8 @@ fn wrote_stamp(text: &str) -> Option<i64> {
 }
 
 pub(super) fn push<P: Push>(out: &mut P, dp: Datapoint, ctx: &mut Ctx) -> Result<(), RunError> {
-    out.push(dp, monotonic_ns(), ctx)
+    let now = out.ingest_now();
+    out.push(dp, now, ctx)
 }
 
 impl Router {
