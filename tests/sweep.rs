@@ -543,6 +543,12 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
             "datasink: {Journal: out/sweep_journal}",
             "out/sweep_journal cannot be a sweep's output",
         ),
+        // Two sinks printing one combination's rows: each output of a combination has one writer.
+        (
+            "datasink: {CSV: out/sweep_btc_altcoins.csv}",
+            "datasink: [Stdout, Stdout]",
+            "stdout is also written by the sink at tubes[4].Sink: in a sweep, each output of a combination has one sink",
+        ),
         (
             "pipeline_type:\n  Batch: [\"2021-04-02T00:00:00Z\", \"2021-05-14T20:00:00Z\"]",
             "pipeline_type: Stream",

@@ -1,12 +1,13 @@
 //! What a sweep asks of its combinations beyond being valid configs: a Batch range and no journal,
 //! outputs a sweep can write, the same columns in every combination that writes a file, and parameter
-//! names that are not column names. (That no two outputs of one combination write a file is every
-//! config's rule.)
+//! names that are not column names, and one sink to each output of a combination. (That no two
+//! outputs of one combination write a file is every config's rule; a single run may print two sinks
+//! to stdout, a sweep may not.)
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::config::{field, ConfigErrors, PipelineType, Template};
+use crate::config::{field, ConfigErrors, Diagnostics, PipelineType, Template};
 use crate::graph::{Graph, NodeKind};
 use crate::plugin::{Cell, SinkOutput};
 
@@ -58,6 +59,8 @@ pub(super) fn combination(
         );
     }
     let params = t.sweep.as_ref().map_or(Vec::new(), |s| s.params());
+    // The outputs this combination writes, and the sink that writes each first.
+    let mut here: HashMap<String, String> = HashMap::new();
     for (id, node) in g.nodes.iter().enumerate() {
         let NodeKind::Sink {
             outputs: outs,
@@ -89,6 +92,16 @@ pub(super) fn combination(
                 );
                 continue;
             }
+            // A file written twice is refused when the graph is checked; stdout may be, in a single
+            // run, but a combination's output is one part, which one writer fills.
+            if let Some(first) = here.insert(target.clone(), node.path.clone()) {
+                diag.error(
+                    &at,
+                    format!("{} is also written by the sink at {first}: in a sweep, each output of a combination has one sink", o.target()),
+                    Some("give one of the sinks a file of its own".into()),
+                );
+                continue;
+            }
             let settings = format!("{o:?}");
             // Which columns hold text matters only to outputs whose columns have one type.
             let text: Vec<bool> = if o.typed_columns() {
@@ -97,56 +110,64 @@ pub(super) fn combination(
             } else {
                 Vec::new()
             };
-            let Some(was) = outputs.0.get(&target) else {
-                let written = Written {
-                    first: k,
-                    header: header.clone(),
-                    settings,
-                    text,
-                };
-                outputs.0.insert(target, written);
-                continue;
+            let now = Written {
+                first: k,
+                header: header.clone(),
+                settings,
+                text,
             };
-            let first = was.first + 1;
-            if was.settings != settings {
-                diag.error(
-                    &at,
-                    format!(
-                        "{} is written here with other settings than by combination {first} ({settings}, there {})",
-                        o.target(),
-                        was.settings
-                    ),
-                    Some("combinations that write one file write it alike (the same table, mode, row group): put the parameter in the file's path instead, e.g. out/${coin}.sqlite".into()),
-                );
-            } else if was.header != header {
-                diag.error(
-                    &at,
-                    format!(
-                        "{} gets the columns [{}] here, but [{}] from combination {first}",
-                        o.target(),
-                        header.join(", "),
-                        was.header.join(", "),
-                    ),
-                    Some("combinations that write one file must write the same columns: put the parameters that change the columns in the file's path, e.g. out/${coin}.csv".into()),
-                );
-            } else if was.text != text {
-                let i = (0..text.len())
-                    .find(|&i| text[i] != was.text[i])
-                    .unwrap_or(0);
-                let kind = |t: bool| if t { "text" } else { "numbers" };
-                diag.error(
-                    &at,
-                    format!(
-                        "{} gets {} in column '{}' here, but {} from combination {first}",
-                        o.target(),
-                        kind(text[i]),
-                        header[i + 1],
-                        kind(was.text[i]),
-                    ),
-                    Some("a Parquet, SQLite or Postgres column holds one type: put the parameter that changes it in the file's path or the table's name, e.g. out/${coin}.parquet".into()),
-                );
+            match outputs.0.get(&target) {
+                Some(was) => differs(o.as_ref(), &now, was, &at, &mut diag),
+                None => {
+                    outputs.0.insert(target, now);
+                }
             }
         }
     }
     diag.into_errors()
+}
+
+/// The errors of output `o` written by a combination as `now`, against how an earlier combination
+/// wrote it (`was`): one file is written alike, with the same columns, holding the same types.
+fn differs(o: &dyn SinkOutput, now: &Written, was: &Written, at: &str, diag: &mut Diagnostics) {
+    let first = was.first + 1;
+    let (settings, header, text) = (&now.settings, &now.header, &now.text);
+    if was.settings != *settings {
+        diag.error(
+            at,
+            format!(
+                "{} is written here with other settings than by combination {first} ({settings}, there {})",
+                o.target(),
+                was.settings
+            ),
+            Some("combinations that write one file write it alike (the same table, mode, row group): put the parameter in the file's path instead, e.g. out/${coin}.sqlite".into()),
+        );
+    } else if was.header != *header {
+        diag.error(
+            at,
+            format!(
+                "{} gets the columns [{}] here, but [{}] from combination {first}",
+                o.target(),
+                header.join(", "),
+                was.header.join(", "),
+            ),
+            Some("combinations that write one file must write the same columns: put the parameters that change the columns in the file's path, e.g. out/${coin}.csv".into()),
+        );
+    } else if was.text != *text {
+        let i = (0..text.len())
+            .find(|&i| text[i] != was.text[i])
+            .unwrap_or(0);
+        let kind = |t: bool| if t { "text" } else { "numbers" };
+        diag.error(
+            at,
+            format!(
+                "{} gets {} in column '{}' here, but {} from combination {first}",
+                o.target(),
+                kind(text[i]),
+                header[i + 1],
+                kind(was.text[i]),
+            ),
+            Some("a Parquet, SQLite or Postgres column holds one type: put the parameter that changes it in the file's path or the table's name, e.g. out/${coin}.parquet".into()),
+        );
+    }
 }
