@@ -566,6 +566,12 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
         assert_eq!(code, 2, "{to}: {err}");
         assert!(err.contains(want), "{to}:\n{err}\nwant: {want}");
     }
+    // Two outputs that write nothing share nothing: only stdout is one sink's to a combination.
+    let (code, err) = sweep_error(
+        "datasink: {CSV: out/sweep_btc_altcoins.csv}",
+        "datasink: [Discard, Discard]",
+    );
+    assert_eq!(code, 0, "{err}");
     // Combinations that write one file must write the same columns.
     let dir = tempdir();
     let text = sweep_csv_only("sweep_btc_altcoins")

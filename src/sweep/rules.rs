@@ -59,7 +59,7 @@ pub(super) fn combination(
         );
     }
     let params = t.sweep.as_ref().map_or(Vec::new(), |s| s.params());
-    // The outputs this combination writes, and the sink that writes each first.
+    // The stdout outputs this combination writes, and the sink that writes each first.
     let mut here: HashMap<String, String> = HashMap::new();
     for (id, node) in g.nodes.iter().enumerate() {
         let NodeKind::Sink {
@@ -94,7 +94,10 @@ pub(super) fn combination(
             }
             // A file written twice is refused when the graph is checked; stdout may be, in a single
             // run, but a combination's output is one part, which one writer fills.
-            if let Some(first) = here.insert(target.clone(), node.path.clone()) {
+            let first = (o.is_stdout())
+                .then(|| here.insert(target.clone(), node.path.clone()))
+                .flatten();
+            if let Some(first) = first {
                 diag.error(
                     &at,
                     format!("{} is also written by the sink at {first}: in a sweep, each output of a combination has one sink", o.target()),
