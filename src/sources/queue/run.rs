@@ -11,6 +11,7 @@
 //! Batch range `[from, to)` is applied, and the trades are pushed in that order. The range's trades are
 //! held in memory until then (a datapoint each).
 
+use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -110,25 +111,19 @@ impl QueueRun {
     }
 }
 
-/// A Batch run's trades, collected before they are put in time order: stamped with ingest times only
-/// when where they go keeps them (not a sweep's inputs: see [`Push::INGEST_TIMES`]).
-struct Collected {
+/// A Batch run's trades, collected before they are put in time order and pushed into a `P`: stamped
+/// with ingest times only when a `P` keeps them (not a sweep's inputs: see [`Push::INGEST_TIMES`]).
+struct Collected<P> {
     trades: Vec<Datapoint>,
-    stamps: bool,
+    into: PhantomData<fn() -> P>,
 }
 
-impl Push for Collected {
+impl<P: Push> Push for Collected<P> {
+    const INGEST_TIMES: bool = P::INGEST_TIMES;
+
     fn push(&mut self, dp: Datapoint, _: u64, _: &mut Ctx) -> Result<(), RunError> {
         self.trades.push(dp);
         Ok(())
-    }
-
-    fn ingest_now(&self) -> u64 {
-        if self.stamps {
-            monotonic_ns()
-        } else {
-            0
-        }
     }
 }
 
@@ -304,9 +299,9 @@ impl QueueRun {
 
     /// Batch: every reader's log to its end, then the trades in time order, within the range.
     fn read_all<P: Push>(&mut self, out: &mut P, ctx: &mut Ctx) -> Result<(), RunError> {
-        let mut all = Collected {
+        let mut all = Collected::<P> {
             trades: Vec::new(),
-            stamps: P::INGEST_TIMES,
+            into: PhantomData,
         };
         for r in &mut self.readers {
             match r.log.connect() {
