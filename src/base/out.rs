@@ -31,7 +31,7 @@ pub struct Out {
 }
 
 /// Bytes of a piece copied as a whole array at most ([`Out::put_first`]).
-pub const PIECE: usize = 32;
+const PIECE: usize = 32;
 
 impl Out {
     /// A writer whose full buffers go to `to`.
@@ -86,13 +86,11 @@ impl Out {
     /// Copies `s`, across as many buffers as it needs.
     #[inline]
     pub fn put(&mut self, mut s: &[u8]) -> io::Result<()> {
-        if self.at + s.len() > self.buf.len() {
-            while self.at + s.len() > self.buf.len() {
-                let n = self.buf.len() - self.at;
-                self.buf[self.at..].copy_from_slice(&s[..n]);
-                (self.at, s) = (self.at + n, &s[n..]);
-                self.hand_on(1)?;
-            }
+        while self.at + s.len() > self.buf.len() {
+            let n = self.buf.len() - self.at;
+            self.buf[self.at..].copy_from_slice(&s[..n]);
+            (self.at, s) = (self.at + n, &s[n..]);
+            self.hand_on(1)?;
         }
         self.buf[self.at..self.at + s.len()].copy_from_slice(s);
         self.at += s.len();
