@@ -85,7 +85,18 @@ impl Out {
 
     /// Copies `s`, across as many buffers as it needs.
     #[inline]
-    pub fn put(&mut self, mut s: &[u8]) -> io::Result<()> {
+    pub fn put(&mut self, s: &[u8]) -> io::Result<()> {
+        if s.len() <= PIECE && self.at + PIECE <= self.buf.len() {
+            copy_short(&mut self.buf[self.at..self.at + PIECE], s);
+            self.at += s.len();
+            return Ok(());
+        }
+        self.put_long(s)
+    }
+
+    /// [`Self::put`] of a long piece, or of one the buffer may not have room for.
+    #[inline(never)]
+    fn put_long(&mut self, mut s: &[u8]) -> io::Result<()> {
         while self.at + s.len() > self.buf.len() {
             let n = self.buf.len() - self.at;
             self.buf[self.at..].copy_from_slice(&s[..n]);
@@ -160,6 +171,26 @@ impl Drop for Out {
     }
 }
 
+/// Copies `s` (at most [`PIECE`] bytes) to the start of `to`, as two copies of a fixed size that
+/// overlap: a row's pieces (parameters, numbers) are short, and a copy of unknown length would be a
+/// call.
+#[inline(always)]
+fn copy_short(to: &mut [u8], s: &[u8]) {
+    let n = s.len();
+    if n >= 16 {
+        to[..16].copy_from_slice(&s[..16]);
+        to[n - 16..n].copy_from_slice(&s[n - 16..]);
+    } else if n >= 8 {
+        to[..8].copy_from_slice(&s[..8]);
+        to[n - 8..n].copy_from_slice(&s[n - 8..]);
+    } else if n >= 4 {
+        to[..4].copy_from_slice(&s[..4]);
+        to[n - 4..n].copy_from_slice(&s[n - 4..]);
+    } else if n > 0 {
+        (to[0], to[n / 2], to[n - 1]) = (s[0], s[n / 2], s[n - 1]);
+    }
+}
+
 /// Takes full buffers by copying them into a writer (a file, stdout), and gives each back.
 struct Copying<W> {
     to: W,
@@ -205,6 +236,24 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    /// Pieces of every length a short copy takes, and some longer, each of other bytes: the bytes
+    /// come out as the pieces one after the other.
+    #[test]
+    fn pieces_of_every_short_length_arrive_whole() {
+        let seen = Seen::default();
+        let mut out = Out::copying(seen.clone(), 256);
+        let mut want = Vec::new();
+        for round in 0..20u8 {
+            for len in 0..=PIECE + 8 {
+                let piece: Vec<u8> = (0..len as u8).map(|b| b ^ round.wrapping_mul(37)).collect();
+                out.put(&piece).unwrap();
+                want.extend_from_slice(&piece);
+            }
+        }
+        out.flush().unwrap();
+        assert_eq!(seen.0.lock().unwrap().0, want);
     }
 
     /// Pieces of every kind, some longer than the buffer: the bytes are the pieces one after the

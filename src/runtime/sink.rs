@@ -20,10 +20,11 @@ pub const IDLE_FLUSH: std::time::Duration = std::time::Duration::from_millis(50)
 /// A running sink.
 pub struct Sink {
     values: Vec<f64>,
+    /// By column: whether it holds a value for the current row (padded: see [`flags`]).
     present: Vec<bool>,
     /// By input port: the columns it fills, and the slot of the datapoint each takes.
     by_port: Vec<Vec<(usize, usize)>>,
-    /// By input port: whether it filled its columns for the current row.
+    /// By input port: whether it filled its columns for the current row (padded: see [`flags`]).
     port_filled: Vec<bool>,
     /// Whether any column holds a value for the current row.
     filled: bool,
@@ -55,6 +56,22 @@ pub struct Sink {
     names: KeyNames,
     /// By column: the text of a value that came with one (see [`Row::written`]); empty until one does.
     written: Vec<Written>,
+}
+
+/// How many flags to keep for `n` columns or ports: a multiple of 16, so that [`unset`] clears them
+/// with stores of a fixed size (a row ends with it; a fill of unknown length would be a call).
+fn flags(n: usize) -> usize {
+    n.div_ceil(16).max(1) * 16
+}
+
+/// Clears flags kept as [`flags`] says.
+#[inline]
+fn unset(v: &mut [bool]) {
+    let (head, rest) = v.split_at_mut(16);
+    head.fill(false);
+    if !rest.is_empty() {
+        rest.fill(false);
+    }
 }
 
 struct Output {
@@ -123,8 +140,8 @@ impl Sink {
         }
         Sink {
             values: vec![f64::NAN; columns.len()],
-            present: vec![false; columns.len()],
-            port_filled: vec![false; by_port.len()],
+            present: vec![false; flags(columns.len())],
+            port_filled: vec![false; flags(by_port.len())],
             by_port,
             filled: false,
             any: false,
@@ -264,7 +281,7 @@ impl Sink {
             texts,
             time: self.time,
             values: &self.values,
-            present: &self.present,
+            present: &self.present[..self.values.len()],
             status: self.status.is_some().then_some(self.status_text.as_str()),
             status_dp: self.status.as_ref(),
             written: &self.written,
@@ -287,8 +304,8 @@ impl Sink {
         self.live_rows.store(self.rows, Ordering::Relaxed);
         self.any = false;
         self.status = None;
-        self.present.fill(false);
-        self.port_filled.fill(false);
+        unset(&mut self.present);
+        unset(&mut self.port_filled);
         self.filled = false;
         Ok(true)
     }
