@@ -14,7 +14,7 @@ pub use model::*;
 pub use positions::Positions;
 pub use reader::{field, parse_duration, Reader};
 pub use sweep::{
-    is_name, template, Axis, ParamValue, Placeholder, Sweep, Template, MAX_COMBINATIONS,
+    is_name, template, Axis, Filled, ParamValue, Placeholder, Sweep, Template, MAX_COMBINATIONS,
 };
 
 use std::path::Path;

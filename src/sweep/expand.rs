@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use super::collected::Collected;
 use super::Checking;
 use crate::base::datapoint::TubeId;
-use crate::config::{ConfigErrors, PipelineType, Template, TubeKind};
+use crate::config::{ConfigErrors, Filled, PipelineType, Template, TubeKind};
 use crate::graph::{self, Graph, NodeKind};
 use crate::plugin::{CheckMemo, Kinds};
 
@@ -81,8 +81,9 @@ fn check_one(
     kinds: &Kinds,
     k: usize,
     memo: &CheckMemo,
+    filled: &mut Option<Filled>,
 ) -> Result<Checked, ConfigErrors> {
-    let (config, diag) = t.config(Some(k))?;
+    let (config, diag) = t.config_in(Some(k), filled)?;
     let datasources: Vec<(TubeId, String)> = (config.tubes.iter().enumerate())
         .filter_map(|(i, d)| match &d.kind {
             // `Debug` tags every scalar of the value by its type (strings quoted and escaped), and
@@ -114,8 +115,9 @@ fn check_all(
 ) -> Vec<Result<Checked, ConfigErrors>> {
     super::in_slices(range, threads, PER_THREAD, |slice| {
         let memo = CheckMemo::default();
+        let mut filled = None;
         (slice.map(|k| {
-            let checked = check_one(t, kinds, k, &memo);
+            let checked = check_one(t, kinds, k, &memo, &mut filled);
             checking.checked();
             checked
         }))
@@ -212,8 +214,9 @@ pub fn targets_before(
 ) -> Result<HashSet<String>, ConfigErrors> {
     let found = super::in_slices(0..first, threads, PER_THREAD, |slice| {
         let memo = CheckMemo::default();
+        let mut filled = None;
         (slice.map(|k| {
-            let (config, diag) = t.config(Some(k))?;
+            let (config, diag) = t.config_in(Some(k), &mut filled)?;
             let g = graph::check_with(config, diag, kinds, &memo)?;
             checking.checked();
             Ok(g.sink_outputs()

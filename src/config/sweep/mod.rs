@@ -5,7 +5,7 @@ mod axes;
 mod subst;
 
 pub use axes::{is_name, Axis, ParamValue, MAX_COMBINATIONS};
-pub use subst::{placeholders, substitute, Placeholder};
+pub use subst::{placeholders, substitute, Filled, Placeholder};
 
 use std::path::{Path, PathBuf};
 
@@ -243,20 +243,40 @@ impl Template {
     /// The config of combination `k` of the sweep (or the config itself, with `None`), with the
     /// diagnostics found while reading it; errors point at the template's lines.
     pub fn config(&self, k: Option<usize>) -> Result<(Config, Diagnostics), ConfigErrors> {
+        self.config_in(k, &mut None)
+    }
+
+    /// [`Self::config`], filling in `filled` (made on first use, and kept by the caller for the
+    /// next combination: see [`Filled`]).
+    pub fn config_in(
+        &self,
+        k: Option<usize>,
+        filled: &mut Option<Filled>,
+    ) -> Result<(Config, Diagnostics), ConfigErrors> {
         let mut diag = Diagnostics::new(&self.file, self.positions.clone());
         let mut clashes = Vec::new();
+        let substituted;
         let doc = match (k, &self.sweep) {
             (Some(k), Some(s)) => {
                 let names = s.params();
                 let values = s.values(k);
-                substitute(
-                    &self.doc,
-                    &|name| names.iter().position(|n| *n == name).map(|i| values[i]),
-                    &mut clashes,
-                )
+                let value = |name: &str| names.iter().position(|n| *n == name).map(|i| values[i]);
+                if filled.is_none() {
+                    *filled = Filled::new(&self.doc);
+                }
+                match filled {
+                    Some(f) => f.fill(&value),
+                    None => {
+                        substituted = substitute(&self.doc, &value, &mut clashes);
+                        &substituted
+                    }
+                }
             }
             // No values: only `$${` becomes `${`.
-            _ => substitute(&self.doc, &|_| None, &mut clashes),
+            _ => {
+                substituted = substitute(&self.doc, &|_| None, &mut clashes);
+                &substituted
+            }
         };
         for at in clashes {
             diag.error(
@@ -265,7 +285,7 @@ impl Template {
                 Some("keys that hold placeholders must stay distinct for every combination".into()),
             );
         }
-        let config = super::parse::config(&mut Reader { diag: &mut diag }, &doc);
+        let config = super::parse::config(&mut Reader { diag: &mut diag }, doc);
         match config {
             Some(mut c) => {
                 c.text = self.text.clone();

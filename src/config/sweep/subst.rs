@@ -141,6 +141,81 @@ fn fill<'a>(doc: &mut Value, value: &dyn Fn(&str) -> Option<&'a ParamValue>) {
     }
 }
 
+/// The template's document with one combination's values written in, kept from one combination to
+/// the next: only the scalars that hold placeholders are written again. Copying the whole document
+/// for each combination, and dropping it after, was most of what checking a combination cost.
+pub struct Filled {
+    doc: Value,
+    /// Each scalar that holds a placeholder: the way to it from the root, and its template text.
+    sites: Vec<(Vec<Step>, String)>,
+}
+
+/// One step from a node to a node inside it.
+#[derive(Clone)]
+enum Step {
+    Index(usize),
+    Key(Value),
+    Tagged,
+}
+
+impl Filled {
+    /// A copy of `doc`, to be filled; `None` when a mapping key holds a placeholder (a key that
+    /// changes may clash with another, which [`substitute`] reports).
+    pub fn new(doc: &Value) -> Option<Filled> {
+        if key_holds_placeholder(doc) {
+            return None;
+        }
+        let mut sites = Vec::new();
+        find_sites(doc, &mut Vec::new(), &mut sites);
+        Some(Filled {
+            doc: doc.clone(),
+            sites,
+        })
+    }
+
+    /// The document with every placeholder replaced by `value(name)`, and `$${` by `${`, as
+    /// [`substitute`] gives it.
+    pub fn fill<'a>(&mut self, value: &dyn Fn(&str) -> Option<&'a ParamValue>) -> &Value {
+        for (route, text) in &self.sites {
+            let mut at = &mut self.doc;
+            for step in route {
+                at = match (step, at) {
+                    (Step::Index(i), Value::Sequence(items)) => &mut items[*i],
+                    (Step::Key(k), Value::Mapping(m)) => m.get_mut(k).expect("a template key"),
+                    (Step::Tagged, Value::Tagged(t)) => &mut t.value,
+                    _ => unreachable!("a route follows the template's shape"),
+                };
+            }
+            *at = replace(text, value);
+        }
+        &self.doc
+    }
+}
+
+/// Records in `sites` the way to every scalar of `doc` (not a key) that holds a placeholder.
+fn find_sites(doc: &Value, route: &mut Vec<Step>, sites: &mut Vec<(Vec<Step>, String)>) {
+    let mut inside = |step: Step, v: &Value| {
+        route.push(step);
+        find_sites(v, route, sites);
+        route.pop();
+    };
+    match doc {
+        Value::String(s) if s.contains("${") => sites.push((route.clone(), s.clone())),
+        Value::Sequence(items) => {
+            for (i, x) in items.iter().enumerate() {
+                inside(Step::Index(i), x);
+            }
+        }
+        Value::Mapping(m) => {
+            for (k, x) in m {
+                inside(Step::Key(k.clone()), x);
+            }
+        }
+        Value::Tagged(t) => inside(Step::Tagged, &t.value),
+        _ => {}
+    }
+}
+
 /// Where a node lies in the document, as the chain of keys and indexes to it: written out as a YAML
 /// path only when a clash names it (a sweep substitutes its template once per combination).
 enum At<'p> {
@@ -247,6 +322,33 @@ mod tests {
         let want: Value =
             serde_yaml::from_str("a: 50\nb: x_ETH_50.csv\nc: ['${N}', 3]\nETH: k").unwrap();
         assert_eq!(out, want);
+    }
+
+    /// A kept document filled again and again reads as a fresh substitution of each combination's
+    /// values, in any order: every scalar that holds a placeholder is written anew each time.
+    #[test]
+    fn a_kept_document_filled_again_equals_a_fresh_substitution() {
+        let doc: Value = serde_yaml::from_str(
+            "a: '${N}'\nb: ['x_${coin}_${N}.csv', 3, {c: '${coin}', d: !T '${N}'}]\ne: '$${N}'\nf: 7",
+        )
+        .unwrap();
+        let combos = [(50, "ETH"), (1000, "XTZ"), (50, "ETH"), (7, "BNB")];
+        let mut filled = Filled::new(&doc).expect("no key holds a placeholder");
+        for (n, coin) in combos {
+            let (n, coin) = (ParamValue::Int(n), ParamValue::Text(coin.into()));
+            let value = |name: &str| match name {
+                "N" => Some(&n),
+                "coin" => Some(&coin),
+                _ => None,
+            };
+            let fresh = substitute(&doc, &value, &mut Vec::new());
+            assert_eq!(filled.fill(&value), &fresh);
+        }
+        let keyed: Value = serde_yaml::from_str("'${coin}': 1").unwrap();
+        assert!(
+            Filled::new(&keyed).is_none(),
+            "a key that changes is substituted afresh"
+        );
     }
 
     #[test]
