@@ -383,6 +383,46 @@ fn rows_past_the_memory_budget_wait_in_files_and_come_out_the_same() {
     assert_single_runs_agree(dir.path(), &template, &out, &ns, &["XTZ", "ETH"]);
 }
 
+/// An input that fails half-way through its rows (the check reads only its ends) stops the sweep
+/// before anything is written, with the reading's error, while other threads merge the streams of
+/// inputs already read: none waits for a read that will not come.
+#[test]
+fn an_input_that_fails_while_read_stops_the_sweep_before_it_writes() {
+    let dir = tempdir();
+    let good = "testdata/binance_ETHUSDT_1m_2021-04-02_2021-05-14.csv";
+    let text = std::fs::read_to_string(good).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let bad_line = lines.len() / 2;
+    let mut broken: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    // The Volume column, which the sweep reads, of one row in the middle.
+    let (row, _) = lines[bad_line].rsplit_once(',').unwrap();
+    broken[bad_line] = format!("{row},not-a-number");
+    std::fs::write(dir.path().join("alt_ETH.csv"), &text).unwrap();
+    std::fs::write(dir.path().join("alt_BAD.csv"), broken.join("\n") + "\n").unwrap();
+    let out = dir.path().join("f.csv");
+    let alt = format!("{}/alt_${{coin}}.csv", dir.path().display());
+    let template = sweep_text("N: [300, 1000, 4200]", "coin: [ETH, ETH2, BAD]", &out)
+        .replace(
+            "testdata/binance_${coin}USDT_1m_2021-04-02_2021-05-14.csv",
+            &alt,
+        )
+        .replace("coin: [ETH, ETH2, BAD]", "coin: [ETH, BAD]");
+    let path = write_config(dir.path(), "f.yaml", &template);
+    for threads in [1, 2, 3] {
+        let path = path.clone();
+        let err = within(60, move || {
+            let t = tubes::api::load_template(&path).unwrap();
+            match tubes::api::sweep(t, None, threads, &Default::default()) {
+                Ok(_) => panic!("{threads} threads: a broken input was read without an error"),
+                Err(e) => e.to_string(),
+            }
+        });
+        let at = format!("alt_BAD.csv:{}: column 'Volume'", bad_line + 1);
+        assert!(err.contains(&at), "{threads} threads: {err}");
+        assert!(!out.exists(), "{threads} threads: nothing is written");
+    }
+}
+
 #[test]
 fn the_output_does_not_depend_on_the_number_of_threads() {
     let dir = tempdir();

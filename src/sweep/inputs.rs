@@ -1,10 +1,11 @@
 //! Reading a sweep's distinct inputs: each is opened and parsed once, on one of a few threads, into
-//! memory, where every combination that reads it finds it.
+//! memory, where every combination that reads it finds it; and merging its streams from them.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use super::expand::Expansion;
+use super::merge::Stream;
 use crate::base::points::Points;
 use crate::base::{Ctx, GenCounters, RunError};
 use crate::graph::NodeKind;
@@ -18,38 +19,63 @@ pub struct Read {
     pub counters: Arc<GenCounters>,
 }
 
-/// Reads every input of `x` on up to `threads` threads; the first failure, or `stop` (a signal), stops
-/// the others.
-pub fn read_all(
+/// Reads every input of `x` and merges each of its streams (with `merge`: a stream's index and the
+/// event times of its inputs), on up to `threads` threads. The jobs are taken in turn, the reads
+/// first: a thread done reading merges a stream whose inputs are read while another still reads, so
+/// no thread waits for the last read to end. The first failure, or `stop` (a signal), stops the
+/// others.
+pub fn read_and_merge(
     x: &Expansion,
     threads: usize,
     stop: &Arc<AtomicBool>,
-) -> Result<Vec<Read>, RunError> {
+    merge: impl Fn(usize, &[&[i64]]) -> Stream + Sync,
+) -> Result<(Vec<Read>, Vec<Stream>), RunError> {
+    let (reads, merges) = (x.inputs.len(), x.streams.len());
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<Read, RunError>>>> =
-        x.inputs.iter().map(|_| Mutex::new(None)).collect();
+    let read: Vec<OnceLock<Result<Read, RunError>>> = (0..reads).map(|_| OnceLock::new()).collect();
+    let merged: Vec<OnceLock<Stream>> = (0..merges).map(|_| OnceLock::new()).collect();
+    // Inputs read so far (or failed), with a signal for a merge that waits for them.
+    let done = (Mutex::new(0usize), Condvar::new());
+    let failed = || stop.load(Ordering::Relaxed);
     std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, x.inputs.len().max(1)) {
+        for _ in 0..threads.clamp(1, (reads + merges).max(1)) {
             s.spawn(|| {
                 let mut ctx = Ctx::detached(stop.clone());
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= x.inputs.len() || ctx.stop_requested() {
+                    let j = next.fetch_add(1, Ordering::Relaxed);
+                    if j >= reads + merges || failed() {
                         return;
                     }
-                    let r = read_one(x, i, &mut ctx);
-                    if r.is_err() {
-                        stop.store(true, Ordering::Relaxed);
+                    if j < reads {
+                        let r = read_one(x, j, &mut ctx);
+                        if r.is_err() {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        let _ = read[j].set(r);
+                        *done.0.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                        done.1.notify_all();
+                        continue;
                     }
-                    *slots[i].lock().expect("no panic holds the lock") = Some(r);
+                    let stream = j - reads;
+                    let wanted = &x.streams[stream];
+                    let mut n = done.0.lock().unwrap_or_else(|e| e.into_inner());
+                    while !failed() && wanted.iter().any(|&i| read[i].get().is_none()) {
+                        n = done.1.wait(n).unwrap_or_else(|e| e.into_inner());
+                    }
+                    drop(n);
+                    let times: Option<Vec<&[i64]>> = (wanted.iter())
+                        .map(|&i| read[i].get()?.as_ref().ok().map(|r| r.points.times()))
+                        .collect();
+                    let Some(times) = times else { return };
+                    let _ = merged[stream].set(merge(stream, &times));
                 }
             });
         }
     });
-    let mut out = Vec::with_capacity(slots.len());
+    let mut out = Vec::with_capacity(reads);
     let mut first_err = None;
-    for slot in slots {
-        match slot.into_inner().expect("no panic holds the lock") {
+    for slot in read {
+        match slot.into_inner() {
             Some(Ok(r)) => out.push(r),
             Some(Err(e)) => {
                 first_err.get_or_insert(e);
@@ -57,12 +83,15 @@ pub fn read_all(
             None => {}
         }
     }
-    match first_err {
-        Some(e) => Err(e),
-        None if stop.load(Ordering::Relaxed) => Err(RunError::Input(
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    let streams: Option<Vec<Stream>> = merged.into_iter().map(OnceLock::into_inner).collect();
+    match streams {
+        Some(streams) if !failed() => Ok((out, streams)),
+        _ => Err(RunError::Input(
             "the sweep was stopped while it read its inputs; nothing was written".into(),
         )),
-        None => Ok(out),
     }
 }
 

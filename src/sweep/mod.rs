@@ -172,8 +172,9 @@ pub fn prepare(
     // A file gets its header from the first combination of the whole sweep that writes it: in a
     // later shard, only files no earlier combination writes.
     let before = expand::targets_before(&t, kinds, x.first, threads, checking)?;
-    let reads = inputs::read_all(&x, threads, stop)?;
-    let streams = merge_all(&x, &reads, threads);
+    let (reads, streams) = inputs::read_and_merge(&x, threads, stop, |s, times| {
+        merge::merge(times, crate::runtime::ticks(&x.graphs[x.stream_first[s]]))
+    })?;
     Ok(Prepared {
         template: t,
         x,
@@ -182,19 +183,6 @@ pub fn prepare(
         prepared_in: t0.elapsed(),
         written_before: before,
         memory: part::MEMORY,
-    })
-}
-
-/// Merges each distinct stream of `x` from `reads`, on up to `threads` threads, in order.
-fn merge_all(x: &Expansion, reads: &[inputs::Read], threads: usize) -> Vec<merge::Stream> {
-    in_slices(0..x.streams.len(), threads, 1, |slice| {
-        (slice.map(|s| {
-            let times: Vec<&[i64]> = (x.streams[s].iter())
-                .map(|&i| reads[i].points.times())
-                .collect();
-            merge::merge(&times, crate::runtime::ticks(&x.graphs[x.stream_first[s]]))
-        }))
-        .collect()
     })
 }
 
