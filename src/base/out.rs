@@ -1,32 +1,34 @@
 //! Where a writer of rows puts its bytes: a buffer it fills in place, handed on whole when full.
 //!
-//! A row's pieces (parameters, time, commas, numbers) go straight into [`Out`]'s buffer, fixed-size
-//! pieces as whole arrays (a copy of a known size takes no call). A full buffer goes to a [`Take`]:
-//! [`Copying`] writes it into a file or stdout and gives it back for the next bytes; a sweep's part
-//! keeps it whole, as one chunk of the rows it holds, and gives a new one. A sweep's rows are thus
-//! written once, into the memory they are appended to the output from.
+//! A row's pieces (parameters, time, commas, numbers) go straight into [`Out`]'s buffer, short and
+//! fixed-size pieces as whole arrays (a copy of a known size takes no call). The buffer is a `Vec`
+//! whose length is what is written and whose capacity is the room: a new buffer is never filled with
+//! zeros first (a sweep's rows take about 1,800 new 64 KiB buffers). A full buffer goes to a
+//! [`Take`]: [`Copying`] writes it into a file or stdout and gives it back for the next bytes; a
+//! sweep's part keeps it whole, as one chunk of the rows it holds, and gives a new one. A sweep's
+//! rows are thus written once, into the memory they are appended to the output from.
 
 use std::io::{self, Write};
+use std::mem::MaybeUninit;
 
-/// What takes an [`Out`]'s full buffers.
+/// What takes an [`Out`]'s full buffers. A buffer holds the bytes written into it (its length) and
+/// the room for more (its capacity).
 pub trait Take: Send {
-    /// Takes `full[..len]`; gives back the buffer to fill next (`full` itself, or another). Its bytes
-    /// are initialised (to anything): a writer writes over them.
-    fn take(&mut self, full: Vec<u8>, len: usize) -> io::Result<Vec<u8>>;
-    /// Asked to flush, with `last[..len]` written since the last buffer was taken: passes on what it
-    /// must, and gives back the buffer to go on filling and how many of its bytes are written (and
-    /// kept). A taker whose bytes are read only once the writer is done (a sweep's part) may keep
-    /// them all where they are.
-    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<(Vec<u8>, usize)>;
-    /// Takes the last bytes, `last[..len]`: the writer is done.
-    fn finish(&mut self, last: Vec<u8>, len: usize) -> io::Result<()>;
+    /// Takes `full`; gives back the buffer to fill next, empty (`full` itself, or another).
+    fn take(&mut self, full: Vec<u8>) -> io::Result<Vec<u8>>;
+    /// Asked to flush, with `last` holding what was written since the last buffer was taken: passes
+    /// on what it must, and gives back the buffer to go on filling, holding the bytes it keeps. A
+    /// taker whose bytes are read only once the writer is done (a sweep's part) may keep them all
+    /// where they are.
+    fn flush(&mut self, last: Vec<u8>) -> io::Result<Vec<u8>>;
+    /// Takes the last bytes: the writer is done.
+    fn finish(&mut self, last: Vec<u8>) -> io::Result<()>;
 }
 
 /// A buffered writer whose buffer is written in place (see the module's documentation).
 pub struct Out {
-    /// The bytes being filled: `buf[..at]` are written.
+    /// The bytes written (its length), and the room for more (its capacity).
     buf: Vec<u8>,
-    at: usize,
     to: Box<dyn Take>,
 }
 
@@ -38,7 +40,6 @@ impl Out {
     pub fn new(to: Box<dyn Take>) -> Out {
         Out {
             buf: Vec::new(),
-            at: 0,
             to,
         }
     }
@@ -51,11 +52,17 @@ impl Out {
         }))
     }
 
+    /// Bytes the buffer has room for.
+    #[inline]
+    fn left(&self) -> usize {
+        self.buf.capacity() - self.buf.len()
+    }
+
     /// Makes room for `n` more bytes (`n` at most a buffer's size), handing the buffer on when it
     /// has less.
     #[inline]
     fn room(&mut self, n: usize) -> io::Result<()> {
-        if self.at + n > self.buf.len() {
+        if self.left() < n {
             self.hand_on(n)?;
         }
         Ok(())
@@ -64,31 +71,53 @@ impl Out {
     #[cold]
     fn hand_on(&mut self, n: usize) -> io::Result<()> {
         let full = std::mem::take(&mut self.buf);
-        self.buf = self.to.take(full, std::mem::take(&mut self.at))?;
-        if self.buf.len() < n {
+        self.buf = self.to.take(full)?;
+        if self.left() < n {
             return Err(io::Error::other(format!(
                 "a buffer of {} bytes cannot take a piece of {n}",
-                self.buf.len()
+                self.left()
             )));
         }
         Ok(())
+    }
+
+    /// The room past the bytes written, to write the next ones into (then [`Self::advance`]).
+    #[inline]
+    fn spare<const N: usize>(&mut self) -> &mut [MaybeUninit<u8>; N] {
+        (&mut self.buf.spare_capacity_mut()[..N])
+            .try_into()
+            .expect("room for N bytes")
+    }
+
+    /// Counts `n` more bytes written.
+    ///
+    /// # Safety
+    ///
+    /// The first `n` bytes of the buffer's room ([`Self::spare`]) are written.
+    #[inline]
+    unsafe fn advance(&mut self, n: usize) {
+        debug_assert!(n <= self.left());
+        // SAFETY: the caller wrote the `n` bytes past the length, and they are within the capacity.
+        unsafe { self.buf.set_len(self.buf.len() + n) };
     }
 
     /// Writes one byte.
     #[inline]
     pub fn byte(&mut self, b: u8) -> io::Result<()> {
         self.room(1)?;
-        self.buf[self.at] = b;
-        self.at += 1;
+        self.spare::<1>()[0].write(b);
+        // SAFETY: the byte past the length was just written.
+        unsafe { self.advance(1) };
         Ok(())
     }
 
     /// Copies `s`, across as many buffers as it needs.
     #[inline]
     pub fn put(&mut self, s: &[u8]) -> io::Result<()> {
-        if s.len() <= PIECE && self.at + PIECE <= self.buf.len() {
-            copy_short(&mut self.buf[self.at..self.at + PIECE], s);
-            self.at += s.len();
+        if s.len() <= PIECE && self.left() >= PIECE {
+            copy_short(self.spare::<PIECE>(), s);
+            // SAFETY: `copy_short` wrote the first `s.len()` bytes of the room.
+            unsafe { self.advance(s.len()) };
             return Ok(());
         }
         self.put_long(s)
@@ -97,14 +126,14 @@ impl Out {
     /// [`Self::put`] of a long piece, or of one the buffer may not have room for.
     #[inline(never)]
     fn put_long(&mut self, mut s: &[u8]) -> io::Result<()> {
-        while self.at + s.len() > self.buf.len() {
-            let n = self.buf.len() - self.at;
-            self.buf[self.at..].copy_from_slice(&s[..n]);
-            (self.at, s) = (self.at + n, &s[n..]);
+        while s.len() > self.left() {
+            let n = self.left();
+            // Within the capacity: no reallocation.
+            self.buf.extend_from_slice(&s[..n]);
+            s = &s[n..];
             self.hand_on(1)?;
         }
-        self.buf[self.at..self.at + s.len()].copy_from_slice(s);
-        self.at += s.len();
+        self.buf.extend_from_slice(s);
         Ok(())
     }
 
@@ -113,8 +142,9 @@ impl Out {
     #[inline]
     pub fn put_first<const N: usize>(&mut self, text: &[u8; N], len: usize) -> io::Result<()> {
         self.room(N)?;
-        self.buf[self.at..self.at + N].copy_from_slice(text);
-        self.at += len.min(N);
+        fill(self.spare::<N>(), text);
+        // SAFETY: all `N` bytes past the length were just written, and `len.min(N)` counts some.
+        unsafe { self.advance(len.min(N)) };
         Ok(())
     }
 
@@ -125,20 +155,23 @@ impl Out {
     #[inline]
     pub fn prefetch(&self) {
         #[cfg(target_arch = "x86_64")]
-        if let Some(next) = self.buf.get(self.at + 64) {
+        if self.left() > 64 {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let next = self.buf.as_ptr().wrapping_add(self.buf.len() + 64);
             // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 processor has; it reads nothing
-            // and cannot fault, and `next` points into `self.buf` besides.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>((next as *const u8).cast()) };
+            // and cannot fault, and `next` points into the buffer's room besides.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(next.cast()) };
         }
     }
 
-    /// The next `N` bytes (`N` at most [`PIECE`]), to be written in place.
+    /// The next `N` bytes (`N` at most [`PIECE`]), zeroed, to be written in place.
     #[inline]
     pub fn slot<const N: usize>(&mut self) -> io::Result<&mut [u8; N]> {
         self.room(N)?;
-        let at = self.at;
-        self.at += N;
+        let at = self.buf.len();
+        fill(self.spare::<N>(), &[0; N]);
+        // SAFETY: the `N` bytes past the length were just written.
+        unsafe { self.advance(N) };
         Ok((&mut self.buf[at..at + N])
             .try_into()
             .expect("a slot of N bytes"))
@@ -158,7 +191,7 @@ impl Write for Out {
     /// Has what it holds flushed (see [`Take::flush`]).
     fn flush(&mut self) -> io::Result<()> {
         let last = std::mem::take(&mut self.buf);
-        (self.buf, self.at) = self.to.flush(last, std::mem::take(&mut self.at))?;
+        self.buf = self.to.flush(last)?;
         Ok(())
     }
 }
@@ -167,27 +200,42 @@ impl Drop for Out {
     /// Hands on what it holds ([`Take::finish`]), as `BufWriter` does: the rows a run wrote before it
     /// failed reach the output. An error here goes unreported; a writer that must know flushes.
     fn drop(&mut self) {
-        let _ = self.to.finish(std::mem::take(&mut self.buf), self.at);
+        let _ = self.to.finish(std::mem::take(&mut self.buf));
     }
+}
+
+/// Writes `from` into `to`, as one copy of a known size.
+#[inline(always)]
+fn fill<const N: usize>(to: &mut [MaybeUninit<u8>; N], from: &[u8; N]) {
+    *to = from.map(MaybeUninit::new);
+}
+
+/// Writes the first `N` bytes of `from` at the start of `to`.
+#[inline(always)]
+fn fill_at<const N: usize>(to: &mut [MaybeUninit<u8>], from: &[u8]) {
+    let to: &mut [MaybeUninit<u8>; N] = (&mut to[..N]).try_into().expect("room for N bytes");
+    fill(to, from[..N].try_into().expect("N bytes"));
 }
 
 /// Copies `s` (at most [`PIECE`] bytes) to the start of `to`, as two copies of a fixed size that
 /// overlap: a row's pieces (parameters, numbers) are short, and a copy of unknown length would be a
-/// call.
+/// call. Writes the first `s.len()` bytes of `to`, and no others.
 #[inline(always)]
-fn copy_short(to: &mut [u8], s: &[u8]) {
+fn copy_short(to: &mut [MaybeUninit<u8>; PIECE], s: &[u8]) {
     let n = s.len();
     if n >= 16 {
-        to[..16].copy_from_slice(&s[..16]);
-        to[n - 16..n].copy_from_slice(&s[n - 16..]);
+        fill_at::<16>(to, s);
+        fill_at::<16>(&mut to[n - 16..], &s[n - 16..]);
     } else if n >= 8 {
-        to[..8].copy_from_slice(&s[..8]);
-        to[n - 8..n].copy_from_slice(&s[n - 8..]);
+        fill_at::<8>(to, s);
+        fill_at::<8>(&mut to[n - 8..], &s[n - 8..]);
     } else if n >= 4 {
-        to[..4].copy_from_slice(&s[..4]);
-        to[n - 4..n].copy_from_slice(&s[n - 4..]);
+        fill_at::<4>(to, s);
+        fill_at::<4>(&mut to[n - 4..], &s[n - 4..]);
     } else if n > 0 {
-        (to[0], to[n / 2], to[n - 1]) = (s[0], s[n / 2], s[n - 1]);
+        to[0].write(s[0]);
+        to[n / 2].write(s[n / 2]);
+        to[n - 1].write(s[n - 1]);
     }
 }
 
@@ -198,22 +246,24 @@ struct Copying<W> {
 }
 
 impl<W: Write + Send> Take for Copying<W> {
-    fn take(&mut self, mut full: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
-        self.to.write_all(&full[..len])?;
-        if full.is_empty() {
-            full = vec![0; self.capacity];
+    fn take(&mut self, mut full: Vec<u8>) -> io::Result<Vec<u8>> {
+        self.to.write_all(&full)?;
+        full.clear();
+        if full.capacity() == 0 {
+            full = Vec::with_capacity(self.capacity);
         }
         Ok(full)
     }
 
-    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<(Vec<u8>, usize)> {
-        self.to.write_all(&last[..len])?;
+    fn flush(&mut self, mut last: Vec<u8>) -> io::Result<Vec<u8>> {
+        self.to.write_all(&last)?;
         self.to.flush()?;
-        Ok((last, 0))
+        last.clear();
+        Ok(last)
     }
 
-    fn finish(&mut self, last: Vec<u8>, len: usize) -> io::Result<()> {
-        self.to.write_all(&last[..len])
+    fn finish(&mut self, last: Vec<u8>) -> io::Result<()> {
+        self.to.write_all(&last)
     }
 }
 

@@ -36,8 +36,8 @@ pub struct Budget {
     /// Bytes in a chunk.
     chunk: usize,
     /// Chunks of parts already drained, for new parts (pages already mapped cost nothing to fill
-    /// again; fresh ones fault in one by one), at most `limit / 4` bytes of them. Each keeps the
-    /// bytes it held: a chunk is handed out at its full length, and written over.
+    /// again; fresh ones fault in one by one), at most `limit / 4` bytes of them. A chunk is handed
+    /// out empty, with room for `chunk` bytes; a new one is not zeroed first.
     free: Mutex<Vec<Vec<u8>>>,
 }
 
@@ -74,7 +74,8 @@ impl Budget {
             return None;
         }
         let mut c = self.free().pop().unwrap_or_default();
-        c.resize(self.chunk, 0);
+        c.clear();
+        c.reserve_exact(self.chunk);
         Some(c)
     }
 
@@ -278,14 +279,14 @@ impl io::Read for ChunkReader<'_> {
 const FILE_BUFFER: usize = 8 << 10;
 
 impl Take for Part {
-    fn take(&mut self, mut full: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
+    fn take(&mut self, mut full: Vec<u8>) -> io::Result<Vec<u8>> {
         let Part { held, budget } = self;
         let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
         match &mut *held {
-            Held::Memory(_) if len == 0 && !full.is_empty() => Ok(full),
+            // A chunk with nothing in it: a piece larger than a chunk, which the writer refuses.
+            Held::Memory(_) if full.is_empty() && full.capacity() > 0 => Ok(full),
             Held::Memory(chunks) => {
                 if !full.is_empty() {
-                    full.truncate(len);
                     chunks.push(full);
                 }
                 if let Some(next) = budget.chunk() {
@@ -299,13 +300,13 @@ impl Take for Part {
                 }
                 budget.give_back_chunks(std::mem::take(chunks));
                 *held = Held::File(f);
-                Ok(vec![0; FILE_BUFFER])
+                Ok(Vec::with_capacity(FILE_BUFFER))
             }
             Held::File(f) => {
-                f.write_all(&full[..len])
-                    .map_err(|e| budget.file_error(e))?;
-                if full.is_empty() {
-                    full = vec![0; FILE_BUFFER];
+                f.write_all(&full).map_err(|e| budget.file_error(e))?;
+                full.clear();
+                if full.capacity() == 0 {
+                    full = Vec::with_capacity(FILE_BUFFER);
                 }
                 Ok(full)
             }
@@ -315,36 +316,35 @@ impl Take for Part {
     /// Keeps rows in memory where they are: the outputs read a part only once its combination is
     /// done, and a writer that flushes every row (a table on a terminal) would otherwise take a
     /// chunk a row.
-    fn flush(&mut self, last: Vec<u8>, len: usize) -> io::Result<(Vec<u8>, usize)> {
+    fn flush(&mut self, mut last: Vec<u8>) -> io::Result<Vec<u8>> {
         match &mut *self.lock() {
-            Held::Memory(_) => Ok((last, len)),
+            Held::Memory(_) => Ok(last),
             Held::File(f) => {
-                f.write_all(&last[..len])
+                f.write_all(&last)
                     .and_then(|()| f.flush())
                     .map_err(|e| self.budget.file_error(e))?;
-                Ok((last, 0))
+                last.clear();
+                Ok(last)
             }
         }
     }
 
-    fn finish(&mut self, mut last: Vec<u8>, len: usize) -> io::Result<()> {
+    fn finish(&mut self, last: Vec<u8>) -> io::Result<()> {
         let mut held = self.lock();
         match &mut *held {
-            Held::Memory(chunks) if len > 0 => {
-                last.truncate(len);
+            Held::Memory(chunks) if !last.is_empty() => {
                 chunks.push(last);
                 Ok(())
             }
             Held::Memory(_) => {
                 drop(held);
-                if !last.is_empty() {
+                // An empty chunk from the budget goes back to it.
+                if last.capacity() > 0 {
                     self.budget.give_back_chunks(vec![last]);
                 }
                 Ok(())
             }
-            Held::File(f) => f
-                .write_all(&last[..len])
-                .map_err(|e| self.budget.file_error(e)),
+            Held::File(f) => f.write_all(&last).map_err(|e| self.budget.file_error(e)),
         }
     }
 }
@@ -481,9 +481,9 @@ mod tests {
         assert_eq!(drained(&a), bytes(0, 60));
         // A chunk handed out and finished with nothing in it goes back to the budget.
         let mut b = Part::new(&budget);
-        let chunk = b.take(Vec::new(), 0).unwrap();
-        assert_eq!((chunk.len(), budget.held()), (64, 64));
-        b.finish(chunk, 0).unwrap();
+        let chunk = b.take(Vec::new()).unwrap();
+        assert_eq!((chunk.len(), chunk.capacity(), budget.held()), (0, 64, 64));
+        b.finish(chunk).unwrap();
         assert_eq!(budget.held(), 0);
         assert_eq!(drained(&b), b"");
     }
