@@ -167,9 +167,15 @@ impl Column {
     }
 
     /// Lane `i`'s state, for a column of reducer `K`.
+    /// Lane `i`'s state, for a column of reducer `K`: only the arrays `K` keeps are read.
     #[inline(always)]
     fn get<const K: u8>(&self, i: usize) -> State {
-        pack::<K>(self.a[i], self.b[i], self.n[i])
+        match K {
+            COUNT => State::Count(self.n[i]),
+            SUM | FIRST | LAST | MIN | MAX => pack::<K>(self.a[i], 0.0, 0),
+            MEAN => pack::<K>(self.a[i], 0.0, self.n[i]),
+            _ => pack::<K>(self.a[i], self.b[i], 0),
+        }
     }
 
     /// Sets lane `i`'s state.
@@ -181,12 +187,6 @@ impl Column {
     /// Lane `i`'s state, whichever reducer.
     fn state(&self, i: usize) -> State {
         by_kind!(self.kind, K => self.get::<K>(i))
-    }
-
-    /// Lane `i`'s value.
-    #[inline]
-    fn value(&self, i: usize) -> f64 {
-        by_kind!(self.kind, K => self.get::<K>(i).value())
     }
 
     /// Lane `i`'s value were `(x, q)` added (the lane keeps its state).
@@ -205,6 +205,23 @@ impl Column {
     fn reset(&mut self, i: usize) {
         let (a, b, n) = self.fresh;
         (self.a[i], self.b[i], self.n[i]) = (a, b, n);
+    }
+
+    /// Lane `i`'s value, and the lane reset: what a through emits when it consumes an event. Only
+    /// the arrays reducer `K` keeps are read and reset.
+    #[inline]
+    fn take(&mut self, i: usize) -> f64 {
+        by_kind!(self.kind, K => {
+            let v = self.get::<K>(i).value();
+            let (a, b, n) = self.fresh;
+            match K {
+                COUNT => self.n[i] = n,
+                SUM | FIRST | LAST | MIN | MAX => self.a[i] = a,
+                MEAN => (self.a[i], self.n[i]) = (a, n),
+                _ => (self.a[i], self.b[i]) = (a, b),
+            }
+            v
+        })
     }
 
     /// Adds `(x, q)` to lanes `lanes`, for a column of reducer `K`. The common reducers run as plain
@@ -434,8 +451,7 @@ impl Lanes {
     /// an event. Returns how many values it wrote.
     pub fn take(&mut self, i: usize, out: &mut [f64]) -> usize {
         for (column, o) in self.columns.iter_mut().zip(out.iter_mut()) {
-            *o = column.value(i);
-            column.reset(i);
+            *o = column.take(i);
         }
         self.columns.len()
     }
