@@ -6,7 +6,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use super::sink::Sink;
+use super::sink::{Fill, Sink};
 use super::stage::{Stage, Tube};
 use super::wiring::{feed_names, inbox_bounds, stage_tubes};
 use crate::base::datapoint::{Datapoint, TubeId};
@@ -133,11 +133,41 @@ impl Fused {
             panic!("tube {local} is not a sink")
         };
         let wrote = s.take_seq(inputs)?;
-        if wrote && s.gone() {
-            self.ctx
-                .stop
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+        stop_if_gone(&self.ctx, s, wrote);
+        Ok(wrote)
+    }
+
+    /// The sink at index `local`.
+    pub fn sink(&self, local: usize) -> &Sink {
+        match &self.stage.tubes[local].tube {
+            Tube::Sink(s) => s,
+            Tube::Through(_) => panic!("tube {local} is not a sink"),
         }
+    }
+
+    /// [`Self::sink_step`] for a firing worked out in a sweep's lanes (see [`Sink::take_firing`]),
+    /// the datapoints coming on `inputs` (port, which of `emitted`) and filling the columns `fills`
+    /// says ([`Sink::fills`]).
+    #[inline]
+    pub fn sink_firing(
+        &mut self,
+        local: usize,
+        (inputs, fills): (&[(u8, u8)], &[Fill]),
+        emitted: &[Datapoint],
+        texts: &[Written],
+    ) -> Result<bool, RunError> {
+        let Tube::Sink(s) = &mut self.stage.tubes[local].tube else {
+            panic!("tube {local} is not a sink")
+        };
+        let time = emitted[0].event_time;
+        let wrote = match s.take_firing(time, fills, emitted, texts) {
+            Some(wrote) => wrote?,
+            None => s.take_seq((inputs.iter()).map(|&(p, w)| {
+                let t = if w == 0 { texts } else { &[] };
+                (p, &emitted[w as usize], t)
+            }))?,
+        };
+        stop_if_gone(&self.ctx, s, wrote);
         Ok(wrote)
     }
 
@@ -146,5 +176,12 @@ impl Fused {
     pub fn finish(mut self) -> Result<Finished, RunError> {
         let rows = self.stage.end_input(&mut self.ctx)?;
         Ok((rows, self.stage.losses()))
+    }
+}
+
+/// Has the run stop once a sink that wrote a row has no output left (its stdout was closed).
+fn stop_if_gone(ctx: &Ctx, s: &Sink, wrote: bool) {
+    if wrote && s.gone() {
+        ctx.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -23,4 +23,5 @@ pub use engine::{ticks, Engine, ReplayInto};
 pub use fused::{Finished as FusedFinished, Fused, OpenWriters};
 pub use report::{FeedReport, GenReport, Observer, OnProgress, Progressing, Report};
 pub use running::Running;
+pub use sink::Fill;
 pub use summary::summary;

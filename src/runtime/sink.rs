@@ -74,6 +74,15 @@ fn unset(v: &mut [bool]) {
     }
 }
 
+/// Where one value of a firing goes ([`Sink::fills`]): the column, which of the firing's
+/// datapoints holds it, and its slot there.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fill {
+    column: usize,
+    input: u8,
+    slot: usize,
+}
+
 struct Output {
     target: String,
     writer: Box<dyn RowWriter>,
@@ -231,6 +240,59 @@ impl Sink {
         Ok(self.end_seq()? | wrote)
     }
 
+    /// How the datapoints a firing brings fill its columns ([`Self::take_firing`]), when they come
+    /// on `inputs` (port, which datapoint): `None` when two come on one port, which would start a row
+    /// of their own (see [`Self::on_input`]).
+    pub fn fills(&self, inputs: &[(u8, u8)]) -> Option<Vec<Fill>> {
+        let mut ports: Vec<u8> = inputs.iter().map(|i| i.0).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        if ports.len() != inputs.len() {
+            return None;
+        }
+        let fills = (inputs.iter())
+            .flat_map(|&(port, input)| {
+                (self.by_port.get(port as usize).into_iter().flatten()).map(
+                    move |&(column, slot)| Fill {
+                        column,
+                        input,
+                        slot,
+                    },
+                )
+            })
+            .collect();
+        Some(fills)
+    }
+
+    /// What [`Self::take_seq`] does with datapoints of one event time, `time`, that come one per
+    /// port (a sweep's firing, worked out in its lanes), with their columns' places worked out
+    /// before ([`Self::fills`]): `emitted` holds the datapoints, and `texts` the texts of the first
+    /// one's values by slot (see [`Written`]). `None`, doing nothing, when a row is begun already.
+    #[inline]
+    pub fn take_firing(
+        &mut self,
+        time: i64,
+        fills: &[Fill],
+        emitted: &[Datapoint],
+        texts: &[Written],
+    ) -> Option<Result<bool, SinkError>> {
+        if self.filled || self.any {
+            return None;
+        }
+        if !texts.is_empty() {
+            self.written.resize(self.values.len(), Written::default());
+        }
+        for f in fills {
+            self.values[f.column] = emitted[f.input as usize].values[f.slot];
+            self.present[f.column] = true;
+            if let Some(t) = texts.get(f.slot).filter(|_| f.input == 0) {
+                self.written[f.column] = *t;
+            }
+        }
+        (self.any, self.time) = (!fills.is_empty(), time);
+        Some(self.end_seq())
+    }
+
     /// Writes each text column's text for the row's values.
     fn render_texts(&mut self) {
         for (i, t) in self.texts.iter_mut().enumerate() {
@@ -372,5 +434,103 @@ impl Sink {
     /// Whether every output it had is gone (see [`Self::close_output`]).
     pub fn gone(&self) -> bool {
         self.gone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::WriteError;
+    use std::sync::Mutex;
+
+    /// The output the test's writer stands for.
+    #[derive(Debug)]
+    struct Here;
+
+    impl SinkOutput for Here {
+        fn target(&self) -> String {
+            "here".into()
+        }
+        fn open(&self, _: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
+            Ok(None)
+        }
+    }
+
+    /// Rows as their cells' texts, kept where the test reads them.
+    #[derive(Clone, Default)]
+    struct Rows(Arc<Mutex<Vec<String>>>);
+
+    impl RowWriter for Rows {
+        fn write_row(&mut self, row: &Row<'_>) -> Result<(), WriteError> {
+            let mut text = row.time.to_string();
+            for i in 0..row.values.len() {
+                text.push(',');
+                if let Some(v) = row.cell(i) {
+                    let mut cell = Vec::new();
+                    row.write_number(i, v, &mut cell)?;
+                    text.push_str(std::str::from_utf8(&cell)?);
+                }
+            }
+            self.0.lock().unwrap().push(text);
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<(), WriteError> {
+            Ok(())
+        }
+    }
+
+    /// A sink of four columns: port 0 slots 0 and 2, port 1 slot 1, port 2 slot 0; and its rows.
+    fn sink() -> (Sink, Rows) {
+        let column = |port, slot| SinkColumn {
+            name: format!("p{port}.s{slot}"),
+            port,
+            slot,
+            text: None,
+        };
+        let columns = [column(0, 0), column(0, 2), column(1, 1), column(2, 0)];
+        let rows = Rows::default();
+        let writer: Box<dyn RowWriter> = Box::new(rows.clone());
+        (
+            Sink::with_writers(&columns, None, vec![(&Here, writer)]),
+            rows,
+        )
+    }
+
+    fn datapoint(time: i64, values: &[f64]) -> Datapoint {
+        let mut dp = Datapoint::new(Kind::Event, 0, time, 0);
+        dp.values[..values.len()].copy_from_slice(values);
+        dp.len = values.len() as u8;
+        dp
+    }
+
+    /// A firing taken with its columns worked out before writes the row the stage's way writes,
+    /// texts that came with the first datapoint included; it declines when a row is begun, and
+    /// inputs that repeat a port get no plan.
+    #[test]
+    fn a_firing_writes_what_the_stage_way_writes() {
+        let emitted = [
+            datapoint(7, &[1.5, 2.0, 0.1 + 0.2]),
+            datapoint(7, &[9.0, 4.25]),
+        ];
+        let texts = [Written::of(1.5), Written::default(), Written::of(0.1 + 0.2)];
+        let inputs = [(0u8, 0u8), (1, 1)];
+        let (mut by_seq, seq_rows) = sink();
+        let seq = inputs.map(|(p, w)| {
+            let t: &[Written] = if w == 0 { &texts } else { &[] };
+            (p, &emitted[w as usize], t)
+        });
+        assert!(by_seq.take_seq(seq).unwrap());
+        let (mut by_firing, firing_rows) = sink();
+        let fills = by_firing.fills(&inputs).unwrap();
+        assert_eq!(fills.len(), 3, "two columns on port 0, one on port 1");
+        let wrote = by_firing.take_firing(7, &fills, &emitted, &texts);
+        assert!(wrote.unwrap().unwrap());
+        let want = ["7,1.5,0.30000000000000004,4.25,".to_string()];
+        assert_eq!(*seq_rows.0.lock().unwrap(), want);
+        assert_eq!(*firing_rows.0.lock().unwrap(), want);
+        // A row begun: the firing is left to the stage's way.
+        by_firing.on_input(2, &emitted[0], &[]).unwrap();
+        assert!(by_firing.take_firing(7, &fills, &emitted, &texts).is_none());
+        assert!(by_firing.fills(&[(0, 0), (0, 1)]).is_none());
     }
 }

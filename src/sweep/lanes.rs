@@ -16,7 +16,7 @@ use crate::base::datapoint::{Datapoint, Kind, TubeId};
 use crate::base::number::Written;
 use crate::base::RunError;
 use crate::graph::{Graph, NodeKind};
-use crate::runtime::{Fused, FusedFinished};
+use crate::runtime::{Fill, Fused, FusedFinished};
 use crate::throughs::Lanes;
 
 /// A through kept as lanes: its index among each combination's tubes, and its state in every lane.
@@ -34,10 +34,19 @@ struct Fire {
     /// The throughs that consume its events, in the order the stage runs them: their index in
     /// `shared`, and their tube id.
     consumers: Vec<(usize, TubeId)>,
-    /// The sinks, in the order the stage runs them: each one's index among the tubes, and its inputs
-    /// in the order its inbox holds them (by port, then arrival): the port, and what arrives there
-    /// (0: the event; `1 + j`: what consumer `j` emits).
-    sinks: Vec<(usize, Vec<(u8, u8)>)>,
+    /// The sinks, in the order the stage runs them: each one's index among the tubes, its inputs in
+    /// the order its inbox holds them (by port, then arrival): the port, and what arrives there (0:
+    /// the event; `1 + j`: what consumer `j` emits), and the columns those fill ([`Fill`]), when
+    /// they come one per port.
+    sinks: Vec<Sinking>,
+}
+
+/// A sink a firing reaches (see [`Fire::sinks`]).
+#[derive(Debug, PartialEq)]
+struct Sinking {
+    local: usize,
+    inputs: Vec<(u8, u8)>,
+    fills: Option<Vec<Fill>>,
 }
 
 impl Fire {
@@ -83,7 +92,12 @@ impl Fire {
                     .map(|d| (d.1, d.2))
                     .collect();
                 inputs.sort_by_key(|i| i.0);
-                (s, inputs)
+                let fills = f.sink(s).fills(&inputs);
+                Sinking {
+                    local: s,
+                    inputs,
+                    fills,
+                }
             })
             .collect();
         Some(Fire {
@@ -336,12 +350,20 @@ impl Together {
             out.len = shared[c].lanes.take(i, &mut out.values) as u8;
         }
         let emitted = &self.emitted[k];
-        for (sink, inputs) in &fire.sinks {
-            let inputs = (inputs.iter()).map(|&(p, w)| {
-                let texts = if w == 0 { written } else { &[] };
-                (p, &emitted[w as usize], texts)
-            });
-            self.fused[i].sink_step(*sink, inputs)?;
+        for s in &fire.sinks {
+            match &s.fills {
+                Some(fills) => {
+                    let at = (s.inputs.as_slice(), fills.as_slice());
+                    self.fused[i].sink_firing(s.local, at, emitted, written)?
+                }
+                None => self.fused[i].sink_step(
+                    s.local,
+                    (s.inputs.iter()).map(|&(p, w)| {
+                        let texts = if w == 0 { written } else { &[] };
+                        (p, &emitted[w as usize], texts)
+                    }),
+                )?,
+            };
         }
         Ok(())
     }
