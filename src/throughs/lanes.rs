@@ -52,8 +52,11 @@ struct Column {
     a: Vec<f64>,
     /// VWAP: the quantity.
     b: Vec<f64>,
-    /// COUNT and MEAN: how many.
+    /// MEAN: how many. COUNT: `added` less the lane's count (wrapping), so that a datapoint added
+    /// to every lane is counted once, in `added`, rather than in each lane.
     n: Vec<u64>,
+    /// COUNT: how many datapoints were added to every lane (see `n`).
+    added: u64,
     /// The reset state's `a`, `b` and `n` (those a reducer does not use are left at 0 in every lane).
     fresh: (f64, f64, u64),
 }
@@ -153,6 +156,7 @@ impl Column {
             a: Vec::new(),
             b: Vec::new(),
             n: Vec::new(),
+            added: 0,
             fresh: (0.0, 0.0, 0),
         };
         unpack(fresh, &mut c.fresh.0, &mut c.fresh.1, &mut c.fresh.2);
@@ -166,12 +170,11 @@ impl Column {
         c
     }
 
-    /// Lane `i`'s state, for a column of reducer `K`.
     /// Lane `i`'s state, for a column of reducer `K`: only the arrays `K` keeps are read.
     #[inline(always)]
     fn get<const K: u8>(&self, i: usize) -> State {
         match K {
-            COUNT => State::Count(self.n[i]),
+            COUNT => State::Count(self.added.wrapping_sub(self.n[i])),
             SUM | FIRST | LAST | MIN | MAX => pack::<K>(self.a[i], 0.0, 0),
             MEAN => pack::<K>(self.a[i], 0.0, self.n[i]),
             _ => pack::<K>(self.a[i], self.b[i], 0),
@@ -182,6 +185,9 @@ impl Column {
     #[inline(always)]
     fn set(&mut self, i: usize, s: State) {
         unpack(s, &mut self.a[i], &mut self.b[i], &mut self.n[i]);
+        if self.kind == COUNT {
+            self.n[i] = self.added.wrapping_sub(self.n[i]);
+        }
     }
 
     /// Lane `i`'s state, whichever reducer.
@@ -204,6 +210,11 @@ impl Column {
     #[inline]
     fn reset(&mut self, i: usize) {
         let (a, b, n) = self.fresh;
+        let n = if self.kind == COUNT {
+            self.added.wrapping_sub(n)
+        } else {
+            n
+        };
         (self.a[i], self.b[i], self.n[i]) = (a, b, n);
     }
 
@@ -215,7 +226,7 @@ impl Column {
             let v = self.get::<K>(i).value();
             let (a, b, n) = self.fresh;
             match K {
-                COUNT => self.n[i] = n,
+                COUNT => self.n[i] = self.added.wrapping_sub(n),
                 SUM | FIRST | LAST | MIN | MAX => self.a[i] = a,
                 MEAN => (self.a[i], self.n[i]) = (a, n),
                 _ => (self.a[i], self.b[i]) = (a, b),
@@ -229,7 +240,8 @@ impl Column {
     #[inline(always)]
     fn add_k<const K: u8>(&mut self, lanes: std::ops::Range<usize>, x: f64, q: f64) {
         match K {
-            COUNT => self.n[lanes].iter_mut().for_each(|n| *n += 1),
+            // One more counted: `added` less the count is one less.
+            COUNT => (self.n[lanes].iter_mut()).for_each(|n| *n = n.wrapping_sub(1)),
             SUM => self.a[lanes].iter_mut().for_each(|a| *a += x),
             LAST => self.a[lanes].fill(x),
             MEAN => {
@@ -256,13 +268,32 @@ impl Column {
         by_kind!(self.kind, K => self.add_k::<K>(lanes, x, q))
     }
 
+    /// Adds `(x, q)` to every lane but those in `fired` (in order). A count column counts it once,
+    /// in `added`, and takes it back from the lanes left out.
+    fn add_all_but(&mut self, fired: &[u32], x: f64, q: f64) {
+        if self.kind == COUNT {
+            self.added = self.added.wrapping_add(1);
+            for &i in fired {
+                self.n[i as usize] = self.n[i as usize].wrapping_add(1);
+            }
+            return;
+        }
+        let mut from = 0;
+        for &i in fired {
+            self.add(from..i as usize, x, q);
+            from = i as usize + 1;
+        }
+        self.add(from..self.n.len(), x, q);
+    }
+
     /// Into `after`, each lane's value were `(x, q)` added, for a column of reducer `K` (the common
     /// reducers as plain loops, see [`Column::add_k`]).
     #[inline(always)]
     fn peek_k<const K: u8>(&self, x: f64, q: f64, after: &mut [f64]) {
         let (a, n) = (&self.a[..after.len()], &self.n[..after.len()]);
         match K {
-            COUNT => (after.iter_mut().zip(n)).for_each(|(v, &n)| *v = (n + 1) as f64),
+            COUNT => (after.iter_mut().zip(n))
+                .for_each(|(v, &n)| *v = (self.added.wrapping_sub(n) + 1) as f64),
             SUM => (after.iter_mut().zip(a)).for_each(|(v, &a)| *v = a + x),
             LAST => after.fill(x),
             _ => {
@@ -395,15 +426,9 @@ impl Lanes {
             let (seen, after, t) = (&mut self.last_seen, &self.after, &self.thresholds);
             by_op!(op, OP => scan(|b, a, t| fires(OP, b, a, t), seen, after, t, fired));
         }
-        let lanes = self.thresholds.len();
         for (r, column) in self.template.iter().zip(&mut self.columns) {
             let (x, q) = r.inputs(port, values);
-            let mut from = 0;
-            for &i in fired.iter() {
-                column.add(from..i as usize, x, q);
-                from = i as usize + 1;
-            }
-            column.add(from..lanes, x, q);
+            column.add_all_but(fired, x, q);
         }
     }
 
