@@ -112,7 +112,7 @@ impl Out {
     }
 
     /// Copies `s`, across as many buffers as it needs.
-    #[inline]
+    #[inline(always)]
     pub fn put(&mut self, s: &[u8]) -> io::Result<()> {
         if s.len() <= PIECE && self.left() >= PIECE {
             copy_short(self.spare::<PIECE>(), s);
