@@ -268,6 +268,7 @@ impl Sink {
     /// port (a sweep's firing, worked out in its lanes), with their columns' places worked out
     /// before ([`Self::fills`]): `emitted` holds the datapoints, and `texts` the texts of the first
     /// one's values by slot (see [`Written`]). `None`, doing nothing, when a row is begun already.
+    /// After an error the sink is not taken again: the unit that runs it stops.
     #[inline]
     pub fn take_firing(
         &mut self,
@@ -528,6 +529,20 @@ mod tests {
         let want = ["7,1.5,0.30000000000000004,4.25,".to_string()];
         assert_eq!(*seq_rows.0.lock().unwrap(), want);
         assert_eq!(*firing_rows.0.lock().unwrap(), want);
+        // The texts went to the columns of the values they are the texts of, both ways.
+        let kept = |s: &Sink| -> Vec<Option<Vec<u8>>> {
+            (s.written.iter().zip(&s.values))
+                .map(|(w, &v)| w.text_of(v).map(<[u8]>::to_vec))
+                .collect()
+        };
+        let texts_of = vec![
+            Some(b"1.5".to_vec()),
+            Some(b"0.30000000000000004".to_vec()),
+            None,
+            None,
+        ];
+        assert_eq!(kept(&by_seq), texts_of);
+        assert_eq!(kept(&by_firing), texts_of);
         // A row begun: the firing is left to the stage's way.
         by_firing.on_input(2, &emitted[0], &[]).unwrap();
         assert!(by_firing.take_firing(7, &fills, &emitted, &texts).is_none());

@@ -40,6 +40,9 @@ pub fn read_and_merge(
     std::thread::scope(|s| {
         for _ in 0..threads.clamp(1, (reads + merges).max(1)) {
             s.spawn(|| {
+                // However the thread ends (done, stopped, or in a panic), a merge waiting for a read
+                // it took is woken to look again.
+                let _wake = Wake { done: &done, stop };
                 let mut ctx = Ctx::detached(stop.clone());
                 loop {
                     let j = next.fetch_add(1, Ordering::Relaxed);
@@ -92,6 +95,23 @@ pub fn read_and_merge(
         _ => Err(RunError::Input(
             "the sweep was stopped while it read its inputs; nothing was written".into(),
         )),
+    }
+}
+
+/// Wakes every merge waiting for a read when a thread of [`read_and_merge`] ends; a panic stops the
+/// others first (the panic itself comes out when the threads are joined).
+struct Wake<'a> {
+    done: &'a (Mutex<usize>, Condvar),
+    stop: &'a AtomicBool,
+}
+
+impl Drop for Wake<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        let _held = self.done.0.lock().unwrap_or_else(|e| e.into_inner());
+        self.done.1.notify_all();
     }
 }
 
