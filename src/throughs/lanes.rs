@@ -205,32 +205,31 @@ impl Column {
         })
     }
 
-    /// Resets lane `i`: every one of its numbers to the reset state's (one store each, whichever
-    /// reducer).
-    #[inline]
-    fn reset(&mut self, i: usize) {
+    /// Resets lane `i` to the reset state, for a column of reducer `K`: only the arrays `K` keeps are
+    /// written (the others stay 0 in every lane).
+    #[inline(always)]
+    fn reset_k<const K: u8>(&mut self, i: usize) {
         let (a, b, n) = self.fresh;
-        let n = if self.kind == COUNT {
-            self.added.wrapping_sub(n)
-        } else {
-            n
-        };
-        (self.a[i], self.b[i], self.n[i]) = (a, b, n);
+        match K {
+            COUNT => self.n[i] = self.added.wrapping_sub(n),
+            SUM | FIRST | LAST | MIN | MAX => self.a[i] = a,
+            MEAN => (self.a[i], self.n[i]) = (a, n),
+            _ => (self.a[i], self.b[i]) = (a, b),
+        }
     }
 
-    /// Lane `i`'s value, and the lane reset: what a through emits when it consumes an event. Only
-    /// the arrays reducer `K` keeps are read and reset.
+    /// Resets lane `i`.
+    #[inline]
+    fn reset(&mut self, i: usize) {
+        by_kind!(self.kind, K => self.reset_k::<K>(i))
+    }
+
+    /// Lane `i`'s value, and the lane reset: what a through emits when it consumes an event.
     #[inline]
     fn take(&mut self, i: usize) -> f64 {
         by_kind!(self.kind, K => {
             let v = self.get::<K>(i).value();
-            let (a, b, n) = self.fresh;
-            match K {
-                COUNT => self.n[i] = self.added.wrapping_sub(n),
-                SUM | FIRST | LAST | MIN | MAX => self.a[i] = a,
-                MEAN => (self.a[i], self.n[i]) = (a, n),
-                _ => (self.a[i], self.b[i]) = (a, b),
-            }
+            self.reset_k::<K>(i);
             v
         })
     }
