@@ -34,8 +34,8 @@ pub fn read_and_merge(
     let next = AtomicUsize::new(0);
     let read: Vec<OnceLock<Result<Read, RunError>>> = (0..reads).map(|_| OnceLock::new()).collect();
     let merged: Vec<OnceLock<Stream>> = (0..merges).map(|_| OnceLock::new()).collect();
-    // Inputs read so far (or failed), with a signal for a merge that waits for them.
-    let done = (Mutex::new(0usize), Condvar::new());
+    // A signal for a merge waiting for its inputs to be read (or to fail).
+    let done = (Mutex::new(()), Condvar::new());
     let failed = || stop.load(Ordering::Relaxed);
     std::thread::scope(|s| {
         for _ in 0..threads.clamp(1, (reads + merges).max(1)) {
@@ -55,17 +55,17 @@ pub fn read_and_merge(
                             stop.store(true, Ordering::Relaxed);
                         }
                         let _ = read[j].set(r);
-                        *done.0.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                        let _held = done.0.lock().unwrap_or_else(|e| e.into_inner());
                         done.1.notify_all();
                         continue;
                     }
                     let stream = j - reads;
                     let wanted = &x.streams[stream];
-                    let mut n = done.0.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut held = done.0.lock().unwrap_or_else(|e| e.into_inner());
                     while !failed() && wanted.iter().any(|&i| read[i].get().is_none()) {
-                        n = done.1.wait(n).unwrap_or_else(|e| e.into_inner());
+                        held = done.1.wait(held).unwrap_or_else(|e| e.into_inner());
                     }
-                    drop(n);
+                    drop(held);
                     let times: Option<Vec<&[i64]>> = (wanted.iter())
                         .map(|&i| read[i].get()?.as_ref().ok().map(|r| r.points.times()))
                         .collect();
@@ -101,7 +101,7 @@ pub fn read_and_merge(
 /// Wakes every merge waiting for a read when a thread of [`read_and_merge`] ends; a panic stops the
 /// others first (the panic itself comes out when the threads are joined).
 struct Wake<'a> {
-    done: &'a (Mutex<usize>, Condvar),
+    done: &'a (Mutex<()>, Condvar),
     stop: &'a AtomicBool,
 }
 
