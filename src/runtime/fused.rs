@@ -145,14 +145,15 @@ impl Fused {
         }
     }
 
-    /// [`Self::sink_step`] for a firing worked out in a sweep's lanes (see [`Sink::take_firing`]),
-    /// the datapoints coming on `inputs` (port, which of `emitted`) and filling the columns `fills`
-    /// says ([`Sink::fills`]).
+    /// [`Self::sink_step`] for a firing worked out in a sweep's lanes, the datapoints coming on
+    /// `inputs` (port, which of `emitted`; `texts` are the first one's values' texts): into the
+    /// columns `fills` says ([`Sink::fills`], [`Sink::take_firing`]) when there is a plan and the
+    /// sink has no row begun, else the stage's way.
     #[inline]
     pub fn sink_firing(
         &mut self,
         local: usize,
-        (inputs, fills): (&[(u8, u8)], &[Fill]),
+        (inputs, fills): (&[(u8, u8)], Option<&[Fill]>),
         emitted: &[Datapoint],
         texts: &[Written],
     ) -> Result<bool, RunError> {
@@ -160,7 +161,8 @@ impl Fused {
             panic!("tube {local} is not a sink")
         };
         let time = emitted[0].event_time;
-        let wrote = match s.take_firing(time, fills, emitted, texts) {
+        let firing = fills.and_then(|fills| s.take_firing(time, fills, emitted, texts));
+        let wrote = match firing {
             Some(wrote) => wrote?,
             None => s.take_seq((inputs.iter()).map(|&(p, w)| {
                 let t = if w == 0 { texts } else { &[] };

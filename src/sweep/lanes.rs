@@ -351,19 +351,8 @@ impl Together {
         }
         let emitted = &self.emitted[k];
         for s in &fire.sinks {
-            match &s.fills {
-                Some(fills) => {
-                    let at = (s.inputs.as_slice(), fills.as_slice());
-                    self.fused[i].sink_firing(s.local, at, emitted, written)?
-                }
-                None => self.fused[i].sink_step(
-                    s.local,
-                    (s.inputs.iter()).map(|&(p, w)| {
-                        let texts = if w == 0 { written } else { &[] };
-                        (p, &emitted[w as usize], texts)
-                    }),
-                )?,
-            };
+            let at = (s.inputs.as_slice(), s.fills.as_deref());
+            self.fused[i].sink_firing(s.local, at, emitted, written)?;
         }
         Ok(())
     }
