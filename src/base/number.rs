@@ -12,6 +12,8 @@
 
 use std::io::{self, Write};
 
+use super::out::Out;
+
 /// 2⁵²: every double at least this large is a whole number.
 const WHOLE_FROM: f64 = 4_503_599_627_370_496.0;
 /// 2⁵³: every whole number below it is a double, and `{}` writes all its digits.
@@ -21,24 +23,36 @@ fn whole(x: f64) -> bool {
     x.abs() >= WHOLE_FROM || (x as i64) as f64 == x
 }
 
-/// 2^k, exactly, for small k.
-fn pow2(k: u32) -> f64 {
-    f64::from_bits((1023 + k as u64) << 52)
-}
-
 /// Writes `v` as `write!(out, "{v}")` would.
 #[inline]
 pub fn write_f64<W: Write>(out: &mut W, v: f64) -> io::Result<()> {
-    if v.is_finite() {
-        if whole(v) {
-            if v.abs() < EXACT_BELOW && !(v == 0.0 && v.is_sign_negative()) {
-                return out.write_all(itoa::Buffer::new().format(v as i64).as_bytes());
-            }
-        } else if let Some(text) = shortest(v, &mut zmij::Buffer::new()) {
-            return out.write_all(text);
-        }
+    match fast(v, &mut itoa::Buffer::new(), &mut zmij::Buffer::new()) {
+        Some(text) => out.write_all(text),
+        None => write!(out, "{v}"),
     }
-    write!(out, "{v}")
+}
+
+/// [`write_f64`] into an [`Out`], whose short copies take no call (a sweep writes millions of cells).
+#[inline]
+pub fn put_f64(out: &mut Out, v: f64) -> io::Result<()> {
+    match fast(v, &mut itoa::Buffer::new(), &mut zmij::Buffer::new()) {
+        Some(text) => out.put(text),
+        None => write!(out, "{v}"),
+    }
+}
+
+/// `v`'s text as `{}` writes it, written into one of the two buffers, when the fast path has it
+/// (see the module's notes); `None` for `{}` itself to write.
+#[inline(always)]
+fn fast<'b>(v: f64, ints: &'b mut itoa::Buffer, floats: &'b mut zmij::Buffer) -> Option<&'b [u8]> {
+    if !v.is_finite() {
+        return None;
+    }
+    if whole(v) {
+        let exact = v.abs() < EXACT_BELOW && !(v == 0.0 && v.is_sign_negative());
+        return exact.then(|| ints.format(v as i64).as_bytes());
+    }
+    shortest(v, floats)
 }
 
 /// A value's text as [`write_f64`] writes it, worked out once and kept with the value's bits: a sweep's
@@ -99,8 +113,23 @@ fn shortest(v: f64, buf: &mut zmij::Buffer) -> Option<&[u8]> {
     }
     let dot = text.iter().position(|&c| c == b'.')?;
     let digits = (text.len() - dot - 1) as u32;
-    let tie = whole(v * pow2(digits + 1)) && !whole(v * pow2(digits));
-    (!tie).then_some(text)
+    // A tie's binary fraction has exactly one bit per decimal digit, and one more.
+    (fraction_bits(v) != digits + 1).then_some(text)
+}
+
+/// How many binary digits `v` (finite, not whole) has after the point: `v` is `m·2^e` with `m` its
+/// significand, and `m`'s trailing zeros are not digits. `v·2^k` is whole exactly when `k` is at least
+/// this many.
+#[inline]
+fn fraction_bits(v: f64) -> u32 {
+    let bits = v.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let (m, e) = match biased {
+        0 => (fraction, -1074),
+        _ => (fraction | 1 << 52, biased - 1075),
+    };
+    (-e - m.trailing_zeros() as i32).max(0) as u32
 }
 
 #[cfg(test)]
@@ -192,6 +221,32 @@ mod tests {
             }
         }
         assert!(ties > 1000, "the sample holds ties ({ties})");
+    }
+
+    /// `fraction_bits` against its meaning: the doublings it takes a value to become whole.
+    #[test]
+    fn fraction_bits_count_the_doublings_to_a_whole_number() {
+        let mut next = bits(0x51_7CC1_B727_220A);
+        let mut seen = 0;
+        for i in 0..200_000u64 {
+            let r = next();
+            let v = match i % 3 {
+                0 => f64::from_bits(r),
+                1 => (r % 100_000_000_000) as f64 / 1e8,
+                _ => (r >> 11) as f64 / (1u64 << (r % 60)) as f64,
+            };
+            if !v.is_finite() || whole(v) {
+                continue;
+            }
+            let (mut x, mut k) = (v, 0);
+            while !whole(x) {
+                x *= 2.0;
+                k += 1;
+            }
+            assert_eq!(fraction_bits(v), k, "{v:e}");
+            seen += 1;
+        }
+        assert!(seen > 100_000, "non-whole values sampled: {seen}");
     }
 
     #[test]

@@ -23,10 +23,14 @@ pub fn describe(v: &Value) -> String {
 /// Joins a mapping key onto a YAML path.
 pub fn field(path: &str, key: &str) -> String {
     if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
+        return key.to_string();
     }
+    // Sized once: a sweep checks every combination's config, and builds a path for every node read.
+    let mut joined = String::with_capacity(path.len() + 1 + key.len());
+    joined.push_str(path);
+    joined.push('.');
+    joined.push_str(key);
+    joined
 }
 
 /// Reads values, recording every problem in the diagnostics.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 use crate::base::datapoint::{Datapoint, TubeId};
-use crate::base::number::{write_f64, Written};
+use crate::base::number::{put_f64, write_f64, Written};
 use crate::base::out::Out;
 use crate::base::RunError;
 use crate::config::{ParamValue, Reader};
@@ -58,7 +58,7 @@ impl Row<'_> {
     pub fn put_number(&self, i: usize, v: f64, out: &mut Out) -> io::Result<()> {
         match self.written.get(i).and_then(|w| w.padded_text_of(v)) {
             Some((text, len)) => out.put_first(text, len),
-            None => write_f64(out, v),
+            None => put_f64(out, v),
         }
     }
 
