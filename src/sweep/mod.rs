@@ -15,6 +15,7 @@ mod lanes;
 mod merge;
 mod output;
 mod part;
+mod pieces;
 mod report;
 mod rules;
 mod run;

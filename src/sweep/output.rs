@@ -6,9 +6,10 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::part::{Budget, ChunkReader, Part, Rows};
+use super::pieces::PieceAppend;
 use super::rules::target_key;
 use crate::base::datapoint::TubeId;
 use crate::base::out::Out;
@@ -26,6 +27,9 @@ pub struct Output {
     closed: AtomicBool,
     /// A file written under a temporary name, put in its place when the sweep ends cleanly.
     staged: Option<Box<dyn Commit>>,
+    /// A file output's rows, appended in whole pieces (from the first part on: the header goes
+    /// before).
+    pieces: Mutex<Option<PieceAppend>>,
 }
 
 /// Every distinct output of a sweep, and which one each combination's sink outputs write.
@@ -179,6 +183,7 @@ impl Outputs {
             dest,
             closed: AtomicBool::new(closed),
             staged: o.staged(),
+            pieces: Mutex::new(None),
         })
     }
 
@@ -186,6 +191,10 @@ impl Outputs {
     /// under a temporary name becomes the output.
     pub fn commit(&self) -> Result<(), RunError> {
         for o in &self.list {
+            if let Some(p) = o.pieces.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                p.finish()
+                    .map_err(|e| SinkError::new(o.target.clone(), e))?;
+            }
             if let Destination::Assembled(a) = &o.dest {
                 let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
                 a.finish()
@@ -245,7 +254,19 @@ impl Outputs {
                 continue;
             }
             let copied = part.drain(|rows| match &out.dest {
-                Destination::File(f) => rows.write_to(&mut &*f),
+                Destination::File(f) => {
+                    let mut p = out.pieces.lock().unwrap_or_else(|e| e.into_inner());
+                    if p.is_none() {
+                        *p = Some(PieceAppend::new(f.try_clone()?)?);
+                    }
+                    let p = p.as_mut().expect("made above");
+                    match rows {
+                        Rows::Memory(chunks) => {
+                            (p.append(chunks)).map(|()| chunks.iter().map(|c| c.len() as u64).sum())
+                        }
+                        Rows::File(part) => io::copy(part, p),
+                    }
+                }
                 Destination::Assembled(a) => {
                     let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
                     match rows {
