@@ -112,8 +112,9 @@ impl SinkKind for PathKind {
     }
 }
 
-/// An output written to a path.
-#[derive(Debug)]
+/// An output written to a path. Its `Debug` tells its settings apart (a sweep compares the outputs
+/// its combinations write to one path), and leaves the path out: `Debug` escapes a path character by
+/// character, for every combination.
 struct PathOutput {
     path: PathBuf,
     accepts: Accepts,
@@ -121,6 +122,18 @@ struct PathOutput {
     format: Option<Format>,
     file: bool,
     check: Check,
+}
+
+impl std::fmt::Debug for PathOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PathOutput")
+            .field("accepts", &self.accepts)
+            .field("open", &self.open)
+            .field("format", &self.format)
+            .field("file", &self.file)
+            .field("check", &self.check)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SinkOutput for PathOutput {

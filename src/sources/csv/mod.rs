@@ -19,7 +19,7 @@ pub use run::CsvGenerator;
 
 use crate::base::RunError;
 use crate::config::{field, Diagnostics, Reader};
-use crate::plugin::{CheckSource, OpenSource, Source, SourceKind, SourceRun};
+use crate::plugin::{CheckMemo, CheckSource, OpenSource, Source, SourceKind, SourceRun};
 
 /// What to do with a malformed CSV row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,9 +96,11 @@ impl SourceKind for Csv {
 
 impl Source for CsvSource {
     fn check(&mut self, cx: &CheckSource<'_>, diag: &mut Diagnostics) -> Option<Vec<String>> {
-        // The layout depends on the file and on this source's settings, which its description holds
-        // (`layout` is not known yet).
-        let key = format!("{self:?}");
+        // The layout depends on the file and on this source's settings (`layout` is what is looked
+        // for). The path is written unescaped: a sweep makes this key for every combination.
+        let (time, fields, on_error) = (&self.time_column, &self.fields, self.on_error);
+        let path = CheckMemo::path_key("CSV", &[&self.path]);
+        let key = format!("{path}|{time:?}|{fields:?}|{on_error:?}");
         match cx
             .memo
             .get_or(key, || inspect(&self.path, self).map(Arc::new))
