@@ -40,7 +40,7 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
     let counted = Checking::new(total, &tick);
     let prepared = crate::api::sweep_counted(t, args.shard, threads, &stop, &counted);
     checking.clear();
-    let prepared = match prepared {
+    let mut prepared = match prepared {
         Ok(p) => p,
         Err(SweepError::Config(e)) => {
             errln!("{e}");
@@ -51,14 +51,16 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
             return EXIT_RUNTIME;
         }
     };
+    prepared.leave_memory_to_exit();
     let mut bar = Bar::new(show);
     let result = prepared.run(threads, &stop, &mut |p| {
         let frac = p.updates as f64 / p.updates_total.max(1) as f64;
         bar.draw(frac, p.updates, "datapoint-updates");
     });
     bar.clear();
-    // What the sweep checked and read is left for the system to take back at exit: freeing every
-    // combination's graph one by one took longer than the exit (0.8 s for 100,000 combinations).
+    // What the sweep checked and read is left for the system to take back at exit, as is the memory
+    // it kept for rows: freeing every combination's graph one by one took longer than the exit (0.8 s
+    // for 100,000 combinations).
     // It holds no open file and nothing to flush: the outputs belong to the run, which has ended.
     std::mem::forget(prepared);
     match result {

@@ -153,6 +153,9 @@ pub struct Prepared {
     written_before: std::collections::HashSet<String>,
     /// Bytes of rows the parts waiting to be appended may hold in memory together.
     memory: usize,
+    /// The memory kept for rows is left for the system to take back when the process exits
+    /// ([`Prepared::leave_memory_to_exit`]).
+    leave_to_exit: bool,
 }
 
 /// Checks the sweep (counting in `checking`), then reads its inputs (on up to `threads` threads) and
@@ -184,6 +187,7 @@ pub fn prepare(
         prepared_in: t0.elapsed(),
         written_before: before,
         memory: part::MEMORY,
+        leave_to_exit: false,
     })
 }
 
@@ -263,6 +267,12 @@ impl Prepared {
         kinds
     }
 
+    /// Has [`Self::run`] leave the memory it kept for rows (up to a quarter of the memory budget) to the
+    /// process's exit instead of freeing it: for a process that exits when the sweep is done.
+    pub fn leave_memory_to_exit(&mut self) {
+        self.leave_to_exit = true;
+    }
+
     /// Runs every combination on `threads` worker threads, writing the outputs (the header only when
     /// this is the first shard); `stop` ends it early. Calls `on_progress` about every 200 ms.
     pub fn run(
@@ -282,6 +292,10 @@ impl Prepared {
         let threads = threads.clamp(1, self.x.graphs.len().max(1));
         let ran = run::run(self, &outputs, threads, stop, on_progress)?;
         outputs.commit()?;
+        if self.leave_to_exit {
+            // Freeing them one by one took 1 to 5 ms after the outputs were in place.
+            std::mem::forget(outputs.take_free());
+        }
         let mut report = SweepReport::new(self, ran.rows, threads, t0.elapsed());
         (report.lanes, report.from_lanes) = ran.lanes;
         report.tapes = ran.tapes;

@@ -234,6 +234,11 @@ impl Outputs {
         Ok(writers)
     }
 
+    /// The memory kept for parts that are not coming (see [`Budget::take_free`]).
+    pub fn take_free(&self) -> Vec<Vec<u8>> {
+        self.budget.take_free()
+    }
+
     /// How many parts went on in a file past the memory budget, and the budget.
     pub fn spilled(&self) -> (u64, usize) {
         (self.budget.files(), self.budget.limit())

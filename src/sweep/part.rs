@@ -63,6 +63,11 @@ impl Budget {
         })
     }
 
+    /// Takes the chunks kept for later parts (the sweep is done with them).
+    pub fn take_free(&self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut *self.free())
+    }
+
     fn free(&self) -> MutexGuard<'_, Vec<Vec<u8>>> {
         self.free.lock().unwrap_or_else(|e| e.into_inner())
     }
