@@ -35,6 +35,9 @@ pub struct Out {
 /// Bytes of a piece copied as a whole array at most ([`Out::put_first`]).
 const PIECE: usize = 32;
 
+/// Bytes of the buffer of an [`Out`] that copies into a file or stdout ([`Out::copying`]).
+pub const BUFFER: usize = 1 << 16;
+
 impl Out {
     /// A writer whose full buffers go to `to`.
     pub fn new(to: Box<dyn Take>) -> Out {
@@ -44,12 +47,9 @@ impl Out {
         }
     }
 
-    /// A writer into `w`, through a buffer of `capacity` bytes.
+    /// A writer into `w`, through a buffer of `capacity` bytes ([`BUFFER`] unless there is a reason).
     pub fn copying(w: impl Write + Send + 'static, capacity: usize) -> Out {
-        Out::new(Box::new(Copying {
-            to: w,
-            capacity: capacity.max(PIECE),
-        }))
+        Out::new(Box::new(Copying::new(w, capacity)))
     }
 
     /// Bytes the buffer has room for.
@@ -240,9 +240,24 @@ fn copy_short(to: &mut [MaybeUninit<u8>; PIECE], s: &[u8]) {
 }
 
 /// Takes full buffers by copying them into a writer (a file, stdout), and gives each back.
-struct Copying<W> {
+pub struct Copying<W> {
     to: W,
     capacity: usize,
+}
+
+impl<W> Copying<W> {
+    /// Copies into `to`; a buffer it gives for one it did not get back has `capacity` bytes.
+    pub fn new(to: W, capacity: usize) -> Copying<W> {
+        Copying {
+            to,
+            capacity: capacity.max(PIECE),
+        }
+    }
+
+    /// What it copies into.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.to
+    }
 }
 
 impl<W: Write + Send> Take for Copying<W> {

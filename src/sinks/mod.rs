@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
-use crate::base::out::Out;
+use crate::base::out::{Out, BUFFER};
 use crate::base::RunError;
 use crate::base::SinkError;
 use crate::config::Reader;
@@ -185,9 +185,6 @@ impl SinkOutput for PathOutput {
     }
 }
 
-/// Bytes a file's writer gathers before each write.
-const FILE_BUFFER: usize = 1 << 16;
-
 /// Creates the file the rows for `path` go to, and its parent directories: the partial file beside it
 /// ([`Staged`]), or `path` itself when it is a device.
 fn create_file(path: &Path) -> io::Result<File> {
@@ -202,7 +199,7 @@ fn create_file(path: &Path) -> io::Result<File> {
 
 fn open_file(path: &Path) -> io::Result<Out> {
     let f = create_file(path)?;
-    Ok(Out::copying(f, FILE_BUFFER))
+    Ok(Out::copying(f, BUFFER))
 }
 
 #[cfg(test)]
@@ -265,7 +262,7 @@ mod tests {
     #[test]
     fn the_table_aligns_columns_under_their_headers() {
         let buf = Shared::default();
-        let out: Out = Out::copying(buf.clone(), FILE_BUFFER);
+        let out: Out = Out::copying(buf.clone(), BUFFER);
         let mut t = table::TableWriter::with_lead(
             out,
             &["btc.sum_Volume", "eth.count"],
@@ -299,7 +296,7 @@ mod tests {
     fn csv_and_ndjson_leave_missing_values_empty_and_null() {
         let (a, b) = (Shared::default(), Shared::default());
         let mut c = csv::CsvWriter::with_lead(
-            Out::copying(a.clone(), FILE_BUFFER),
+            Out::copying(a.clone(), BUFFER),
             &["x.v", "y.n"],
             false,
             Lead::default(),
@@ -308,7 +305,7 @@ mod tests {
         .unwrap();
         rows(&mut c);
         let mut j =
-            ndjson::NdjsonWriter::new(Out::copying(b.clone(), FILE_BUFFER), &["x.v", "y.n"], false);
+            ndjson::NdjsonWriter::new(Out::copying(b.clone(), BUFFER), &["x.v", "y.n"], false);
         rows(&mut j);
         let csv = String::from_utf8(a.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
@@ -327,7 +324,7 @@ mod tests {
         let a = Shared::default();
         let names = ["btc, 1m.sum_Volume", "say \"hi\".count"];
         let mut c = csv::CsvWriter::with_lead(
-            Out::copying(a.clone(), FILE_BUFFER),
+            Out::copying(a.clone(), BUFFER),
             &names,
             false,
             Lead::default(),
@@ -372,7 +369,7 @@ mod tests {
         let (a, b, c) = (Shared::default(), Shared::default(), Shared::default());
         write(
             &mut csv::CsvWriter::with_lead(
-                Out::copying(a.clone(), FILE_BUFFER),
+                Out::copying(a.clone(), BUFFER),
                 &["x.v"],
                 true,
                 Lead::default(),
@@ -381,13 +378,13 @@ mod tests {
             .unwrap(),
         );
         write(&mut ndjson::NdjsonWriter::new(
-            Out::copying(b.clone(), FILE_BUFFER),
+            Out::copying(b.clone(), BUFFER),
             &["x.v"],
             true,
         ));
         write(
             &mut table::TableWriter::with_lead(
-                Out::copying(c.clone(), FILE_BUFFER),
+                Out::copying(c.clone(), BUFFER),
                 &["x.v"],
                 true,
                 Lead::default(),

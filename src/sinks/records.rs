@@ -234,7 +234,7 @@ mod tests {
             header: false,
             board: None,
         };
-        RecordWriter::new(Out::copying(into.clone(), 1 << 16), &cx).unwrap()
+        RecordWriter::new(Out::copying(into.clone(), crate::base::out::BUFFER), &cx).unwrap()
     }
 
     #[test]

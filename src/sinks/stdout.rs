@@ -7,7 +7,7 @@ use serde_yaml::Value;
 use super::csv::CsvWriter;
 use super::lead::Lead;
 use super::table::TableWriter;
-use crate::base::out::Out;
+use crate::base::out::{Out, BUFFER};
 use crate::base::{RunError, SinkError};
 use crate::config::Reader;
 use crate::plugin::{Destination, OpenSink, RowWriter, SinkKind, SinkOutput};
@@ -39,7 +39,7 @@ impl SinkOutput for StdoutOutput {
     }
 
     fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
-        self.format(Out::copying(io::stdout(), 1 << 16), cx)
+        self.format(Out::copying(io::stdout(), BUFFER), cx)
             .map(Some)
     }
 

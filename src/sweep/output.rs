@@ -12,7 +12,7 @@ use super::part::{Budget, ChunkReader, Part, Rows};
 use super::pieces::PieceAppend;
 use super::rules::target_key;
 use crate::base::datapoint::TubeId;
-use crate::base::out::Out;
+use crate::base::out::{Out, BUFFER};
 use crate::base::{RunError, SinkError};
 use crate::config::ParamValue;
 use crate::graph::{journal_meta, Graph, NodeKind};
@@ -166,7 +166,7 @@ impl Outputs {
         } else if header {
             let handle = dest.handle().map_err(|e| sink_err(o, e))?;
             let written = o
-                .format(Out::copying(handle, 1 << 16), &cx)
+                .format(Out::copying(handle, BUFFER), &cx)
                 .and_then(|mut w| {
                     w.flush()
                         .map_err(|e| RunError::Sink(SinkError::new(o.target(), e)))

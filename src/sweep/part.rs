@@ -16,7 +16,7 @@
 use std::fs::File;
 use std::io::{self, Seek, Write};
 
-use crate::base::out::Take;
+use crate::base::out::{Copying, Take};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -179,7 +179,7 @@ fn part_dir() -> PathBuf {
 /// budget whole, full or not); or a file.
 enum Held {
     Memory(Vec<Vec<u8>>),
-    File(File),
+    File(Copying<File>),
 }
 
 /// One combination's rows for one output: what the combination's writer hands its chunks to (see
@@ -220,8 +220,8 @@ impl Part {
                 r
             }
             Held::File(f) => {
-                f.rewind()?;
-                take(Rows::File(f))
+                f.get_mut().rewind()?;
+                take(Rows::File(f.get_mut()))
             }
         }
     }
@@ -284,7 +284,7 @@ impl io::Read for ChunkReader<'_> {
 const FILE_BUFFER: usize = 8 << 10;
 
 impl Take for Part {
-    fn take(&mut self, mut full: Vec<u8>) -> io::Result<Vec<u8>> {
+    fn take(&mut self, full: Vec<u8>) -> io::Result<Vec<u8>> {
         let Part { held, budget } = self;
         let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
         match &mut *held {
@@ -304,33 +304,20 @@ impl Take for Part {
                     f.write_all(c).map_err(|e| budget.file_error(e))?;
                 }
                 budget.give_back_chunks(std::mem::take(chunks));
-                *held = Held::File(f);
+                *held = Held::File(Copying::new(f, FILE_BUFFER));
                 Ok(Vec::with_capacity(FILE_BUFFER))
             }
-            Held::File(f) => {
-                f.write_all(&full).map_err(|e| budget.file_error(e))?;
-                full.clear();
-                if full.capacity() == 0 {
-                    full = Vec::with_capacity(FILE_BUFFER);
-                }
-                Ok(full)
-            }
+            Held::File(f) => f.take(full).map_err(|e| budget.file_error(e)),
         }
     }
 
     /// Keeps rows in memory where they are: the outputs read a part only once its combination is
     /// done, and a writer that flushes every row (a table on a terminal) would otherwise take a
     /// chunk a row.
-    fn flush(&mut self, mut last: Vec<u8>) -> io::Result<Vec<u8>> {
+    fn flush(&mut self, last: Vec<u8>) -> io::Result<Vec<u8>> {
         match &mut *self.lock() {
             Held::Memory(_) => Ok(last),
-            Held::File(f) => {
-                f.write_all(&last)
-                    .and_then(|()| f.flush())
-                    .map_err(|e| self.budget.file_error(e))?;
-                last.clear();
-                Ok(last)
-            }
+            Held::File(f) => f.flush(last).map_err(|e| self.budget.file_error(e)),
         }
     }
 
@@ -349,7 +336,7 @@ impl Take for Part {
                 }
                 Ok(())
             }
-            Held::File(f) => f.write_all(&last).map_err(|e| self.budget.file_error(e)),
+            Held::File(f) => f.finish(last).map_err(|e| self.budget.file_error(e)),
         }
     }
 }

@@ -118,7 +118,10 @@ fn fall_back(cx: &OpenSink<'_>, why: &str) -> Result<Option<Box<dyn RowWriter>>,
         "Visual: {why}; writing plain rows as Stdout does"
     );
     StdoutOutput
-        .format(crate::base::out::Out::copying(io::stdout(), 1 << 16), cx)
+        .format(
+            crate::base::out::Out::copying(io::stdout(), crate::base::out::BUFFER),
+            cx,
+        )
         .map(Some)
 }
 
