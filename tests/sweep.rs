@@ -423,6 +423,52 @@ fn an_input_that_fails_while_read_stops_the_sweep_before_it_writes() {
     }
 }
 
+/// A sweep stopped after its first combinations were appended leaves them whole in its output's
+/// partial file: the rows the whole sweep writes first, up to a combination's end, and not the
+/// previous output's place. One worker, so that the first unit to finish holds the first combination
+/// (with two, the first to finish may be a later one, and nothing is appended before the stop).
+#[test]
+fn a_stopped_sweep_leaves_its_finished_combinations_whole_in_the_partial_file() {
+    let dir = tempdir();
+    let n = "N: {from: 100, to: 2000, step: 100}";
+    let (path, out) = small_grid(dir.path(), "s", n, "coin: [ETH]");
+    run_sweep(&path, None, 1);
+    let whole = std::fs::read_to_string(&out).unwrap();
+    let t = tubes::api::load_template(&path).unwrap();
+    let p = tubes::api::sweep(t, None, 1, &Default::default()).unwrap();
+    let stop = AtomicBool::new(false);
+    let err = p.run(1, &stop, &mut |progress| {
+        if progress.done > 0 {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let err = err.map(|_| ()).expect_err("the sweep was stopped");
+    assert!(err.to_string().contains(".partial files"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        whole,
+        "the output is not replaced"
+    );
+    let partial = std::fs::read_to_string(out.with_file_name("s.csv.partial")).unwrap();
+    assert!(
+        whole.starts_with(&partial),
+        "the partial file is the whole output's beginning"
+    );
+    assert!(
+        partial.len() > 32 << 10 && partial.len() < whole.len(),
+        "{}",
+        partial.len()
+    );
+    // It ends where a combination's rows end: its last line's parameters differ from the next's.
+    let params = |l: &str| l.split(',').take(2).collect::<Vec<_>>().join(",");
+    let last = partial.lines().last().unwrap();
+    let next = whole[partial.len()..].lines().next().unwrap();
+    assert!(
+        partial.ends_with('\n') && params(next) != params(last),
+        "{last} / {next}"
+    );
+}
+
 #[test]
 fn the_output_does_not_depend_on_the_number_of_threads() {
     let dir = tempdir();

@@ -236,8 +236,9 @@ pub enum Rows<'a> {
 }
 
 impl Rows<'_> {
-    /// Writes them all into `w`; returns how many bytes that was. From a file into a file the kernel
-    /// copies (`copy_file_range`): no bytes pass through here.
+    /// Writes them all into `w`; returns how many bytes that was. From a file into a `File` the kernel
+    /// copies (`copy_file_range`); a sweep's file output takes a part in a file through a buffer
+    /// instead (see `sweep::pieces`), as it takes it in pieces.
     pub fn write_to<W: Write>(self, w: &mut W) -> io::Result<u64> {
         match self {
             Rows::Memory(chunks) => {

@@ -58,39 +58,73 @@ impl<W: Write> PieceAppend<W> {
             return Ok(());
         }
         let kept = std::mem::take(&mut self.tail);
-        let mut rest = chunks.iter().map(AsRef::as_ref);
         // What is left of the bytes being written: the kept ones first, then each chunk in turn.
-        let mut pending: &[u8] = &kept;
-        // The bytes up to `cut` go out in writes of one piece each (a longer write lets the kernel
-        // ask for larger blocks, which may wait for memory to be compacted).
+        let mut bytes = Bytes {
+            pending: &kept,
+            rest: chunks.iter().map(AsRef::as_ref),
+        };
+        if let Err(e) = self.write_to(cut, &mut bytes) {
+            // Nothing more is appended after an error; the room stays for what would be.
+            self.tail = kept;
+            self.tail.clear();
+            return Err(e);
+        }
+        let mut next = std::mem::take(&mut self.spare);
+        next.extend_from_slice(bytes.pending);
+        bytes.rest.for_each(|c| next.extend_from_slice(c));
+        (self.tail, self.spare) = (next, kept);
+        self.spare.clear();
+        Ok(())
+    }
+
+    /// Writes `bytes` up to offset `cut`, in writes of one piece each (a longer write lets the kernel
+    /// ask for larger blocks, which may wait for memory to be compacted).
+    fn write_to<'b>(
+        &mut self,
+        cut: u64,
+        bytes: &mut Bytes<'b, impl Iterator<Item = &'b [u8]>>,
+    ) -> io::Result<()> {
         while self.end < cut {
             let want = PIECE - (self.end % PIECE as u64) as usize;
             let mut want = want.min((cut - self.end) as usize);
             let mut slices = [IoSlice::new(&[]); MAX_SLICES];
             let mut k = 0;
             while want > 0 && k < MAX_SLICES {
-                while pending.is_empty() {
-                    pending = rest.next().expect("the chunks reach the cut");
+                while bytes.pending.is_empty() {
+                    bytes.pending = bytes.rest.next().expect("the chunks reach the cut");
                 }
-                let n = pending.len().min(want);
-                slices[k] = IoSlice::new(&pending[..n]);
-                (pending, want, k) = (&pending[n..], want - n, k + 1);
+                let n = bytes.pending.len().min(want);
+                slices[k] = IoSlice::new(&bytes.pending[..n]);
+                (bytes.pending, want, k) = (&bytes.pending[n..], want - n, k + 1);
             }
             let n: usize = slices[..k].iter().map(|s| s.len()).sum();
             write_all_vectored(&mut self.file, &mut slices[..k])?;
             self.end += n as u64;
         }
-        let mut next = std::mem::take(&mut self.spare);
-        next.extend_from_slice(pending);
-        rest.for_each(|c| next.extend_from_slice(c));
-        (self.tail, self.spare) = (next, kept);
-        self.spare.clear();
         Ok(())
     }
 
     /// Writes what is kept: the file then ends with the last byte appended.
     pub fn finish(mut self) -> io::Result<()> {
-        self.file.write_all(&self.tail)
+        let tail = std::mem::take(&mut self.tail);
+        self.file.write_all(&tail)
+    }
+}
+
+/// Bytes to write, in order: what is left of one slice, then the rest.
+struct Bytes<'b, I: Iterator<Item = &'b [u8]>> {
+    pending: &'b [u8],
+    rest: I,
+}
+
+impl<W: Write> Drop for PieceAppend<W> {
+    /// A sweep that stops or fails never commits its outputs, and leaves the rows of the combinations
+    /// finished in order in their partial files: what is kept is written then too, as `Out` hands on
+    /// what it holds when dropped (an error is not reported: the run already has one).
+    fn drop(&mut self) {
+        if !self.tail.is_empty() {
+            let _ = self.file.write_all(&self.tail);
+        }
     }
 }
 
@@ -164,7 +198,8 @@ mod tests {
             s ^= s << 17;
             s
         };
-        let mut p = PieceAppend::at(Seen::default(), header as u64);
+        let mut seen = Seen::default();
+        let mut p = PieceAppend::at(&mut seen, header as u64);
         let mut want: Vec<u8> = Vec::new();
         for part in 0..300 {
             let chunks: Vec<Vec<u8>> = (0..next() % 4)
@@ -183,11 +218,7 @@ mod tests {
             }
         }
         let tail = p.tail.len();
-        let seen = {
-            let PieceAppend { mut file, tail, .. } = p;
-            file.write_all(&tail).unwrap();
-            file
-        };
+        p.finish().unwrap();
         assert_eq!(seen.bytes, want, "every byte, in order");
         assert!(tail < PIECE);
         let mut from = 0;
@@ -198,5 +229,26 @@ mod tests {
             assert!(end - from <= PIECE, "one piece a write");
             from = end;
         }
+    }
+
+    /// Dropped without `finish` (a sweep that stopped or failed), it still writes what it kept, once.
+    #[test]
+    fn what_is_kept_is_written_when_dropped_unfinished() {
+        let mut seen = Seen::default();
+        let part: Vec<u8> = (0..PIECE + 300).map(|i| i as u8).collect();
+        {
+            let mut p = PieceAppend::at(&mut seen, 0);
+            p.append(&[&part]).unwrap();
+            assert_eq!(p.tail.len(), 300, "the bytes past the piece are kept");
+        }
+        assert_eq!(seen.bytes, part);
+        let mut finished = Seen::default();
+        let mut p = PieceAppend::at(&mut finished, 0);
+        p.append(&[&part]).unwrap();
+        p.finish().unwrap();
+        assert_eq!(
+            finished.bytes, part,
+            "finish writes them, and dropping writes nothing more"
+        );
     }
 }
