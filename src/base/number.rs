@@ -153,6 +153,22 @@ mod tests {
         }
     }
 
+    /// `n` values from the bits of `seed`, of each of `kinds` in turn: 0, any bit pattern; 1, a
+    /// market-like decimal; 2, a sum of two; 3, a dyadic value (a whole number over a power of two,
+    /// where ties are).
+    fn values(seed: u64, kinds: &'static [u8], n: usize) -> impl Iterator<Item = f64> {
+        let mut next = bits(seed);
+        (0..n).map(move |i| {
+            let r = next();
+            match kinds[i % kinds.len()] {
+                0 => f64::from_bits(r),
+                1 => (r % 100_000_000_000) as f64 / 1e8,
+                2 => (r % 10_000_000) as f64 / 1e6 + ((r >> 32) % 10_000_000) as f64 / 1e4,
+                _ => (r >> 11) as f64 / (1u64 << (r % 60)) as f64,
+            }
+        })
+    }
+
     #[test]
     fn edge_values_are_written_as_display_writes_them() {
         let edges = [
@@ -201,16 +217,8 @@ mod tests {
     /// tie at the last shortest digit is where `zmij` and `{}` round differently).
     #[test]
     fn two_million_values_are_written_as_display_writes_them() {
-        let mut next = bits(0x9E37_79B9_7F4A_7C15);
         let mut ties = 0;
-        for i in 0..2_000_000u64 {
-            let r = next();
-            let v = match i % 4 {
-                0 => f64::from_bits(r),
-                1 => (r % 100_000_000_000) as f64 / 1e8,
-                2 => (r % 10_000_000) as f64 / 1e6 + ((r >> 32) % 10_000_000) as f64 / 1e4,
-                _ => (r >> 11) as f64 / (1u64 << (r % 60)) as f64,
-            };
+        for v in values(0x9E37_79B9_7F4A_7C15, &[0, 1, 2, 3], 2_000_000) {
             let (a, b) = (ours(v), format!("{v}"));
             assert_eq!(a, b, "{v:e} (bits {:#x})", v.to_bits());
             // A tie: `zmij` writes it plainly, and the fast path still hands it to `{}`.
@@ -226,15 +234,8 @@ mod tests {
     /// `fraction_bits` against its meaning: the doublings it takes a value to become whole.
     #[test]
     fn fraction_bits_count_the_doublings_to_a_whole_number() {
-        let mut next = bits(0x51_7CC1_B727_220A);
         let mut seen = 0;
-        for i in 0..200_000u64 {
-            let r = next();
-            let v = match i % 3 {
-                0 => f64::from_bits(r),
-                1 => (r % 100_000_000_000) as f64 / 1e8,
-                _ => (r >> 11) as f64 / (1u64 << (r % 60)) as f64,
-            };
+        for v in values(0x51_7CC1_B727_220A, &[0, 1, 3], 200_000) {
             if !v.is_finite() || whole(v) {
                 continue;
             }
@@ -251,15 +252,8 @@ mod tests {
 
     #[test]
     fn a_written_text_is_the_values_own_and_serves_no_other_bits() {
-        let mut next = bits(0x2545_F491_4F6C_DD1D);
         let (mut kept, mut long) = (0, 0);
-        for i in 0..200_000u64 {
-            let r = next();
-            let v = match i % 3 {
-                0 => f64::from_bits(r),
-                1 => (r % 100_000_000_000) as f64 / 1e8,
-                _ => (r % 10_000_000) as f64 / 1e6 + ((r >> 32) % 10_000_000) as f64 / 1e4,
-            };
+        for v in values(0x2545_F491_4F6C_DD1D, &[0, 1, 2], 200_000) {
             let w = Written::of(v);
             match w.text_of(v) {
                 Some(text) => {
