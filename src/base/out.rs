@@ -14,7 +14,8 @@ use std::mem::MaybeUninit;
 /// What takes an [`Out`]'s full buffers. A buffer holds the bytes written into it (its length) and
 /// the room for more (its capacity).
 pub trait Take: Send {
-    /// Takes `full`; gives back the buffer to fill next, empty (`full` itself, or another).
+    /// Takes `full`; gives back the buffer to fill next (`full` itself, or another), empty or holding
+    /// the bytes it keeps to go first (see [`Out::copying_lines`]).
     fn take(&mut self, full: Vec<u8>) -> io::Result<Vec<u8>>;
     /// Asked to flush, with `last` holding what was written since the last buffer was taken: passes
     /// on what it must, and gives back the buffer to go on filling, holding the bytes it keeps. A
@@ -50,6 +51,15 @@ impl Out {
     /// A writer into `w`, through a buffer of `capacity` bytes ([`BUFFER`] unless there is a reason).
     pub fn copying(w: impl Write + Send + 'static, capacity: usize) -> Out {
         Out::new(Box::new(Copying::new(w, capacity)))
+    }
+
+    /// [`Self::copying`], writing a full buffer only up to its last line's end and keeping the rest to
+    /// go first: every write into `w` ends a line, so that lines written into one stdout by two sinks
+    /// (each through a buffer of its own, one write at a time under stdout's lock) stay whole.
+    pub fn copying_lines(w: impl Write + Send + 'static, capacity: usize) -> Out {
+        let mut c = Copying::new(w, capacity);
+        c.lines = true;
+        Out::new(Box::new(c))
     }
 
     /// Bytes the buffer has room for.
@@ -243,6 +253,8 @@ fn copy_short(to: &mut [MaybeUninit<u8>; PIECE], s: &[u8]) {
 pub struct Copying<W> {
     to: W,
     capacity: usize,
+    /// A full buffer is written up to its last line's end ([`Out::copying_lines`]).
+    lines: bool,
 }
 
 impl<W> Copying<W> {
@@ -251,6 +263,7 @@ impl<W> Copying<W> {
         Copying {
             to,
             capacity: capacity.max(PIECE),
+            lines: false,
         }
     }
 
@@ -262,6 +275,16 @@ impl<W> Copying<W> {
 
 impl<W: Write + Send> Take for Copying<W> {
     fn take(&mut self, mut full: Vec<u8>) -> io::Result<Vec<u8>> {
+        // A line longer than half the buffer is written as it is: what is kept must leave room.
+        let ended = (self.lines)
+            .then(|| full.iter().rposition(|&b| b == b'\n'))
+            .flatten()
+            .filter(|&end| full.len() - end - 1 <= full.capacity() / 2);
+        if let Some(end) = ended {
+            self.to.write_all(&full[..=end])?;
+            full.drain(..=end);
+            return Ok(full);
+        }
         self.to.write_all(&full)?;
         full.clear();
         if full.capacity() == 0 {
@@ -301,6 +324,43 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    /// Rows of many lengths through a small buffer that copies lines: every write ends a line, and
+    /// the bytes arrive whole and in order.
+    #[test]
+    fn a_buffer_copying_lines_writes_whole_lines() {
+        #[derive(Clone, Default)]
+        struct Writes(Arc<Mutex<Vec<Vec<u8>>>>);
+        impl Write for Writes {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().push(buf.to_vec());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let writes = Writes::default();
+        let mut out = Out::copying_lines(writes.clone(), 256);
+        let mut want = Vec::new();
+        for row in 0..500usize {
+            let line = format!("{row},{}\n", "x".repeat(row * 7 % 90));
+            out.put(line.as_bytes()).unwrap();
+            want.extend_from_slice(line.as_bytes());
+        }
+        out.flush().unwrap();
+        let writes = writes.0.lock().unwrap();
+        assert!(
+            writes.len() > 50,
+            "the buffer filled many times: {}",
+            writes.len()
+        );
+        assert!(
+            writes.iter().all(|w| w.ends_with(b"\n")),
+            "every write ends a line"
+        );
+        assert_eq!(writes.concat(), want);
     }
 
     /// Pieces of every length a short copy takes, and some longer, each of other bytes: the bytes

@@ -39,7 +39,7 @@ impl SinkOutput for StdoutOutput {
     }
 
     fn open(&self, cx: &OpenSink<'_>) -> Result<Option<Box<dyn RowWriter>>, RunError> {
-        self.format(Out::copying(io::stdout(), BUFFER), cx)
+        self.format(Out::copying_lines(io::stdout(), BUFFER), cx)
             .map(Some)
     }
 
