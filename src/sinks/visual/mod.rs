@@ -117,12 +117,7 @@ fn fall_back(cx: &OpenSink<'_>, why: &str) -> Result<Option<Box<dyn RowWriter>>,
         io::stderr(),
         "Visual: {why}; writing plain rows as Stdout does"
     );
-    StdoutOutput
-        .format(
-            crate::base::out::Out::copying(io::stdout(), crate::base::out::BUFFER),
-            cx,
-        )
-        .map(Some)
+    StdoutOutput.open(cx)
 }
 
 /// One row as the view shows it.
