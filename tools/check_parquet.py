@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Check that a Parquet file Tubes wrote holds the same rows as the CSV output of the same run, typed.
 
-    cargo run --release -- run configs/sweep_btc_altcoins.yaml
-    python3 tools/check_parquet.py out/sweep_btc_altcoins.parquet out/sweep_btc_altcoins.csv
+    cargo run --release -- run configs/sweep_btc_altcoins_xlm.yaml
+    python3 tools/check_parquet.py out/sweep_btc_altcoins_xlm.parquet out/sweep_btc_altcoins_xlm.csv
 
 The Parquet file is read with pyarrow (pip install pyarrow), independently of Tubes. Its columns must be
 the CSV's, in order; `timestamp` must be a timestamp type; a column whose name ends in `.count` must be
