@@ -470,7 +470,7 @@ fn a_stopped_sweep_leaves_its_finished_combinations_whole_in_the_partial_file() 
 }
 
 #[test]
-fn the_output_does_not_depend_on_the_number_of_threads() {
+fn the_output_does_not_depend_on_the_number_of_threads_or_the_placement() {
     let dir = tempdir();
     let (path, out) = small_grid(
         dir.path(),
@@ -485,6 +485,22 @@ fn the_output_does_not_depend_on_the_number_of_threads() {
     }
     assert!(outputs[0].len() > 1000);
     assert!(outputs[0] == outputs[1] && outputs[1] == outputs[2]);
+    // Nor on the placement a single run would use (a sweep fuses each combination's tubes on its
+    // worker whatever it says).
+    let text = std::fs::read_to_string(&path).unwrap();
+    for placement in ["single", "per_tube", "inline"] {
+        let placed = text.replacen(
+            "pipeline_type:",
+            &format!("runtime: {{placement: {placement}}}\npipeline_type:"),
+            1,
+        );
+        std::fs::write(&path, placed).unwrap();
+        run_sweep(&path, None, 2);
+        assert!(
+            std::fs::read(&out).unwrap() == outputs[0],
+            "placement: {placement}"
+        );
+    }
 }
 
 #[test]
@@ -569,7 +585,7 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
         (
             "step: 50}",
             "step: -50}",
-            "sweep.N.step: a step of -50 goes away from to (5000)",
+            "bad.yaml:5:27: sweep.N.step: a step of -50 goes away from to (5000)",
         ),
         (
             "${coin}USDT",
@@ -584,7 +600,7 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
         (
             "step: 50}",
             "step: 0.001}",
-            "sweep.N: this range has 4950001 values, more than the 100000 a sweep may run",
+            "bad.yaml:5:3: sweep.N: this range has 4950001 values, more than the 100000 a sweep may run",
         ),
         (
             "to: 5000, step: 50}",
@@ -595,6 +611,11 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
             "XRP, XTZ]",
             "XRP, XTZ, DOGE]",
             "bad.yaml:16:18: tubes[1].Generator.datasource.CSV: cannot read 'testdata/binance_DOGEUSDT_1m_2021-04-02_2021-05-14.csv'",
+        ),
+        (
+            "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+            "coin: [ETH, BNB, ETH]",
+            "bad.yaml:6:20: sweep.coin[2]: coin=ETH is listed twice (items 0 and 2): its combinations would write the same rows under the same parameters",
         ),
         (
             "threshold: \"${N}\"",
@@ -617,7 +638,7 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
         (
             "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
             "coin: [ETH]\n  timestamp: [1]",
-            "sweep: the parameter 'timestamp' has the name of an output column of sink 'sink'",
+            "bad.yaml:4:1: sweep: the parameter 'timestamp' has the name of an output column of sink 'sink'",
         ),
         (
             "datasink: {CSV: out/sweep_btc_altcoins.csv}",
@@ -627,13 +648,13 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
         (
             "datasink: {CSV: out/sweep_btc_altcoins.csv}",
             "datasink: {Journal: out/sweep_journal}",
-            "out/sweep_journal cannot be a sweep's output",
+            "bad.yaml:30:5: tubes[4].Sink.datasink: out/sweep_journal cannot be a sweep's output",
         ),
         // Two sinks printing one combination's rows: each output of a combination has one writer.
         (
             "datasink: {CSV: out/sweep_btc_altcoins.csv}",
             "datasink: [Stdout, Stdout]",
-            "stdout is also written by the sink at tubes[4].Sink: in a sweep, each output of a combination has one sink",
+            "bad.yaml:30:5: tubes[4].Sink.datasink: stdout is also written by the sink at tubes[4].Sink: in a sweep, each output of a combination has one sink",
         ),
         (
             "pipeline_type:\n  Batch: [\"2021-04-02T00:00:00Z\", \"2021-05-14T20:00:00Z\"]",
@@ -644,7 +665,7 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
         (
             "datasink: {CSV: out/sweep_btc_altcoins.csv}",
             "datasink: {SQLite: {path: out/s.sqlite, table: \"t_${coin}\"}}",
-            "tubes[4].Sink.datasink: out/s.sqlite (table t_BNB) is written here with other settings than by combination 1",
+            "bad.yaml:30:5: tubes[4].Sink.datasink: out/s.sqlite (table t_BNB) is written here with other settings than by combination 1",
         ),
     ];
     for (from, to, want) in cases.iter().chain(more) {

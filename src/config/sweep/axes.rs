@@ -295,11 +295,45 @@ fn axis(r: &mut Reader<'_>, name: &str, v: &Value, path: &str) -> Option<Axis> {
             return None;
         }
     };
+    if matches!(v, Value::Sequence(_)) && !listed_once(r, &params, &points, path) {
+        return None;
+    }
     Some(Axis {
         name: name.to_string(),
         params,
         points,
     })
+}
+
+/// Refuses a value (or a record) listed twice on one axis: its combinations would write the same
+/// rows under the same parameter columns, with nothing to tell them apart.
+fn listed_once(
+    r: &mut Reader<'_>,
+    params: &[String],
+    points: &[Vec<ParamValue>],
+    path: &str,
+) -> bool {
+    let mut seen = std::collections::HashMap::new();
+    for (j, point) in points.iter().enumerate() {
+        let key = format!("{point:?}");
+        let Some(&i) = seen.get(&key) else {
+            seen.insert(key, j);
+            continue;
+        };
+        let shown: Vec<String> = (params.iter().zip(point))
+            .map(|(p, v)| format!("{p}={v}"))
+            .collect();
+        r.diag.error(
+            &format!("{path}[{j}]"),
+            format!(
+                "{} is listed twice (items {i} and {j}): its combinations would write the same rows under the same parameters",
+                shown.join(", ")
+            ),
+            Some("list each value once".into()),
+        );
+        return false;
+    }
+    true
 }
 
 /// Reads the `sweep:` section (at YAML path `sweep`). Every parameter name is defined once.

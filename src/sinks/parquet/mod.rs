@@ -8,6 +8,8 @@
 //! `NAME`'s place at a clean end. A sweep's combinations reach the file through [`part`]: each worker writes its rows in
 //! a compact form, and they are re-encoded into the one file in combination order.
 
+mod columns;
+mod encoder;
 mod part;
 mod table;
 

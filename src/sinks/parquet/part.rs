@@ -18,6 +18,8 @@ pub struct Assembler {
     table: Option<Table>,
     /// By column: whether it holds text.
     text: Vec<bool>,
+    /// The part being re-encoded, read whole (its room kept for the next).
+    bytes: Vec<u8>,
 }
 
 impl Assembler {
@@ -28,7 +30,29 @@ impl Assembler {
             row_group,
             table: None,
             text: Vec::new(),
+            bytes: Vec::new(),
         }
+    }
+
+    /// Re-encodes one part's rows, read whole into `bytes`; returns their length.
+    fn append_rows(&mut self, bytes: &[u8]) -> Result<u64, WriteError> {
+        let table = self
+            .table
+            .as_mut()
+            .ok_or("a part came before the columns")?;
+        let leading = table.leading();
+        each_row(bytes, leading, &self.text, |params, time, cells| {
+            for p in params {
+                table.push(match p {
+                    Param::Int(i) => Value::Int(*i),
+                    Param::Real(x) => Value::Real(*x),
+                    Param::Text(s) => Value::Text(s),
+                });
+            }
+            push_row(table, time, cells);
+            Ok(table.end_row()?)
+        })?;
+        Ok(bytes.len() as u64)
     }
 }
 
@@ -44,25 +68,14 @@ impl Assemble for Assembler {
     }
 
     fn append(&mut self, part: &mut dyn Read) -> Result<u64, WriteError> {
-        let mut bytes = Vec::new();
-        part.read_to_end(&mut bytes)?;
-        let table = self
-            .table
-            .as_mut()
-            .ok_or("a part came before the columns")?;
-        let leading = table.leading();
-        each_row(&bytes, leading, &self.text, |params, time, cells| {
-            for p in params {
-                table.push(match p {
-                    Param::Int(i) => Value::Int(*i),
-                    Param::Real(x) => Value::Real(*x),
-                    Param::Text(s) => Value::Text(s),
-                });
-            }
-            push_row(table, time, cells);
-            Ok(table.end_row()?)
-        })?;
-        Ok(bytes.len() as u64)
+        let mut bytes = std::mem::take(&mut self.bytes);
+        bytes.clear();
+        let read = part.read_to_end(&mut bytes);
+        let appended = read
+            .map_err(WriteError::from)
+            .and_then(|_| self.append_rows(&bytes));
+        self.bytes = bytes;
+        appended
     }
 
     fn finish(&mut self) -> Result<(), WriteError> {

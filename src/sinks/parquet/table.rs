@@ -1,118 +1,22 @@
-//! A Parquet file as it fills: rows are buffered column by column and written as a row group (zstd)
-//! whenever `row_group` rows are held; the footer is written at the end.
+//! A Parquet file as it fills: rows are buffered column by column, and whenever `row_group` rows are
+//! held they go to the file's own thread ([`Encoder`]) to be written as a row group (zstd); the
+//! footer is written at the end.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::sync::Arc;
 
 use parquet::basic::{Compression, LogicalType, Repetition, TimeUnit, Type as Physical, ZstdLevel};
-use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
+pub use super::columns::{Kind, Value};
+
+use super::columns::Buffer;
+use super::encoder::Encoder;
 use crate::plugin::Cell;
-
-/// What a column holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Event times, in ms since the epoch, UTC (a Parquet timestamp), as the other outputs write them.
-    Time,
-    /// A typed value.
-    Of(Cell),
-}
-
-/// One cell of a row.
-#[derive(Clone, Copy, Debug)]
-pub enum Value<'a> {
-    /// A whole number.
-    Int(i64),
-    /// A double.
-    Real(f64),
-    /// Text.
-    Text(&'a str),
-    /// No value.
-    Null,
-}
-
-/// One column's values since the last row group, with its definition levels when it may be null.
-enum Column {
-    Int(Vec<i64>),
-    Real(Vec<f64>),
-    Text(Vec<ByteArray>),
-}
-
-struct Buffer {
-    values: Column,
-    /// 1 where a row has a value, 0 where it has none; `None` for a column that always has one.
-    defs: Option<Vec<i16>>,
-}
-
-impl Buffer {
-    fn new(kind: Kind, optional: bool) -> Buffer {
-        let values = match kind {
-            Kind::Time | Kind::Of(Cell::Int) => Column::Int(Vec::new()),
-            Kind::Of(Cell::Real) => Column::Real(Vec::new()),
-            Kind::Of(Cell::Text) => Column::Text(Vec::new()),
-        };
-        Buffer {
-            values,
-            defs: optional.then(Vec::new),
-        }
-    }
-
-    fn push(&mut self, v: Value<'_>) {
-        let present = match (&mut self.values, v) {
-            (_, Value::Null) => false,
-            // A whole number held as a double (a count) is stored as the integer it is.
-            (Column::Int(c), Value::Real(x)) => {
-                c.push(x as i64);
-                true
-            }
-            (Column::Int(c), Value::Int(i)) => {
-                c.push(i);
-                true
-            }
-            (Column::Real(c), Value::Real(x)) => {
-                c.push(x);
-                true
-            }
-            (Column::Real(c), Value::Int(i)) => {
-                c.push(i as f64);
-                true
-            }
-            (Column::Text(c), Value::Text(s)) => {
-                c.push(ByteArray::from(s));
-                true
-            }
-            (Column::Text(c), Value::Int(i)) => {
-                c.push(ByteArray::from(i.to_string().as_str()));
-                true
-            }
-            (Column::Text(c), Value::Real(x)) => {
-                c.push(ByteArray::from(x.to_string().as_str()));
-                true
-            }
-            (_, Value::Text(_)) => false,
-        };
-        match &mut self.defs {
-            Some(d) => d.push(i16::from(present)),
-            None => debug_assert!(present, "a required column always has a value"),
-        }
-    }
-
-    fn clear(&mut self) {
-        match &mut self.values {
-            Column::Int(c) => c.clear(),
-            Column::Real(c) => c.clear(),
-            Column::Text(c) => c.clear(),
-        }
-        if let Some(d) = &mut self.defs {
-            d.clear();
-        }
-    }
-}
 
 /// A column's name and what it holds.
 pub struct Field<'a> {
@@ -126,7 +30,7 @@ pub struct Field<'a> {
 
 /// A Parquet file being written.
 pub struct Table {
-    writer: Option<SerializedFileWriter<BufWriter<File>>>,
+    encoder: Encoder,
     row_group: usize,
     /// One per column, in the file's order.
     buffers: Vec<Buffer>,
@@ -162,13 +66,15 @@ impl Table {
             Arc::new(schema),
             Arc::new(props),
         )?;
-        Ok(Table {
-            writer: Some(writer),
-            row_group: row_group.max(1),
-            buffers: fields
-                .iter()
+        let buffers = || -> Vec<Buffer> {
+            (fields.iter())
                 .map(|f| Buffer::new(f.kind, f.optional))
-                .collect(),
+                .collect()
+        };
+        Ok(Table {
+            encoder: Encoder::start(writer, buffers())?,
+            row_group: row_group.max(1),
+            buffers: buffers(),
             rows: 0,
             next: 0,
             leading: fields.iter().take_while(|f| f.kind != Kind::Time).count(),
@@ -180,58 +86,37 @@ impl Table {
         self.leading
     }
 
-    /// The next cell of the row being added, in column order.
+    /// The next cell of the row being added, in column order (none is kept after the file's thread
+    /// has failed: the run has an error already).
     pub fn push(&mut self, v: Value<'_>) {
-        self.buffers[self.next].push(v);
+        if let Some(b) = self.buffers.get_mut(self.next) {
+            b.push(v);
+        }
         self.next += 1;
     }
 
-    /// Ends the row whose cells were pushed; writes a row group when enough rows are held.
+    /// Ends the row whose cells were pushed; hands a row group over when enough rows are held.
     pub fn end_row(&mut self) -> Result<(), ParquetError> {
-        debug_assert_eq!(self.next, self.buffers.len(), "a cell for every column");
+        debug_assert!(
+            self.buffers.is_empty() || self.next == self.buffers.len(),
+            "a cell for every column"
+        );
         self.next = 0;
         self.rows += 1;
         if self.rows >= self.row_group {
-            self.write_group()?;
+            let full = std::mem::take(&mut self.buffers);
+            self.rows = 0;
+            self.buffers = self.encoder.hand_over(full)?;
         }
         Ok(())
     }
 
-    fn write_group(&mut self) -> Result<(), ParquetError> {
-        let Some(writer) = self.writer.as_mut() else {
-            return Ok(());
-        };
-        let mut group = writer.next_row_group()?;
-        for b in &mut self.buffers {
-            let mut col = group
-                .next_column()?
-                .ok_or_else(|| ParquetError::General("fewer columns than buffers".into()))?;
-            let defs = b.defs.as_deref();
-            match &b.values {
-                Column::Int(v) => col.typed::<Int64Type>().write_batch(v, defs, None)?,
-                Column::Real(v) => col.typed::<DoubleType>().write_batch(v, defs, None)?,
-                Column::Text(v) => col.typed::<ByteArrayType>().write_batch(v, defs, None)?,
-            };
-            col.close()?;
-            b.clear();
-        }
-        group.close()?;
-        self.rows = 0;
-        Ok(())
-    }
-
-    /// Writes the rows held and the footer; a file without its footer is refused by readers.
+    /// Writes the rows held and the footer (a file without its footer is refused by readers), and
+    /// waits until they are written.
     pub fn finish(&mut self) -> Result<(), ParquetError> {
-        if self.writer.is_none() {
-            return Ok(());
-        }
-        if self.rows > 0 {
-            self.write_group()?;
-        }
-        let writer = self.writer.take().expect("checked above");
-        let mut out = writer.into_inner()?;
-        std::io::Write::flush(&mut out)?;
-        Ok(())
+        let last = (self.rows > 0).then(|| std::mem::take(&mut self.buffers));
+        self.rows = 0;
+        self.encoder.finish(last)
     }
 }
 
@@ -254,4 +139,88 @@ fn column_type(f: &Field<'_>) -> Result<Type, ParquetError> {
         .with_repetition(repetition)
         .with_logical_type(logical)
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field as Cell_;
+
+    fn fields() -> Vec<Field<'static>> {
+        let field = |name, kind, optional| Field {
+            name,
+            kind,
+            optional,
+        };
+        vec![
+            field("coin", Kind::Of(Cell::Text), false),
+            field("timestamp", Kind::Time, false),
+            field("x", Kind::Of(Cell::Real), true),
+        ]
+    }
+
+    /// Row `i`: a text that repeats for ten rows at a time, then changes; every fifth `x` missing.
+    fn row(i: i64) -> (&'static str, i64, Option<f64>) {
+        let coin = ["ETH", "BNB", "ETH"][(i / 10) as usize % 3];
+        (coin, i * 60_000, (i % 5 != 0).then(|| i as f64 / 3.0))
+    }
+
+    #[test]
+    fn rows_handed_to_the_files_thread_in_many_groups_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let mut t = Table::create(File::create(&path).unwrap(), &fields(), 7).unwrap();
+        for i in 0..1000 {
+            let (coin, ms, x) = row(i);
+            t.push(Value::Text(coin));
+            t.push(Value::Int(ms));
+            t.push(x.map_or(Value::Null, Value::Real));
+            t.end_row().unwrap();
+        }
+        t.finish().unwrap();
+        let r = SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
+        assert_eq!(r.metadata().num_row_groups(), 1000usize.div_ceil(7));
+        let rows: Vec<_> = (r.get_row_iter(None).unwrap())
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(rows.len(), 1000);
+        for (i, got) in rows.iter().enumerate() {
+            let (coin, ms, x) = row(i as i64);
+            let cells: Vec<&Cell_> = got.get_column_iter().map(|(_, c)| c).collect();
+            assert_eq!(cells[0], &Cell_::Str(coin.into()), "row {i}");
+            assert_eq!(cells[1], &Cell_::TimestampMillis(ms), "row {i}");
+            assert_eq!(cells[2], &x.map_or(Cell_::Null, Cell_::Double), "row {i}");
+        }
+    }
+
+    #[test]
+    fn a_failed_write_comes_back_to_the_rows_writer_and_nothing_hangs() {
+        // Writes to /dev/full fail with "no space"; values that do not compress fill the file's 1 MiB
+        // buffer, so the thread fails while rows still come.
+        let file = File::options().write(true).open("/dev/full").unwrap();
+        let mut t = Table::create(file, &fields(), 1000).unwrap();
+        let mut bits = 0x9e37_79b9_7f4a_7c15u64;
+        let mut failed = None;
+        for i in 0..2_000_000 {
+            bits ^= bits << 13;
+            bits ^= bits >> 7;
+            bits ^= bits << 17;
+            t.push(Value::Text("ETH"));
+            t.push(Value::Int(i));
+            t.push(Value::Real(f64::from_bits(bits >> 2)));
+            if let Err(e) = t.end_row() {
+                failed = Some(e);
+                break;
+            }
+        }
+        let e = failed.expect("the thread's error reaches a later row");
+        assert!(e.to_string().contains("No space left"), "{e}");
+        // Rows after the failure are let go, and finishing returns.
+        t.push(Value::Text("ETH"));
+        t.push(Value::Int(0));
+        t.push(Value::Null);
+        let _ = t.end_row();
+        let _ = t.finish();
+    }
 }
