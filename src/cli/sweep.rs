@@ -54,8 +54,14 @@ pub fn run(t: Template, args: SweepArgs) -> i32 {
     prepared.leave_memory_to_exit();
     let mut bar = Bar::new(show);
     let result = prepared.run(threads, &stop, &mut |p| {
-        let frac = p.updates as f64 / p.updates_total.max(1) as f64;
-        bar.draw(frac, p.updates, "datapoint-updates");
+        if p.updates < p.updates_total || p.appended >= p.total {
+            let frac = p.updates as f64 / p.updates_total.max(1) as f64;
+            bar.draw(frac, p.updates, "datapoint-updates");
+        } else {
+            // Every combination has run; the outputs are still taking their rows.
+            let frac = p.appended as f64 / p.total.max(1) as f64;
+            bar.draw(frac, p.appended as u64, "combinations written");
+        }
     });
     bar.clear();
     // What the sweep checked and read is left for the system to take back at exit, as is the memory

@@ -25,6 +25,9 @@ use crate::runtime::{Fused, FusedFinished};
 pub struct SweepProgress {
     /// Combinations finished.
     pub done: usize,
+    /// Combinations whose rows are in the outputs (they go in in order, and may lag behind `done`:
+    /// an output that re-encodes its rows, such as Parquet, takes longer than the workers).
+    pub appended: usize,
     /// Combinations in all.
     pub total: usize,
     /// Datapoint-updates so far (each datapoint of a combination's stream counts once).
@@ -352,8 +355,9 @@ pub fn run(
     let mut appended = 0;
     let bytes = AtomicU64::new(0);
     let mut failure = None;
-    let progress = |s: &Shared<'_>| SweepProgress {
+    let progress = |s: &Shared<'_>, appended: usize| SweepProgress {
         done: s.done.load(Ordering::Relaxed),
+        appended,
         total: combos,
         updates: s.updates.load(Ordering::Relaxed),
         updates_total,
@@ -392,7 +396,7 @@ pub fn run(
                     failure = Some(e);
                 }
             }
-            on_progress(progress(&shared));
+            on_progress(progress(&shared, appended));
         }
         shared.stop.store(true, Ordering::Relaxed);
     });
