@@ -624,6 +624,17 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
         ),
     ];
     let more: &[(&str, &str, &str)] = &[
+        // A record listed twice, and one number written two ways: each writes as the other does.
+        (
+            "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+            "coin: [{c: ETH, d: 1}, {c: BNB, d: 1}, {c: ETH, d: 1}]",
+            "bad.yaml:6:42: sweep.coin[2]: c=ETH, d=1 is listed twice (items 0 and 2)",
+        ),
+        (
+            "coin: [ETH, BNB, LTC, XMR, XRP, XTZ]",
+            "coin: [1, 1.0]",
+            "bad.yaml:6:13: sweep.coin[1]: coin=1 is listed twice (items 0 and 1)",
+        ),
         // A range without its step: an error, not a crash.
         (
             "N: {from: 50, to: 5000, step: 50}",

@@ -315,7 +315,8 @@ fn listed_once(
 ) -> bool {
     let mut seen = std::collections::HashMap::new();
     for (j, point) in points.iter().enumerate() {
-        let key = format!("{point:?}");
+        // As the outputs write them: 1 and 1.0, or 1 and "1", are one value there.
+        let key: Vec<String> = point.iter().map(ToString::to_string).collect();
         let Some(&i) = seen.get(&key) else {
             seen.insert(key, j);
             continue;

@@ -57,6 +57,20 @@ impl Buffer {
         }
     }
 
+    /// An empty buffer for the same column.
+    pub(super) fn emptied(&self) -> Buffer {
+        let values = match &self.values {
+            Column::Int(_) => Column::Int(Vec::new()),
+            Column::Real(_) => Column::Real(Vec::new()),
+            Column::Text(_) => Column::Text(Vec::new()),
+        };
+        Buffer {
+            values,
+            defs: self.defs.as_ref().map(|_| Vec::new()),
+            last: None,
+        }
+    }
+
     pub(super) fn push(&mut self, v: Value<'_>) {
         let present = match (&mut self.values, v) {
             (_, Value::Null) => false,

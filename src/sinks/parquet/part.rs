@@ -10,6 +10,10 @@ use super::{fields, push_row};
 use crate::plugin::{Assemble, OpenSink, WriteError};
 use crate::sinks::records::{each_row, text_columns, Param};
 
+/// Bytes of a part's room kept for the next part: a larger part (one that waited in a file, past the
+/// sweep's memory budget) gives its room back.
+const KEEP: usize = 8 << 20;
+
 /// Re-encodes a sweep's parts into one Parquet file.
 pub struct Assembler {
     /// The file, until the columns are known.
@@ -74,7 +78,9 @@ impl Assemble for Assembler {
         let appended = read
             .map_err(WriteError::from)
             .and_then(|_| self.append_rows(&bytes));
-        self.bytes = bytes;
+        if bytes.capacity() <= KEEP {
+            self.bytes = bytes;
+        }
         appended
     }
 

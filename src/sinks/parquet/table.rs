@@ -15,7 +15,7 @@ use parquet::schema::types::Type;
 pub use super::columns::{Kind, Value};
 
 use super::columns::Buffer;
-use super::encoder::Encoder;
+use super::encoder::{Encoder, Threads};
 use crate::plugin::Cell;
 
 /// A column's name and what it holds.
@@ -43,11 +43,22 @@ pub struct Table {
 }
 
 impl Table {
-    /// Starts a file with `fields` as its columns, writing a row group every `row_group` rows.
+    /// Starts a file with `fields` as its columns, writing a row group every `row_group` rows (on a
+    /// thread of its own from the first, while the process runs fewer such threads than it has
+    /// cores).
     pub fn create(
         file: File,
         fields: &[Field<'_>],
         row_group: usize,
+    ) -> Result<Table, ParquetError> {
+        Self::open(file, fields, row_group, Threads::OnePerCore)
+    }
+
+    fn open(
+        file: File,
+        fields: &[Field<'_>],
+        row_group: usize,
+        threads: Threads,
     ) -> Result<Table, ParquetError> {
         let mut columns = Vec::with_capacity(fields.len());
         for f in fields {
@@ -66,15 +77,12 @@ impl Table {
             Arc::new(schema),
             Arc::new(props),
         )?;
-        let buffers = || -> Vec<Buffer> {
-            (fields.iter())
-                .map(|f| Buffer::new(f.kind, f.optional))
-                .collect()
-        };
         Ok(Table {
-            encoder: Encoder::start(writer, buffers())?,
+            encoder: Encoder::new(writer, threads),
             row_group: row_group.max(1),
-            buffers: buffers(),
+            buffers: (fields.iter())
+                .map(|f| Buffer::new(f.kind, f.optional))
+                .collect(),
             rows: 0,
             next: 0,
             leading: fields.iter().take_while(|f| f.kind != Kind::Time).count(),
@@ -86,11 +94,12 @@ impl Table {
         self.leading
     }
 
-    /// The next cell of the row being added, in column order (none is kept after the file's thread
+    /// The next cell of the row being added, in column order (none is kept after writing the file
     /// has failed: the run has an error already).
     pub fn push(&mut self, v: Value<'_>) {
-        if let Some(b) = self.buffers.get_mut(self.next) {
-            b.push(v);
+        match self.buffers.get_mut(self.next) {
+            Some(b) => b.push(v),
+            None => assert!(self.buffers.is_empty(), "more cells than columns"),
         }
         self.next += 1;
     }
@@ -166,12 +175,11 @@ mod tests {
         (coin, i * 60_000, (i % 5 != 0).then(|| i as f64 / 3.0))
     }
 
-    #[test]
-    fn rows_handed_to_the_files_thread_in_many_groups_read_back_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.parquet");
-        let mut t = Table::create(File::create(&path).unwrap(), &fields(), 7).unwrap();
-        for i in 0..1000 {
+    /// `rows` rows in groups of 7, written with `threads`: the file's bytes.
+    fn written(dir: &std::path::Path, rows: i64, threads: Threads) -> Vec<u8> {
+        let path = dir.join(format!("{threads:?}.parquet"));
+        let mut t = Table::open(File::create(&path).unwrap(), &fields(), 7, threads).unwrap();
+        for i in 0..rows {
             let (coin, ms, x) = row(i);
             t.push(Value::Text(coin));
             t.push(Value::Int(ms));
@@ -179,48 +187,70 @@ mod tests {
             t.end_row().unwrap();
         }
         t.finish().unwrap();
-        let r = SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
-        assert_eq!(r.metadata().num_row_groups(), 1000usize.div_ceil(7));
-        let rows: Vec<_> = (r.get_row_iter(None).unwrap())
-            .map(|r| r.unwrap())
-            .collect();
-        assert_eq!(rows.len(), 1000);
-        for (i, got) in rows.iter().enumerate() {
-            let (coin, ms, x) = row(i as i64);
-            let cells: Vec<&Cell_> = got.get_column_iter().map(|(_, c)| c).collect();
-            assert_eq!(cells[0], &Cell_::Str(coin.into()), "row {i}");
-            assert_eq!(cells[1], &Cell_::TimestampMillis(ms), "row {i}");
-            assert_eq!(cells[2], &x.map_or(Cell_::Null, Cell_::Double), "row {i}");
-        }
+        std::fs::read(path).unwrap()
     }
 
     #[test]
-    fn a_failed_write_comes_back_to_the_rows_writer_and_nothing_hangs() {
-        // Writes to /dev/full fail with "no space"; values that do not compress fill the file's 1 MiB
-        // buffer, so the thread fails while rows still come.
-        let file = File::options().write(true).open("/dev/full").unwrap();
-        let mut t = Table::create(file, &fields(), 1000).unwrap();
-        let mut bits = 0x9e37_79b9_7f4a_7c15u64;
-        let mut failed = None;
-        for i in 0..2_000_000 {
-            bits ^= bits << 13;
-            bits ^= bits >> 7;
-            bits ^= bits << 17;
-            t.push(Value::Text("ETH"));
-            t.push(Value::Int(i));
-            t.push(Value::Real(f64::from_bits(bits >> 2)));
-            if let Err(e) = t.end_row() {
-                failed = Some(e);
-                break;
+    fn groups_written_on_the_files_thread_are_the_ones_written_here_and_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        // 143 groups, the last one short; and 140, the last one full.
+        for rows in [1000, 980] {
+            let threaded = written(dir.path(), rows, Threads::Always);
+            assert!(
+                threaded == written(dir.path(), rows, Threads::Never),
+                "{rows} rows"
+            );
+            let path = dir.path().join(format!("{:?}.parquet", Threads::Always));
+            let r = SerializedFileReader::new(File::open(path).unwrap()).unwrap();
+            assert_eq!(r.metadata().num_row_groups(), (rows as usize).div_ceil(7));
+            let got: Vec<_> = (r.get_row_iter(None).unwrap())
+                .map(|r| r.unwrap())
+                .collect();
+            assert_eq!(got.len(), rows as usize);
+            for (i, got) in got.iter().enumerate() {
+                let (coin, ms, x) = row(i as i64);
+                let cells: Vec<&Cell_> = got.get_column_iter().map(|(_, c)| c).collect();
+                assert_eq!(cells[0], &Cell_::Str(coin.into()), "row {i}");
+                assert_eq!(cells[1], &Cell_::TimestampMillis(ms), "row {i}");
+                assert_eq!(cells[2], &x.map_or(Cell_::Null, Cell_::Double), "row {i}");
             }
         }
-        let e = failed.expect("the thread's error reaches a later row");
-        assert!(e.to_string().contains("No space left"), "{e}");
-        // Rows after the failure are let go, and finishing returns.
-        t.push(Value::Text("ETH"));
-        t.push(Value::Int(0));
-        t.push(Value::Null);
-        let _ = t.end_row();
-        let _ = t.finish();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failed_write_comes_back_to_the_rows_writer_and_nothing_hangs() {
+        for threads in [Threads::Always, Threads::Never] {
+            // Writes to /dev/full fail with "no space"; values that do not compress fill the file's
+            // 1 MiB buffer, so writing fails while rows still come.
+            let file = File::options().write(true).open("/dev/full").unwrap();
+            let mut t = Table::open(file, &fields(), 1000, threads).unwrap();
+            let mut bits = 0x9e37_79b9_7f4a_7c15u64;
+            let mut failed = None;
+            for i in 0..2_000_000 {
+                bits ^= bits << 13;
+                bits ^= bits >> 7;
+                bits ^= bits << 17;
+                t.push(Value::Text("ETH"));
+                t.push(Value::Int(i));
+                t.push(Value::Real(f64::from_bits(bits >> 2)));
+                if let Err(e) = t.end_row() {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            let e = failed.unwrap_or_else(|| panic!("{threads:?}: the error reaches a later row"));
+            assert!(e.to_string().contains("No space left"), "{threads:?}: {e}");
+            // Rows after the failure are let go, and finishing says it failed.
+            t.push(Value::Text("ETH"));
+            t.push(Value::Int(0));
+            t.push(Value::Null);
+            let _ = t.end_row();
+            let again = t.finish().expect_err("the file was not written");
+            assert!(
+                again.to_string().contains("No space left"),
+                "{threads:?}: {again}"
+            );
+        }
     }
 }
