@@ -676,7 +676,7 @@ fn bad_sweeps_are_refused_at_the_template_line_naming_the_values() {
         (
             "datasink: {CSV: out/sweep_btc_altcoins.csv}",
             "datasink: {SQLite: {path: out/s.sqlite, table: \"t_${coin}\"}}",
-            "bad.yaml:30:5: tubes[4].Sink.datasink: out/s.sqlite (table t_BNB) is written here with other settings than by combination 1",
+            "bad.yaml:30:5: tubes[4].Sink.datasink: out/s.sqlite (table t_BNB) is written here with other settings than by combination 1 (here out/s.sqlite (table t_BNB), there out/s.sqlite (table t_ETH))",
         ),
     ];
     for (from, to, want) in cases.iter().chain(more) {

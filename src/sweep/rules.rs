@@ -20,6 +20,8 @@ pub(super) struct Outputs(HashMap<String, Written>);
 struct Written {
     first: usize,
     header: Vec<String>,
+    /// What the output is (`out/s.sqlite (table t_ETH)`), and its settings in full.
+    target: String,
     settings: String,
     text: Vec<bool>,
 }
@@ -116,6 +118,7 @@ pub(super) fn combination(
             let now = Written {
                 first: k,
                 header: header.clone(),
+                target: o.target(),
                 settings,
                 text,
             };
@@ -136,12 +139,16 @@ fn differs(o: &dyn SinkOutput, now: &Written, was: &Written, at: &str, diag: &mu
     let first = was.first + 1;
     let (settings, header, text) = (&now.settings, &now.header, &now.text);
     if was.settings != *settings {
+        // The target names what differs (the table) when it does; the settings in full otherwise.
+        let (here, there) = match now.target != was.target {
+            true => (&now.target, &was.target),
+            false => (settings, &was.settings),
+        };
         diag.error(
             at,
             format!(
-                "{} is written here with other settings than by combination {first} ({settings}, there {})",
+                "{} is written here with other settings than by combination {first} (here {here}, there {there})",
                 o.target(),
-                was.settings
             ),
             Some("combinations that write one file write it alike (the same table, mode, row group): put the parameter in the file's path instead, e.g. out/${coin}.sqlite".into()),
         );
