@@ -796,3 +796,34 @@ fn a_record_axis_can_carry_each_coins_own_batch_range() {
     // Two ranges: BTC is read once per range, since a range is part of what an input is.
     assert_eq!(report.inputs.iter().filter(|i| i.label == "btc").count(), 2);
 }
+
+/// A sweep run on a terminal draws its progress bar (after each unit of combinations that ends),
+/// erases it, and prints its summary: `script` gives the run a pseudo-terminal and keeps all it wrote.
+#[test]
+fn a_sweep_on_a_terminal_draws_its_progress_bar_then_the_summary() {
+    let dir = tempdir();
+    let (path, out) = small_grid(dir.path(), "bar", "N: [100, 400, 1000]", "coin: [ETH, XTZ]");
+    let typescript = dir.path().join("typescript");
+    let cmd = format!("{} run {}", env!("CARGO_BIN_EXE_tubes"), path.display());
+    let status = Command::new("script")
+        .args(["-qfec", &cmd])
+        .arg(&typescript)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("script (util-linux) runs");
+    assert!(status.success(), "{status}");
+    let shown = std::fs::read_to_string(&typescript).unwrap();
+    let bar = shown
+        .find("] 100%")
+        .unwrap_or_else(|| panic!("no finished bar in:\n{shown}"));
+    assert!(
+        shown[..bar].contains("\r[") && shown[bar..].contains(" datapoint-updates/s"),
+        "{shown}"
+    );
+    let summary = shown
+        .find("tubes sweep: 6 combinations")
+        .expect("the summary");
+    assert!(bar < summary, "the bar comes before the summary:\n{shown}");
+    assert!(out.exists());
+}
