@@ -59,16 +59,12 @@ impl Buffer {
 
     /// An empty buffer for the same column.
     pub(super) fn emptied(&self) -> Buffer {
-        let values = match &self.values {
-            Column::Int(_) => Column::Int(Vec::new()),
-            Column::Real(_) => Column::Real(Vec::new()),
-            Column::Text(_) => Column::Text(Vec::new()),
+        let kind = match self.values {
+            Column::Int(_) => Kind::Of(Cell::Int),
+            Column::Real(_) => Kind::Of(Cell::Real),
+            Column::Text(_) => Kind::Of(Cell::Text),
         };
-        Buffer {
-            values,
-            defs: self.defs.as_ref().map(|_| Vec::new()),
-            last: None,
-        }
+        Buffer::new(kind, self.defs.is_some())
     }
 
     pub(super) fn push(&mut self, v: Value<'_>) {

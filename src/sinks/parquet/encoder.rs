@@ -96,7 +96,6 @@ impl Encoder {
                 self.end_thread()
             }
         };
-        self.at = At::Here(None);
         ended.map_err(|e| self.fail(e))
     }
 

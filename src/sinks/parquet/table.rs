@@ -1,6 +1,6 @@
 //! A Parquet file as it fills: rows are buffered column by column, and whenever `row_group` rows are
-//! held they go to the file's own thread ([`Encoder`]) to be written as a row group (zstd); the
-//! footer is written at the end.
+//! held they are written as a row group (zstd), by the file's own thread when it has one (see
+//! [`Encoder`]); the footer is written at the end.
 
 use std::fs::File;
 use std::io::BufWriter;
